@@ -1,0 +1,226 @@
+package cpu
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// Buffer is CPU memory: exactly one of its slices is set.
+type Buffer struct {
+	f32 []float32
+	f64 []float64
+}
+
+// Len is the number of elements.
+func (b *Buffer) Len() int {
+	if b.f64 != nil {
+		return len(b.f64)
+	}
+	return len(b.f32)
+}
+
+// DType is Float64 for float64 buffers and Float32 otherwise.
+func (b *Buffer) DType() device.DType {
+	if b.f64 != nil {
+		return device.Float64
+	}
+	return device.Float32
+}
+
+// Float32s returns the storage of a float32 CPU buffer without copying; it
+// panics for other buffers. It lets CPU-only code (data loaders, tests) read
+// and write tensors in place.
+func Float32s(b device.Buffer) []float32 { return mustBuf(b, "Float32s").f32 }
+
+// Float64s returns the storage of a float64 CPU buffer without copying.
+func Float64s(b device.Buffer) []float64 { return mustBuf(b, "Float64s").f64 }
+
+func mustBuf(b device.Buffer, op string) *Buffer {
+	cb, ok := b.(*Buffer)
+	if !ok {
+		panic(fmt.Sprintf("cpu: %s: buffer %T was not allocated by the cpu device", op, b))
+	}
+	return cb
+}
+
+type poolKey struct {
+	dt device.DType
+	n  int
+}
+
+// CPU is the pure-Go Device. Compute runs synchronously on the calling
+// goroutine and, for large enough work, on a pool of worker goroutines.
+// A CPU may be used by one goroutine at a time.
+type CPU struct {
+	gemm gemmer
+	// free is a caching allocator: buffers released by Free are reused by
+	// the next Alloc of the same type and length, so a steady-state training
+	// step allocates nothing.
+	mu   sync.Mutex
+	free map[poolKey][]*Buffer
+	err  error
+}
+
+var _ device.Device = (*CPU)(nil)
+
+// Option configures New.
+type Option func(*config) error
+
+type config struct {
+	kernel  string
+	threads int
+}
+
+// WithKernel selects the GEMM micro-kernel by name ("auto", "generic",
+// "avx2", "avx512"); an unavailable one is an error from New.
+func WithKernel(name string) Option {
+	return func(c *config) error { c.kernel = name; return nil }
+}
+
+// WithThreads sets the number of threads used by GEMM (default GOMAXPROCS).
+func WithThreads(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("cpu: negative thread count %d", n)
+		}
+		c.threads = n
+		return nil
+	}
+}
+
+// New returns a CPU device.
+func New(opts ...Option) (*CPU, error) {
+	cfg := config{kernel: "auto"}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	g, err := newGemmer(cfg.kernel, cfg.threads)
+	if err != nil {
+		return nil, fmt.Errorf("cpu: %w", err)
+	}
+	return &CPU{gemm: g, free: map[poolKey][]*Buffer{}}, nil
+}
+
+func init() {
+	device.Register("cpu", func(index int) (device.Device, error) {
+		if index != 0 {
+			return nil, fmt.Errorf("cpu: there is one CPU device, not %d", index+1)
+		}
+		return New()
+	})
+}
+
+// Name is "cpu".
+func (c *CPU) Name() string { return "cpu" }
+
+// Kernel names the GEMM micro-kernel in use.
+func (c *CPU) Kernel() string { return c.gemm.name() }
+
+// Err returns the first recorded failure.
+func (c *CPU) Err() error { return c.err }
+
+func (c *CPU) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// Alloc returns a buffer from the cache or a new one.
+func (c *CPU) Alloc(dt device.DType, n int) (device.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: alloc of %d elements", n)
+	}
+	key := poolKey{dt, n}
+	c.mu.Lock()
+	if l := c.free[key]; len(l) > 0 {
+		b := l[len(l)-1]
+		c.free[key] = l[:len(l)-1]
+		c.mu.Unlock()
+		return b, nil
+	}
+	c.mu.Unlock()
+	switch dt {
+	case device.Float32:
+		return &Buffer{f32: make([]float32, n)}, nil
+	case device.Float64:
+		// A zero-length float64 buffer must still say it is float64.
+		return &Buffer{f64: make([]float64, n, max(n, 1))}, nil
+	}
+	return nil, fmt.Errorf("cpu: alloc: unsupported dtype %v", dt)
+}
+
+// Free returns b to the cache.
+func (c *CPU) Free(b device.Buffer) {
+	if b == nil {
+		return
+	}
+	cb := mustBuf(b, "Free")
+	key := poolKey{cb.DType(), cb.Len()}
+	c.mu.Lock()
+	c.free[key] = append(c.free[key], cb)
+	c.mu.Unlock()
+}
+
+// Sync returns the first recorded error; CPU work is already complete.
+func (c *CPU) Sync() error { return c.err }
+
+var errDType = errors.New("dtype mismatch")
+
+func (c *CPU) Upload32(dst device.Buffer, src []float32) error {
+	b := mustBuf(dst, "Upload32")
+	if b.DType() != device.Float32 || len(src) != b.Len() {
+		return fmt.Errorf("cpu: upload of %d float32 into %d-element %v buffer: %w", len(src), b.Len(), b.DType(), errDType)
+	}
+	copy(b.f32, src)
+	return nil
+}
+
+func (c *CPU) Upload64(dst device.Buffer, src []float64) error {
+	b := mustBuf(dst, "Upload64")
+	if len(src) != b.Len() {
+		return fmt.Errorf("cpu: upload of %d float64 into %d-element buffer: %w", len(src), b.Len(), errDType)
+	}
+	if b.f64 != nil {
+		copy(b.f64, src)
+		return nil
+	}
+	for i, v := range src {
+		b.f32[i] = float32(v)
+	}
+	return nil
+}
+
+func (c *CPU) Download32(dst []float32, src device.Buffer) error {
+	b := mustBuf(src, "Download32")
+	if len(dst) != b.Len() {
+		return fmt.Errorf("cpu: download of %d-element buffer into %d float32: %w", b.Len(), len(dst), errDType)
+	}
+	if b.f64 != nil {
+		for i, v := range b.f64 {
+			dst[i] = float32(v)
+		}
+		return c.err
+	}
+	copy(dst, b.f32)
+	return c.err
+}
+
+func (c *CPU) Download64(dst []float64, src device.Buffer) error {
+	b := mustBuf(src, "Download64")
+	if len(dst) != b.Len() {
+		return fmt.Errorf("cpu: download of %d-element buffer into %d float64: %w", b.Len(), len(dst), errDType)
+	}
+	if b.f64 != nil {
+		copy(dst, b.f64)
+		return c.err
+	}
+	for i, v := range b.f32 {
+		dst[i] = float64(v)
+	}
+	return c.err
+}

@@ -1,0 +1,313 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// Softmax computes y = exp(x − lse(x)) per row.
+func (c *CPU) Softmax(x device.Buffer, rows, cols int, y device.Buffer) {
+	c.softmaxFamily("Softmax", false, x, rows, cols, y)
+}
+
+// LogSoftmax computes y = x − lse(x) per row.
+func (c *CPU) LogSoftmax(x device.Buffer, rows, cols int, y device.Buffer) {
+	c.softmaxFamily("LogSoftmax", true, x, rows, cols, y)
+}
+
+func (c *CPU) softmaxFamily(op string, log bool, x device.Buffer, rows, cols int, y device.Buffer) {
+	X, Y := bufs2(op, x, y)
+	checkLen(op, "x", X, rows*cols)
+	checkLen(op, "y", Y, rows*cols)
+	for i := 0; i < rows; i++ {
+		if X.f64 != nil {
+			softmaxRow(log, X.f64[i*cols:(i+1)*cols], Y.f64[i*cols:(i+1)*cols])
+		} else {
+			softmaxRow(log, X.f32[i*cols:(i+1)*cols], Y.f32[i*cols:(i+1)*cols])
+		}
+	}
+}
+
+// logSumExp is max + log Σ exp(x − max), stable for any finite x.
+func logSumExp[T float](x []T) float64 {
+	m := math.Inf(-1)
+	for _, v := range x {
+		m = max(m, float64(v))
+	}
+	if math.IsInf(m, -1) {
+		return m
+	}
+	var s float64
+	for _, v := range x {
+		s += math.Exp(float64(v) - m)
+	}
+	return m + math.Log(s)
+}
+
+func softmaxRow[T float](log bool, x, y []T) {
+	lse := logSumExp(x)
+	for j, v := range x {
+		if log {
+			y[j] = T(float64(v) - lse)
+		} else {
+			y[j] = T(math.Exp(float64(v) - lse))
+		}
+	}
+}
+
+// SoftmaxAdjoint computes δ = y ⊙ (ε − ⟨ε, y⟩) per row.
+func (c *CPU) SoftmaxAdjoint(y, eps device.Buffer, rows, cols int, delta device.Buffer) {
+	c.softmaxAdjoint("SoftmaxAdjoint", false, y, eps, rows, cols, delta)
+}
+
+// LogSoftmaxAdjoint computes δ = ε − exp(y) Σε per row.
+func (c *CPU) LogSoftmaxAdjoint(y, eps device.Buffer, rows, cols int, delta device.Buffer) {
+	c.softmaxAdjoint("LogSoftmaxAdjoint", true, y, eps, rows, cols, delta)
+}
+
+func (c *CPU) softmaxAdjoint(op string, log bool, y, eps device.Buffer, rows, cols int, delta device.Buffer) {
+	Y, E := bufs2(op, y, eps)
+	D := mustBuf(delta, op)
+	checkSame(op, Y, D)
+	for _, b := range []*Buffer{Y, E, D} {
+		checkLen(op, "buffer", b, rows*cols)
+	}
+	for i := 0; i < rows; i++ {
+		lo, hi := i*cols, (i+1)*cols
+		if Y.f64 != nil {
+			softmaxAdjointRow(log, Y.f64[lo:hi], E.f64[lo:hi], D.f64[lo:hi])
+		} else {
+			softmaxAdjointRow(log, Y.f32[lo:hi], E.f32[lo:hi], D.f32[lo:hi])
+		}
+	}
+}
+
+func softmaxAdjointRow[T float](log bool, y, e, d []T) {
+	var s float64
+	if log {
+		for _, v := range e {
+			s += float64(v)
+		}
+		for j := range d {
+			d[j] = T(float64(e[j]) - math.Exp(float64(y[j]))*s)
+		}
+		return
+	}
+	for j, v := range e {
+		s += float64(v) * float64(y[j])
+	}
+	for j := range d {
+		d[j] = T(float64(y[j]) * (float64(e[j]) - s))
+	}
+}
+
+// Loss writes ρ per row and, when eps is not nil, ε = ∇_b ρ.
+func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buffer, rows, cols int, losses, eps device.Buffer) {
+	P, T := bufs2("Loss", pred, target)
+	L, E := opt("Loss", losses), opt("Loss", eps)
+	checkSame("Loss", P, L, E)
+	checkLen("Loss", "pred", P, rows*cols)
+	checkLen("Loss", "losses", L, rows)
+	checkLen("Loss", "eps", E, rows*cols)
+	if kind == device.SoftmaxCrossEntropyIndex {
+		checkLen("Loss", "target", T, rows)
+	} else {
+		checkLen("Loss", "target", T, rows*cols)
+	}
+	var err error
+	if P.f64 != nil {
+		var e []float64
+		if E != nil {
+			e = E.f64
+		}
+		err = loss(kind, param, P.f64, T.f64, rows, cols, L.f64, e)
+	} else {
+		var e []float32
+		if E != nil {
+			e = E.f32
+		}
+		err = loss(kind, param, P.f32, T.f32, rows, cols, L.f32, e)
+	}
+	if err != nil {
+		c.fail(err)
+	}
+}
+
+func loss[T float](kind device.LossKind, delta float64, pred, target []T, rows, cols int, losses, eps []T) error {
+	for k := 0; k < rows; k++ {
+		b := pred[k*cols : (k+1)*cols]
+		var e []T
+		if eps != nil {
+			e = eps[k*cols : (k+1)*cols]
+		}
+		var rho float64
+		switch kind {
+		case device.SoftmaxCrossEntropyIndex:
+			c := int(target[k])
+			if float64(c) != float64(target[k]) || c < 0 || c >= cols {
+				return fmt.Errorf("cpu: loss %v: row %d: class index %v out of range [0, %d)", kind, k, target[k], cols)
+			}
+			lse := logSumExp(b)
+			rho = lse - float64(b[c])
+			if e != nil {
+				for j, v := range b {
+					e[j] = T(math.Exp(float64(v) - lse))
+				}
+				e[c]--
+			}
+		case device.SoftmaxCrossEntropy:
+			a := target[k*cols : (k+1)*cols]
+			lse := logSumExp(b)
+			var sa float64
+			for j, v := range b {
+				sa += float64(a[j])
+				rho -= float64(a[j]) * (float64(v) - lse)
+			}
+			if e != nil {
+				for j, v := range b {
+					e[j] = T(math.Exp(float64(v)-lse)*sa - float64(a[j]))
+				}
+			}
+		default:
+			a := target[k*cols : (k+1)*cols]
+			for j, bv := range b {
+				av := float64(a[j])
+				r := av - float64(bv)
+				var g float64
+				switch kind {
+				case device.MSE:
+					rho += r * r
+					g = -2 * r
+				case device.MAE:
+					rho += math.Abs(r)
+					g = -sign(r)
+				case device.Huber:
+					if math.Abs(r) <= delta {
+						rho += r * r / 2
+						g = -r
+					} else {
+						rho += delta * (math.Abs(r) - delta/2)
+						g = -delta * sign(r)
+					}
+				case device.CrossEntropy:
+					if av != 0 { // 0·log 0 = 0, as in the entropy convention
+						rho -= av * math.Log(float64(bv))
+					}
+					g = -av / float64(bv)
+				default:
+					return fmt.Errorf("cpu: unknown loss kind %v", kind)
+				}
+				if e != nil {
+					e[j] = T(g)
+				}
+			}
+		}
+		losses[k] = T(rho)
+	}
+	return nil
+}
+
+func sign(r float64) float64 {
+	switch {
+	case r > 0:
+		return 1
+	case r < 0:
+		return -1
+	}
+	return 0
+}
+
+// SGD performs one torch.optim.SGD step on p.
+func (c *CPU) SGD(p, g, v device.Buffer, cfg device.SGDConfig) {
+	P, G := bufs2("SGD", p, g)
+	V := opt("SGD", v)
+	checkSame("SGD", P, V)
+	checkEq("SGD", P, G)
+	if cfg.Momentum != 0 && V == nil {
+		panic("cpu: SGD: momentum needs a velocity buffer")
+	}
+	if P.f64 != nil {
+		var vv []float64
+		if V != nil {
+			vv = V.f64
+		}
+		sgd(P.f64, G.f64, vv, cfg)
+	} else {
+		var vv []float32
+		if V != nil {
+			vv = V.f32
+		}
+		sgd(P.f32, G.f32, vv, cfg)
+	}
+}
+
+func sgd[T float](p, g, v []T, cfg device.SGDConfig) {
+	lr, mu, damp, wd := T(cfg.LR), T(cfg.Momentum), T(cfg.Dampening), T(cfg.WeightDecay)
+	g = g[:len(p)]
+	if mu == 0 {
+		for i := range p {
+			p[i] -= lr * (g[i] + wd*p[i])
+		}
+		return
+	}
+	v = v[:len(p)]
+	for i := range p {
+		gi := g[i] + wd*p[i]
+		if cfg.First {
+			v[i] = gi
+		} else {
+			v[i] = mu*v[i] + (1-damp)*gi
+		}
+		if cfg.Nesterov {
+			gi += mu * v[i]
+		} else {
+			gi = v[i]
+		}
+		p[i] -= lr * gi
+	}
+}
+
+// Adam performs one torch.optim.Adam (or AdamW) step on p.
+func (c *CPU) Adam(p, g, m, v device.Buffer, cfg device.AdamConfig) {
+	P, G := bufs2("Adam", p, g)
+	M, V := bufs2("Adam", m, v)
+	checkSame("Adam", P, M)
+	for _, b := range []*Buffer{G, M, V} {
+		checkEq("Adam", P, b)
+	}
+	if cfg.Step < 1 {
+		panic(fmt.Sprintf("cpu: Adam: step %d, want ≥ 1", cfg.Step))
+	}
+	if P.f64 != nil {
+		adam(P.f64, G.f64, M.f64, V.f64, cfg)
+	} else {
+		adam(P.f32, G.f32, M.f32, V.f32, cfg)
+	}
+}
+
+func adam[T float](p, g, m, v []T, cfg device.AdamConfig) {
+	b1, b2 := cfg.Beta1, cfg.Beta2
+	bc1 := 1 - math.Pow(b1, float64(cfg.Step))
+	bc2 := 1 - math.Pow(b2, float64(cfg.Step))
+	// PyTorch's form: p −= (η/bc1) · m / (√v/√bc2 + ϵ).
+	stepSize := T(cfg.LR / bc1)
+	sqrtBC2 := T(math.Sqrt(bc2))
+	lr, wd, eps := T(cfg.LR), T(cfg.WeightDecay), T(cfg.Eps)
+	B1, B2 := T(b1), T(b2)
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	for i := range p {
+		gi := g[i]
+		if cfg.Decoupled {
+			p[i] -= lr * wd * p[i]
+		} else {
+			gi += wd * p[i]
+		}
+		m[i] = B1*m[i] + (1-B1)*gi
+		v[i] = B2*v[i] + (1-B2)*gi*gi
+		denom := T(math.Sqrt(float64(v[i])))/sqrtBC2 + eps
+		p[i] -= stepSize * m[i] / denom
+	}
+}

@@ -1,0 +1,279 @@
+package device
+
+import "fmt"
+
+// DType is the element type of a Buffer.
+type DType uint8
+
+const (
+	// Float32 is the training type on every device.
+	Float32 DType = iota + 1
+	// Float64 exists for gradient checking; only the CPU device provides it.
+	Float64
+)
+
+// Size is the number of bytes of one element.
+func (d DType) Size() int {
+	switch d {
+	case Float32:
+		return 4
+	case Float64:
+		return 8
+	}
+	return 0
+}
+
+func (d DType) String() string {
+	switch d {
+	case Float32:
+		return "float32"
+	case Float64:
+		return "float64"
+	}
+	return fmt.Sprintf("DType(%d)", uint8(d))
+}
+
+// Buffer is a flat array of Len elements of one DType in a device's memory.
+// Only the device that allocated a buffer may read or write it.
+type Buffer interface {
+	Len() int
+	DType() DType
+}
+
+// UnaryOp names an elementwise function y = f(x).
+type UnaryOp uint8
+
+// The elementwise functions every device implements, with their derivatives:
+//
+//	Identity  y = x              f' = 1
+//	Neg       y = −x             f' = −1
+//	Exp       y = eˣ             f' = y
+//	Log       y = ln x           f' = 1/x
+//	Sqrt      y = √x             f' = 1/(2y)
+//	Square    y = x²             f' = 2x
+//	Abs       y = |x|            f' = sign(x) (0 at 0, as PyTorch)
+//	ReLU      y = max(x, 0)      f' = [x > 0]
+//	Sigmoid   y = 1/(1+e⁻ˣ)      f' = y(1−y)
+//	Tanh      y = tanh x         f' = 1−y²
+const (
+	Identity UnaryOp = iota
+	Neg
+	Exp
+	Log
+	Sqrt
+	Square
+	Abs
+	ReLU
+	Sigmoid
+	Tanh
+	numUnary
+)
+
+var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh"}
+
+func (op UnaryOp) String() string {
+	if op < numUnary {
+		return unaryNames[op]
+	}
+	return fmt.Sprintf("UnaryOp(%d)", uint8(op))
+}
+
+// UnaryOps lists every UnaryOp, for tests and kernels tables.
+func UnaryOps() []UnaryOp {
+	ops := make([]UnaryOp, numUnary)
+	for i := range ops {
+		ops[i] = UnaryOp(i)
+	}
+	return ops
+}
+
+// ParseUnary returns the UnaryOp with the given name (as String prints it).
+func ParseUnary(name string) (UnaryOp, error) {
+	for i, n := range unaryNames {
+		if n == name {
+			return UnaryOp(i), nil
+		}
+	}
+	return 0, fmt.Errorf("device: unknown elementwise function %q (want one of %v)", name, unaryNames)
+}
+
+// BinaryOp names an elementwise function c = a ∘ b of two same-length buffers.
+type BinaryOp uint8
+
+const (
+	Add BinaryOp = iota // c = a + b
+	Sub                 // c = a − b
+	Mul                 // c = a ⊙ b
+	Div                 // c = a ⊘ b
+	numBinary
+)
+
+var binaryNames = [...]string{"add", "sub", "mul", "div"}
+
+func (op BinaryOp) String() string {
+	if op < numBinary {
+		return binaryNames[op]
+	}
+	return fmt.Sprintf("BinaryOp(%d)", uint8(op))
+}
+
+// BinaryOps lists every BinaryOp.
+func BinaryOps() []BinaryOp { return []BinaryOp{Add, Sub, Mul, Div} }
+
+// LossKind names a per-sample distortion ρ(a, b) between a target a and a
+// prediction b, each a row of a rows×cols matrix. The device writes ρ for each
+// row and the error vector ε = ∇_b ρ (the lecture's ε_k, not divided by K).
+//
+//	MSE        ρ = Σᵢ (aᵢ−bᵢ)²                       ε = −2(a−b)
+//	MAE        ρ = Σᵢ |aᵢ−bᵢ|                        ε = −sign(a−b)
+//	Huber      ρ = Σᵢ h_δ(aᵢ−bᵢ), h_δ(r) = r²/2 for |r| ≤ δ, δ(|r|−δ/2) beyond
+//	                                                ε = −clamp(a−b, −δ, δ)
+//	CrossEntropy  (b on the simplex) ρ = −Σᵢ aᵢ log bᵢ   ε = −a ⊘ b
+//	SoftmaxCrossEntropy (b are logits, a probabilities)
+//	           ρ = −Σᵢ aᵢ log softmax(b)ᵢ            ε = softmax(b)·Σᵢaᵢ − a
+//	SoftmaxCrossEntropyIndex (b logits, target is one class index per row)
+//	           ρ = −log softmax(b)_c                 ε = softmax(b) − e_c
+type LossKind uint8
+
+const (
+	MSE LossKind = iota
+	MAE
+	Huber
+	CrossEntropy
+	SoftmaxCrossEntropy
+	SoftmaxCrossEntropyIndex
+	numLoss
+)
+
+var lossNames = [...]string{"mse", "mae", "huber", "cross-entropy", "softmax-cross-entropy", "softmax-cross-entropy-index"}
+
+func (l LossKind) String() string {
+	if l < numLoss {
+		return lossNames[l]
+	}
+	return fmt.Sprintf("LossKind(%d)", uint8(l))
+}
+
+// LossKinds lists every LossKind.
+func LossKinds() []LossKind {
+	ks := make([]LossKind, numLoss)
+	for i := range ks {
+		ks[i] = LossKind(i)
+	}
+	return ks
+}
+
+// SGDConfig holds PyTorch's torch.optim.SGD hyper-parameters. With momentum μ,
+// dampening τ, weight decay λ and learning rate η, one step is
+//
+//	g ← g + λp
+//	v ← g (first step) or μv + (1−τ)g
+//	d ← g + μv (Nesterov) or v
+//	p ← p − ηd
+//
+// and without momentum simply p ← p − η(g + λp).
+type SGDConfig struct {
+	LR, Momentum, Dampening, WeightDecay float64
+	Nesterov                             bool
+	// First is true on the first step, when the momentum buffer is set to g.
+	First bool
+}
+
+// AdamConfig holds torch.optim.Adam and AdamW hyper-parameters for step t ≥ 1:
+//
+//	Adam:  g ← g + λp
+//	AdamW: p ← p − ηλp
+//	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²
+//	p ← p − η (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ϵ)
+type AdamConfig struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+	Decoupled                          bool // AdamW
+	Step                               int
+}
+
+// Device is the one dispatch boundary between the tensor engine and a
+// backend. Methods are grouped by family; the matrices are row-major and
+// described by rows, cols and a leading dimension (the row stride).
+//
+// Compute methods do not return errors: like CUDA launches they may run
+// asynchronously, and a backend that fails records the first error and
+// returns it from the next Sync, Download or Err. Shape and length misuse is
+// a programming error and panics with a message naming the method.
+type Device interface {
+	// Name is "cpu", "cuda:0", ...
+	Name() string
+	// Err returns the first recorded failure, if any, without synchronizing.
+	Err() error
+
+	// Memory.
+
+	// Alloc returns a buffer of n elements; its contents are unspecified.
+	Alloc(dt DType, n int) (Buffer, error)
+	// Free returns a buffer to the device (or its caching allocator).
+	Free(b Buffer)
+	Upload32(dst Buffer, src []float32) error
+	Upload64(dst Buffer, src []float64) error
+	Download32(dst []float32, src Buffer) error
+	Download64(dst []float64, src Buffer) error
+	// Sync waits for queued work and returns the first recorded error.
+	Sync() error
+	// Copy2D copies a rows×cols block: dst[dstOff + i·dstLD + j] = src[srcOff + i·srcLD + j].
+	Copy2D(dst Buffer, dstOff, dstLD int, src Buffer, srcOff, srcLD, rows, cols int)
+	// Fill sets every element of b to v.
+	Fill(b Buffer, v float64)
+
+	// Dense linear algebra.
+
+	// Gemm computes C = α op(A) op(B) + βC with op(A) m×k and op(B) k×n. One
+	// call serves the forward product Z = XWᵀ (transB), the adjoint product
+	// δ = εW and the parameter gradient g_W = εᵀX summed over K (transA).
+	Gemm(transA, transB bool, m, n, k int, alpha float64, a Buffer, lda int, b Buffer, ldb int, beta float64, c Buffer, ldc int)
+	// Axpy computes y ← αx + y.
+	Axpy(alpha float64, x, y Buffer)
+	// Scale computes y ← αx; y may be x.
+	Scale(alpha float64, x, y Buffer)
+	// Dot returns Σ xᵢyᵢ on the host; it synchronizes.
+	Dot(x, y Buffer) (float64, error)
+
+	// Elementwise.
+
+	// Unary computes y = f(x); y may be x.
+	Unary(op UnaryOp, x, y Buffer)
+	// UnaryAdjoint computes δ = f'(x) ⊙ ε, given x and y = f(x).
+	UnaryAdjoint(op UnaryOp, x, y, eps, delta Buffer)
+	// Binary computes c = a ∘ b; c may be a or b.
+	Binary(op BinaryOp, a, b, c Buffer)
+	// BiasActivation computes y = f(x + 1bᵀ) for a rows×cols x and a cols-long
+	// bias b (nil for none): the fused epilogue of a linear layer. y may be x.
+	BiasActivation(op UnaryOp, x Buffer, rows, cols int, bias Buffer, y Buffer)
+
+	// Reductions.
+
+	// SumRows computes y = β y + Σᵢ x[i,:] (a cols-long y): the bias gradient Σ_k ε_k.
+	SumRows(x Buffer, rows, cols int, beta float64, y Buffer)
+	// SumCols computes y = β y + Σⱼ x[:,j] (a rows-long y).
+	SumCols(x Buffer, rows, cols int, beta float64, y Buffer)
+
+	// Softmax family, over each row of a rows×cols matrix.
+
+	Softmax(x Buffer, rows, cols int, y Buffer)
+	LogSoftmax(x Buffer, rows, cols int, y Buffer)
+	// SoftmaxAdjoint computes δ = y ⊙ (ε − ⟨ε, y⟩) per row, given y = softmax(x).
+	SoftmaxAdjoint(y, eps Buffer, rows, cols int, delta Buffer)
+	// LogSoftmaxAdjoint computes δ = ε − exp(y) Σε per row, given y = logsoftmax(x).
+	LogSoftmaxAdjoint(y, eps Buffer, rows, cols int, delta Buffer)
+
+	// Loss writes ρ(target_k, pred_k) for every row k into losses (rows long)
+	// and, when eps is not nil, the error vectors ε_k = ∇_b ρ into eps
+	// (rows×cols). param is Huber's δ. For SoftmaxCrossEntropyIndex the target
+	// holds one class index per row (rows long).
+	Loss(kind LossKind, param float64, pred, target Buffer, rows, cols int, losses, eps Buffer)
+
+	// Optimizer updates, one parameter tensor per call.
+
+	// SGD updates p in place from gradient g and momentum buffer v (nil
+	// without momentum).
+	SGD(p, g, v Buffer, cfg SGDConfig)
+	// Adam updates p in place from gradient g and moment buffers m and v.
+	Adam(p, g, m, v Buffer, cfg AdamConfig)
+}
