@@ -1,0 +1,180 @@
+package autograd_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/autograd/gradcheck"
+	"github.com/adjoint-go/adjoint/cpu"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+func newCPU(t testing.TB) *cpu.CPU {
+	dev, err := cpu.New()
+	require.NoError(t, err)
+	return dev
+}
+
+func positive(x float64) float64 { return 0.5 + math.Abs(x) }
+
+// awayFromZero keeps inputs off the kinks of ReLU and Abs.
+func awayFromZero(x float64) float64 {
+	if x >= 0 {
+		return x + 0.1
+	}
+	return x - 0.1
+}
+
+type V = autograd.Var
+
+// opTable is the one table of ops that every adjoint check runs over.
+func opTable() []gradcheck.Case {
+	unary := func(f device.UnaryOp, dom func(float64) float64) gradcheck.Case {
+		return gradcheck.Case{Name: f.String(), Shapes: [][]int{{3, 5}}, Input: dom,
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Apply(f, in[0]) }}
+	}
+	cases := []gradcheck.Case{
+		{Name: "MatMul", Shapes: [][]int{{4, 3}, {3, 5}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMul(in[0], in[1]) }},
+		{Name: "Linear", Shapes: [][]int{{4, 3}, {5, 3}, {5}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], in[2], device.Identity) }},
+		{Name: "Linear/nobias", Shapes: [][]int{{4, 3}, {5, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], nil, device.Identity) }},
+		{Name: "Add", Shapes: [][]int{{2, 3}, {2, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Add(in[0], in[1]) }},
+		{Name: "Sub", Shapes: [][]int{{2, 3}, {2, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Sub(in[0], in[1]) }},
+		{Name: "Mul", Shapes: [][]int{{2, 3}, {2, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Mul(in[0], in[1]) }},
+		{Name: "Div", Shapes: [][]int{{2, 3}, {2, 3}}, Input: positive,
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Div(in[0], in[1]) }},
+		{Name: "Mul/fanout", Shapes: [][]int{{2, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Mul(in[0], in[0]) }},
+		{Name: "Scale", Shapes: [][]int{{7}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Scale(in[0], -2.5) }},
+		{Name: "Softmax", Shapes: [][]int{{3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Softmax(in[0]) }},
+		{Name: "LogSoftmax", Shapes: [][]int{{3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.LogSoftmax(in[0]) }},
+		{Name: "Sum", Shapes: [][]int{{3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Sum(in[0]) }},
+		{Name: "Mean", Shapes: [][]int{{3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Mean(in[0]) }},
+		{Name: "Reshape", Shapes: [][]int{{3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Reshape(in[0], 2, -1) }},
+		{Name: "Concat/cols", Shapes: [][]int{{3, 2}, {3, 4}, {3, 1}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Concat(-1, in[0], in[1], in[2]) }},
+		{Name: "Concat/rows", Shapes: [][]int{{2, 3}, {1, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Concat(0, in[0], in[1]) }},
+		{Name: "Concat/middle", Shapes: [][]int{{2, 1, 3}, {2, 2, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Concat(1, in[0], in[1]) }},
+		{Name: "Slice", Shapes: [][]int{{3, 5}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Slice(in[0], 1, 1, 4) }},
+		{Name: "Split/recombine", Shapes: [][]int{{4, 5}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				p := tp.Split(in[0], -1, 2, 3)
+				return tp.Mul(tp.Slice(p[1], 1, 0, 2), p[0]) // two parts of one input meet again
+			}},
+		{Name: "MLP", Shapes: [][]int{{4, 3}, {6, 3}, {6}, {2, 6}, {2}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				h := tp.Linear(in[0], in[1], in[2], device.Tanh)
+				return tp.Linear(h, in[3], in[4], device.Sigmoid)
+			}},
+		{Name: "Linear/relu", Shapes: [][]int{{4, 3}, {5, 3}, {5}}, Input: awayFromZero,
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], in[2], device.ReLU) }},
+		{Name: "Residual", Shapes: [][]int{{4, 3}, {3, 3}, {3}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Add(in[0], tp.Linear(in[0], in[1], in[2], device.Tanh)) // x + f(x): fan-out and fan-in
+			}},
+	}
+	for _, f := range device.UnaryOps() {
+		dom := awayFromZero
+		if f == device.Log || f == device.Sqrt {
+			dom = positive
+		}
+		cases = append(cases, unary(f, dom))
+	}
+	return cases
+}
+
+func TestAdjointIdentity(t *testing.T) {
+	dev := newCPU(t)
+	for _, c := range opTable() {
+		t.Run(c.Name, func(t *testing.T) {
+			for seed := uint64(1); seed <= 3; seed++ {
+				r, err := gradcheck.Check(dev, c, seed)
+				require.NoError(t, err)
+				tol := 1e-6 * r.Scale
+				require.InDelta(t, r.Central, r.Reverse, tol, "⟨Jv,u⟩ by differences vs ⟨v,Jᵀu⟩ by Backward (seed %d)", seed)
+				require.InDelta(t, r.Forward, r.Reverse, 1e-9*r.Scale, "tangent rule vs Backward (seed %d)", seed)
+				require.Less(t, r.TangentGap, 1e-6*max(1, r.Scale), "tangent J v vs differences (seed %d)", seed)
+			}
+		})
+	}
+}
+
+// TestHandDerived checks gradients derived by hand for small cases.
+func TestHandDerived(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	mk := func(v []float64, shape ...int) *tensor.Tensor {
+		x, err := tensor.FromFloat64(dev, v, shape...)
+		require.NoError(t, err)
+		return x
+	}
+
+	t.Run("linear", func(t *testing.T) {
+		// z = w·x + b for one sample x = (1, 2), w = (3, 4), b = 5: z = 16.
+		// L = z² ⇒ ∂L/∂z = 2z = 32, so g_w = 32·x = (32, 64), g_b = 32,
+		// δ_x = 32·w = (96, 128).
+		defer tp.Reset()
+		x := tp.Input(mk([]float64{1, 2}, 1, 2), true)
+		w := autograd.NewParam("w", mk([]float64{3, 4}, 1, 2))
+		b := autograd.NewParam("b", mk([]float64{5}, 1))
+		z := tp.Linear(x, w, b, device.Identity)
+		l := tp.Sum(tp.Mul(z, z))
+		require.NoError(t, tp.Backward(l))
+		val, _ := l.Value().Item()
+		require.Equal(t, 256.0, val)
+		gw, _ := w.Grad().Float64s()
+		gb, _ := b.Grad().Float64s()
+		gx, _ := x.Grad().Float64s()
+		require.Equal(t, []float64{32, 64}, gw)
+		require.Equal(t, []float64{32}, gb)
+		require.Equal(t, []float64{96, 128}, gx)
+	})
+
+	t.Run("sigmoid", func(t *testing.T) {
+		// σ(0) = 1/2 and σ'(0) = σ(0)(1 − σ(0)) = 1/4.
+		defer tp.Reset()
+		x := tp.Input(mk([]float64{0}, 1), true)
+		require.NoError(t, tp.Backward(tp.Sum(tp.Sigmoid(x))))
+		g, _ := x.Grad().Float64s()
+		require.Equal(t, []float64{0.25}, g)
+	})
+
+	t.Run("softmax two classes", func(t *testing.T) {
+		// softmax(a, b)₀ = σ(a − b); at a = b its derivative in a is 1/4
+		// and in b is −1/4.
+		defer tp.Reset()
+		x := tp.Input(mk([]float64{0.7, 0.7}, 1, 2), true)
+		s := tp.Softmax(x)
+		require.NoError(t, tp.Backward(tp.Sum(tp.Slice(s, 1, 0, 1))))
+		g, _ := x.Grad().Float64s()
+		require.InDeltaSlice(t, []float64{0.25, -0.25}, g, 1e-15)
+	})
+
+	t.Run("fan-out adds", func(t *testing.T) {
+		// y = x + 3x ⇒ dy/dx = 4 through two paths that meet at x.
+		defer tp.Reset()
+		x := tp.Input(mk([]float64{2}, 1), true)
+		require.NoError(t, tp.Backward(tp.Sum(tp.Add(x, tp.Scale(x, 3)))))
+		g, _ := x.Grad().Float64s()
+		require.Equal(t, []float64{4}, g)
+	})
+}

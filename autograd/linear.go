@@ -1,0 +1,155 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+// MatMul returns C = A B for A [m × k] and B [k × n].
+//
+//	forward:  C = A B
+//	adjoint:  δ_A = ε Bᵀ,  δ_B = Aᵀ ε
+//	tangent:  Ċ = Ȧ B + A Ḃ
+func (tp *Tape) MatMul(a, b *Var) *Var {
+	if a.value.Dims() != 2 || b.value.Dims() != 2 || a.value.Dim(1) != b.value.Dim(0) {
+		panic(fmt.Sprintf("autograd: MatMul: shapes %v and %v do not multiply", a.Shape(), b.Shape()))
+	}
+	m, k, n := a.value.Dim(0), a.value.Dim(1), b.value.Dim(1)
+	node, out := tp.Record(&matMulOp, []int{m, n}, a, b)
+	if tp.Failed() {
+		return out
+	}
+	tp.dev.Gemm(false, false, m, n, k, 1, a.value.Buffer(), k, b.value.Buffer(), n, 0, out.value.Buffer(), n)
+	return tp.Done(node)
+}
+
+var matMulOp = Op{Name: "MatMul", Adjoint: matMulAdjoint, Tangent: matMulTangent}
+
+func matMulAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
+	a, b := n.In[0], n.In[1]
+	m, k, nn := a.value.Dim(0), a.value.Dim(1), b.value.Dim(1)
+	if da, beta := tp.GradDest(a); da != nil {
+		tp.dev.Gemm(false, true, m, k, nn, 1, eps.Buffer(), nn, b.value.Buffer(), nn, beta, da.Buffer(), k)
+	}
+	if db, beta := tp.GradDest(b); db != nil {
+		tp.dev.Gemm(true, false, k, nn, m, 1, a.value.Buffer(), k, eps.Buffer(), nn, beta, db.Buffer(), nn)
+	}
+}
+
+func matMulTangent(tp *Tape, n *Node) *tensor.Tensor {
+	a, b := n.In[0], n.In[1]
+	m, k, nn := a.value.Dim(0), a.value.Dim(1), b.value.Dim(1)
+	t := tp.Temp(m, nn)
+	if !t.Valid() {
+		return t
+	}
+	beta := 0.0
+	if a.hasTangent {
+		tp.dev.Gemm(false, false, m, nn, k, 1, a.tangent.Buffer(), k, b.value.Buffer(), nn, 0, t.Buffer(), nn)
+		beta = 1
+	}
+	if b.hasTangent {
+		tp.dev.Gemm(false, false, m, nn, k, 1, a.value.Buffer(), k, b.tangent.Buffer(), nn, beta, t.Buffer(), nn)
+	}
+	return t
+}
+
+// Linear returns z = f(x Wᵀ + b) for a batch x [K × I], weights W [O × I]
+// (PyTorch's layout), bias b [O] or nil, and an activation f that is
+// Identity, ReLU, Sigmoid or Tanh (fused into the product's epilogue, so a
+// layer is one node and, on a GPU, two launches).
+//
+//	forward:  z_k = f(W x_k + b)                       for each of the K rows
+//	adjoint:  e = f'(z) ⊙ ε;  δ = e W;  g_W = eᵀ x;  g_b = Σ_k e_k
+//	tangent:  ż = f'(z) ⊙ (ẋ Wᵀ + x Ẇᵀ + ḃ)
+//
+// g_W = eᵀx is one GEMM that sums the K per-sample outer products e_k x_kᵀ.
+func (tp *Tape) Linear(x, w, b *Var, act device.UnaryOp) *Var {
+	if x.value.Dims() != 2 || w.value.Dims() != 2 || x.value.Dim(1) != w.value.Dim(1) {
+		panic(fmt.Sprintf("autograd: Linear: input %v and weight %v: want x [K × I] and W [O × I]", x.Shape(), w.Shape()))
+	}
+	kk, in, o := x.value.Dim(0), x.value.Dim(1), w.value.Dim(0)
+	if b != nil && (b.value.Len() != o || b.value.Dims() != 1) {
+		panic(fmt.Sprintf("autograd: Linear: bias %v for weight %v: want [%d]", b.Shape(), w.Shape(), o))
+	}
+	switch act {
+	case device.Identity, device.ReLU, device.Sigmoid, device.Tanh:
+	default:
+		panic(fmt.Sprintf("autograd: Linear: activation %v cannot be fused; apply it as its own op", act))
+	}
+	node, out := tp.Record(&linearOp, []int{kk, o}, x, w, b)
+	if tp.Failed() {
+		return out
+	}
+	node.Int[0] = int(act)
+	z := out.value.Buffer()
+	tp.dev.Gemm(false, true, kk, o, in, 1, x.value.Buffer(), in, w.value.Buffer(), in, 0, z, o)
+	var bias device.Buffer
+	if b != nil {
+		bias = b.value.Buffer()
+	}
+	if bias != nil || act != device.Identity {
+		tp.dev.BiasActivation(act, z, kk, o, bias, z)
+	}
+	return tp.Done(node)
+}
+
+var linearOp = Op{Name: "Linear", Adjoint: linearAdjoint, Tangent: linearTangent}
+
+// activationAdjoint returns f'(z) ⊙ ε for a fused activation, computed from
+// the output z alone (for ReLU, z > 0 ⇔ x > 0), or ε itself for Identity.
+func activationAdjoint(tp *Tape, act device.UnaryOp, z, eps *tensor.Tensor) *tensor.Tensor {
+	if act == device.Identity {
+		return eps
+	}
+	e := tp.Temp(z.Shape()...)
+	if e.Valid() {
+		tp.dev.UnaryAdjoint(act, z.Buffer(), z.Buffer(), eps.Buffer(), e.Buffer())
+	}
+	return e
+}
+
+func linearAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
+	x, w, b := n.In[0], n.In[1], n.In[2]
+	kk, in, o := x.value.Dim(0), x.value.Dim(1), w.value.Dim(0)
+	e := activationAdjoint(tp, device.UnaryOp(n.Int[0]), &n.Out.value, eps)
+	if !e.Valid() {
+		return
+	}
+	if dx, beta := tp.GradDest(x); dx != nil {
+		tp.dev.Gemm(false, false, kk, in, o, 1, e.Buffer(), o, w.value.Buffer(), in, beta, dx.Buffer(), in)
+	}
+	if gw, beta := tp.GradDest(w); gw != nil {
+		tp.dev.Gemm(true, false, o, in, kk, 1, e.Buffer(), o, x.value.Buffer(), in, beta, gw.Buffer(), in)
+	}
+	if gb, beta := tp.GradDest(b); gb != nil {
+		tp.dev.SumRows(e.Buffer(), kk, o, beta, gb.Buffer())
+	}
+}
+
+func linearTangent(tp *Tape, n *Node) *tensor.Tensor {
+	x, w, b := n.In[0], n.In[1], n.In[2]
+	kk, in, o := x.value.Dim(0), x.value.Dim(1), w.value.Dim(0)
+	t := tp.Temp(kk, o)
+	if !t.Valid() {
+		return t
+	}
+	tp.dev.Fill(t.Buffer(), 0)
+	if x.hasTangent {
+		tp.dev.Gemm(false, true, kk, o, in, 1, x.tangent.Buffer(), in, w.value.Buffer(), in, 1, t.Buffer(), o)
+	}
+	if w.hasTangent {
+		tp.dev.Gemm(false, true, kk, o, in, 1, x.value.Buffer(), in, w.tangent.Buffer(), in, 1, t.Buffer(), o)
+	}
+	if b != nil && b.hasTangent {
+		tp.dev.BiasActivation(device.Identity, t.Buffer(), kk, o, b.tangent.Buffer(), t.Buffer())
+	}
+	act := device.UnaryOp(n.Int[0])
+	if act != device.Identity {
+		z := n.Out.value.Buffer()
+		tp.dev.UnaryAdjoint(act, z, z, t.Buffer(), t.Buffer())
+	}
+	return t
+}

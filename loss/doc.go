@@ -1,0 +1,23 @@
+// Package loss implements the lecture's general losses
+//
+//	L(θ) = (1/K) Σ_k ρ(x_k, f_θ(y_k))
+//
+// for MSE, MAE, Huber, cross-entropy on probabilities, and cross-entropy
+// with softmax preprocessing (PyTorch's CrossEntropyLoss, with class
+// indices or probabilities as targets). A loss enters back propagation only
+// through its error vectors ε_k = ∇_b ρ(a, b) at a = x_k, b = f_θ(y_k):
+//
+//	MSE   ρ = ‖a−b‖²               ε = −2(a−b)
+//	MAE   ρ = ‖a−b‖₁               ε = −sign(a−b)
+//	CE    ρ = −Σ aᵢ log bᵢ          ε = −a ⊘ b
+//	softmax CE (logits b)          ε = softmax(b)Σa − a
+//
+// The device computes ρ_k and ε_k for all K samples in one call; the loss
+// node's adjoint multiplies ε by the reduction factor, and the network's
+// nodes carry it right to left.
+//
+// Reductions. Mean is PyTorch's default, so that printed numbers match
+// torch.nn losses: MSE, MAE and Huber average over all K·N elements, the
+// cross-entropies over the K samples. SampleMean is the lecture's 1/K for
+// every loss (for MSE it is N × PyTorch's mean). Sum adds the ρ_k.
+package loss

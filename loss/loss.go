@@ -1,0 +1,209 @@
+package loss
+
+import (
+	"fmt"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+// Reduction says how the per-sample distortions ρ_k become one loss value.
+type Reduction int
+
+const (
+	// Mean is PyTorch's default reduction='mean'. For MSE, MAE and Huber it
+	// averages over all K·N elements, L = (1/KN) Σ_k ρ_k; for the
+	// cross-entropies it averages over the K samples, L = (1/K) Σ_k ρ_k.
+	Mean Reduction = iota
+	// SampleMean is the lecture's L = (1/K) Σ_k ρ(x_k, f(y_k)) for every
+	// loss. For MSE it is N times PyTorch's mean.
+	SampleMean
+	// Sum is L = Σ_k ρ_k, PyTorch's reduction='sum'.
+	Sum
+)
+
+func (r Reduction) String() string {
+	switch r {
+	case Mean:
+		return "mean"
+	case SampleMean:
+		return "sample-mean"
+	case Sum:
+		return "sum"
+	}
+	return fmt.Sprintf("Reduction(%d)", int(r))
+}
+
+// scale is the factor applied to Σ_k ρ_k.
+func (r Reduction) scale(kind device.LossKind, rows, cols int) float64 {
+	switch r {
+	case Sum:
+		return 1
+	case SampleMean:
+		return 1 / float64(max(rows, 1))
+	case Mean:
+		switch kind {
+		case device.MSE, device.MAE, device.Huber:
+			return 1 / float64(max(rows*cols, 1))
+		}
+		return 1 / float64(max(rows, 1))
+	}
+	panic(fmt.Sprintf("loss: unknown reduction %d", int(r)))
+}
+
+// MSE is ρ(a, b) = ‖a − b‖², with error vector ε = −2(a − b).
+// With Mean it equals torch.nn.MSELoss().
+func MSE(tp *autograd.Tape, pred, target *autograd.Var, r Reduction) *autograd.Var {
+	return apply(tp, device.MSE, 0, pred, target, r)
+}
+
+// MAE is ρ(a, b) = ‖a − b‖₁, with error vector ε = −sign(a − b).
+// With Mean it equals torch.nn.L1Loss().
+func MAE(tp *autograd.Tape, pred, target *autograd.Var, r Reduction) *autograd.Var {
+	return apply(tp, device.MAE, 0, pred, target, r)
+}
+
+// Huber is ρ(a, b) = Σᵢ h_δ(aᵢ − bᵢ) with h_δ(r) = r²/2 for |r| ≤ δ and
+// δ(|r| − δ/2) beyond; ε = −clamp(a − b, −δ, δ). With Mean it equals
+// torch.nn.HuberLoss(delta=δ).
+func Huber(tp *autograd.Tape, pred, target *autograd.Var, delta float64, r Reduction) *autograd.Var {
+	if !(delta > 0) {
+		panic(fmt.Sprintf("loss: Huber: δ = %v, want > 0", delta))
+	}
+	return apply(tp, device.Huber, delta, pred, target, r)
+}
+
+// CrossEntropy is the lecture's ρ(a, b) = −Σᵢ aᵢ log bᵢ for predictions b on
+// the simplex (bᵢ > 0, Σbᵢ = 1, for example a Softmax output) and targets
+// a ≥ 0, with ε = −a ⊘ b. With Mean it equals torch.nn.NLLLoss applied to
+// log(b) for one-hot a.
+func CrossEntropy(tp *autograd.Tape, prob, target *autograd.Var, r Reduction) *autograd.Var {
+	return apply(tp, device.CrossEntropy, 0, prob, target, r)
+}
+
+// SoftmaxCrossEntropy is cross-entropy with softmax preprocessing of
+// logits b and probability targets a: ρ = −Σᵢ aᵢ log softmax(b)ᵢ, with
+// ε = softmax(b)Σaᵢ − a, fused and computed stably. With Mean it equals
+// torch.nn.CrossEntropyLoss() given class probabilities.
+func SoftmaxCrossEntropy(tp *autograd.Tape, logits, target *autograd.Var, r Reduction) *autograd.Var {
+	return apply(tp, device.SoftmaxCrossEntropy, 0, logits, target, r)
+}
+
+// SoftmaxCrossEntropyIndex is SoftmaxCrossEntropy with one class index per
+// sample (a K-long target holding 0 … N−1): ρ = lse(b) − b_c, with
+// ε = softmax(b) − e_c. With Mean it equals torch.nn.CrossEntropyLoss()
+// given class indices. An index out of range is reported by the device
+// (the CPU returns an error from Backward; CUDA yields NaN).
+func SoftmaxCrossEntropyIndex(tp *autograd.Tape, logits, classes *autograd.Var, r Reduction) *autograd.Var {
+	return apply(tp, device.SoftmaxCrossEntropyIndex, 0, logits, classes, r)
+}
+
+func checkShapes(kind device.LossKind, pred, target *tensor.Tensor) {
+	ok := pred.Dims() >= 1
+	if kind == device.SoftmaxCrossEntropyIndex {
+		ok = ok && target.Len() == pred.Rows() && target.Dims() <= 1
+	} else {
+		ok = ok && target.SameShape(pred)
+	}
+	if !ok {
+		want := "the prediction's shape"
+		if kind == device.SoftmaxCrossEntropyIndex {
+			want = fmt.Sprintf("[%d] class indices", pred.Rows())
+		}
+		panic(fmt.Sprintf("loss: %v: prediction %v and target %v: want target of %s", kind, pred.Shape(), target.Shape(), want))
+	}
+}
+
+// op is the loss node: its adjoint scales the saved error vectors by the
+// reduction factor and the upstream scalar, δ_b = (s·ε_up) ε.
+var op = autograd.Op{
+	Name: "Loss",
+	Adjoint: func(tp *autograd.Tape, n *autograd.Node, up *tensor.Tensor) {
+		eps := &n.Saved[0]
+		pred, target := n.In[0], n.In[1]
+		if dst, beta := tp.GradDest(pred); dst != nil {
+			tp.ScaleByScalar(n.Float, eps, up, beta, dst)
+		}
+		// For the symmetric distortions ∇_a ρ = −∇_b ρ.
+		if dst, beta := tp.GradDest(target); dst != nil {
+			tp.ScaleByScalar(-n.Float, eps, up, beta, dst)
+		}
+	},
+	Tangent: func(tp *autograd.Tape, n *autograd.Node) *tensor.Tensor {
+		// L̇ = s Σ ⟨ε_k, ḃ_k⟩ − s Σ ⟨ε_k, ȧ_k⟩.
+		t := tp.Temp()
+		if !t.Valid() {
+			return t
+		}
+		tp.Device().Fill(t.Buffer(), 0)
+		eps := &n.Saved[0]
+		for i, sign := range []float64{1, -1} {
+			in := n.In[i]
+			if tangent := in.Tangent(); tangent != nil {
+				tp.Device().Gemm(false, false, 1, 1, eps.Len(), sign*n.Float, eps.Buffer(), eps.Len(), tangent.Buffer(), 1, 1, t.Buffer(), 1)
+			}
+		}
+		return t
+	},
+}
+
+func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target *autograd.Var, r Reduction) *autograd.Var {
+	p, t := pred.Value(), target.Value()
+	checkShapes(kind, p, t)
+	if target.RequiresGrad() {
+		switch kind {
+		case device.MSE, device.MAE, device.Huber:
+		default:
+			panic(fmt.Sprintf("loss: %v: the target must not require a gradient", kind))
+		}
+	}
+	rows, cols := p.Rows(), p.Cols()
+	scale := r.scale(kind, rows, cols)
+	node, out := tp.Record(&op, nil, pred, target)
+	if tp.Failed() {
+		return out
+	}
+	node.Float = scale
+	losses := tp.Temp(rows)
+	var eps *tensor.Tensor
+	if out.RequiresGrad() || pred.Tangent() != nil || target.Tangent() != nil {
+		eps = tp.Temp(p.Shape()...)
+		node.Save(0, eps)
+	}
+	if tp.Failed() {
+		return out
+	}
+	dev := tp.Device()
+	var epsBuf device.Buffer
+	if eps != nil {
+		epsBuf = eps.Buffer()
+	}
+	dev.Loss(kind, param, p.Buffer(), t.Buffer(), rows, cols, losses.Buffer(), epsBuf)
+	dev.SumCols(losses.Buffer(), 1, rows, 0, out.Value().Buffer())
+	dev.Scale(scale, out.Value().Buffer(), out.Value().Buffer())
+	return tp.Done(node)
+}
+
+// ErrorVectors evaluates a distortion outside any tape: it returns the
+// per-sample ρ_k (a [K] tensor) and the lecture's error vectors
+// ε_k = ∇_b ρ(a, b) at a = target_k, b = pred_k (a tensor shaped like
+// pred). The caller releases both.
+func ErrorVectors(kind device.LossKind, param float64, pred, target *tensor.Tensor) (rho, eps *tensor.Tensor, err error) {
+	checkShapes(kind, pred, target)
+	dev := pred.Device()
+	if rho, err = tensor.New(dev, pred.DType(), pred.Rows()); err != nil {
+		return nil, nil, err
+	}
+	if eps, err = tensor.New(dev, pred.DType(), pred.Shape()...); err != nil {
+		rho.Release()
+		return nil, nil, err
+	}
+	dev.Loss(kind, param, pred.Buffer(), target.Buffer(), pred.Rows(), pred.Cols(), rho.Buffer(), eps.Buffer())
+	if err := dev.Err(); err != nil {
+		rho.Release()
+		eps.Release()
+		return nil, nil, fmt.Errorf("loss: %v: %w", kind, err)
+	}
+	return rho, eps, nil
+}
