@@ -138,8 +138,11 @@ var op = autograd.Op{
 		}
 		tp.Device().Fill(t.Buffer(), 0)
 		eps := &n.Saved[0]
-		for i, sign := range []float64{1, -1} {
+		for i, sign := range [2]float64{1, -1} {
 			in := n.In[i]
+			if i == 1 && !symmetric(device.LossKind(n.Int[0])) {
+				break // targets of the cross-entropies are constants
+			}
 			if tangent := in.Tangent(); tangent != nil {
 				tp.Device().Gemm(false, false, 1, 1, eps.Len(), sign*n.Float, eps.Buffer(), eps.Len(), tangent.Buffer(), 1, 1, t.Buffer(), 1)
 			}
@@ -151,12 +154,8 @@ var op = autograd.Op{
 func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target *autograd.Var, r Reduction) *autograd.Var {
 	p, t := pred.Value(), target.Value()
 	checkShapes(kind, p, t)
-	if target.RequiresGrad() {
-		switch kind {
-		case device.MSE, device.MAE, device.Huber:
-		default:
-			panic(fmt.Sprintf("loss: %v: the target must not require a gradient", kind))
-		}
+	if target.RequiresGrad() && !symmetric(kind) {
+		panic(fmt.Sprintf("loss: %v: the target must not require a gradient", kind))
 	}
 	rows, cols := p.Rows(), p.Cols()
 	scale := r.scale(kind, rows, cols)
@@ -165,6 +164,7 @@ func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target 
 		return out
 	}
 	node.Float = scale
+	node.Int[0] = int(kind)
 	losses := tp.Temp(rows)
 	var eps *tensor.Tensor
 	if out.RequiresGrad() || pred.Tangent() != nil || target.Tangent() != nil {
@@ -206,4 +206,9 @@ func ErrorVectors(kind device.LossKind, param float64, pred, target *tensor.Tens
 		return nil, nil, fmt.Errorf("loss: %v: %w", kind, err)
 	}
 	return rho, eps, nil
+}
+
+// symmetric distortions depend on a − b only, so ∇_a ρ = −∇_b ρ.
+func symmetric(kind device.LossKind) bool {
+	return kind == device.MSE || kind == device.MAE || kind == device.Huber
 }

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/adjoint-go/adjoint/device"
@@ -26,12 +27,12 @@ type Tensor struct {
 
 func checkShape(op string, shape []int) int {
 	if len(shape) > MaxDims {
-		panic(fmt.Sprintf("tensor: %s: shape %v has %d dimensions, at most %d allowed", op, shape, len(shape), MaxDims))
+		panic(fmt.Sprintf("tensor: %s: shape %v has %d dimensions, at most %d allowed", op, slices.Clone(shape), len(shape), MaxDims))
 	}
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			panic(fmt.Sprintf("tensor: %s: negative dimension in shape %v", op, shape))
+			panic(fmt.Sprintf("tensor: %s: negative dimension in shape %v", op, slices.Clone(shape)))
 		}
 		n *= d
 	}
@@ -54,7 +55,7 @@ func (t *Tensor) Init(dev device.Device, dt device.DType, shape ...int) error {
 	n := checkShape("New", shape)
 	buf, err := dev.Alloc(dt, n)
 	if err != nil {
-		return fmt.Errorf("tensor: allocating %v %v on %s: %w", dt, shape, dev.Name(), err)
+		return fmt.Errorf("tensor: allocating %v %v on %s: %w", dt, slices.Clone(shape), dev.Name(), err)
 	}
 	*t = Tensor{dev: dev, buf: buf, nd: len(shape)}
 	copy(t.dims[:], shape)
@@ -78,7 +79,7 @@ func FromFloat32(dev device.Device, data []float32, shape ...int) (*Tensor, erro
 		shape = []int{len(data)}
 	}
 	if n := checkShape("FromFloat32", shape); n != len(data) {
-		return nil, fmt.Errorf("tensor: FromFloat32: %d values do not fill shape %v (%d elements)", len(data), shape, n)
+		return nil, fmt.Errorf("tensor: FromFloat32: %d values do not fill shape %v (%d elements)", len(data), slices.Clone(shape), n)
 	}
 	t, err := New(dev, device.Float32, shape...)
 	if err != nil {
@@ -98,7 +99,7 @@ func FromFloat64(dev device.Device, data []float64, shape ...int) (*Tensor, erro
 		shape = []int{len(data)}
 	}
 	if n := checkShape("FromFloat64", shape); n != len(data) {
-		return nil, fmt.Errorf("tensor: FromFloat64: %d values do not fill shape %v (%d elements)", len(data), shape, n)
+		return nil, fmt.Errorf("tensor: FromFloat64: %d values do not fill shape %v (%d elements)", len(data), slices.Clone(shape), n)
 	}
 	t, err := New(dev, device.Float64, shape...)
 	if err != nil {
@@ -187,7 +188,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 // ReshapeInto is Reshape writing the view into v.
 func (t *Tensor) ReshapeInto(v *Tensor, shape ...int) {
 	if len(shape) > MaxDims {
-		panic(fmt.Sprintf("tensor: Reshape %v to %v: too many dimensions", t.Shape(), shape))
+		panic(fmt.Sprintf("tensor: Reshape %v to %v: too many dimensions", t.Shape(), slices.Clone(shape)))
 	}
 	var dims [MaxDims]int
 	copy(dims[:], shape)
@@ -197,7 +198,7 @@ func (t *Tensor) ReshapeInto(v *Tensor, shape ...int) {
 		case d == -1 && infer < 0:
 			infer = i
 		case d < 0:
-			panic(fmt.Sprintf("tensor: Reshape %v to %v: bad dimension %d", t.Shape(), shape, d))
+			panic(fmt.Sprintf("tensor: Reshape %v to %v: bad dimension %d", t.Shape(), slices.Clone(shape), d))
 		default:
 			n *= d
 		}
@@ -207,7 +208,7 @@ func (t *Tensor) ReshapeInto(v *Tensor, shape ...int) {
 		n *= dims[infer]
 	}
 	if n != t.Len() {
-		panic(fmt.Sprintf("tensor: Reshape %v (%d elements) to %v", t.Shape(), t.Len(), shape))
+		panic(fmt.Sprintf("tensor: Reshape %v (%d elements) to %v", t.Shape(), t.Len(), slices.Clone(shape)))
 	}
 	*v = Tensor{dev: t.dev, buf: t.buf, dims: dims, nd: len(shape), view: true}
 }

@@ -1,0 +1,148 @@
+package autograd_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/loss"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+func TestShapeMisusePanicsNamingOpAndShapes(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	v := func(shape ...int) *autograd.Var { return tp.Constant(must(tensor.New(dev, device.Float32, shape...))) }
+	cases := []struct {
+		name string
+		f    func()
+		msg  string
+	}{
+		{"MatMul", func() { tp.MatMul(v(2, 3), v(4, 5)) }, "autograd: MatMul: shapes [2 3] and [4 5] do not multiply"},
+		{"Linear", func() { tp.Linear(v(2, 3), v(4, 5), nil, device.Identity) }, "autograd: Linear: input [2 3] and weight [4 5]: want x [K × I] and W [O × I]"},
+		{"Linear bias", func() { tp.Linear(v(2, 3), v(4, 3), v(5), device.Identity) }, "autograd: Linear: bias [5] for weight [4 3]: want [4]"},
+		{"Linear act", func() { tp.Linear(v(2, 3), v(4, 3), nil, device.Exp) }, "autograd: Linear: activation exp cannot be fused; apply it as its own op"},
+		{"Add", func() { tp.Add(v(2, 3), v(3, 2)) }, "autograd: Add: shapes [2 3] and [3 2] differ"},
+		{"Mul", func() { tp.Mul(v(2, 3), v(2)) }, "autograd: Mul: shapes [2 3] and [2] differ"},
+		{"Concat", func() { tp.Concat(1, v(2, 3), v(3, 3)) }, "autograd: Concat along axis 1: shapes [2 3] and [3 3]"},
+		{"Slice", func() { tp.Slice(v(2, 3), 1, 2, 5) }, "autograd: Slice [2:5] along axis 1 of shape [2 3]"},
+		{"Split", func() { tp.Split(v(2, 3), -1, 1, 1) }, "autograd: Split of axis 1 (length 3) of shape [2 3] into sizes [1 1]"},
+		{"Reshape", func() { tp.Reshape(v(2, 3), 4, 2) }, "tensor: Reshape [2 3] (6 elements) to [4 2]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { require.PanicsWithValue(t, c.msg, c.f) })
+	}
+}
+
+func TestBackwardMisuse(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	x := tp.Input(must(tensor.FromFloat64(dev, []float64{1, 2}, 2)), true)
+	c := tp.Constant(must(tensor.FromFloat64(dev, []float64{1, 2}, 2)))
+
+	t.Run("twice", func(t *testing.T) {
+		l := tp.Sum(tp.Mul(x, x))
+		require.NoError(t, tp.Backward(l))
+		require.ErrorIs(t, tp.Backward(l), autograd.ErrBackwardTwice)
+	})
+	tp.Reset()
+	x = tp.Input(must(tensor.FromFloat64(dev, []float64{1, 2}, 2)), true)
+	c = tp.Constant(must(tensor.FromFloat64(dev, []float64{1, 2}, 2)))
+	t.Run("no grad needed", func(t *testing.T) {
+		require.ErrorIs(t, tp.Backward(tp.Sum(c)), autograd.ErrNoGrad)
+	})
+	t.Run("not scalar", func(t *testing.T) {
+		require.ErrorIs(t, tp.Backward(tp.Scale(x, 2)), autograd.ErrNotScalar)
+	})
+	t.Run("no-grad mode records nothing", func(t *testing.T) {
+		n := tp.Len()
+		var y *autograd.Var
+		tp.NoGrad(func() { y = tp.Mul(x, x) })
+		require.Equal(t, n, tp.Len())
+		require.False(t, y.RequiresGrad())
+		got, _ := y.Value().Float64s()
+		require.Equal(t, []float64{1, 4}, got)
+	})
+}
+
+func TestCheckNumericsNamesTheOp(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	tp.SetCheckNumerics(true)
+	x := tp.Input(must(tensor.FromFloat64(dev, []float64{1, -1}, 2)), true)
+	y := tp.Log(x) // log(−1) = NaN
+	_ = tp.Sum(y)
+	err := tp.Err()
+	require.ErrorIs(t, err, autograd.ErrNonFinite)
+	require.ErrorContains(t, err, "log forward produced NaN at element 1 of shape [2]")
+	require.ErrorIs(t, tp.Backward(tp.Sum(x)), autograd.ErrNonFinite, "Backward reports the first failure")
+
+	tp.Reset()
+	z := tp.Input(must(tensor.FromFloat64(dev, []float64{0}, 1)), true)
+	require.NoError(t, tp.Err())
+	err = tp.Backward(tp.Sum(tp.Apply(device.Sqrt, z))) // d√x/dx = ∞ at 0
+	require.ErrorContains(t, err, "sqrt adjoint produced +Inf")
+	_ = math.Inf
+}
+
+func TestClassIndexOutOfRangeIsAnError(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	logits := tp.Input(must(tensor.FromFloat32(dev, []float32{1, 2, 3, 4}, 2, 2)), true)
+	classes := tp.Constant(must(tensor.FromFloat32(dev, []float32{0, 2}, 2)))
+	err := tp.Backward(loss.SoftmaxCrossEntropyIndex(tp, logits, classes, loss.Mean))
+	require.ErrorContains(t, err, "class index 2 out of range [0, 2)")
+}
+
+func TestParameterGradientsAccumulateUntilZeroGrad(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	w := autograd.NewParam("w", must(tensor.FromFloat64(dev, []float64{3}, 1, 1)))
+	x := must(tensor.FromFloat64(dev, []float64{2}, 1, 1))
+	step := func() {
+		defer tp.Reset()
+		require.NoError(t, tp.Backward(tp.Sum(tp.Linear(tp.Constant(x), w, nil, device.Identity))))
+	}
+	step()
+	step()
+	g, _ := w.Grad().Float64s()
+	require.Equal(t, []float64{4}, g, "two backward passes add, as in PyTorch")
+	w.ZeroGrad()
+	require.Nil(t, w.Grad())
+	step()
+	g, _ = w.Grad().Float64s()
+	require.Equal(t, []float64{2}, g)
+}
+
+// TestSteadyStateStepAllocatesNothing records, differentiates and resets
+// a small MLP step repeatedly on one tape.
+func TestSteadyStateStepAllocatesNothing(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	w1 := autograd.NewParam("w1", must(tensor.Zeros(dev, device.Float32, 16, 8)))
+	b1 := autograd.NewParam("b1", must(tensor.Zeros(dev, device.Float32, 16)))
+	w2 := autograd.NewParam("w2", must(tensor.Zeros(dev, device.Float32, 4, 16)))
+	xt := must(tensor.Zeros(dev, device.Float32, 32, 8))
+	yt := must(tensor.Zeros(dev, device.Float32, 32))
+	step := func() {
+		x, y := tp.Constant(xt), tp.Constant(yt)
+		h := tp.Linear(x, w1, b1, device.ReLU)
+		out := tp.Linear(h, w2, nil, device.Identity)
+		l := loss.SoftmaxCrossEntropyIndex(tp, out, y, loss.Mean)
+		if err := tp.Backward(l); err != nil {
+			panic(err)
+		}
+		tp.Reset()
+	}
+	step()
+	require.Zero(t, testing.AllocsPerRun(20, step))
+}

@@ -1,0 +1,188 @@
+package loss_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/autograd/gradcheck"
+	"github.com/adjoint-go/adjoint/cpu"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/loss"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+func newCPU(t testing.TB) *cpu.CPU {
+	dev, err := cpu.New()
+	require.NoError(t, err)
+	return dev
+}
+
+func constant(tp *autograd.Tape, v []float64, shape ...int) *autograd.Var {
+	t, err := tensor.FromFloat64(tp.Device(), v, shape...)
+	if err != nil {
+		panic(err)
+	}
+	return tp.Constant(t)
+}
+
+type lossFn func(tp *autograd.Tape, pred, target *autograd.Var, r loss.Reduction) *autograd.Var
+
+// TestAdjointIdentity runs every loss and reduction through the same
+// adjoint check as the ops: ⟨Jv, u⟩ by differences, by tangents, by Backward.
+func TestAdjointIdentity(t *testing.T) {
+	const K, N = 4, 3
+	dense := []float64{0.3, -1.2, 0.8, 2.0, 0.1, -0.4, 1.5, -2.2, 0.05, 0.9, -0.7, 0.2}
+	probs := []float64{0.2, 0.5, 0.3, 0, 1, 0, 0.6, 0.4, 0, 0.1, 0.1, 0.8}
+	classes := []float64{2, 0, 1, 2}
+	huber := func(d float64) lossFn {
+		return func(tp *autograd.Tape, p, t *autograd.Var, r loss.Reduction) *autograd.Var { return loss.Huber(tp, p, t, d, r) }
+	}
+	cases := []struct {
+		name   string
+		fn     lossFn
+		target []float64
+		shape  []int
+		input  func(float64) float64
+	}{
+		{"mse", loss.MSE, dense, []int{K, N}, nil},
+		{"mae", loss.MAE, dense, []int{K, N}, nil},
+		{"huber/1", huber(1), dense, []int{K, N}, nil},
+		{"huber/0.3", huber(0.3), dense, []int{K, N}, nil},
+		{"cross-entropy", loss.CrossEntropy, probs, []int{K, N}, func(x float64) float64 { return 0.1 + math.Abs(x) }},
+		{"softmax-cross-entropy", loss.SoftmaxCrossEntropy, probs, []int{K, N}, nil},
+		{"softmax-cross-entropy-index", loss.SoftmaxCrossEntropyIndex, classes, []int{K}, nil},
+	}
+	dev := newCPU(t)
+	for _, c := range cases {
+		for _, r := range []loss.Reduction{loss.Mean, loss.SampleMean, loss.Sum} {
+			t.Run(c.name+"/"+r.String(), func(t *testing.T) {
+				gc := gradcheck.Case{
+					Name: c.name, Shapes: [][]int{{K, N}}, Input: c.input,
+					Build: func(tp *autograd.Tape, in []*autograd.Var) *autograd.Var {
+						return c.fn(tp, in[0], constant(tp, c.target, c.shape...), r)
+					},
+				}
+				for seed := uint64(1); seed <= 3; seed++ {
+					res, err := gradcheck.Check(dev, gc, seed)
+					require.NoError(t, err)
+					require.InDelta(t, res.Central, res.Reverse, 1e-6*res.Scale, "differences vs Backward")
+					require.InDelta(t, res.Forward, res.Reverse, 1e-9*res.Scale, "tangent vs Backward")
+				}
+			})
+		}
+	}
+}
+
+// TestAgainstPyTorch compares values with numbers printed by PyTorch 2.x
+// for the same inputs (the commands are in the comments).
+func TestAgainstPyTorch(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	pred := []float64{1, 2, 3, 0.5, -1, 2}
+	target := []float64{1.5, 2, 1, 0, 0, 0}
+	cases := []struct {
+		name string
+		got  func() *autograd.Var
+		want float64
+	}{
+		// F.mse_loss(p, t) = mean of (0.25, 0, 4, 0.25, 1, 4) = 9.5/6
+		{"mse mean", func() *autograd.Var {
+			return loss.MSE(tp, constant(tp, pred, 2, 3), constant(tp, target, 2, 3), loss.Mean)
+		}, 9.5 / 6},
+		// lecture: (1/K) Σ_k ‖x_k − f_k‖² = 9.5/2
+		{"mse sample-mean", func() *autograd.Var {
+			return loss.MSE(tp, constant(tp, pred, 2, 3), constant(tp, target, 2, 3), loss.SampleMean)
+		}, 9.5 / 2},
+		// F.l1_loss(p, t) = (0.5 + 0 + 2 + 0.5 + 1 + 2)/6
+		{"mae mean", func() *autograd.Var {
+			return loss.MAE(tp, constant(tp, pred, 2, 3), constant(tp, target, 2, 3), loss.Mean)
+		}, 1},
+		// F.huber_loss(p, t, delta=1): (0.125 + 0 + 1.5 + 0.125 + 0.5 + 1.5)/6
+		{"huber mean", func() *autograd.Var {
+			return loss.Huber(tp, constant(tp, pred, 2, 3), constant(tp, target, 2, 3), 1, loss.Mean)
+		}, 3.75 / 6},
+		// F.cross_entropy(tensor([[1.,2,3]]), tensor([2])) = 0.40760596444
+		{"cross-entropy index", func() *autograd.Var {
+			return loss.SoftmaxCrossEntropyIndex(tp, constant(tp, []float64{1, 2, 3}, 1, 3), constant(tp, []float64{2}, 1), loss.Mean)
+		}, 0.40760596444437},
+		// F.cross_entropy(tensor([[1.,2,3]]), tensor([[0.,0,1]])): the same
+		{"cross-entropy probabilities", func() *autograd.Var {
+			return loss.SoftmaxCrossEntropy(tp, constant(tp, []float64{1, 2, 3}, 1, 3), constant(tp, []float64{0, 0, 1}, 1, 3), loss.Mean)
+		}, 0.40760596444437},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer tp.Reset()
+			v, err := c.got().Value().Item()
+			require.NoError(t, err)
+			require.InDelta(t, c.want, v, 1e-10)
+		})
+	}
+}
+
+// TestCrossEntropyParadox reproduces the lecture's paradox. For f_θ(y) = θ on
+// the simplex and targets xᵢ = a, the probability-space gradient −x/θ at the
+// optimum θ̂ = x/Σx = (1/3, 1/3, 1/3) is −3a·1: not zero, but perpendicular
+// to the constraint plane Σθᵢ = 1 (parallel to its normal 1). Through softmax
+// logits, whose image is the simplex, the gradient is exactly zero there.
+func TestCrossEntropyParadox(t *testing.T) {
+	const a = 0.7
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	x := []float64{a, a, a}
+
+	theta := tp.Input(must(tensor.FromFloat64(dev, []float64{1. / 3, 1. / 3, 1. / 3}, 1, 3)), true)
+	require.NoError(t, tp.Backward(loss.CrossEntropy(tp, theta, constant(tp, x, 1, 3), loss.Sum)))
+	g, err := theta.Grad().Float64s()
+	require.NoError(t, err)
+	require.InDeltaSlice(t, []float64{-3 * a, -3 * a, -3 * a}, g, 1e-12, "gradient −x/θ̂ is not zero")
+	// Its projection on the plane's tangent directions (1,−1,0), (0,1,−1) is zero.
+	require.InDelta(t, 0, g[0]-g[1], 1e-12)
+	require.InDelta(t, 0, g[1]-g[2], 1e-12)
+	tp.Reset()
+
+	logits := tp.Input(must(tensor.FromFloat64(dev, []float64{0.4, 0.4, 0.4}, 1, 3)), true) // softmax = θ̂
+	require.NoError(t, tp.Backward(loss.SoftmaxCrossEntropy(tp, logits, constant(tp, x, 1, 3), loss.Sum)))
+	g, err = logits.Grad().Float64s()
+	require.NoError(t, err)
+	require.InDeltaSlice(t, []float64{0, 0, 0}, g, 1e-12, "softmax(b)Σa − a = 0 at the optimum")
+}
+
+func TestErrorVectors(t *testing.T) {
+	dev := newCPU(t)
+	pred := must(tensor.FromFloat32(dev, []float32{1, 2, 3, 4}, 2, 2))
+	target := must(tensor.FromFloat32(dev, []float32{0, 2, 5, 4}, 2, 2))
+	rho, eps, err := loss.ErrorVectors(device.MSE, 0, pred, target)
+	require.NoError(t, err)
+	r, _ := rho.Float32s()
+	e, _ := eps.Float32s()
+	require.Equal(t, []float32{1, 4}, r)
+	require.Equal(t, []float32{2, 0, -4, 0}, e, "ε = −2(x − f)")
+
+	bad := must(tensor.FromFloat32(dev, []float32{0, 7}, 2))
+	_, _, err = loss.ErrorVectors(device.SoftmaxCrossEntropyIndex, 0, pred, bad)
+	require.ErrorContains(t, err, "class index 7 out of range")
+}
+
+func TestShapeMisuse(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float32)
+	p := tp.Constant(must(tensor.New(dev, device.Float32, 4, 3)))
+	q := tp.Constant(must(tensor.New(dev, device.Float32, 4, 2)))
+	require.PanicsWithValue(t, "loss: mse: prediction [4 3] and target [4 2]: want target of the prediction's shape",
+		func() { loss.MSE(tp, p, q, loss.Mean) })
+	require.PanicsWithValue(t, "loss: softmax-cross-entropy-index: prediction [4 3] and target [4 2]: want target of [4] class indices",
+		func() { loss.SoftmaxCrossEntropyIndex(tp, p, q, loss.Mean) })
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
