@@ -169,12 +169,18 @@ func (c *CPU) Free(b device.Buffer) {
 // Sync returns the first recorded error; CPU work is already complete.
 func (c *CPU) Sync() error { return c.err }
 
-var errDType = errors.New("dtype mismatch")
+var errLength = errors.New("length mismatch")
 
 func (c *CPU) Upload32(dst device.Buffer, src []float32) error {
 	b := mustBuf(dst, "Upload32")
-	if b.DType() != device.Float32 || len(src) != b.Len() {
-		return fmt.Errorf("cpu: upload of %d float32 into %d-element %v buffer: %w", len(src), b.Len(), b.DType(), errDType)
+	if len(src) != b.Len() {
+		return fmt.Errorf("cpu: upload of %d float32 into %d-element buffer: %w", len(src), b.Len(), errLength)
+	}
+	if b.f64 != nil {
+		for i, v := range src {
+			b.f64[i] = float64(v)
+		}
+		return nil
 	}
 	copy(b.f32, src)
 	return nil
@@ -183,7 +189,7 @@ func (c *CPU) Upload32(dst device.Buffer, src []float32) error {
 func (c *CPU) Upload64(dst device.Buffer, src []float64) error {
 	b := mustBuf(dst, "Upload64")
 	if len(src) != b.Len() {
-		return fmt.Errorf("cpu: upload of %d float64 into %d-element buffer: %w", len(src), b.Len(), errDType)
+		return fmt.Errorf("cpu: upload of %d float64 into %d-element buffer: %w", len(src), b.Len(), errLength)
 	}
 	if b.f64 != nil {
 		copy(b.f64, src)
@@ -198,7 +204,7 @@ func (c *CPU) Upload64(dst device.Buffer, src []float64) error {
 func (c *CPU) Download32(dst []float32, src device.Buffer) error {
 	b := mustBuf(src, "Download32")
 	if len(dst) != b.Len() {
-		return fmt.Errorf("cpu: download of %d-element buffer into %d float32: %w", b.Len(), len(dst), errDType)
+		return fmt.Errorf("cpu: download of %d-element buffer into %d float32: %w", b.Len(), len(dst), errLength)
 	}
 	if b.f64 != nil {
 		for i, v := range b.f64 {
@@ -213,7 +219,7 @@ func (c *CPU) Download32(dst []float32, src device.Buffer) error {
 func (c *CPU) Download64(dst []float64, src device.Buffer) error {
 	b := mustBuf(src, "Download64")
 	if len(dst) != b.Len() {
-		return fmt.Errorf("cpu: download of %d-element buffer into %d float64: %w", b.Len(), len(dst), errDType)
+		return fmt.Errorf("cpu: download of %d-element buffer into %d float64: %w", b.Len(), len(dst), errLength)
 	}
 	if b.f64 != nil {
 		copy(dst, b.f64)

@@ -225,6 +225,9 @@ func (c *CPU) SGD(p, g, v device.Buffer, cfg device.SGDConfig) {
 	V := opt("SGD", v)
 	checkSame("SGD", P, V)
 	checkEq("SGD", P, G)
+	if V != nil {
+		checkEq("SGD", P, V)
+	}
 	if cfg.Momentum != 0 && V == nil {
 		panic("cpu: SGD: momentum needs a velocity buffer")
 	}

@@ -211,6 +211,8 @@ type Device interface {
 	Alloc(dt DType, n int) (Buffer, error)
 	// Free returns a buffer to the device (or its caching allocator).
 	Free(b Buffer)
+	// Uploads and downloads convert between the slice's and the buffer's
+	// element types; the lengths must match.
 	Upload32(dst Buffer, src []float32) error
 	Upload64(dst Buffer, src []float64) error
 	Download32(dst []float32, src Buffer) error

@@ -1,0 +1,95 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// BenchmarkSgemm measures square products for every available kernel with
+// the default thread count (GOMAXPROCS) and reports GFLOP/s.
+//
+//	go test -bench Sgemm -run XXX ./cpu/gemm/
+func BenchmarkSgemm(b *testing.B) {
+	type cfg struct {
+		name   string
+		ta, tb bool
+		n      int
+	}
+	var cfgs []cfg
+	for _, n := range []int{64, 256, 512, 1024, 2048} {
+		cfgs = append(cfgs, cfg{"NN", false, false, n})
+	}
+	cfgs = append(cfgs, cfg{"NT", false, true, 1024}, cfg{"TN", true, false, 1024})
+	for _, k := range Available() {
+		e, err := New(k, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range cfgs {
+			if k == Generic && c.n > 1024 {
+				continue // minutes per op; not informative
+			}
+			b.Run(fmt.Sprintf("%v/%s/n=%d", k, c.name, c.n), func(b *testing.B) {
+				benchSgemm(b, e, c.ta, c.tb, c.n, c.n, c.n)
+			})
+		}
+		e.Close()
+	}
+}
+
+// BenchmarkSgemmMLP measures the products of a small MLP (64-128-10,
+// batch 64): forward, and the two gradient products of each layer.
+func BenchmarkSgemmMLP(b *testing.B) {
+	shapes := []struct {
+		name    string
+		ta, tb  bool
+		m, n, k int
+	}{
+		{"fwd1", false, false, 64, 128, 64},
+		{"fwd2", false, false, 64, 10, 128},
+		{"dW2", true, false, 128, 10, 64},
+		{"dX2", false, true, 64, 128, 10},
+		{"dW1", true, false, 64, 128, 64},
+	}
+	for _, k := range Available() {
+		e, err := New(k, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range shapes {
+			b.Run(fmt.Sprintf("%v/%s", k, s.name), func(b *testing.B) {
+				benchSgemm(b, e, s.ta, s.tb, s.m, s.n, s.k)
+			})
+		}
+		e.Close()
+	}
+}
+
+func benchSgemm(b *testing.B, e *Engine, ta, tb bool, m, n, k int) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a := make([]float32, m*k)
+	bb := make([]float32, k*n)
+	c := make([]float32, m*n)
+	for i := range a {
+		a[i] = rng.Float32()
+	}
+	for i := range bb {
+		bb[i] = rng.Float32()
+	}
+	lda, ldb := k, n
+	if ta {
+		lda = m
+	}
+	if tb {
+		ldb = k
+	}
+	e.Sgemm(ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, n) // warm up buffers
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		e.Sgemm(ta, tb, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)/sec/1e9, "GFLOP/s")
+}

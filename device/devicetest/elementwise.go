@@ -1,0 +1,217 @@
+package devicetest
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// matShapes are (rows, cols) pairs for the row-wise and column-wise
+// methods: vectors both ways, tile sizes ± 1, rectangular mixes.
+var matShapes = [][2]int{
+	{1, 1}, {1, 257}, {257, 1}, {3, 17}, {17, 3}, {31, 33}, {33, 31},
+	{64, 64}, {65, 127}, {127, 65}, {129, 31}, {33, 257},
+}
+
+// domain returns n inputs in the domain of op: positive for log and sqrt,
+// and otherwise away from 0, where abs and relu are not differentiable.
+func (e *env) domain(op device.UnaryOp, n int) []float64 {
+	switch op {
+	case device.Log, device.Sqrt:
+		return e.uniform(n, 0.05, 4)
+	}
+	return e.uniformAway(n, -4, 4, 1e-2)
+}
+
+// testUnary checks y = f(x) into a NaN-filled y and in place.
+func testUnary(e *env, op device.UnaryOp) {
+	for _, n := range lengths {
+		x := e.domain(op, n)
+		want := make([]float64, n)
+		for i, v := range x {
+			want[i] = refUnary(op, v)
+		}
+		what := fmt.Sprintf("Unary(%v, n=%d)", op, n)
+		xb, yb := e.upload(x), e.upload(filled(n, math.NaN()))
+		e.dev.Unary(op, xb, yb)
+		e.check(what, e.download(yb), want, e.tol, one)
+		e.checkSame(what+": x must be untouched", e.download(xb), x)
+
+		e.dev.Unary(op, xb, xb)
+		e.check(what+" in place (y == x)", e.download(xb), want, e.tol, one)
+	}
+}
+
+// testUnaryAdjoint checks δ = f'(x) ⊙ ε against the analytic derivative.
+func testUnaryAdjoint(e *env, op device.UnaryOp) {
+	for _, n := range lengths {
+		x := e.domain(op, n)
+		y := make([]float64, n)
+		for i, v := range x {
+			y[i] = refUnary(op, v)
+		}
+		e.round(y)
+		eps := e.uniform(n, -2, 2)
+		want := make([]float64, n)
+		for i, v := range x {
+			want[i] = refDerivative(op, v) * eps[i]
+		}
+		what := fmt.Sprintf("UnaryAdjoint(%v, n=%d)", op, n)
+		xb, yb, eb, db := e.upload(x), e.upload(y), e.upload(eps), e.upload(filled(n, math.NaN()))
+		e.dev.UnaryAdjoint(op, xb, yb, eb, db)
+		e.check(what+": delta", e.download(db), want, e.tol, one)
+		e.checkSame(what+": eps must be untouched", e.download(eb), eps)
+	}
+}
+
+// testBinary checks c = a ∘ b into a NaN-filled c, with c == a and c == b.
+func testBinary(e *env, op device.BinaryOp) {
+	for _, n := range lengths {
+		a := e.uniform(n, -4, 4)
+		var b []float64
+		if op == device.Div {
+			b = e.uniformAway(n, -4, 4, 0.5)
+		} else {
+			b = e.uniform(n, -4, 4)
+		}
+		want := make([]float64, n)
+		for i := range want {
+			want[i] = refBinary(op, a[i], b[i])
+		}
+		what := fmt.Sprintf("Binary(%v, n=%d)", op, n)
+		ab, bb, cb := e.upload(a), e.upload(b), e.upload(filled(n, math.NaN()))
+		e.dev.Binary(op, ab, bb, cb)
+		e.check(what, e.download(cb), want, e.tol, one)
+		e.checkSame(what+": a must be untouched", e.download(ab), a)
+		e.checkSame(what+": b must be untouched", e.download(bb), b)
+
+		e.dev.Binary(op, ab, bb, ab)
+		e.check(what+" in place (c == a)", e.download(ab), want, e.tol, one)
+		e.checkSame(what+" in place (c == a): b must be untouched", e.download(bb), b)
+
+		e.set(ab, a)
+		e.dev.Binary(op, ab, bb, bb)
+		e.check(what+" in place (c == b)", e.download(bb), want, e.tol, one)
+	}
+}
+
+// testBiasActivation checks y = f(x + 1bᵀ) with and without bias, into a
+// NaN-filled y and in place.
+func testBiasActivation(e *env, op device.UnaryOp) {
+	for _, sh := range matShapes {
+		rows, cols := sh[0], sh[1]
+		for _, withBias := range []bool{true, false} {
+			for _, inPlace := range []bool{false, true} {
+				// x + b in the domain of op, and away from 0.
+				bias := make([]float64, cols)
+				if withBias {
+					if op == device.Log || op == device.Sqrt {
+						bias = e.uniform(cols, 0.05, 2)
+					} else {
+						bias = e.uniform(cols, -1, 1)
+					}
+				}
+				x := make([]float64, rows*cols)
+				for i := range x {
+					for {
+						var v float64
+						if op == device.Log || op == device.Sqrt {
+							v = e.roundv(0.05 + 2*e.rng.Float64())
+						} else {
+							v = e.roundv(-3 + 6*e.rng.Float64())
+						}
+						if math.Abs(v+bias[i%cols]) >= 1e-2 {
+							x[i] = v
+							break
+						}
+					}
+				}
+				want := make([]float64, rows*cols)
+				for i, v := range x {
+					want[i] = refUnary(op, v+bias[i%cols])
+				}
+				what := fmt.Sprintf("BiasActivation(%v, rows=%d, cols=%d, bias=%v, in place=%v)", op, rows, cols, withBias, inPlace)
+				xb := e.upload(x)
+				var bb device.Buffer
+				if withBias {
+					bb = e.upload(bias)
+				}
+				yb := xb
+				if !inPlace {
+					yb = e.upload(filled(rows*cols, math.NaN()))
+				}
+				e.dev.BiasActivation(op, xb, rows, cols, bb, yb)
+				e.check(what, e.download(yb), want, e.tol, one)
+				if !inPlace {
+					e.checkSame(what+": x must be untouched", e.download(xb), x)
+				}
+				if withBias {
+					e.checkSame(what+": bias must be untouched", e.download(bb), bias)
+				}
+			}
+		}
+	}
+}
+
+// sumBetas are the β of SumRows and SumCols; β = 0 runs with y filled with
+// NaN, which must be overwritten (Alloc leaves memory unspecified).
+var sumBetas = []float64{0, 1, 0.5}
+
+// testSumRows checks y = βy + Σᵢ x[i,:].
+func testSumRows(e *env) {
+	for _, sh := range matShapes {
+		rows, cols := sh[0], sh[1]
+		for _, beta := range sumBetas {
+			x := e.uniform(rows*cols, -1, 1)
+			y := filled(cols, math.NaN())
+			if beta != 0 {
+				y = e.uniform(cols, -1, 1)
+			}
+			want, scale := make([]float64, cols), make([]float64, cols)
+			for j := 0; j < cols; j++ {
+				if beta != 0 {
+					want[j], scale[j] = beta*y[j], math.Abs(beta*y[j])
+				}
+				for i := 0; i < rows; i++ {
+					want[j] += x[i*cols+j]
+					scale[j] += math.Abs(x[i*cols+j])
+				}
+			}
+			what := fmt.Sprintf("SumRows(rows=%d, cols=%d, beta=%g)", rows, cols, beta)
+			xb, yb := e.upload(x), e.upload(y)
+			e.dev.SumRows(xb, rows, cols, beta, yb)
+			e.check(what, e.download(yb), want, e.tol*sqrtN(rows+1), func(i int) float64 { return scale[i] })
+			e.checkSame(what+": x must be untouched", e.download(xb), x)
+		}
+	}
+}
+
+// testSumCols checks y = βy + Σⱼ x[:,j].
+func testSumCols(e *env) {
+	for _, sh := range matShapes {
+		rows, cols := sh[0], sh[1]
+		for _, beta := range sumBetas {
+			x := e.uniform(rows*cols, -1, 1)
+			y := filled(rows, math.NaN())
+			if beta != 0 {
+				y = e.uniform(rows, -1, 1)
+			}
+			want, scale := make([]float64, rows), make([]float64, rows)
+			for i := 0; i < rows; i++ {
+				if beta != 0 {
+					want[i], scale[i] = beta*y[i], math.Abs(beta*y[i])
+				}
+				for j := 0; j < cols; j++ {
+					want[i] += x[i*cols+j]
+					scale[i] += math.Abs(x[i*cols+j])
+				}
+			}
+			what := fmt.Sprintf("SumCols(rows=%d, cols=%d, beta=%g)", rows, cols, beta)
+			xb, yb := e.upload(x), e.upload(y)
+			e.dev.SumCols(xb, rows, cols, beta, yb)
+			e.check(what, e.download(yb), want, e.tol*sqrtN(cols+1), func(i int) float64 { return scale[i] })
+			e.checkSame(what+": x must be untouched", e.download(xb), x)
+		}
+	}
+}

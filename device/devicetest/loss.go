@@ -1,0 +1,166 @@
+package devicetest
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// lossShapes are (rows, cols) pairs; a row is one sample.
+var lossShapes = [][2]int{
+	{1, 1}, {1, 3}, {4, 1}, {3, 17}, {17, 31}, {33, 10}, {64, 65}, {129, 3}, {5, 257}, {31, 129},
+}
+
+// simplex returns a rows×cols matrix of probability rows in which about a
+// third of the entries are exactly 0.
+func (e *env) simplex(rows, cols int) []float64 {
+	a := make([]float64, rows*cols)
+	for i := 0; i < rows; i++ {
+		row := a[i*cols : (i+1)*cols]
+		var s float64
+		for j := range row {
+			if (i+j)%3 != 0 || cols == 1 {
+				row[j] = 0.05 + e.rng.Float64()
+				s += row[j]
+			}
+		}
+		for j := range row {
+			row[j] /= s
+		}
+	}
+	return e.round(a)
+}
+
+// lossData returns targets and predictions for kind, and the largest
+// logit magnitude of each row (1 where predictions are not logits).
+func (e *env) lossData(kind device.LossKind, delta float64, rows, cols int) (target, pred, maxAbs []float64) {
+	maxAbs = filled(rows, 1)
+	switch kind {
+	case device.MSE:
+		return e.uniform(rows*cols, -3, 3), e.uniform(rows*cols, -3, 3), maxAbs
+	case device.MAE:
+		// |a − b| away from 0, where sign is not differentiable.
+		pred = e.uniform(rows*cols, -3, 3)
+		target = make([]float64, rows*cols)
+		r := e.uniformAway(rows*cols, -3, 3, 1e-2)
+		for i := range target {
+			target[i] = e.roundv(pred[i] + r[i])
+			if math.Abs(target[i]-pred[i]) < 1e-3 {
+				target[i] = e.roundv(pred[i] + 0.5)
+			}
+		}
+		return target, pred, maxAbs
+	case device.Huber:
+		// Residuals alternate between inside and outside [−δ, δ].
+		pred = e.uniform(rows*cols, -2, 2)
+		target = make([]float64, rows*cols)
+		for i := range target {
+			r := delta * (0.05 + 0.9*e.rng.Float64())
+			if i%2 == 1 {
+				r = delta * (1.1 + 2*e.rng.Float64())
+			}
+			if e.rng.IntN(2) == 0 {
+				r = -r
+			}
+			target[i] = e.roundv(pred[i] + r)
+		}
+		return target, pred, maxAbs
+	case device.CrossEntropy:
+		x := e.uniform(rows*cols, -3, 3)
+		return e.simplex(rows, cols), e.round(refSoftmax(false, x, rows, cols)), maxAbs
+	case device.SoftmaxCrossEntropy:
+		pred, maxAbs = e.logits(rows, cols)
+		return e.simplex(rows, cols), pred, maxAbs
+	case device.SoftmaxCrossEntropyIndex:
+		pred, maxAbs = e.logits(rows, cols)
+		target = make([]float64, rows)
+		for i := range target {
+			target[i] = float64(e.rng.IntN(cols))
+		}
+		return target, pred, maxAbs
+	}
+	panic(fmt.Sprintf("devicetest: no data for loss %v", kind))
+}
+
+// testLoss checks the per-row losses ρ and the error vectors ε of kind,
+// with eps given and with eps nil.
+func testLoss(e *env, kind device.LossKind, delta float64) {
+	for _, sh := range lossShapes {
+		rows, cols := sh[0], sh[1]
+		target, pred, maxAbs := e.lossData(kind, delta, rows, cols)
+		want, wantScale := make([]float64, rows), make([]float64, rows)
+		wantEps, epsScale := make([]float64, rows*cols), make([]float64, rows*cols)
+		for k := 0; k < rows; k++ {
+			a := target[k : k+1]
+			if kind != device.SoftmaxCrossEntropyIndex {
+				a = target[k*cols : (k+1)*cols]
+			}
+			rho, rs, eps, es := refLoss(kind, delta, a, pred[k*cols:(k+1)*cols])
+			want[k], wantScale[k] = rho, rs
+			copy(wantEps[k*cols:], eps)
+			copy(epsScale[k*cols:], es)
+		}
+		for _, withEps := range []bool{true, false} {
+			what := fmt.Sprintf("Loss(%v, param=%g, rows=%d, cols=%d, eps nil=%v)", kind, delta, rows, cols, !withEps)
+			pb, tb := e.upload(pred), e.upload(target)
+			lb := e.upload(filled(rows, math.NaN()))
+			var eb device.Buffer
+			if withEps {
+				eb = e.upload(filled(rows*cols, math.NaN()))
+			}
+			e.dev.Loss(kind, delta, pb, tb, rows, cols, lb, eb)
+			got := e.download(lb)
+			e.checkFinite(what+": losses", got)
+			for k := 0; k < rows; k++ {
+				e.check(fmt.Sprintf("%s: loss of row %d", what, k), got[k:k+1], want[k:k+1],
+					e.rowTol(maxAbs[k])*sqrtN(cols), func(int) float64 { return wantScale[k] })
+			}
+			if withEps {
+				gotEps := e.download(eb)
+				e.checkFinite(what+": eps", gotEps)
+				for k := 0; k < rows; k++ {
+					lo, hi := k*cols, (k+1)*cols
+					e.check(fmt.Sprintf("%s: eps of row %d", what, k), gotEps[lo:hi], wantEps[lo:hi],
+						e.rowTol(maxAbs[k]), func(j int) float64 { return epsScale[lo+j] })
+				}
+			}
+			e.checkSame(what+": pred must be untouched", e.download(pb), pred)
+			e.checkSame(what+": target must be untouched", e.download(tb), target)
+		}
+	}
+}
+
+// testErrorReporting checks the optional capability of reporting a bad
+// class index of SoftmaxCrossEntropyIndex: either Sync returns an error
+// (and Err reports it too), or the loss of the offending row is NaN.
+func testErrorReporting(t *testing.T, dev device.Device, dt device.DType) {
+	e := &env{suite: &suite{dev: dev, dt: dt}, t: t}
+	defer func() {
+		for _, b := range e.bufs {
+			dev.Free(b)
+		}
+	}()
+	const rows, cols = 3, 5
+	what := fmt.Sprintf("Loss(%v) with class index %d of %d classes in row 1", device.SoftmaxCrossEntropyIndex, cols, cols)
+	pred := e.round([]float64{0.5, -1, 2, 0.25, 1, 1, 2, 3, 4, 5, -2, 0, 2, 1, 0.5})
+	pb := e.upload(pred)
+	tb := e.upload([]float64{2, cols, 0})
+	lb := e.upload([]float64{7, 7, 7}) // finite, so a skipped row is not taken for NaN
+	eb := e.upload(filled(rows*cols, 0))
+	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb)
+	if err := dev.Sync(); err != nil {
+		t.Logf("%s: Sync reports %v", what, err)
+		assert.Error(t, dev.Err(), "%s: Err must report the failure that Sync returned", what)
+		return
+	}
+	losses := make([]float64, rows)
+	require.NoError(t, e.rawDownload(losses, lb), "%s: Download of the losses", what)
+	assert.Truef(t, math.IsNaN(losses[1]),
+		"%s: the device must either return an error from Sync or write NaN as the row's loss; Sync returned nil and the loss is %v",
+		what, losses[1])
+}
