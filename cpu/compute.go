@@ -96,9 +96,9 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.Buf
 	C := mustBuf(cc, "Gemm")
 	checkSame("Gemm", A, C)
 	if C.f64 != nil {
-		c.gemm.dgemm(transA, transB, m, n, k, alpha, A.f64, lda, B.f64, ldb, beta, C.f64, ldc)
+		c.gemm.Dgemm(transA, transB, m, n, k, alpha, A.f64, lda, B.f64, ldb, beta, C.f64, ldc)
 	} else {
-		c.gemm.sgemm(transA, transB, m, n, k, float32(alpha), A.f32, lda, B.f32, ldb, float32(beta), C.f32, ldc)
+		c.gemm.Sgemm(transA, transB, m, n, k, float32(alpha), A.f32, lda, B.f32, ldb, float32(beta), C.f32, ldc)
 	}
 }
 

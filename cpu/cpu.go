@@ -119,7 +119,7 @@ func init() {
 func (c *CPU) Name() string { return "cpu" }
 
 // Kernel names the GEMM micro-kernel in use.
-func (c *CPU) Kernel() string { return c.gemm.name() }
+func (c *CPU) Kernel() string { return c.gemm.Kernel().String() }
 
 // Err returns the first recorded failure.
 func (c *CPU) Err() error { return c.err }

@@ -1,0 +1,51 @@
+# adjoint: build, test, benchmark. `make help` lists the targets.
+GO        ?= go
+PKGS      := ./...
+# Packages cheap enough to run under the race detector on 2 cores.
+RACE_PKGS := ./tensor/ ./autograd/... ./loss/ ./data/ ./safetensors/ ./optim/
+
+.PHONY: help test vet race build train bench bench-quick kernels check-ptx cuda-check gpu-bundle fuzz clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+test: vet ## vet, then every test (CPU backend), then the race detector on the light packages
+	$(GO) test $(PKGS)
+	$(GO) test -race $(RACE_PKGS)
+
+vet: ## gofmt check and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+build: ## build the adjoint command into bin/ (CPU only; see cuda-check for GPU builds)
+	CGO_ENABLED=0 $(GO) build -o bin/adjoint ./cmd/adjoint
+
+train: ## train the default MLP on the embedded digits set
+	$(GO) run ./cmd/adjoint train
+
+bench: ## the full benchmark suite (see BENCHMARKS.md)
+	$(GO) run ./cmd/adjoint bench
+
+bench-quick: ## the quick benchmark suite (< 2 minutes)
+	$(GO) run ./cmd/adjoint bench --quick
+
+kernels: ## regenerate kernels/*.ptx from kernels/*.cu (needs nvcc)
+	$(GO) generate ./kernels
+
+check-ptx: ## fail if the committed PTX differs from what nvcc generates
+	bash scripts/cuda/check-ptx.sh
+
+cuda-check: ## vet and build everything with -tags cuda (needs the CUDA toolkit, not a GPU)
+	$(GO) vet -tags cuda $(PKGS)
+	$(GO) build -tags cuda $(PKGS)
+	$(GO) test -tags cuda -run XXX_compile_only -count=1 -exec /bin/true $(PKGS)
+
+gpu-bundle: ## build cuda-tagged test and bench binaries plus a runner into .gpu/
+	bash scripts/cuda/gpu-bundle.sh
+
+fuzz: ## run the checkpoint-reader fuzzer for 60 s
+	$(GO) test -run XXX -fuzz FuzzRead -fuzztime 60s ./safetensors/
+
+clean:
+	rm -rf bin .gpu

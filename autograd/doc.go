@@ -1,0 +1,34 @@
+// Package autograd records computations on a Tape and differentiates them
+// by adjoint differentiation (back propagation) and by forward tangents.
+//
+// A network is a DAG of nodes x = f_s(z₁, z₂, θ). Each op family lives in
+// one file with its forward function, its adjoint
+//
+//	[δ₁, δ₂, g] ← G(ε, z₁, z₂, θ)
+//
+// and its tangent rule side by side, the formulas in the doc comments.
+// Backward seeds ε at the loss and walks the tape right to left:
+//
+//	forward:   y ──f₀──▶ z₁ ──f₁──▶ z₂ ──f₂──▶ x̂ ──ρ──▶ L
+//	backward:  δ ◀──A₀ᵀ── ε₁ ◀──A₁ᵀ── ε₂ ◀──A₂ᵀ── ε₃ ◀──── ∇_b ρ
+//	                 │            │            │
+//	                B₀ᵀ          B₁ᵀ          B₂ᵀ
+//	                 ▼            ▼            ▼
+//	                g₀           g₁           g₂
+//
+// Every product Aᵀε and Bᵀε is computed as a (batched) vector–matrix
+// product on the device; the Jacobians are never formed. A batch of K
+// samples is one [K × N] tensor, so one GEMM per layer serves all K samples,
+// and g_W = εᵀX sums the K per-sample outer products inside that GEMM.
+// Gradients add where a value fans out.
+//
+// Memory. Op outputs, error vectors and tangents are tape temporaries: Reset
+// returns them to the device's cache, so a training loop that reuses one tape
+// allocates nothing in steady state. Parameters (NewParam) live across tapes,
+// and their gradients accumulate until ZeroGrad, as in PyTorch.
+//
+// Errors. Shape misuse panics at once with the op and the shapes. Failures
+// that depend on data or the device (allocation, a class index out of range,
+// NaN/Inf with SetCheckNumerics) are recorded on the tape; later ops do
+// nothing and Backward returns the error.
+package autograd
