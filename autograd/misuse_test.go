@@ -122,8 +122,9 @@ func TestParameterGradientsAccumulateUntilZeroGrad(t *testing.T) {
 	require.Equal(t, []float64{2}, g)
 }
 
-// TestSteadyStateStepAllocatesNothing records, differentiates and resets
-// a small MLP step repeatedly on one tape.
+// TestSteadyStateStepAllocatesNothing runs whole training steps (forward,
+// softmax cross-entropy, backward, SGD update) repeatedly on one tape: after
+// the first, the caching allocator and the tape's arenas serve everything.
 func TestSteadyStateStepAllocatesNothing(t *testing.T) {
 	dev := newCPU(t)
 	tp := autograd.NewTape(dev, device.Float32)
@@ -140,6 +141,10 @@ func TestSteadyStateStepAllocatesNothing(t *testing.T) {
 		l := loss.SoftmaxCrossEntropyIndex(tp, out, y, loss.Mean)
 		if err := tp.Backward(l); err != nil {
 			panic(err)
+		}
+		for _, p := range []*autograd.Var{w1, b1, w2} {
+			dev.SGD(p.Value().Buffer(), p.Grad().Buffer(), nil, device.SGDConfig{LR: 0.1})
+			p.ZeroGrad()
 		}
 		tp.Reset()
 	}
