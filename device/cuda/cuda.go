@@ -1,0 +1,455 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"gorgonia.org/cu"
+
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/kernels"
+)
+
+func init() {
+	device.Register("cuda", func(index int) (device.Device, error) {
+		d, err := Open(index)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	})
+}
+
+// Device is one GPU. Its methods may be called from any goroutine, but like
+// the cpu device it is meant to be driven by one goroutine at a time: calls
+// from several goroutines are safe, their order is not.
+type Device struct {
+	index int
+	name  string
+	gpu   string // the card's name, e.g. "NVIDIA H100 80GB HBM3"
+	sms   int    // multiprocessors
+
+	calls   chan call  // to the device thread, in order
+	replies chan reply // from the device thread, for synchronous calls
+	syncMu  sync.Mutex // one synchronous round trip at a time
+	closed  atomic.Bool
+
+	errMu sync.Mutex
+	err   error // the first recorded failure
+
+	// Caller-side caching allocator: freed buffers by size class.
+	allocMu sync.Mutex
+	free    map[int64][]*Buffer
+
+	w worker // touched only by the device thread
+}
+
+var _ device.Device = (*Device)(nil)
+
+// Open starts device index (0 for the first GPU): it retains the device's
+// primary context on a goroutine locked to its own OS thread. Kernel
+// modules load on first use. Close releases everything.
+func Open(index int) (*Device, error) {
+	n, err := cu.NumDevices()
+	if err != nil {
+		return nil, fmt.Errorf("cuda: counting devices: %v: %w", err, device.ErrUnavailable)
+	}
+	if index < 0 || index >= n {
+		return nil, fmt.Errorf("cuda: no device %d (%d present): %w", index, n, device.ErrUnavailable)
+	}
+	d := &Device{
+		index:   index,
+		name:    fmt.Sprintf("cuda:%d", index),
+		calls:   make(chan call, 1024),
+		replies: make(chan reply, 1),
+		free:    map[int64][]*Buffer{},
+	}
+	ready := make(chan error)
+	go d.loop(ready)
+	if err := <-ready; err != nil {
+		return nil, fmt.Errorf("cuda: open device %d: %w", index, err)
+	}
+	return d, nil
+}
+
+// Name is "cuda:N".
+func (d *Device) Name() string { return d.name }
+
+// GPU is the card's name as the driver reports it.
+func (d *Device) GPU() string { return d.gpu }
+
+// SMs is the number of streaming multiprocessors.
+func (d *Device) SMs() int { return d.sms }
+
+// Err returns the first recorded failure without synchronizing: failures
+// that happen on the GPU appear after the next Sync, Download or Dot.
+func (d *Device) Err() error {
+	d.errMu.Lock()
+	defer d.errMu.Unlock()
+	return d.err
+}
+
+// record keeps err if it is the first failure.
+func (d *Device) record(err error) {
+	d.errMu.Lock()
+	if d.err == nil {
+		d.err = err
+	}
+	d.errMu.Unlock()
+}
+
+var errClosed = errors.New("cuda: device is closed")
+
+// Close waits for queued work, frees all device memory the device
+// allocated (buffers still held become invalid), unloads the kernels and
+// releases the context. Further calls fail with an error.
+func (d *Device) Close() error {
+	if d.closed.Load() {
+		return nil
+	}
+	r := d.roundTrip(call{op: opClose})
+	d.closed.Store(true)
+	d.allocMu.Lock()
+	clear(d.free)
+	d.allocMu.Unlock()
+	return r.err
+}
+
+// opcode is the kind of a call to the device thread.
+type opcode uint8
+
+const (
+	opLaunch   opcode = iota // launch kernel with args (asynchronous)
+	opAlloc                  // cuMemAlloc(bytes) → ptr
+	opUpload                 // host → ptr, bytes
+	opDownload               // ptr → host, bytes
+	opSync                   // cuCtxSynchronize
+	opDot                    // Σ x·y over n = bytes elements, x = ptr, y = ptr2
+	opClose
+)
+
+// maxArgs is the most parameters a kernel takes (adam).
+const maxArgs = 13
+
+// call is one request to the device thread, passed by value so that a
+// launch allocates nothing.
+type call struct {
+	op     opcode
+	kernel kernelID
+	nargs  uint8
+	gx, gy uint32
+	bx, by uint32
+	args   [maxArgs]uint64
+	ptr    cu.DevicePtr
+	ptr2   cu.DevicePtr
+	bytes  int64
+	host   unsafe.Pointer
+	// loss marks a launch of the index loss: the device thread must check
+	// the status word at the next synchronizing call.
+	loss bool
+}
+
+type reply struct {
+	ptr cu.DevicePtr
+	f   float64
+	err error
+}
+
+// submit queues an asynchronous call; after Close it records an error.
+func (d *Device) submit(c call) {
+	if d.closed.Load() {
+		d.record(errClosed)
+		return
+	}
+	d.calls <- c
+}
+
+// roundTrip queues c and waits for its reply.
+func (d *Device) roundTrip(c call) reply {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	if d.closed.Load() {
+		return reply{err: errClosed}
+	}
+	d.calls <- c
+	return <-d.replies
+}
+
+// launch queues kernel k on a gx×gy grid of bx×by blocks.
+func (d *Device) launch(k kernelID, gx, gy, bx, by int, args ...uint64) {
+	c := call{op: opLaunch, kernel: k, gx: uint32(gx), gy: uint32(gy), bx: uint32(bx), by: uint32(by)}
+	c.nargs = uint8(copy(c.args[:], args))
+	d.submit(c)
+}
+
+// Kernel argument words: every parameter is 8 bytes.
+func ptrArg(b *Buffer) uint64 {
+	if b == nil {
+		return 0
+	}
+	return uint64(b.ptr)
+}
+func intArg(v int) uint64     { return uint64(int64(v)) }
+func fltArg(v float64) uint64 { return math.Float64bits(v) }
+func boolArg(v bool) uint64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// worker is the state of the device thread.
+type worker struct {
+	ctx     cu.CUContext
+	dev     cu.Device
+	mods    map[string]cu.Module
+	fns     [numKernels]cu.Function
+	have    [numKernels]bool
+	args    [maxArgs]uint64
+	params  [maxArgs]unsafe.Pointer
+	live    map[cu.DevicePtr]int64 // every allocation, for Close and OOM
+	scratch cu.DevicePtr           // dot partials, dot result, loss status
+	// lossCheck is set after an index-loss launch until the status word
+	// has been read back.
+	lossCheck bool
+}
+
+// Scratch layout: maxDotBlocks partial sums, the dot result, then the
+// loss status words (3 int32: row+1, target bits, cols).
+const (
+	scratchDot    = maxDotBlocks * 8
+	scratchStatus = scratchDot + 8
+	scratchBytes  = scratchStatus + 16
+)
+
+// loop is the device thread.
+func (d *Device) loop(ready chan<- error) {
+	runtime.LockOSThread()
+	w := &d.w
+	if err := d.start(); err != nil {
+		if w.ctx != (cu.CUContext{}) {
+			_ = w.dev.ReleasePrimaryCtx()
+		}
+		runtime.UnlockOSThread()
+		ready <- err
+		return
+	}
+	ready <- nil
+	for c := range d.calls {
+		if c.op == opClose {
+			d.replies <- reply{err: d.shutdown()}
+			runtime.UnlockOSThread()
+			return
+		}
+		d.serve(&c)
+	}
+}
+
+// start makes the primary context current on this thread and allocates
+// the scratch area.
+func (d *Device) start() error {
+	w := &d.w
+	var err error
+	if w.dev, err = cu.GetDevice(d.index); err != nil {
+		return err
+	}
+	if d.gpu, err = w.dev.Name(); err != nil {
+		return err
+	}
+	if d.sms, err = w.dev.Attribute(cu.MultiprocessorCount); err != nil {
+		return err
+	}
+	if w.ctx, err = w.dev.RetainPrimaryCtx(); err != nil {
+		return err
+	}
+	if err = cu.SetCurrentContext(w.ctx); err != nil {
+		return err
+	}
+	w.mods = map[string]cu.Module{}
+	w.live = map[cu.DevicePtr]int64{}
+	for i := range w.params {
+		w.params[i] = unsafe.Pointer(&w.args[i])
+	}
+	if w.scratch, err = cu.MemAlloc(scratchBytes); err != nil {
+		return fmt.Errorf("scratch allocation: %w", err)
+	}
+	return cu.MemsetD32(w.scratch+scratchStatus, 0, 4)
+}
+
+// serve runs one call on the device thread.
+func (d *Device) serve(c *call) {
+	w := &d.w
+	switch c.op {
+	case opLaunch:
+		if err := d.run(c); err != nil {
+			d.record(fmt.Errorf("cuda: launch %s: %w", kernelTable[c.kernel].name, err))
+		}
+		if c.loss {
+			w.lossCheck = true
+		}
+	case opAlloc:
+		ptr, err := d.memAlloc(c.bytes)
+		d.replies <- reply{ptr: ptr, err: err}
+	case opUpload:
+		err := cu.MemcpyHtoD(c.ptr, c.host, c.bytes)
+		if err != nil {
+			err = fmt.Errorf("cuda: upload of %d bytes: %w", c.bytes, err)
+			d.record(err)
+		}
+		d.replies <- reply{err: err}
+	case opDownload:
+		d.checkLoss()
+		err := cu.MemcpyDtoH(c.host, c.ptr, c.bytes)
+		if err != nil {
+			err = fmt.Errorf("cuda: download of %d bytes: %w", c.bytes, err)
+			d.record(err)
+		}
+		d.replies <- reply{err: err}
+	case opSync:
+		if err := cu.Synchronize(); err != nil {
+			d.record(fmt.Errorf("cuda: sync: %w", err))
+		}
+		d.checkLoss()
+		d.replies <- reply{}
+	case opDot:
+		v, err := d.dot(c)
+		if err != nil {
+			d.record(err)
+		}
+		d.checkLoss()
+		d.replies <- reply{f: v, err: err}
+	}
+}
+
+// run launches c's kernel, loading its module on first use.
+func (d *Device) run(c *call) error {
+	w := &d.w
+	k := c.kernel
+	if !w.have[k] {
+		ref := kernelTable[k]
+		mod, ok := w.mods[ref.module]
+		if !ok {
+			src, err := kernels.PTX(ref.module)
+			if err != nil {
+				return err
+			}
+			if mod, err = cu.LoadData(src); err != nil {
+				return fmt.Errorf("loading module %s: %w", ref.module, err)
+			}
+			w.mods[ref.module] = mod
+		}
+		fn, err := mod.Function(ref.name)
+		if err != nil {
+			return fmt.Errorf("module %s: %w", ref.module, err)
+		}
+		w.fns[k], w.have[k] = fn, true
+	}
+	n := int(c.nargs)
+	copy(w.args[:n], c.args[:n])
+	return w.fns[k].Launch(int(c.gx), int(c.gy), 1, int(c.bx), int(c.by), 1, 0, cu.Stream{}, w.params[:n])
+}
+
+// memAlloc allocates device memory; out of memory, it frees the
+// allocator's cached buffers and tries once more.
+func (d *Device) memAlloc(bytes int64) (cu.DevicePtr, error) {
+	w := &d.w
+	ptr, err := cu.MemAlloc(bytes)
+	if errors.Is(err, cu.OutOfMemory) {
+		d.allocMu.Lock()
+		for size, l := range d.free {
+			for _, b := range l {
+				_ = cu.MemFree(b.ptr)
+				delete(w.live, b.ptr)
+			}
+			delete(d.free, size)
+		}
+		d.allocMu.Unlock()
+		ptr, err = cu.MemAlloc(bytes)
+	}
+	if err != nil {
+		err = fmt.Errorf("cuda: allocation of %d bytes: %w", bytes, err)
+		d.record(err)
+		return 0, err
+	}
+	w.live[ptr] = bytes
+	return ptr, nil
+}
+
+// dot launches the two-pass reduction and reads the result back.
+func (d *Device) dot(c *call) (float64, error) {
+	w := &d.w
+	n := int(c.bytes)
+	blocks := min(gridFor(n, threads, d.sms), maxDotBlocks)
+	part := call{op: opLaunch, kernel: kDotPartial, gx: uint32(blocks), gy: 1, bx: threads, by: 1, nargs: 4}
+	part.args[0], part.args[1], part.args[2], part.args[3] = intArg(n), uint64(c.ptr), uint64(c.ptr2), uint64(w.scratch)
+	if err := d.run(&part); err != nil {
+		return 0, fmt.Errorf("cuda: launch dot_partial: %w", err)
+	}
+	fin := call{op: opLaunch, kernel: kDotFinal, gx: 1, gy: 1, bx: threads, by: 1, nargs: 3}
+	fin.args[0], fin.args[1], fin.args[2] = intArg(blocks), uint64(w.scratch), uint64(w.scratch+scratchDot)
+	if err := d.run(&fin); err != nil {
+		return 0, fmt.Errorf("cuda: launch dot_final: %w", err)
+	}
+	var v float64
+	if err := cu.MemcpyDtoH(unsafe.Pointer(&v), w.scratch+scratchDot, 8); err != nil {
+		return 0, fmt.Errorf("cuda: dot: %w", err)
+	}
+	return v, nil
+}
+
+// checkLoss reads the index-loss status word after such a loss ran, and
+// records an error for the first out-of-range class it flagged.
+func (d *Device) checkLoss() {
+	w := &d.w
+	if !w.lossCheck {
+		return
+	}
+	w.lossCheck = false
+	var st [3]int32
+	if err := cu.MemcpyDtoH(unsafe.Pointer(&st[0]), w.scratch+scratchStatus, 12); err != nil {
+		d.record(fmt.Errorf("cuda: reading the loss status: %w", err))
+		return
+	}
+	if st[0] == 0 {
+		return
+	}
+	d.record(fmt.Errorf("cuda: loss %v: row %d: class index %v out of range [0, %d)",
+		device.SoftmaxCrossEntropyIndex, st[0]-1, math.Float32frombits(uint32(st[1])), st[2]))
+	if err := cu.MemsetD32(w.scratch+scratchStatus, 0, 4); err != nil {
+		d.record(fmt.Errorf("cuda: clearing the loss status: %w", err))
+	}
+}
+
+// shutdown synchronizes and releases every resource of the device thread.
+func (d *Device) shutdown() error {
+	w := &d.w
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	keep(cu.Synchronize())
+	for ptr := range w.live {
+		keep(cu.MemFree(ptr))
+	}
+	clear(w.live)
+	keep(cu.MemFree(w.scratch))
+	for name, m := range w.mods {
+		keep(m.Unload())
+		delete(w.mods, name)
+	}
+	w.have = [numKernels]bool{}
+	keep(w.dev.ReleasePrimaryCtx())
+	if first != nil {
+		return fmt.Errorf("cuda: close: %w", first)
+	}
+	return nil
+}

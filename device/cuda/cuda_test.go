@@ -1,0 +1,257 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/device/devicetest"
+)
+
+// These tests need an NVIDIA GPU: gorgonia.org/cu exits the test binary in
+// its init when the driver finds none. Build them anywhere with
+//
+//	go test -tags cuda -c -o cuda.test ./device/cuda/
+//
+// and run them on the GPU host (scripts/cuda/gpu-bundle.sh, gpu-run.sh).
+
+func open(tb testing.TB) *Device {
+	tb.Helper()
+	d, err := Open(0)
+	if err != nil {
+		tb.Fatalf("Open(0): %v", err)
+	}
+	tb.Logf("%s: %s, %d SMs", d.Name(), d.GPU(), d.SMs())
+	return d
+}
+
+// TestConformance runs the shared device suite against the float64
+// reference (float32 only: Alloc(Float64) fails on this backend).
+func TestConformance(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	devicetest.Run(t, d)
+}
+
+// TestRegistered checks that device.Open("cuda") reaches this backend.
+func TestRegistered(t *testing.T) {
+	dev, err := device.Open("cuda")
+	if err != nil {
+		t.Fatalf(`device.Open("cuda"): %v`, err)
+	}
+	d, ok := dev.(*Device)
+	if !ok {
+		t.Fatalf(`device.Open("cuda") returned %T`, dev)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Alloc(device.Float32, 1); err == nil {
+		t.Error("Alloc after Close succeeded")
+	}
+}
+
+// TestGemmShapes checks every transpose variant and tile size against a
+// float64 triple loop on awkward shapes: edges, k not a multiple of the
+// K tile, leading dimensions not divisible by 4 (scalar loads), β ≠ 0, and
+// β = 0 with NaN in C (C must not be read).
+func TestGemmShapes(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {33, 31, 17}, {64, 64, 64}, {129, 127, 9},
+		{200, 300, 1}, {256, 130, 100}, {1000, 1100, 70}, {17, 2000, 3}, {0, 5, 5}, {5, 5, 0}}
+	for _, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, pad := range []int{0, 3} {
+					for _, beta := range []float64{0, 0.5} {
+						name := fmt.Sprintf("m%d_n%d_k%d_%s%s_pad%d_beta%g", m, n, k, flag(ta), flag(tb), pad, beta)
+						t.Run(name, func(t *testing.T) {
+							checkGemm(t, d, rng, ta, tb, m, n, k, pad, 1.5, beta)
+						})
+					}
+				}
+			}
+		}
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkGemm(t *testing.T, d *Device, rng *rand.Rand, ta, tb bool, m, n, k, pad int, alpha, beta float64) {
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	lda, ldb, ldc := ac+pad, bc+pad, n+pad
+	a := randVec(rng, max(ar*lda, 1))
+	b := randVec(rng, max(br*ldb, 1))
+	c := randVec(rng, max(m*ldc, 1))
+	if beta == 0 {
+		for i := range c {
+			c[i] = float32NaN()
+		}
+	}
+	A, B, C := upload(t, d, a), upload(t, d, b), upload(t, d, c)
+	defer d.Free(A)
+	defer d.Free(B)
+	defer d.Free(C)
+	d.Gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+	got := make([]float32, len(c))
+	if err := d.Download32(got, C); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, abs float64
+			for p := 0; p < k; p++ {
+				av := float64(a[i*lda+p])
+				if ta {
+					av = float64(a[p*lda+i])
+				}
+				bv := float64(b[p*ldb+j])
+				if tb {
+					bv = float64(b[j*ldb+p])
+				}
+				s += av * bv
+				abs += max(av*bv, -av*bv)
+			}
+			want := alpha * s
+			if beta != 0 {
+				want += beta * float64(c[i*ldc+j])
+			}
+			g := float64(got[i*ldc+j])
+			if tol := 1e-5 * (alpha*abs + 1); !(g-want <= tol && want-g <= tol) {
+				t.Fatalf("C[%d,%d] = %v, want %v", i, j, g, want)
+			}
+		}
+	}
+	// The padding columns of C are untouched.
+	for i := 0; i < m; i++ {
+		for j := n; j < ldc; j++ {
+			if g, w := got[i*ldc+j], c[i*ldc+j]; g != w && !(g != g && w != w) {
+				t.Fatalf("padding C[%d,%d] changed from %v to %v", i, j, w, g)
+			}
+		}
+	}
+}
+
+func float32NaN() float32 {
+	var z float32
+	return z / z
+}
+
+func randVec(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.Float64()*2 - 1)
+	}
+	return x
+}
+
+func upload(tb testing.TB, d *Device, x []float32) device.Buffer {
+	tb.Helper()
+	b, err := d.Alloc(device.Float32, len(x))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := d.Upload32(b, x); err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// TestIndexLossError checks that an out-of-range class gives a NaN loss
+// and an error at the next Sync.
+func TestIndexLossError(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	pred := upload(t, d, []float32{1, 2, 3, 4, 5, 6})
+	target := upload(t, d, []float32{2, 3})
+	losses := upload(t, d, []float32{0, 0})
+	d.Loss(device.SoftmaxCrossEntropyIndex, 0, pred, target, 2, 3, losses, nil)
+	if err := d.Sync(); err == nil {
+		t.Fatal("Sync after an out-of-range class: no error")
+	} else {
+		t.Logf("Sync: %v", err)
+	}
+	got := make([]float32, 2)
+	_ = d.Download32(got, losses)
+	if got[1] == got[1] {
+		t.Errorf("loss of the bad row = %v, want NaN", got[1])
+	}
+}
+
+// TestSteadyStateAllocs checks that a step that frees what it allocated
+// reuses the cached memory (no new device allocation, no Go allocation in
+// the launches).
+func TestSteadyStateAllocs(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	step := func() {
+		x, _ := d.Alloc(device.Float32, 1000)
+		y, _ := d.Alloc(device.Float32, 1000)
+		d.Fill(x, 1)
+		d.Unary(device.ReLU, x, y)
+		d.Axpy(2, x, y)
+		d.Free(x)
+		d.Free(y)
+	}
+	step()
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	live := len(d.w.live)
+	if n := testing.AllocsPerRun(100, step); n > 0 {
+		t.Errorf("%v Go allocations per step, want 0", n)
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.w.live) != live {
+		t.Errorf("device allocations grew from %d to %d", live, len(d.w.live))
+	}
+}
+
+// BenchmarkGemm times C = AB for square n×n float32 matrices and reports
+// GFLOP/s (2n³ flops per product). Each timed loop ends with Sync, so the
+// time covers the GPU work, not just the launches.
+func BenchmarkGemm(b *testing.B) {
+	d := open(b)
+	defer d.Close()
+	for _, n := range []int{256, 1024, 2048, 4096} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(3, 4))
+			A, B, C := upload(b, d, randVec(rng, n*n)), upload(b, d, randVec(rng, n*n)), upload(b, d, make([]float32, n*n))
+			defer d.Free(A)
+			defer d.Free(B)
+			defer d.Free(C)
+			for range 3 { // warm up: module load, JIT, clocks
+				d.Gemm(false, false, n, n, n, 1, A, n, B, n, 0, C, n)
+			}
+			if err := d.Sync(); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				d.Gemm(false, false, n, n, n, 1, A, n, B, n, 0, C, n)
+			}
+			if err := d.Sync(); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			flops := 2 * float64(n) * float64(n) * float64(n) * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

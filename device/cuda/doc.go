@@ -1,0 +1,56 @@
+// Package cuda is the NVIDIA GPU implementation of device.Device, built on
+// the CUDA driver API through gorgonia.org/cu and the kernels of package
+// kernels (CUDA C compiled to PTX, embedded, loaded on first use).
+//
+// # Building
+//
+// Everything that touches CUDA is behind the build tag cuda:
+//
+//	go build -tags cuda ./...
+//
+// needs cgo, cuda.h and libcuda.so (scripts/cuda/install-toolkit.sh installs
+// Debian's toolkit). Importing this package in such a build registers the
+// backend with device.Open under "cuda" ("cuda:1" for the second GPU).
+// Without the tag the package is empty, nothing is registered, and
+// device.Open("cuda") returns an error that says how to rebuild.
+//
+// gorgonia.org/cu initialises the driver in its package init and exits the
+// process when that fails, so a binary built with -tags cuda runs only on a
+// host with an NVIDIA driver and GPU. Its tests therefore run only there:
+// scripts/cuda/gpu-bundle.sh builds them here, scripts/cuda/gpu-run.sh runs
+// them on the GPU host.
+//
+// # Threads, streams, launches
+//
+// A CUDA context is current on one OS thread at a time. Each Device owns one
+// goroutine locked to its OS thread (runtime.LockOSThread) on which the
+// device's primary context is current; every driver call happens there, fed
+// through a channel. Callers never lock threads themselves. Compute methods
+// (Gemm, Unary, Loss, ...) validate their arguments on the caller's
+// goroutine, panicking on shape misuse like package cpu, then queue the
+// launch and return without waiting: a launch costs one channel send.
+// Upload, Download, Sync, Dot and Alloc on a cache miss are one round trip.
+// All work goes to the context's default stream, so it runs in call order.
+//
+// # Memory
+//
+// Buffers are float32 only: Alloc(device.Float64, n) fails, which tells
+// device/devicetest to skip the float64 checks. Free hands a buffer to a
+// caching allocator with per-size free lists (sizes rounded up to buckets at
+// most 25% apart), so a training step that frees what it allocated calls
+// cuMemAlloc only on its first pass. When cuMemAlloc runs out of memory the
+// cache is released and the allocation retried once. Close frees all
+// device memory. Reusing a freed buffer while earlier kernels may still read
+// it is safe because all work is ordered on one stream.
+//
+// # Errors
+//
+// Driver failures (out of memory, a failed launch, a kernel fault reported
+// at the next synchronisation) are recorded as the device's first error,
+// with context ("cuda: launch gemm_nt_128: ..."), and returned by Err, Sync,
+// Download and Dot; the device never panics or exits on them. Because
+// launches are asynchronous, an error that happens on the GPU is seen at the
+// next synchronising call. The softmax-cross-entropy-index loss flags class
+// indices outside [0, cols) in a device word: that row's loss and ε are
+// NaN, and the next synchronising call records an error naming the row.
+package cuda

@@ -1,0 +1,348 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// Validation mirrors package cpu: shape and length misuse panics with the
+// method's name. Everything else is queued for the device thread.
+
+var (
+	numUnary  = device.UnaryOp(len(device.UnaryOps()))
+	numBinary = device.BinaryOp(len(device.BinaryOps()))
+	numLoss   = device.LossKind(len(device.LossKinds()))
+)
+
+func checkLen(op, what string, b *Buffer, n int) {
+	if b != nil && b.n < n {
+		panic(fmt.Sprintf("cuda: %s: %s has %d elements, need %d", op, what, b.n, n))
+	}
+}
+
+func checkEq(op string, a, b *Buffer) {
+	if a.n != b.n {
+		panic(fmt.Sprintf("cuda: %s: lengths %d and %d differ", op, a.n, b.n))
+	}
+}
+
+func checkDims(op string, dims ...int) {
+	for _, v := range dims {
+		if v < 0 {
+			panic(fmt.Sprintf("cuda: %s: negative dimension in %v", op, dims))
+		}
+	}
+}
+
+// grid is the block count of a grid-stride kernel over n elements.
+func (d *Device) grid(n int) int { return gridFor(n, threads, d.sms) }
+
+// launch1 queues a one-dimensional grid-stride kernel over n elements.
+func (d *Device) launch1(k kernelID, n int, args ...uint64) {
+	d.launch(k, d.grid(n), 1, threads, 1, args...)
+}
+
+// Copy2D copies a rows×cols block between strided matrices.
+func (d *Device) Copy2D(dst device.Buffer, dstOff, dstLD int, src device.Buffer, srcOff, srcLD, rows, cols int) {
+	D, S := d.buf("Copy2D", dst, false), d.buf("Copy2D", src, false)
+	checkDims("Copy2D", dstOff, dstLD, srcOff, srcLD, rows, cols)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	checkLen("Copy2D", "dst", D, dstOff+(rows-1)*dstLD+cols)
+	checkLen("Copy2D", "src", S, srcOff+(rows-1)*srcLD+cols)
+	d.launch1(kCopy2D, rows*cols, intArg(rows), intArg(cols), ptrArg(D), intArg(dstOff), intArg(dstLD),
+		ptrArg(S), intArg(srcOff), intArg(srcLD))
+}
+
+// Fill sets every element to v.
+func (d *Device) Fill(x device.Buffer, v float64) {
+	b := d.buf("Fill", x, false)
+	if b.n == 0 {
+		return
+	}
+	d.launch1(kFill, b.n, intArg(b.n), ptrArg(b), fltArg(v))
+}
+
+// Gemm computes C = α op(A) op(B) + βC with the register-tiled kernels of
+// kernels/gemm.cu; C is not read when β is 0.
+func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.Buffer, lda int, b device.Buffer, ldb int, beta float64, c device.Buffer, ldc int) {
+	A, B, C := d.buf("Gemm", a, false), d.buf("Gemm", b, false), d.buf("Gemm", c, false)
+	checkDims("Gemm", m, n, k, lda, ldb, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	// op(A) is m×k: stored m×k (rows m, cols k) or, transposed, k×m.
+	checkOperand("Gemm", "A", A, transA, m, k, lda)
+	checkOperand("Gemm", "B", B, transB, k, n, ldb)
+	checkOperand("Gemm", "C", C, false, m, n, ldc)
+	tile, gx, gy := gemmPlan(m, n, d.sms)
+	if tile < 0 {
+		d.record(fmt.Errorf("cuda: Gemm: m = %d rows exceed the kernel grid", m))
+		return
+	}
+	d.launch(gemmKernel(tile, transA, transB), gx, gy, gemmTiles[tile].threads, 1,
+		intArg(m), intArg(n), intArg(k), fltArg(alpha), ptrArg(A), intArg(lda), ptrArg(B), intArg(ldb),
+		fltArg(beta), ptrArg(C), intArg(ldc))
+}
+
+// checkOperand checks a rows×cols operand (cols×rows stored, when trans)
+// with leading dimension ld against its buffer.
+func checkOperand(op, name string, b *Buffer, trans bool, rows, cols, ld int) {
+	if trans {
+		rows, cols = cols, rows
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if ld < cols {
+		panic(fmt.Sprintf("cuda: %s: %s is %d×%d stored with leading dimension %d < %d", op, name, rows, cols, ld, cols))
+	}
+	checkLen(op, name, b, (rows-1)*ld+cols)
+}
+
+// Axpy computes y ← αx + y.
+func (d *Device) Axpy(alpha float64, x, y device.Buffer) {
+	X, Y := d.buf("Axpy", x, false), d.buf("Axpy", y, false)
+	checkEq("Axpy", X, Y)
+	if X.n == 0 {
+		return
+	}
+	d.launch1(kAxpy, X.n, intArg(X.n), fltArg(alpha), ptrArg(X), ptrArg(Y))
+}
+
+// Scale computes y ← αx.
+func (d *Device) Scale(alpha float64, x, y device.Buffer) {
+	X, Y := d.buf("Scale", x, false), d.buf("Scale", y, false)
+	checkEq("Scale", X, Y)
+	if X.n == 0 {
+		return
+	}
+	d.launch1(kScale, X.n, intArg(X.n), fltArg(alpha), ptrArg(X), ptrArg(Y))
+}
+
+// Dot returns Σ xᵢyᵢ, accumulated in float64 on the device; it
+// synchronizes.
+func (d *Device) Dot(x, y device.Buffer) (float64, error) {
+	X, Y := d.buf("Dot", x, false), d.buf("Dot", y, false)
+	checkEq("Dot", X, Y)
+	if X.n == 0 {
+		return 0, d.Err()
+	}
+	r := d.roundTrip(call{op: opDot, ptr: X.ptr, ptr2: Y.ptr, bytes: int64(X.n)})
+	if err := d.Err(); err != nil {
+		return r.f, err
+	}
+	return r.f, r.err
+}
+
+// Unary computes y = f(x).
+func (d *Device) Unary(op device.UnaryOp, x, y device.Buffer) {
+	X, Y := d.buf("Unary", x, false), d.buf("Unary", y, false)
+	checkEq("Unary", X, Y)
+	if op >= numUnary {
+		panic(fmt.Sprintf("cuda: Unary: unknown op %v", op))
+	}
+	if X.n == 0 {
+		return
+	}
+	d.launch1(kUnary, X.n, intArg(int(op)), intArg(X.n), ptrArg(X), ptrArg(Y))
+}
+
+// UnaryAdjoint computes δ = f'(x) ⊙ ε.
+func (d *Device) UnaryAdjoint(op device.UnaryOp, x, y, eps, delta device.Buffer) {
+	const name = "UnaryAdjoint"
+	X, Y, E, D := d.buf(name, x, false), d.buf(name, y, false), d.buf(name, eps, false), d.buf(name, delta, false)
+	checkEq(name, X, Y)
+	checkEq(name, X, E)
+	checkEq(name, X, D)
+	if op >= numUnary {
+		panic(fmt.Sprintf("cuda: UnaryAdjoint: unknown op %v", op))
+	}
+	if X.n == 0 {
+		return
+	}
+	d.launch1(kUnaryAdjoint, X.n, intArg(int(op)), intArg(X.n), ptrArg(X), ptrArg(Y), ptrArg(E), ptrArg(D))
+}
+
+// Binary computes c = a ∘ b.
+func (d *Device) Binary(op device.BinaryOp, a, b, c device.Buffer) {
+	A, B, C := d.buf("Binary", a, false), d.buf("Binary", b, false), d.buf("Binary", c, false)
+	checkEq("Binary", A, B)
+	checkEq("Binary", A, C)
+	if op >= numBinary {
+		panic(fmt.Sprintf("cuda: Binary: unknown op %v", op))
+	}
+	if A.n == 0 {
+		return
+	}
+	d.launch1(kBinary, A.n, intArg(int(op)), intArg(A.n), ptrArg(A), ptrArg(B), ptrArg(C))
+}
+
+// BiasActivation computes y = f(x + 1bᵀ) in one pass; bias may be nil.
+func (d *Device) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols int, bias device.Buffer, y device.Buffer) {
+	const name = "BiasActivation"
+	X, Y, B := d.buf(name, x, false), d.buf(name, y, false), d.buf(name, bias, true)
+	checkDims(name, rows, cols)
+	checkLen(name, "x", X, rows*cols)
+	checkLen(name, "y", Y, rows*cols)
+	checkLen(name, "bias", B, cols)
+	if op >= numUnary {
+		panic(fmt.Sprintf("cuda: BiasActivation: unknown op %v", op))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	d.launch1(kBiasAct, rows*cols, intArg(int(op)), intArg(rows), intArg(cols), ptrArg(X), ptrArg(B), ptrArg(Y))
+}
+
+// SumRows computes y = βy + Σᵢ x[i,:] (column sums; the bias gradient).
+func (d *Device) SumRows(x device.Buffer, rows, cols int, beta float64, y device.Buffer) {
+	X, Y := d.buf("SumRows", x, false), d.buf("SumRows", y, false)
+	checkDims("SumRows", rows, cols)
+	checkLen("SumRows", "x", X, rows*cols)
+	checkLen("SumRows", "y", Y, cols)
+	if cols == 0 {
+		return
+	}
+	d.launch(kSumRows, ceilDiv(cols, 32), 1, 32, 8, intArg(rows), intArg(cols), ptrArg(X), fltArg(beta), ptrArg(Y))
+}
+
+// SumCols computes y = βy + Σⱼ x[:,j] (row sums).
+func (d *Device) SumCols(x device.Buffer, rows, cols int, beta float64, y device.Buffer) {
+	X, Y := d.buf("SumCols", x, false), d.buf("SumCols", y, false)
+	checkDims("SumCols", rows, cols)
+	checkLen("SumCols", "x", X, rows*cols)
+	checkLen("SumCols", "y", Y, rows)
+	if rows == 0 {
+		return
+	}
+	d.launch(kSumCols, gridFor(rows, threads/32, d.sms), 1, threads, 1, intArg(rows), intArg(cols), ptrArg(X), fltArg(beta), ptrArg(Y))
+}
+
+// rowKernel picks the warp-per-row or block-per-row form of a row kernel
+// and its grid.
+func (d *Device) rowKernel(warp, block kernelID, rows, cols int) (kernelID, int) {
+	if cols <= warpRowMaxCols {
+		return warp, gridFor(rows, threads/32, d.sms)
+	}
+	return block, gridFor(rows, 1, d.sms)
+}
+
+// Softmax computes y = exp(x − lse(x)) per row.
+func (d *Device) Softmax(x device.Buffer, rows, cols int, y device.Buffer) {
+	d.softmax("Softmax", false, x, rows, cols, y)
+}
+
+// LogSoftmax computes y = x − lse(x) per row.
+func (d *Device) LogSoftmax(x device.Buffer, rows, cols int, y device.Buffer) {
+	d.softmax("LogSoftmax", true, x, rows, cols, y)
+}
+
+func (d *Device) softmax(op string, log bool, x device.Buffer, rows, cols int, y device.Buffer) {
+	X, Y := d.buf(op, x, false), d.buf(op, y, false)
+	checkDims(op, rows, cols)
+	checkLen(op, "x", X, rows*cols)
+	checkLen(op, "y", Y, rows*cols)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	k, g := d.rowKernel(kSoftmaxWarp, kSoftmaxBlock, rows, cols)
+	d.launch(k, g, 1, threads, 1, intArg(rows), intArg(cols), ptrArg(X), ptrArg(Y), boolArg(log))
+}
+
+// SoftmaxAdjoint computes δ = y ⊙ (ε − ⟨ε, y⟩) per row.
+func (d *Device) SoftmaxAdjoint(y, eps device.Buffer, rows, cols int, delta device.Buffer) {
+	d.softmaxAdjoint("SoftmaxAdjoint", false, y, eps, rows, cols, delta)
+}
+
+// LogSoftmaxAdjoint computes δ = ε − exp(y) Σε per row.
+func (d *Device) LogSoftmaxAdjoint(y, eps device.Buffer, rows, cols int, delta device.Buffer) {
+	d.softmaxAdjoint("LogSoftmaxAdjoint", true, y, eps, rows, cols, delta)
+}
+
+func (d *Device) softmaxAdjoint(op string, log bool, y, eps device.Buffer, rows, cols int, delta device.Buffer) {
+	Y, E, D := d.buf(op, y, false), d.buf(op, eps, false), d.buf(op, delta, false)
+	checkDims(op, rows, cols)
+	for _, b := range []*Buffer{Y, E, D} {
+		checkLen(op, "buffer", b, rows*cols)
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	k, g := d.rowKernel(kSoftmaxAdjointWarp, kSoftmaxAdjointBlock, rows, cols)
+	d.launch(k, g, 1, threads, 1, intArg(rows), intArg(cols), ptrArg(Y), ptrArg(E), ptrArg(D), boolArg(log))
+}
+
+// Loss writes ρ per row and, when eps is not nil, ε = ∇_b ρ, in one fused
+// kernel. For SoftmaxCrossEntropyIndex a class index outside [0, cols)
+// gives that row a NaN loss and ε, and the next synchronizing call records
+// an error naming the row.
+func (d *Device) Loss(kind device.LossKind, param float64, pred, target device.Buffer, rows, cols int, losses, eps device.Buffer) {
+	P, T := d.buf("Loss", pred, false), d.buf("Loss", target, false)
+	L, E := d.buf("Loss", losses, false), d.buf("Loss", eps, true)
+	checkDims("Loss", rows, cols)
+	checkLen("Loss", "pred", P, rows*cols)
+	checkLen("Loss", "losses", L, rows)
+	checkLen("Loss", "eps", E, rows*cols)
+	if kind == device.SoftmaxCrossEntropyIndex {
+		checkLen("Loss", "target", T, rows)
+	} else {
+		checkLen("Loss", "target", T, rows*cols)
+	}
+	if kind >= numLoss {
+		d.record(fmt.Errorf("cuda: unknown loss kind %v", kind))
+		return
+	}
+	if rows == 0 {
+		return
+	}
+	k, g := d.rowKernel(kLossWarp, kLossBlock, rows, cols)
+	c := call{op: opLaunch, kernel: k, gx: uint32(g), gy: 1, bx: threads, by: 1,
+		loss: kind == device.SoftmaxCrossEntropyIndex}
+	c.nargs = uint8(copy(c.args[:], []uint64{intArg(int(kind)), intArg(rows), intArg(cols), fltArg(param),
+		ptrArg(P), ptrArg(T), ptrArg(L), ptrArg(E), uint64(d.w.scratch + scratchStatus)}))
+	d.submit(c)
+}
+
+// SGD performs one torch.optim.SGD step on p.
+func (d *Device) SGD(p, g, v device.Buffer, cfg device.SGDConfig) {
+	P, G, V := d.buf("SGD", p, false), d.buf("SGD", g, false), d.buf("SGD", v, true)
+	checkEq("SGD", P, G)
+	if cfg.Momentum != 0 && V == nil {
+		panic("cuda: SGD: momentum needs a velocity buffer")
+	}
+	if V != nil {
+		checkEq("SGD", P, V)
+	}
+	if P.n == 0 {
+		return
+	}
+	flags := boolArg(cfg.First) | boolArg(cfg.Nesterov)<<1
+	d.launch1(kSGD, P.n, intArg(P.n), ptrArg(P), ptrArg(G), ptrArg(V), fltArg(cfg.LR), fltArg(cfg.Momentum),
+		fltArg(cfg.Dampening), fltArg(cfg.WeightDecay), flags)
+}
+
+// Adam performs one torch.optim.Adam (or AdamW) step on p.
+func (d *Device) Adam(p, g, m, v device.Buffer, cfg device.AdamConfig) {
+	P, G, M, V := d.buf("Adam", p, false), d.buf("Adam", g, false), d.buf("Adam", m, false), d.buf("Adam", v, false)
+	for _, b := range []*Buffer{G, M, V} {
+		checkEq("Adam", P, b)
+	}
+	if cfg.Step < 1 {
+		panic(fmt.Sprintf("cuda: Adam: step %d, want ≥ 1", cfg.Step))
+	}
+	if P.n == 0 {
+		return
+	}
+	// Bias corrections in float64, as package cpu: p −= (η/bc1)·m/(√v/√bc2 + ϵ).
+	bc1 := 1 - math.Pow(cfg.Beta1, float64(cfg.Step))
+	bc2 := 1 - math.Pow(cfg.Beta2, float64(cfg.Step))
+	d.launch1(kAdam, P.n, intArg(P.n), ptrArg(P), ptrArg(G), ptrArg(M), ptrArg(V), fltArg(cfg.LR),
+		fltArg(cfg.Beta1), fltArg(cfg.Beta2), fltArg(cfg.Eps), fltArg(cfg.WeightDecay), fltArg(cfg.LR/bc1),
+		fltArg(math.Sqrt(bc2)), boolArg(cfg.Decoupled))
+}

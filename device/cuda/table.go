@@ -1,0 +1,172 @@
+package cuda
+
+import (
+	"math/bits"
+
+	"github.com/adjoint-go/adjoint/kernels"
+)
+
+// This file holds the pure-Go parts of the backend (kernel table, launch
+// geometry, allocator size classes), compiled with and without the cuda tag
+// so that their tests run in CI without a GPU.
+
+// kernelID indexes kernelTable.
+type kernelID uint8
+
+const (
+	kFill kernelID = iota
+	kCopy2D
+	kAxpy
+	kScale
+	kUnary
+	kUnaryAdjoint
+	kBinary
+	kBiasAct
+	kDotPartial
+	kDotFinal
+	kSumRows
+	kSumCols
+	kSoftmaxWarp
+	kSoftmaxBlock
+	kSoftmaxAdjointWarp
+	kSoftmaxAdjointBlock
+	kLossWarp
+	kLossBlock
+	kSGD
+	kAdam
+	// kGemm is the first of 12 SGEMM kernels, indexed by
+	// kGemm + 4·tile + 2·transA + transB (see gemmKernel).
+	kGemm
+	numKernels = kGemm + 4*numGemmTiles
+)
+
+type kernelRef struct{ module, name string }
+
+// kernelTable names each kernel's module and entry point.
+var kernelTable = func() [numKernels]kernelRef {
+	t := [numKernels]kernelRef{
+		kFill:                {kernels.Elementwise, "fill"},
+		kCopy2D:              {kernels.Elementwise, "copy2d"},
+		kAxpy:                {kernels.Elementwise, "axpy"},
+		kScale:               {kernels.Elementwise, "scale"},
+		kUnary:               {kernels.Elementwise, "unary"},
+		kUnaryAdjoint:        {kernels.Elementwise, "unary_adjoint"},
+		kBinary:              {kernels.Elementwise, "binary"},
+		kBiasAct:             {kernels.Elementwise, "bias_act"},
+		kDotPartial:          {kernels.Reduce, "dot_partial"},
+		kDotFinal:            {kernels.Reduce, "dot_final"},
+		kSumRows:             {kernels.Reduce, "sum_rows"},
+		kSumCols:             {kernels.Reduce, "sum_cols"},
+		kSoftmaxWarp:         {kernels.Softmax, "softmax_warp"},
+		kSoftmaxBlock:        {kernels.Softmax, "softmax_block"},
+		kSoftmaxAdjointWarp:  {kernels.Softmax, "softmax_adjoint_warp"},
+		kSoftmaxAdjointBlock: {kernels.Softmax, "softmax_adjoint_block"},
+		kLossWarp:            {kernels.Loss, "loss_warp"},
+		kLossBlock:           {kernels.Loss, "loss_block"},
+		kSGD:                 {kernels.Optim, "sgd"},
+		kAdam:                {kernels.Optim, "adam"},
+	}
+	for tile, g := range gemmTiles {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				name := "sgemm_" + flag(ta) + flag(tb) + "_" + g.suffix
+				t[gemmKernel(tile, ta, tb)] = kernelRef{kernels.Gemm, name}
+			}
+		}
+	}
+	return t
+}()
+
+func flag(t bool) string {
+	if t {
+		return "t"
+	}
+	return "n"
+}
+
+// gemmTile is one SGEMM block-tile configuration of kernels/gemm.cu.
+type gemmTile struct {
+	bm, bn  int // block tile of C
+	threads int // threads per block
+	suffix  string
+}
+
+const numGemmTiles = 3
+
+// gemmTiles is ordered from the largest tile to the smallest.
+var gemmTiles = [numGemmTiles]gemmTile{
+	{128, 128, 256, "128"},
+	{64, 64, 256, "64"},
+	{32, 32, 64, "32"},
+}
+
+func gemmKernel(tile int, transA, transB bool) kernelID {
+	id := kGemm + kernelID(4*tile)
+	if transA {
+		id += 2
+	}
+	if transB {
+		id++
+	}
+	return id
+}
+
+// maxGridY is CUDA's limit on gridDim.y.
+const maxGridY = 65535
+
+// gemmPlan picks the block tile for an m×n product on a GPU with sms
+// multiprocessors: the largest tile that still gives at least one block per
+// SM, else the smallest (small products: more, smaller blocks beat a few
+// idle-heavy large ones). It returns −1 when m is too large for any tile's
+// grid. The thresholds are first guesses, to be tuned on the GPU with
+// BenchmarkGemm.
+func gemmPlan(m, n, sms int) (tile int, gridX, gridY int) {
+	tile = numGemmTiles - 1
+	for i, g := range gemmTiles {
+		if ceilDiv(m, g.bm)*ceilDiv(n, g.bn) >= sms {
+			tile = i
+			break
+		}
+	}
+	// A tall product may exceed gridDim.y with small tiles: grow the tile.
+	for tile > 0 && ceilDiv(m, gemmTiles[tile].bm) > maxGridY {
+		tile--
+	}
+	g := gemmTiles[tile]
+	if ceilDiv(m, g.bm) > maxGridY {
+		return -1, 0, 0
+	}
+	return tile, ceilDiv(n, g.bn), ceilDiv(m, g.bm)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// Launch geometry of the one-dimensional kernels (kernels.THREADS).
+const (
+	threads        = 256
+	blocksPerSM    = 8    // 8 × 256 threads fill an SM (2048 on sm_80/sm_90)
+	maxDotBlocks   = 1024 // size of the dot-product partials in scratch
+	warpRowMaxCols = 1024 // up to this many columns a warp owns a row
+)
+
+// gridFor returns the block count of a grid-stride kernel over n items,
+// each block handling perBlock of them per sweep, capped at blocksPerSM
+// blocks per multiprocessor.
+func gridFor(n int, perBlock int, sms int) int {
+	return max(1, min(ceilDiv(n, perBlock), blocksPerSM*max(sms, 1)))
+}
+
+// minBucket is the smallest allocation size class in bytes.
+const minBucket = 512
+
+// bucketBytes rounds an allocation of n bytes up to its size class: 512
+// bytes, or above that the next of 2ᵉ, 1.25·2ᵉ, 1.5·2ᵉ, 1.75·2ᵉ (at most
+// 25% waste). Buffers of one class are interchangeable in the free lists.
+func bucketBytes(n int64) int64 {
+	if n <= minBucket {
+		return minBucket
+	}
+	e := bits.Len64(uint64(n-1)) - 1 // 2ᵉ < n ≤ 2ᵉ⁺¹
+	step := int64(1) << (e - 2)
+	return (n + step - 1) / step * step
+}

@@ -1,0 +1,93 @@
+// Package kernels holds the CUDA C kernels of the GPU backend and the PTX
+// generated from them, embedded in the binary: users never need nvcc. The
+// package is pure Go (no cgo) and builds everywhere; device/cuda loads the
+// modules into a CUDA context on first use.
+//
+//	kernels/<module>.cu  →  go generate ./kernels  →  kernels/<module>.ptx  →  PTX(module)
+//
+// generate.go runs nvcc -ptx -arch=compute_80 with fixed flags and no line
+// information, so the output is reproducible for a given nvcc (CI uses
+// Debian bookworm's 11.8 and scripts/cuda/check-ptx.sh fails when the
+// committed PTX is stale). compute_80 PTX is JIT-compiled by the driver for
+// any GPU from the A100 on, the H100 included.
+//
+// # Calling convention
+//
+// Every kernel is extern "C" and float32. Parameters are pointers or 8-byte
+// scalars only: integers as long long, real scalars as double (converted to
+// float inside), because gorgonia.org/cu's Function.Launch copies each
+// argument as one 8-byte word. Op codes (device.UnaryOp, BinaryOp,
+// LossKind) are passed as long long; common.cuh defines them and a test
+// checks them against package device.
+//
+// # Modules and launch geometry
+//
+//	elementwise  fill, copy2d, axpy, scale, unary, unary_adjoint, binary,
+//	             bias_act: grid-stride loops, 256 threads per block, at most
+//	             8 blocks per SM. unary/unary_adjoint/bias_act branch once on
+//	             the op code into one specialised loop per op.
+//	reduce       dot_partial (≤ 1024 blocks of 256, one partial sum each, in
+//	             double) then dot_final (one block); sum_rows (column sums:
+//	             block 32×8, 32 columns per block, 8 row strides); sum_cols
+//	             (row sums: a warp per row). Fixed summation order, no atomics.
+//	softmax      softmax/log-softmax and adjoints: *_warp puts a warp on a
+//	             row (8 rows per 256-thread block; used for cols ≤ 1024),
+//	             *_block a block on a row; max, then Σexp, by warp shuffles
+//	             (and shared memory across warps); log-sum-exp in double.
+//	loss         every device.LossKind, one row per warp or block like
+//	             softmax; softmax + cross-entropy fused (max, Σexp, ε in
+//	             three sweeps of the row). An out-of-range class index makes
+//	             the row's loss NaN and is flagged in a device status word.
+//	optim        sgd, adam: the whole update of one parameter tensor in one
+//	             grid-stride pass (momentum / moment buffers updated in place).
+//	gemm         sgemm_{nn,nt,tn,tt}_{128,64,32}: see below.
+//
+// # SGEMM
+//
+// C = α·op(A)·op(B) + β·C, row-major, op(A) m×k, op(B) k×n, with leading
+// dimensions. Each block computes one BM×BN tile of C, walking K in steps
+// of BK; each thread owns TM×TN outputs in registers:
+//
+//	                         BN (block tile of op(B))
+//	                      ┌──────────────┐
+//	                BK    │ Bs[2][BK][BN]│  shared, k-major, double-buffered
+//	                      └──────────────┘
+//	      BK
+//	   ┌──────┐          ┌──────────────┐
+//	   │As    │          │ C tile       │  BM×BN, in registers:
+//	BM │[2]   │   ×      │  ┌──┐   ┌──┐ │  thread (tx,ty) owns TM×TN values as
+//	   │[BK]  │          │  │t │...│t │ │  (TM/4)×(TN/4) groups of 4×4, the
+//	   │[BM]  │          │  └──┘   └──┘ │  groups 4·BM/TM rows and 4·BN/TN
+//	   └──────┘          │   ⋮       ⋮  │  columns apart, so a warp's float4
+//	   shared, k-major   └──────────────┘  reads of As/Bs are contiguous
+//	   (op(A) transposed
+//	    on the way in)
+//
+//	for each K tile t:                      one __syncthreads per tile
+//	    registers ← global tile t+1         float4 loads when the tile is
+//	                                        inside the matrix and aligned,
+//	                                        else bounds-checked scalars (0 outside)
+//	    for kk < BK: a[TM] ← As[kk][rows], b[TN] ← Bs[kk][cols]
+//	                 acc[TM][TN] += a ⊗ b   (TM·TN FMAs per 2 float4-pairs of loads)
+//	    shared buffer (t+1)&1 ← registers
+//	C ← α·acc + β·C                         C not read when β = 0; float4
+//	                                        stores where aligned, else checked
+//
+// The transposes only change how a tile is fetched: op(A) = Aᵀ is read along
+// its stored rows (contiguous in i) and stored straight into As[p][i]; the
+// plain A is read along k and transposed into As. Likewise for B. Shared
+// rows are padded by 4 floats against bank conflicts in those transposing
+// stores.
+//
+// Three tile shapes, chosen per call by the host (device/cuda gemmPlan):
+//
+//	tile  BM×BN    BK  threads  TM×TN  used when
+//	128   128×128   8    256     8×8   ≥ one 128-tile per SM (large products)
+//	64     64×64   16    256     4×4   ≥ one 64-tile per SM
+//	32     32×32   16     64     4×4   smaller products (small layers)
+//
+// ptxas (sm_90, nvcc 11.8) reports no spills: 128 registers for the 128
+// tile (__launch_bounds__(256, 2)), 71-91 for the others. Grid: (⌈n/BN⌉,
+// ⌈m/BM⌉), so m ≤ 65535·BM. There is no split-K: a product with small m·n
+// and huge k runs on few blocks.
+package kernels

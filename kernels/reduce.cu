@@ -1,0 +1,61 @@
+// reduce.cu: dot product, column sums (SumRows) and row sums (SumCols).
+// Sums are accumulated in double, like the cpu package's Dot and SumCols.
+// No atomics: every result has a fixed summation order, so repeated runs
+// give identical bits.
+#include "common.cuh"
+
+// dot_partial: partial[b] = sum over the elements of block b's grid-stride
+// share of x[i]*y[i]. Launch with THREADS threads and at most 1024 blocks,
+// then dot_final with the same block count.
+extern "C" __global__ void dot_partial(i64 n, const float *x, const float *y, double *partial) {
+	__shared__ double smem[32];
+	double s = 0.0;
+	FOR_N(i, n) s += (double)x[i] * (double)y[i];
+	s = blockSum(s, smem);
+	if (threadIdx.x == 0) partial[blockIdx.x] = s;
+}
+
+// dot_final: out[0] = sum of partial[0..parts). One block of THREADS threads.
+extern "C" __global__ void dot_final(i64 parts, const double *partial, double *out) {
+	__shared__ double smem[32];
+	double s = 0.0;
+	for (i64 i = threadIdx.x; i < parts; i += blockDim.x) s += partial[i];
+	s = blockSum(s, smem);
+	if (threadIdx.x == 0) out[0] = s;
+}
+
+// sum_rows: y[j] = beta y[j] + sum_i x[i*cols + j] (the bias gradient).
+// Block (32, 8): threadIdx.x picks the column within a 32-column strip
+// (coalesced reads), threadIdx.y strides the rows; the 8 partial sums meet
+// in shared memory. Grid (ceil(cols/32)). y is not read when beta is 0.
+extern "C" __global__ void sum_rows(i64 rows, i64 cols, const float *x, double beta, float *y) {
+	__shared__ double part[8][33];
+	const i64 j = (i64)blockIdx.x * 32 + threadIdx.x;
+	double s = 0.0;
+	if (j < cols)
+		for (i64 i = threadIdx.y; i < rows; i += 8) s += x[i * cols + j];
+	part[threadIdx.y][threadIdx.x] = s;
+	__syncthreads();
+	if (threadIdx.y == 0 && j < cols) {
+		for (int r = 1; r < 8; r++) s += part[r][threadIdx.x];
+		if (beta != 0.0) s += beta * (double)y[j];
+		y[j] = (float)s;
+	}
+}
+
+// sum_cols: y[i] = beta y[i] + sum_j x[i*cols + j]. One warp per row,
+// THREADS/32 rows per block, grid-stride over the rows. y is not read when
+// beta is 0.
+extern "C" __global__ void sum_cols(i64 rows, i64 cols, const float *x, double beta, float *y) {
+	Row<true> r;
+	for (i64 row = r.row; row < rows; row += r.step) {
+		const float *xr = x + row * cols;
+		double s = 0.0;
+		for (i64 j = r.lane; j < cols; j += r.width) s += xr[j];
+		s = warpSum(s);
+		if (r.lane == 0) {
+			if (beta != 0.0) s += beta * (double)y[row];
+			y[row] = (float)s;
+		}
+	}
+}

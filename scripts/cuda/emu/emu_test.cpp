@@ -1,0 +1,367 @@
+// emu_test.cpp: runs the real kernels/*.cu on the CPU through cuda_emu.h
+// and compares them with double-precision references written here from
+// the math in device/device.go. See run.sh.
+#include "cuda_emu.h"
+
+#include "../../../kernels/elementwise.cu"
+#include "../../../kernels/gemm.cu"
+#include "../../../kernels/loss.cu"
+#include "../../../kernels/optim.cu"
+#include "../../../kernels/reduce.cu"
+#include "../../../kernels/softmax.cu"
+
+#include <cstdio>
+#include <random>
+
+static int failures = 0, checks = 0;
+static std::mt19937_64 rng(42);
+
+static std::vector<float> rnd(size_t n, float lo = -1, float hi = 1) {
+	std::uniform_real_distribution<float> u(lo, hi);
+	std::vector<float> v(n);
+	for (auto &x : v) x = u(rng);
+	return v;
+}
+
+static bool close(double got, double want, double scale, double tol = 2e-5) {
+	if (std::isnan(want)) return std::isnan(got);
+	return std::fabs(got - want) <= tol * std::max(std::fabs(want), scale);
+}
+
+#define CHECK(cond, ...)                                  \
+	do {                                              \
+		checks++;                                 \
+		if (!(cond)) {                            \
+			if (failures++ < 30) {            \
+				printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+				printf(__VA_ARGS__);      \
+				printf("\n");             \
+			}                                 \
+		}                                         \
+	} while (0)
+
+typedef void (*gemmFn)(i64, i64, i64, double, const float *, i64, const float *, i64, double, float *, i64);
+struct Tile {
+	int bm, bn, threads;
+	gemmFn fn[4];
+};
+static Tile tiles[] = {
+    {128, 128, 256, {sgemm_nn_128, sgemm_nt_128, sgemm_tn_128, sgemm_tt_128}},
+    {64, 64, 256, {sgemm_nn_64, sgemm_nt_64, sgemm_tn_64, sgemm_tt_64}},
+    {32, 32, 64, {sgemm_nn_32, sgemm_nt_32, sgemm_tn_32, sgemm_tt_32}},
+};
+
+static void testGemm() {
+	int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {33, 31, 17}, {64, 64, 64}, {129, 127, 9}, {130, 260, 33}, {5, 5, 0}};
+	for (auto &t : tiles)
+		for (auto &s : shapes)
+			for (int v = 0; v < 4; v++)
+				for (int pad : {0, 3})
+					for (double beta : {0.0, 0.5}) {
+						bool ta = v & 2, tb = v & 1;
+						int m = s[0], n = s[1], k = s[2];
+						int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+						int lda = ac + pad, ldb = bc + pad, ldc = n + pad;
+						auto A = rnd(std::max(ar * lda, 1)), B = rnd(std::max(br * ldb, 1)), C = rnd(m * ldc);
+						if (beta == 0)
+							for (auto &x : C) x = NAN;
+						auto C0 = C;
+						double alpha = 1.5;
+						emu::launch(dim3{(unsigned)((n + t.bn - 1) / t.bn), (unsigned)((m + t.bm - 1) / t.bm)},
+						            dim3{(unsigned)t.threads}, [&] {
+							            t.fn[v](m, n, k, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+						            });
+						for (int i = 0; i < m; i++)
+							for (int j = 0; j < ldc; j++) {
+								if (j >= n) {
+									CHECK(std::isnan(C0[i * ldc + j]) ? std::isnan(C[i * ldc + j]) : C[i * ldc + j] == C0[i * ldc + j],
+									      "gemm padding touched");
+									continue;
+								}
+								double sum = 0, abs = 0;
+								for (int p = 0; p < k; p++) {
+									double a = ta ? A[p * lda + i] : A[i * lda + p];
+									double b = tb ? B[j * ldb + p] : B[p * ldb + j];
+									sum += a * b;
+									abs += std::fabs(a * b);
+								}
+								double want = alpha * sum + (beta != 0 ? beta * C0[i * ldc + j] : 0);
+								CHECK(std::fabs(C[i * ldc + j] - want) <= 1e-5 * (alpha * abs + 1),
+								      "gemm tile %d %c%c m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g", t.bm,
+								      ta ? 't' : 'n', tb ? 't' : 'n', m, n, k, pad, beta, i, j, C[i * ldc + j], want);
+							}
+					}
+}
+
+static double lse(const float *x, int n) {
+	double m = -INFINITY;
+	for (int j = 0; j < n; j++) m = std::max(m, (double)x[j]);
+	if (m == -INFINITY) return m;
+	double s = 0;
+	for (int j = 0; j < n; j++) s += std::exp(x[j] - m);
+	return m + std::log(s);
+}
+
+static void testSoftmax() {
+	for (int cols : {1, 5, 37, 1030})
+		for (bool warp : {true, false})
+			for (i64 logp : {0, 1}) {
+				int rows = 11;
+				auto x = rnd(rows * cols, -5, 5), y = std::vector<float>(rows * cols);
+				unsigned g = warp ? 1 : 3; // fewer blocks than rows: grid-stride
+				emu::launch(dim3{g}, dim3{THREADS}, [&] {
+					(warp ? softmax_warp : softmax_block)(rows, cols, x.data(), y.data(), logp);
+				});
+				for (int i = 0; i < rows; i++) {
+					double l = lse(&x[i * cols], cols);
+					for (int j = 0; j < cols; j++) {
+						double want = x[i * cols + j] - l;
+						if (!logp) want = std::exp(want);
+						CHECK(close(y[i * cols + j], want, 1), "softmax cols %d warp %d log %lld", cols, warp, logp);
+					}
+				}
+				auto e = rnd(rows * cols), d = std::vector<float>(rows * cols);
+				emu::launch(dim3{g}, dim3{THREADS}, [&] {
+					(warp ? softmax_adjoint_warp : softmax_adjoint_block)(rows, cols, y.data(), e.data(), d.data(), logp);
+				});
+				for (int i = 0; i < rows; i++) {
+					double s = 0;
+					for (int j = 0; j < cols; j++) s += logp ? e[i * cols + j] : (double)e[i * cols + j] * y[i * cols + j];
+					for (int j = 0; j < cols; j++) {
+						int q = i * cols + j;
+						double want = logp ? e[q] - std::exp((double)y[q]) * s : y[q] * (e[q] - s);
+						CHECK(close(d[q], want, 1), "softmax adjoint cols %d warp %d log %lld: %g want %g", cols, warp, logp, d[q], want);
+					}
+				}
+			}
+}
+
+static void testLoss() {
+	for (int cols : {1, 7, 1100})
+		for (bool warp : {true, false})
+			for (int kind = 0; kind <= 5; kind++) {
+				int rows = 9;
+				auto b = rnd(rows * cols, 0.05f, 1), a = rnd(rows * cols, 0, 1);
+				if (kind == LOSS_MSE || kind == LOSS_MAE || kind == LOSS_HUBER) b = rnd(rows * cols, -2, 2);
+				if (kind == LOSS_SOFTMAX_CROSS_ENTROPY_INDEX) {
+					a.assign(rows, 0);
+					for (int i = 0; i < rows; i++) a[i] = (float)((i * 7) % cols);
+					a[4] = (float)cols; // out of range
+					a[6] = 0.5f;         // not an integer
+				}
+				std::vector<float> L(rows), E(rows * cols);
+				int status[3] = {0, 0, 0};
+				double delta = 0.7;
+				emu::launch(dim3{warp ? 1u : 2u}, dim3{THREADS}, [&] {
+					(warp ? loss_warp : loss_block)(kind, rows, cols, delta, b.data(), a.data(), L.data(), E.data(), status);
+				});
+				for (int i = 0; i < rows; i++) {
+					const float *bb = &b[i * cols];
+					double rho = 0;
+					std::vector<double> g(cols);
+					bool bad = false;
+					if (kind == LOSS_SOFTMAX_CROSS_ENTROPY_INDEX) {
+						float t = a[i];
+						int c = (int)t;
+						if (c != t || c < 0 || c >= cols) {
+							bad = true;
+						} else {
+							double l = lse(bb, cols);
+							rho = l - bb[c];
+							for (int j = 0; j < cols; j++) g[j] = std::exp(bb[j] - l) - (j == c);
+						}
+					} else if (kind == LOSS_SOFTMAX_CROSS_ENTROPY) {
+						double l = lse(bb, cols), sa = 0;
+						for (int j = 0; j < cols; j++) sa += a[i * cols + j], rho -= a[i * cols + j] * (bb[j] - l);
+						for (int j = 0; j < cols; j++) g[j] = std::exp(bb[j] - l) * sa - a[i * cols + j];
+					} else {
+						for (int j = 0; j < cols; j++) {
+							double av = a[i * cols + j], bv = bb[j], r = av - bv, sg = (r > 0) - (r < 0);
+							switch (kind) {
+							case LOSS_MSE: rho += r * r, g[j] = -2 * r; break;
+							case LOSS_MAE: rho += std::fabs(r), g[j] = -sg; break;
+							case LOSS_HUBER:
+								if (std::fabs(r) <= delta) rho += r * r / 2, g[j] = -r;
+								else rho += delta * (std::fabs(r) - delta / 2), g[j] = -delta * sg;
+								break;
+							case LOSS_CROSS_ENTROPY:
+								if (av != 0) rho -= av * std::log(bv);
+								g[j] = -av / bv;
+								break;
+							}
+						}
+					}
+					if (bad) {
+						CHECK(std::isnan(L[i]), "loss index bad row %d not NaN", i);
+						for (int j = 0; j < cols; j++) CHECK(std::isnan(E[i * cols + j]), "eps of bad row not NaN");
+						continue;
+					}
+					CHECK(close(L[i], rho, 1, 1e-4), "loss kind %d cols %d warp %d row %d: %g want %g", kind, cols, warp, i, L[i], rho);
+					for (int j = 0; j < cols; j++)
+						CHECK(close(E[i * cols + j], g[j], 1), "loss eps kind %d cols %d warp %d: %g want %g", kind, cols, warp, E[i * cols + j], g[j]);
+				}
+				if (kind == LOSS_SOFTMAX_CROSS_ENTROPY_INDEX)
+					CHECK((status[0] == 5 || status[0] == 7) && status[2] == cols, "loss status %d %d %d", status[0], status[1], status[2]);
+				else
+					CHECK(status[0] == 0, "status set for kind %d", kind);
+			}
+}
+
+static void testReduce() {
+	for (int rows : {0, 1, 13, 300})
+		for (int cols : {1, 5, 33, 70}) {
+			auto x = rnd(rows * cols);
+			for (double beta : {0.0, 2.0}) {
+				auto y = rnd(cols), y0 = y;
+				if (beta == 0) y.assign(cols, NAN);
+				emu::launch(dim3{(unsigned)((cols + 31) / 32)}, dim3{32, 8}, [&] { sum_rows(rows, cols, x.data(), beta, y.data()); });
+				for (int j = 0; j < cols; j++) {
+					double s = beta != 0 ? beta * y0[j] : 0;
+					for (int i = 0; i < rows; i++) s += x[i * cols + j];
+					CHECK(close(y[j], s, 1), "sum_rows %dx%d beta %g: %g want %g", rows, cols, beta, y[j], s);
+				}
+				auto z = rnd(rows), z0 = z;
+				if (beta == 0) z.assign(rows, NAN);
+				emu::launch(dim3{2}, dim3{THREADS}, [&] { sum_cols(rows, cols, x.data(), beta, z.data()); });
+				for (int i = 0; i < rows; i++) {
+					double s = beta != 0 ? beta * z0[i] : 0;
+					for (int j = 0; j < cols; j++) s += x[i * cols + j];
+					CHECK(close(z[i], s, 1), "sum_cols %dx%d beta %g", rows, cols, beta);
+				}
+			}
+		}
+	for (int n : {1, 255, 1000, 70000}) {
+		auto x = rnd(n), y = rnd(n);
+		std::vector<double> part(1024), out(1);
+		unsigned g = std::min(1024, (n + 255) / 256);
+		g = std::min(g, 7u);
+		emu::launch(dim3{g}, dim3{THREADS}, [&] { dot_partial(n, x.data(), y.data(), part.data()); });
+		emu::launch(dim3{1}, dim3{THREADS}, [&] { dot_final(g, part.data(), out.data()); });
+		double s = 0;
+		for (int i = 0; i < n; i++) s += (double)x[i] * y[i];
+		CHECK(close(out[0], s, 1, 1e-12), "dot %d: %g want %g", n, out[0], s);
+	}
+}
+
+static double refUnary(int op, double x) {
+	switch (op) {
+	case OP_IDENTITY: return x;
+	case OP_NEG: return -x;
+	case OP_EXP: return std::exp(x);
+	case OP_LOG: return std::log(x);
+	case OP_SQRT: return std::sqrt(x);
+	case OP_SQUARE: return x * x;
+	case OP_ABS: return std::fabs(x);
+	case OP_RELU: return x > 0 ? x : 0;
+	case OP_SIGMOID: return 1 / (1 + std::exp(-x));
+	case OP_TANH: return std::tanh(x);
+	}
+	return NAN;
+}
+
+static void testElementwise() {
+	int rows = 7, cols = 13, n = rows * cols;
+	for (int op = 0; op <= 9; op++) {
+		auto x = rnd(n, 0.1f, 3);
+		if (op != OP_LOG && op != OP_SQRT) {
+			x = rnd(n, -3, 3);
+			x[0] = 0; // sign(0) = 0 for Abs, [0 > 0] = 0 for ReLU
+		}
+		std::vector<float> y(n), d(n);
+		auto e = rnd(n), bias = rnd(cols);
+		emu::launch(dim3{2}, dim3{THREADS}, [&] { unary(op, n, x.data(), y.data()); });
+		for (int i = 0; i < n; i++) CHECK(close(y[i], refUnary(op, x[i]), 1), "unary %d x=%g: %g", op, x[i], y[i]);
+		emu::launch(dim3{2}, dim3{THREADS}, [&] { unary_adjoint(op, n, x.data(), y.data(), e.data(), d.data()); });
+		for (int i = 0; i < n; i++) {
+			double h = 1e-3, xv = x[i];
+			double der = (op == OP_ABS || op == OP_RELU) ? (xv > 0 ? 1 : (xv < 0 ? (op == OP_ABS ? -1 : 0) : 0))
+			                                              : (refUnary(op, xv + h) - refUnary(op, xv - h)) / (2 * h);
+			CHECK(close(d[i], der * e[i], 1, 1e-3), "unary_adjoint %d x=%g: %g want %g", op, x[i], d[i], der * e[i]);
+		}
+		emu::launch(dim3{1}, dim3{THREADS}, [&] { bias_act(op, rows, cols, x.data(), bias.data(), y.data()); });
+		for (int i = 0; i < n; i++) {
+			float v = x[i] + bias[i % cols];
+			double want = refUnary(op, v);
+			CHECK(close(y[i], want, 1) || (std::isnan(want) && std::isnan(y[i])), "bias_act %d", op);
+		}
+		auto y2 = x; // in place, nil bias
+		emu::launch(dim3{1}, dim3{THREADS}, [&] { bias_act(op, rows, cols, y2.data(), nullptr, y2.data()); });
+		for (int i = 0; i < n; i++) CHECK(close(y2[i], refUnary(op, x[i]), 1), "bias_act nil %d", op);
+	}
+	float nanv = NAN, r;
+	emu::launch(dim3{1}, dim3{32}, [&] { unary(OP_RELU, 1, &nanv, &r); });
+	CHECK(std::isnan(r), "relu(NaN) = %g", r);
+	auto a = rnd(n), b = rnd(n, 0.5f, 2);
+	for (int op = 0; op <= 3; op++) {
+		std::vector<float> c(n);
+		emu::launch(dim3{1}, dim3{THREADS}, [&] { binary(op, n, a.data(), b.data(), c.data()); });
+		for (int i = 0; i < n; i++) {
+			double want = op == 0 ? a[i] + b[i] : op == 1 ? a[i] - b[i] : op == 2 ? a[i] * b[i] : a[i] / b[i];
+			CHECK(close(c[i], want, 1), "binary %d", op);
+		}
+	}
+	std::vector<float> dst(10 * 12, -1);
+	auto src = rnd(8 * 9);
+	emu::launch(dim3{1}, dim3{THREADS}, [&] { copy2d(3, 4, dst.data(), 5, 12, src.data(), 2, 9); });
+	for (int i = 0; i < 10 * 12; i++) {
+		int r0 = (i - 5) / 12, c0 = (i - 5) % 12;
+		bool in = i >= 5 && r0 < 3 && c0 < 4;
+		CHECK(dst[i] == (in ? src[2 + r0 * 9 + c0] : -1.f), "copy2d at %d", i);
+	}
+	std::vector<float> f(1000);
+	emu::launch(dim3{2}, dim3{THREADS}, [&] { fill(1000, f.data(), 2.5); });
+	CHECK(std::all_of(f.begin(), f.end(), [](float v) { return v == 2.5f; }), "fill");
+}
+
+static void testOptim() {
+	int n = 300;
+	for (int flags = 0; flags < 4; flags++)
+		for (double mom : {0.0, 0.9}) {
+			auto p = rnd(n), g = rnd(n), v = rnd(n);
+			auto p0 = p, v0 = v;
+			double lr = 0.1, damp = 0.2, wd = 0.01;
+			emu::launch(dim3{1}, dim3{THREADS}, [&] { sgd(n, p.data(), g.data(), v.data(), lr, mom, damp, wd, flags); });
+			for (int i = 0; i < n; i++) {
+				double gi = g[i] + wd * p0[i], pw, vw = v0[i];
+				if (mom == 0) {
+					pw = p0[i] - lr * gi;
+				} else {
+					vw = (flags & 1) ? gi : mom * v0[i] + (1 - damp) * gi;
+					double dd = (flags & 2) ? gi + mom * vw : vw;
+					pw = p0[i] - lr * dd;
+				}
+				CHECK(close(p[i], pw, 1), "sgd flags %d mom %g", flags, mom);
+				CHECK(close(v[i], vw, 1), "sgd v flags %d mom %g", flags, mom);
+			}
+		}
+	for (int dec : {0, 1}) {
+		auto p = rnd(n), g = rnd(n), m = rnd(n), v = rnd(n, 0, 1);
+		auto p0 = p, m0 = m, v0 = v;
+		double lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
+		int t = 3;
+		double bc1 = 1 - std::pow(b1, t), bc2 = 1 - std::pow(b2, t);
+		emu::launch(dim3{1}, dim3{THREADS}, [&] {
+			adam(n, p.data(), g.data(), m.data(), v.data(), lr, b1, b2, eps, wd, lr / bc1, std::sqrt(bc2), dec);
+		});
+		for (int i = 0; i < n; i++) {
+			double pi = p0[i], gi = g[i];
+			if (dec) pi -= lr * wd * pi;
+			else gi += wd * pi;
+			double mi = b1 * m0[i] + (1 - b1) * gi, vi = b2 * v0[i] + (1 - b2) * gi * gi;
+			double pw = pi - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+			CHECK(close(p[i], pw, 1), "adam dec %d: %g want %g", dec, p[i], pw);
+			CHECK(close(m[i], mi, 1) && close(v[i], vi, 1), "adam moments");
+		}
+	}
+}
+
+int main() {
+	testElementwise();
+	testReduce();
+	testOptim();
+	testSoftmax();
+	testLoss();
+	testGemm();
+	printf("%d checks, %d failures\n", checks, failures);
+	return failures != 0;
+}
