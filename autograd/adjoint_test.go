@@ -86,6 +86,14 @@ func opTable() []gradcheck.Case {
 			}},
 		{Name: "Linear/relu", Shapes: [][]int{{4, 3}, {5, 3}, {5}}, Input: awayFromZero,
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], in[2], device.ReLU) }},
+		{Name: "Residual/identity", Shapes: [][]int{{4, 3}, {3, 3}, {3}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				// x + (x Wᵀ + b): Add passes one ε to both inputs, and the
+				// Linear adjoint then reads ε while adding into x's gradient.
+				return tp.Add(in[0], tp.Linear(in[0], in[1], in[2], device.Identity))
+			}},
+		{Name: "Add/same", Shapes: [][]int{{2, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Add(in[0], in[0]) }},
 		{Name: "Residual", Shapes: [][]int{{4, 3}, {3, 3}, {3}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Add(in[0], tp.Linear(in[0], in[1], in[2], device.Tanh)) // x + f(x): fan-out and fan-in

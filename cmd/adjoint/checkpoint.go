@@ -1,0 +1,193 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/adjoint-go/adjoint/data"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/nn"
+	"github.com/adjoint-go/adjoint/optim"
+	"github.com/adjoint-go/adjoint/safetensors"
+)
+
+// Names of the extra (non-parameter) tensors of a checkpoint. They contain
+// '/', so nn.Load and PyTorch's strict load_state_dict can tell them from
+// parameters.
+const (
+	tensorXMean = "data/mean"
+	tensorXStd  = "data/std"
+	tensorYMean = "data/y_mean"
+	tensorYStd  = "data/y_std"
+)
+
+func optimTensorName(i int, buf string) string { return fmt.Sprintf("optim/%d/%s", i, buf) }
+
+// checkpoint is a parsed checkpoint file.
+type checkpoint struct {
+	path       string
+	sizes      []int
+	act        string
+	task       string
+	loss       string
+	cfg        *config // nil for checkpoints written by other tools
+	epoch      int
+	steps      []int
+	history    []epochStats
+	xstd, ystd *data.Standardizer // nil when absent
+	file       *safetensors.File
+}
+
+// readCheckpoint loads and checks a checkpoint's metadata; the weights are
+// checked by model.
+func readCheckpoint(path string) (*checkpoint, error) {
+	f, err := safetensors.LoadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading checkpoint: %w", err)
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("checkpoint %s: %s", path, fmt.Sprintf(format, args...))
+	}
+	m := f.Metadata
+	if m[metaFormat] != formatValue {
+		if m[metaFormat] == "" {
+			return nil, bad("not an adjoint model (metadata %q is missing)", metaFormat)
+		}
+		return nil, bad("format %q, want %q", m[metaFormat], formatValue)
+	}
+	ck := &checkpoint{path: path, file: f, act: m[metaAct], task: m[metaTask], loss: m[metaLoss]}
+	if ck.sizes, err = parseSizes(m[metaSizes]); err != nil || len(ck.sizes) < 2 {
+		return nil, bad("metadata sizes %q: want at least two comma-separated widths", m[metaSizes])
+	}
+	if _, err := nn.ParseActivation(ck.act); err != nil {
+		return nil, bad("metadata act %q: want relu, tanh or sigmoid", ck.act)
+	}
+	switch ck.task {
+	case "classification", "regression":
+	default:
+		return nil, bad("metadata task %q: want classification or regression", ck.task)
+	}
+	if s := m[metaConfig]; s != "" {
+		ck.cfg = &config{}
+		if err := json.Unmarshal([]byte(s), ck.cfg); err != nil {
+			return nil, bad("metadata config: %v", err)
+		}
+	}
+	if s := m[metaEpoch]; s != "" {
+		if ck.epoch, err = strconv.Atoi(s); err != nil || ck.epoch < 0 {
+			return nil, bad("metadata epoch %q", s)
+		}
+	}
+	if s := m[metaOptSteps]; s != "" {
+		if err := json.Unmarshal([]byte(s), &ck.steps); err != nil {
+			return nil, bad("metadata %s: %v", metaOptSteps, err)
+		}
+	}
+	if s := m[metaHistory]; s != "" {
+		if err := json.Unmarshal([]byte(s), &ck.history); err != nil {
+			return nil, bad("metadata history: %v", err)
+		}
+	}
+	if ck.xstd, err = readStandardizer(f, tensorXMean, tensorXStd, ck.sizes[0]); err != nil {
+		return nil, bad("%v", err)
+	}
+	if ck.task == "regression" {
+		if ck.ystd, err = readStandardizer(f, tensorYMean, tensorYStd, ck.sizes[len(ck.sizes)-1]); err != nil {
+			return nil, bad("%v", err)
+		}
+	}
+	return ck, nil
+}
+
+func readStandardizer(f *safetensors.File, meanName, stdName string, n int) (*data.Standardizer, error) {
+	mt, okm := f.Tensors[meanName]
+	st, oks := f.Tensors[stdName]
+	if !okm && !oks {
+		return nil, nil
+	}
+	if okm != oks {
+		return nil, fmt.Errorf("has only one of %s and %s", meanName, stdName)
+	}
+	mean, err := mt.Float32()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", meanName, err)
+	}
+	std, err := st.Float32()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", stdName, err)
+	}
+	if len(mean) != n || len(std) != n {
+		return nil, fmt.Errorf("%s and %s have %d and %d values, want %d", meanName, stdName, len(mean), len(std), n)
+	}
+	return &data.Standardizer{Mean: mean, Std: std}, nil
+}
+
+// model builds the checkpoint's MLP on dev and loads its weights.
+func (ck *checkpoint) model(dev device.Device) (*nn.Sequential, error) {
+	act, _ := nn.ParseActivation(ck.act)
+	m, err := nn.MLP(dev, ck.sizes, act, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := nn.LoadStateDict(ck.file.Tensors, m); err != nil {
+		nn.Release(m)
+		return nil, fmt.Errorf("checkpoint %s: %w", ck.path, err)
+	}
+	return m, nil
+}
+
+// optimState extracts the optimizer state for n parameters.
+func (ck *checkpoint) optimState(kind string, params []nn.NamedParam) (*optim.State, error) {
+	if len(ck.steps) != len(params) {
+		return nil, fmt.Errorf("checkpoint %s: no optimizer state to resume from (%d step counts for %d parameters); it was not written by adjoint train", ck.path, len(ck.steps), len(params))
+	}
+	s := &optim.State{Kind: kind, Steps: ck.steps, Buffers: make([]map[string][]float32, len(params))}
+	prefix := "optim/"
+	for i := range params {
+		s.Buffers[i] = map[string][]float32{}
+		p := fmt.Sprintf("%s%d/", prefix, i)
+		for name, t := range ck.file.Tensors {
+			if buf, ok := strings.CutPrefix(name, p); ok {
+				v, err := t.Float32()
+				if err != nil {
+					return nil, fmt.Errorf("checkpoint %s: %s: %w", ck.path, name, err)
+				}
+				s.Buffers[i][buf] = v
+			}
+		}
+	}
+	return s, nil
+}
+
+// saveCheckpoint writes the model, preprocessing, optimizer state and
+// configuration atomically: a failure leaves an existing file untouched.
+func saveCheckpoint(path string, m nn.Module, c *config, sizes []int, epoch int, opt optim.Optimizer, xstd, ystd *data.Standardizer, hist []epochStats) error {
+	extra := map[string]safetensors.Tensor{}
+	if xstd != nil {
+		extra[tensorXMean] = safetensors.FromFloat32([]int{len(xstd.Mean)}, xstd.Mean)
+		extra[tensorXStd] = safetensors.FromFloat32([]int{len(xstd.Std)}, xstd.Std)
+	}
+	if ystd != nil {
+		extra[tensorYMean] = safetensors.FromFloat32([]int{len(ystd.Mean)}, ystd.Mean)
+		extra[tensorYStd] = safetensors.FromFloat32([]int{len(ystd.Std)}, ystd.Std)
+	}
+	var steps []int
+	if opt != nil {
+		st, err := opt.State()
+		if err != nil {
+			return err
+		}
+		steps = st.Steps
+		for i, bufs := range st.Buffers {
+			for name, v := range bufs {
+				extra[optimTensorName(i, name)] = safetensors.FromFloat32(opt.Params()[i].Shape(), v)
+			}
+		}
+	}
+	if err := nn.SaveWith(path, m, c.metadata(sizes, epoch, steps, hist), extra); err != nil {
+		return fmt.Errorf("saving checkpoint: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,40 @@
+// Command adjoint trains, evaluates and runs networks with the adjoint
+// library.
+//
+//	adjoint train    [flags]   train an MLP (default: digits, 64-512-10, ReLU, Adam)
+//	adjoint eval     --model ckpt.safetensors [--data …]
+//	adjoint predict  --model ckpt.safetensors --input rows.csv [--raw]
+//	adjoint bench    [flags]
+//
+// train loads a built-in data set (digits, diabetes) or a numeric CSV file
+// (--data path.csv --label-col N --task classification|regression), holds
+// out a seeded test split (--test-frac), standardises the features (and
+// regression targets) with statistics of the training part, and trains
+// Sequential(Linear, act, …, Linear) with --hidden widths, --act, --loss
+// (ce, mse, mae, huber), --optim (sgd, adam, adamw), --lr, --momentum,
+// --weight-decay, --batch K, --epochs, --schedule (none, step, cosine),
+// --clip and --seed on --device (auto, cpu, cuda). It prints one line per
+// epoch (train and test loss and accuracy, or test MSE and R²) and a
+// summary; on a terminal a progress bar (batches, loss, ETA) runs on
+// stderr. --json prints the final metrics as one JSON object on stdout
+// (human-readable lines then go to stderr). --plot curve.png draws loss and
+// accuracy per epoch.
+//
+// Checkpoints (--save) are safetensors files readable by PyTorch tools: the
+// parameters under torch.nn.Sequential's state_dict names (0.weight,
+// 0.bias, 2.weight, …) as F32, the feature standardisation as data/mean and
+// data/std (data/y_mean, data/y_std for regression), the optimizer state
+// as optim/<i>/<buffer>, and the configuration, epoch count and history in
+// the metadata. Saving is atomic: a failed save leaves the previous file.
+// --resume continues a run exactly (same data split, shuffling, optimizer
+// state); --epochs counts the total, including the epochs already trained.
+// scripts/torch/checkpoint_roundtrip.py loads a checkpoint into PyTorch and
+// writes one from PyTorch that adjoint loads.
+//
+// Errors are printed as one line, "adjoint: …", on stderr; the exit status
+// is 2 for a bad command line and 1 for any other failure.
+//
+// Without the build tag cuda the command holds no CUDA code; build with
+// `go build -tags cuda ./cmd/adjoint` on a host with the CUDA toolkit to
+// open --device cuda.
+package main

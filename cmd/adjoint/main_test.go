@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/nn"
+	"github.com/adjoint-go/adjoint/safetensors"
+)
+
+// adjoint runs the command in-process and returns its exit status, stdout
+// and stderr.
+func adjoint(t testing.TB, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, env{stdout: &out, stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func adjointOK(t testing.TB, args ...string) string {
+	t.Helper()
+	code, out, errs := adjoint(t, args...)
+	require.Equal(t, 0, code, "adjoint %s: %s", strings.Join(args, " "), errs)
+	return out
+}
+
+func trainJSON(t testing.TB, args ...string) trainResult {
+	t.Helper()
+	out := adjointOK(t, append([]string{"train", "--json"}, args...)...)
+	var r trainResult
+	require.NoError(t, json.Unmarshal([]byte(out), &r), "stdout must be one JSON object: %q", out)
+	return r
+}
+
+// TestTrainDefault is the README's first command: defaults must reach 97%
+// test accuracy on digits quickly.
+func TestTrainDefault(t *testing.T) {
+	r := trainJSON(t)
+	assert.Equal(t, "digits", r.Data)
+	assert.Equal(t, "cpu", r.Device)
+	assert.Equal(t, 30, r.Epochs)
+	assert.GreaterOrEqual(t, r.TestAccuracy, 0.97)
+	assert.Less(t, r.TrainSeconds, 30.0)
+	assert.Equal(t, 359, r.TestSamples)
+	t.Logf("default train: test accuracy %.2f%% in %.2fs", 100*r.TestAccuracy, r.TrainSeconds)
+
+	// Deterministic for a seed.
+	r2 := trainJSON(t, "--epochs", "3")
+	r3 := trainJSON(t, "--epochs", "3")
+	assert.Equal(t, r2.TestLoss, r3.TestLoss)
+	r4 := trainJSON(t, "--epochs", "3", "--seed", "2")
+	assert.NotEqual(t, r2.TestLoss, r4.TestLoss)
+}
+
+func TestTrainHumanOutput(t *testing.T) {
+	out := adjointOK(t, "train", "--epochs", "2", "--hidden", "32")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 4, out)
+	assert.Contains(t, lines[0], "training Sequential(Linear(64, 32), relu, Linear(32, 10)) on digits")
+	assert.Regexp(t, `^epoch 1/2  train loss \d\.\d{4}  acc +\d+\.\d\d%  test loss \d\.\d{4}  acc +\d+\.\d\d%`, lines[1])
+	assert.Regexp(t, `^done: 2 epochs in [\d.]+s on cpu; test accuracy [\d.]+% \(359 samples\)`, lines[3])
+
+	// On a terminal, a progress bar goes to stderr.
+	var o, e bytes.Buffer
+	require.Equal(t, 0, run([]string{"train", "--epochs", "1"}, env{stdout: &o, stderr: &e, stderrTerminal: true}))
+	assert.Contains(t, e.String(), "ETA")
+	assert.Contains(t, e.String(), "\r\033[K")
+}
+
+func TestTrainOptions(t *testing.T) {
+	tests := [][]string{
+		{"--optim", "sgd", "--momentum", "0.9"},
+		{"--optim", "adamw", "--schedule", "cosine", "--clip", "1"},
+		{"--act", "tanh", "--hidden", "64,32", "--schedule", "step", "--batch", "32"},
+		{"--act", "sigmoid", "--hidden", "none", "--lr", "0.01"},
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := trainJSON(t, append(args, "--epochs", "8")...)
+			assert.Greater(t, r.TestAccuracy, 0.85)
+		})
+	}
+}
+
+func TestTrainRegression(t *testing.T) {
+	dir := t.TempDir()
+	for _, l := range []string{"mse", "mae", "huber"} {
+		r := trainJSON(t, "--data", "diabetes", "--loss", l, "--epochs", "20", "--save", filepath.Join(dir, l+".st"))
+		assert.Equal(t, "regression", r.Task)
+		assert.Greater(t, r.TestMSE, 0.0)
+		assert.Greater(t, r.TestR2, 0.2, "loss %s", l)
+		assert.Zero(t, r.TestAccuracy)
+	}
+	out := adjointOK(t, "eval", "--model", filepath.Join(dir, "mse.st"), "--json")
+	var e evalResult
+	require.NoError(t, json.Unmarshal([]byte(out), &e))
+	assert.Equal(t, "test", e.Split)
+	assert.Equal(t, 88, e.Samples)
+	assert.Greater(t, e.R2, 0.2)
+}
+
+func writeFile(t testing.TB, path, content string) string {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	return path
+}
+
+// TestCSV trains on a user's CSV file (label in the first column) and
+// predicts from a features-only CSV.
+func TestCSV(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("label,a,b\n")
+	for i := range 200 {
+		a, c := float32(i%20)/10-1, float32(i%7)/3-1
+		label := 0
+		if a+c > 0 {
+			label = 1
+		}
+		b.WriteString(strings.Join([]string{itoa(label), ftoa(a), ftoa(c)}, ",") + "\n")
+	}
+	csvPath := writeFile(t, filepath.Join(dir, "train.csv"), b.String())
+	ck := filepath.Join(dir, "m.st")
+	r := trainJSON(t, "--data", csvPath, "--label-col", "0", "--epochs", "40", "--hidden", "16", "--lr", "0.01", "--save", ck)
+	assert.Greater(t, r.TestAccuracy, 0.9)
+	in := writeFile(t, filepath.Join(dir, "in.csv"), "a,b\n0.9,0.9\n-0.9,-0.9\n")
+	assert.Equal(t, "1\n0\n", adjointOK(t, "predict", "--model", ck, "--input", in))
+	raw := adjointOK(t, "predict", "--model", ck, "--input", in, "--raw")
+	assert.Len(t, strings.Split(strings.TrimSpace(raw), "\n"), 2)
+	assert.Len(t, strings.Split(strings.Split(raw, "\n")[0], ","), 2, "two logits per row")
+	out := adjointOK(t, "eval", "--model", ck)
+	assert.Contains(t, out, "accuracy")
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
+func ftoa(f float32) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+func loadParams(t testing.TB, path string) map[string][]float32 {
+	t.Helper()
+	f, err := safetensors.LoadFile(path)
+	require.NoError(t, err)
+	out := map[string][]float32{}
+	for name, ten := range f.Tensors {
+		v, err := ten.Float32()
+		require.NoError(t, err)
+		out[name] = v
+	}
+	return out
+}
+
+// TestResumeExact: 10 epochs == 5 epochs, save, resume to 10, for every
+// optimizer (their state is in the checkpoint).
+func TestResumeExact(t *testing.T) {
+	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}} {
+		t.Run(strings.Join(opt, " "), func(t *testing.T) {
+			dir := t.TempDir()
+			full, half := filepath.Join(dir, "full.st"), filepath.Join(dir, "half.st")
+			common := append([]string{"--hidden", "64", "--seed", "7"}, opt...)
+			a := trainJSON(t, append(common, "--epochs", "10", "--save", full)...)
+			trainJSON(t, append(common, "--epochs", "5", "--save", half)...)
+			b := trainJSON(t, "--resume", half, "--epochs", "10", "--save", half)
+			assert.Equal(t, 5, b.StartEpoch)
+			assert.InDelta(t, a.TrainLoss, b.TrainLoss, 1e-6)
+			assert.InDelta(t, a.TestLoss, b.TestLoss, 1e-6)
+			assert.Equal(t, a.TestAccuracy, b.TestAccuracy)
+			pa, pb := loadParams(t, full), loadParams(t, half)
+			require.Equal(t, len(pa), len(pb))
+			for name, va := range pa {
+				assert.InDeltaSlice(t, va, pb[name], 1e-6, name)
+			}
+			ck, err := readCheckpoint(half)
+			require.NoError(t, err)
+			assert.Len(t, ck.history, 10)
+			assert.Equal(t, 10, ck.epoch)
+		})
+	}
+}
+
+func TestPlot(t *testing.T) {
+	dir := t.TempDir()
+	for _, ext := range []string{"png", "svg"} {
+		p := filepath.Join(dir, "curve."+ext)
+		r := trainJSON(t, "--epochs", "3", "--plot", p)
+		assert.Equal(t, p, r.Plot)
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		if ext == "png" {
+			assert.Equal(t, "\x89PNG", string(b[:4]))
+		} else {
+			assert.Contains(t, string(b), "<svg")
+		}
+	}
+	p := filepath.Join(dir, "d.png")
+	trainJSON(t, "--data", "diabetes", "--epochs", "3", "--plot", p)
+	assert.FileExists(t, p)
+}
+
+// TestBadInput: every bad input gives one line on stderr, "adjoint: …",
+// status 2 for a bad command line and 1 otherwise, and no stack trace.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small.st")
+	adjointOK(t, "train", "--epochs", "1", "--hidden", "8", "--save", small)
+	dia := filepath.Join(dir, "dia.st")
+	adjointOK(t, "train", "--data", "diabetes", "--epochs", "1", "--hidden", "8", "--save", dia)
+	ragged := writeFile(t, filepath.Join(dir, "ragged.csv"), "1,2,3\n4,5\n")
+	words := writeFile(t, filepath.Join(dir, "words.csv"), "1,2,3\n4,five,6\n")
+	empty := writeFile(t, filepath.Join(dir, "empty.csv"), "")
+	corrupt := writeFile(t, filepath.Join(dir, "corrupt.st"), "\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":")
+	notModel := filepath.Join(dir, "plain.st")
+	require.NoError(t, safetensors.SaveFile(notModel, &safetensors.File{Tensors: map[string]safetensors.Tensor{"x": safetensors.FromFloat32([]int{1}, []float32{1})}}))
+	// A checkpoint whose metadata promises 64-8-10 but holds 64-9-10 weights.
+	f, err := safetensors.LoadFile(small)
+	require.NoError(t, err)
+	f.Metadata["sizes"] = "64,9,10"
+	wrongShape := filepath.Join(dir, "shape.st")
+	require.NoError(t, safetensors.SaveFile(wrongShape, f))
+	in3 := writeFile(t, filepath.Join(dir, "in3.csv"), "1,2,3\n")
+	in65 := writeFile(t, filepath.Join(dir, "in65.csv"), strings.Repeat("1,", 64)+"1\n")
+	inBad := writeFile(t, filepath.Join(dir, "inbad.csv"), strings.Repeat("1,", 63)+"x\n")
+
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no command", nil, 2, "usage: adjoint"},
+		{"unknown command", []string{"fly"}, 2, `unknown command "fly"`},
+		{"unknown flag", []string{"train", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"stray argument", []string{"train", "digits"}, 2, `unexpected argument "digits"`},
+		{"bad number", []string{"train", "--epochs", "many"}, 2, `invalid value "many" for flag -epochs`},
+		{"unknown act", []string{"train", "--act", "gelu"}, 2, `--act "gelu"`},
+		{"unknown optim", []string{"train", "--optim", "lbfgs"}, 2, `--optim "lbfgs"`},
+		{"unknown loss", []string{"train", "--loss", "hinge"}, 2, `--loss "hinge"`},
+		{"loss for task", []string{"train", "--loss", "mse"}, 2, "--loss mse needs --task regression"},
+		{"ce on regression", []string{"train", "--data", "diabetes", "--loss", "ce"}, 2, "--loss ce needs --task classification"},
+		{"unknown task", []string{"train", "--task", "ranking"}, 2, `--task "ranking"`},
+		{"task of builtin", []string{"train", "--task", "regression"}, 2, "the built-in digits set is for classification, not regression"},
+		{"bad hidden", []string{"train", "--hidden", "12,x"}, 2, `bad width "x"`},
+		{"bad lr", []string{"train", "--lr", "-1"}, 2, "--lr -1"},
+		{"bad batch", []string{"train", "--batch", "0"}, 2, "--batch 0"},
+		{"bad schedule", []string{"train", "--schedule", "warm"}, 2, `--schedule "warm"`},
+		{"bad step size", []string{"train", "--schedule", "step", "--step-size", "0"}, 2, "--step-size 0"},
+		{"bad weight decay", []string{"train", "--weight-decay", "-0.5"}, 2, "--weight-decay -0.5"},
+		{"bad plot format", []string{"train", "--plot", "x.bmp"}, 2, `unknown image format "bmp"`},
+		{"unknown data name", []string{"train", "--data", "mnist"}, 2, `--data "mnist": not a built-in data set`},
+		{"missing csv", []string{"train", "--data", filepath.Join(dir, "absent.csv")}, 1, "absent.csv: no such file"},
+		{"ragged csv", []string{"train", "--data", ragged}, 1, "ragged.csv"},
+		{"non-numeric csv", []string{"train", "--data", words}, 1, "words.csv"},
+		{"empty csv", []string{"train", "--data", empty}, 1, "empty.csv"},
+		{"cuda in a CPU build", []string{"train", "--device", "cuda"}, 1, "built without CUDA"},
+		{"unknown device", []string{"train", "--device", "tpu"}, 1, `unknown device "tpu"`},
+		{"save dir missing", []string{"train", "--save", filepath.Join(dir, "no", "x.st")}, 1, "--save"},
+		{"resume missing", []string{"train", "--resume", filepath.Join(dir, "absent.st")}, 1, "no such file"},
+		{"resume corrupt", []string{"train", "--resume", corrupt}, 1, "corrupt.st"},
+		{"resume other shape", []string{"train", "--resume", small, "--hidden", "16", "--epochs", "3"}, 2, "--hidden 16 differs from checkpoint"},
+		{"resume done", []string{"train", "--resume", small}, 2, "already trained 1 epochs"},
+		{"eval no model", []string{"eval"}, 2, "--model is required"},
+		{"eval corrupt", []string{"eval", "--model", corrupt}, 1, "corrupt.st"},
+		{"eval not a model", []string{"eval", "--model", notModel}, 1, "not an adjoint model"},
+		{"eval wrong shape", []string{"eval", "--model", wrongShape}, 1, "size mismatch for 0.weight: checkpoint has shape [8 64], model has [9 64]"},
+		{"eval other data", []string{"eval", "--model", dia, "--data", "digits"}, 2, "the built-in digits set is for classification, not regression"},
+		{"eval features", []string{"eval", "--model", small, "--data", ragged, "--split", "all"}, 1, "ragged.csv"},
+		{"eval bad split", []string{"eval", "--model", small, "--split", "train"}, 2, `--split "train"`},
+		{"predict no input", []string{"predict", "--model", small}, 2, "--input is required"},
+		{"predict missing input", []string{"predict", "--model", small, "--input", filepath.Join(dir, "none.csv")}, 1, "none.csv: no such file"},
+		{"predict columns", []string{"predict", "--model", small, "--input", in3}, 1, "line 1 has 3 values, the model takes 64 features"},
+		{"predict label column", []string{"predict", "--model", small, "--input", in65}, 1, "(drop the label column)"},
+		{"predict non-numeric", []string{"predict", "--model", small, "--input", inBad}, 1, `column 64: "x" is not a number`},
+		{"bench placeholder", []string{"bench"}, 1, "bench: not built yet"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := adjoint(t, tc.args...)
+			assert.Equal(t, tc.code, code, "stderr: %s", errs)
+			assert.Contains(t, errs, tc.want)
+			assert.NotContains(t, errs, "goroutine")
+			assert.NotContains(t, errs, "panic")
+			if tc.args != nil {
+				assert.Equal(t, 1, strings.Count(errs, "\n"), "one line: %q", errs)
+				assert.True(t, strings.HasPrefix(errs, "adjoint: "), errs)
+			}
+			if tc.code != 0 {
+				assert.Empty(t, out)
+			}
+		})
+	}
+}
+
+// TestSaveFailureKeepsCheckpoint: a save that fails after training leaves
+// the previous checkpoint byte for byte.
+func TestSaveFailureKeepsCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	// A 250-byte name is valid, but the temporary file name built from it
+	// is longer than the 255-byte limit of a path component, so the save
+	// fails at its first step, even for root.
+	long := filepath.Join(dir, strings.Repeat("c", 246)+".st")
+	old := writeFile(t, long, "previous checkpoint")
+	code, _, errs := adjoint(t, "train", "--epochs", "1", "--save", old)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errs, "saving checkpoint")
+	b, err := os.ReadFile(old)
+	require.NoError(t, err)
+	assert.Equal(t, "previous checkpoint", string(b))
+
+	if os.Geteuid() == 0 {
+		t.Log("running as root: skipping the read-only directory case")
+		return
+	}
+	ro := filepath.Join(dir, "ro")
+	require.NoError(t, os.Mkdir(ro, 0o755))
+	ck := filepath.Join(ro, "m.st")
+	adjointOK(t, "train", "--epochs", "1", "--save", ck)
+	before, err := os.ReadFile(ck)
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(ro, 0o555))
+	t.Cleanup(func() { os.Chmod(ro, 0o755) })
+	code, _, _ = adjoint(t, "train", "--epochs", "2", "--save", ck)
+	assert.Equal(t, 1, code)
+	after, err := os.ReadFile(ck)
+	require.NoError(t, err)
+	assert.Equal(t, before, after)
+}
+
+func TestHelp(t *testing.T) {
+	code, out, _ := adjoint(t, "help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "train")
+	code, _, errs := adjoint(t, "train", "-h")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errs, "-hidden")
+}
+
+// TestNoCUDAImport: without -tags cuda the command must not link device/cuda.
+func TestNoCUDAImport(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not on PATH")
+	}
+	out, err := exec.Command(goBin, "list", "-deps", ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.NotContains(t, string(out), "adjoint/device/cuda")
+	assert.NotContains(t, string(out), "gorgonia.org/cu")
+}
+
+// TestTorchRoundTrip runs scripts/torch/checkpoint_roundtrip.py: an adjoint
+// checkpoint loads into torch.nn.Sequential with the same outputs, and a
+// torch-made checkpoint gives adjoint torch's outputs.
+func TestTorchRoundTrip(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
+		t.Skipf("PyTorch not available (%s -c 'import torch': %v %s); install Debian's python3-torch to run this test", python, err, strings.TrimSpace(lastLine(string(out))))
+	}
+	script, err := filepath.Abs("../../scripts/torch/checkpoint_roundtrip.py")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		args []string
+		x    string
+	}{
+		{"digits", []string{"--hidden", "32,16", "--act", "tanh"}, digitsRows(t, 25)},
+		{"diabetes", []string{"--data", "diabetes", "--hidden", "16", "--act", "sigmoid"}, "59,2,32.1,101,157,93.2,38,4,4.8598,87\n48,1,21.6,87,183,103.2,70,3,3.8918,69\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ck := filepath.Join(dir, "adjoint.safetensors")
+			adjointOK(t, append([]string{"train", "--epochs", "3", "--save", ck}, tc.args...)...)
+			x := writeFile(t, filepath.Join(dir, "x.csv"), tc.x)
+			ours := writeFile(t, filepath.Join(dir, "adjoint_out.csv"), adjointOK(t, "predict", "--model", ck, "--input", x, "--raw"))
+			tck, tout := filepath.Join(dir, "torch.safetensors"), filepath.Join(dir, "torch_out.csv")
+			cmd := exec.Command(python, script, "--checkpoint", ck, "--inputs", x, "--adjoint-outputs", ours,
+				"--write-checkpoint", tck, "--write-outputs", tout)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, string(out))
+			t.Log(strings.TrimSpace(string(out)))
+
+			got := parseRows(t, adjointOK(t, "predict", "--model", tck, "--input", x, "--raw"))
+			b, err := os.ReadFile(tout)
+			require.NoError(t, err)
+			want := parseRows(t, string(b))
+			require.Equal(t, len(want), len(got))
+			for i := range want {
+				assert.InDeltaSlice(t, want[i], got[i], 1e-4*max(1, maxAbs(want[i])), "row %d", i)
+			}
+		})
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func digitsRows(t testing.TB, n int) string {
+	var b strings.Builder
+	for i := range n {
+		row := make([]string, 64)
+		for j := range row {
+			row[j] = itoa((i*7 + j*3) % 10)
+		}
+		b.WriteString(strings.Join(row, ",") + "\n")
+	}
+	return b.String()
+}
+
+func parseRows(t testing.TB, s string) [][]float64 {
+	t.Helper()
+	var rows [][]float64
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		var row []float64
+		require.NoError(t, json.Unmarshal([]byte("["+line+"]"), &row), line)
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func maxAbs(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = max(m, x, -x)
+	}
+	return m
+}
+
+// TestStepAllocations: a steady-state training step reuses the tape, the
+// parameters and the optimizer state.
+func TestStepAllocations(t *testing.T) {
+	c := config{Data: "digits", Hidden: []int{64}, Act: "relu", Optim: "adam", LR: -1, WD: -1, Batch: 64, Epochs: 1, Seed: 1, TestFrac: 0.2, Schedule: "none", StepSize: 1, Gamma: 0.1}
+	ds, err := loadData("digits", -1, "")
+	require.NoError(t, err)
+	require.NoError(t, c.resolve(ds))
+	dev, err := device.Open("cpu")
+	require.NoError(t, err)
+	model, err := nn.MLP(dev, c.sizes(ds), c.activation(), 1)
+	require.NoError(t, err)
+	opt, err := newOptimizer(&c, model.Params())
+	require.NoError(t, err)
+	st := &stepper{tp: autograd.NewTape(dev, device.Float32), model: model, opt: opt, loss: lossFunc(c.Loss), classify: true,
+		features: 64, targets: 1, outW: 10, outHost: make([]float32, 640)}
+	xb, yb := ds.X[:64*64], ds.Y[:64]
+	for range 3 {
+		_, _, err := st.step(xb, yb, 64)
+		require.NoError(t, err)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, _, err := st.step(xb, yb, 64); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("allocations per training step: %v", allocs)
+	assert.LessOrEqual(t, allocs, 4.0)
+}

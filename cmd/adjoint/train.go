@@ -1,0 +1,535 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/data"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/loss"
+	"github.com/adjoint-go/adjoint/nn"
+	"github.com/adjoint-go/adjoint/optim"
+)
+
+// trainResult is the --json output of train.
+type trainResult struct {
+	Data          string  `json:"data"`
+	Task          string  `json:"task"`
+	Device        string  `json:"device"`
+	Model         string  `json:"model"`
+	Params        int     `json:"params"`
+	Optimizer     string  `json:"optimizer"`
+	LR            float64 `json:"lr"`
+	Batch         int     `json:"batch"`
+	Seed          uint64  `json:"seed"`
+	Epochs        int     `json:"epochs"`
+	StartEpoch    int     `json:"start_epoch"`
+	TrainSamples  int     `json:"train_samples"`
+	TestSamples   int     `json:"test_samples"`
+	TrainSeconds  float64 `json:"train_seconds"`
+	TrainLoss     float64 `json:"train_loss"`
+	TestLoss      float64 `json:"test_loss"`
+	TrainAccuracy float64 `json:"train_accuracy,omitempty"`
+	TestAccuracy  float64 `json:"test_accuracy,omitempty"`
+	TestMSE       float64 `json:"test_mse,omitempty"`
+	TestR2        float64 `json:"test_r2,omitempty"`
+	Checkpoint    string  `json:"checkpoint,omitempty"`
+	Plot          string  `json:"plot,omitempty"`
+}
+
+// resumeLocked are the settings a resumed run must share with its
+// checkpoint; the others (epochs, learning rate, …) may change.
+var resumeLocked = map[string]string{
+	"data": "Data", "label-col": "LabelCol", "task": "Task", "hidden": "Hidden", "act": "Act",
+	"loss": "Loss", "optim": "Optim", "batch": "Batch", "seed": "Seed", "test-frac": "TestFrac",
+}
+
+// resumeFree are the settings a resumed run may change.
+var resumeFree = map[string]string{
+	"epochs": "Epochs", "lr": "LR", "momentum": "Momentum", "weight-decay": "WD", "schedule": "Schedule", "clip": "Clip",
+	"step-size": "StepSize", "gamma": "Gamma", "t-max": "TMax",
+}
+
+func runTrain(args []string, e env) error {
+	var c config
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	addTrainFlags(fs, &c)
+	devName := fs.String("device", "auto", "device: auto, cpu or cuda[:N]")
+	save := fs.String("save", "", "write a checkpoint (safetensors) here when training ends")
+	resume := fs.String("resume", "", "continue training from this checkpoint (model, optimizer state and epoch)")
+	plotPath := fs.String("plot", "", "write loss and accuracy per epoch to this image (.png, .svg or .pdf)")
+	jsonOut := fs.Bool("json", false, "print the final metrics as one JSON object on stdout (progress goes to stderr)")
+	quiet := fs.Bool("quiet", false, "print no progress, only the result")
+	if err := parseFlags(fs, args, e); err != nil {
+		return err
+	}
+	set := setFlags(fs)
+	if *plotPath != "" {
+		if err := checkPlotFormat(*plotPath); err != nil {
+			return usagef("train: --plot: %v", err)
+		}
+	}
+	if *save != "" {
+		if err := checkSaveDir(*save); err != nil {
+			return fmt.Errorf("train: --save: %w", err)
+		}
+	}
+
+	// Learning rate and weight decay default by optimizer; negative values
+	// stand for "not given" until resolve.
+	if !set["lr"] {
+		c.LR = defaultLR
+	} else if !(c.LR > 0) {
+		return usagef("train: --lr %v: want a positive number", c.LR)
+	}
+	if !set["weight-decay"] {
+		c.WD = defaultWD
+	} else if !(c.WD >= 0) {
+		return usagef("train: --weight-decay %v: want ≥ 0", c.WD)
+	}
+
+	var ck *checkpoint
+	if *resume != "" {
+		var err error
+		if ck, err = readCheckpoint(*resume); err != nil {
+			return fmt.Errorf("train: --resume: %w", err)
+		}
+		if ck.cfg == nil {
+			return fmt.Errorf("train: --resume: checkpoint %s holds no training configuration (not written by adjoint train)", *resume)
+		}
+		given := c
+		c = *ck.cfg
+		cv, gv := reflect.ValueOf(&c).Elem(), reflect.ValueOf(given)
+		for flagName, field := range resumeLocked {
+			if set[flagName] && !reflect.DeepEqual(cv.FieldByName(field).Interface(), gv.FieldByName(field).Interface()) {
+				return usagef("train: --%s %s differs from checkpoint %s (%s); a resumed run keeps its data, model, optimizer, batch and seed", flagName, showValue(gv.FieldByName(field).Interface()), *resume, showValue(cv.FieldByName(field).Interface()))
+			}
+		}
+		for flagName, field := range resumeFree {
+			if set[flagName] {
+				cv.FieldByName(field).Set(gv.FieldByName(field))
+			}
+		}
+		if c.Epochs <= ck.epoch {
+			return usagef("train: --resume: checkpoint %s has already trained %d epochs; ask for more with --epochs (the total, e.g. --epochs %d)", *resume, ck.epoch, ck.epoch+10)
+		}
+	}
+
+	switch c.Task {
+	case "", "classification", "regression":
+	default:
+		return usagef("train: --task %q: want classification or regression", c.Task)
+	}
+	ds, err := loadData(c.Data, c.LabelCol, c.Task)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := c.resolve(ds); err != nil {
+		return err
+	}
+	dev, err := device.Open(*devName)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+
+	log := e.stdout
+	if *jsonOut {
+		log = e.stderr
+	}
+	if *quiet {
+		log = io.Discard
+	}
+	res, err := train(&c, ds, dev, ck, trainOptions{
+		log: log, bar: newProgress(e.stderr, e.stderrTerminal && !*quiet),
+		save: *save, plot: *plotPath,
+	})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(e.stdout)
+		if err := enc.Encode(res); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadData loads a built-in set or a CSV file. task may be empty (the
+// data set's own task; classification for CSV files).
+func loadData(name string, labelCol int, task string) (*data.Dataset, error) {
+	for _, b := range data.Names() {
+		if name == b {
+			ds, err := data.Builtin(name)
+			if err != nil {
+				return nil, err
+			}
+			if task != "" && task != ds.Task.String() {
+				return nil, usagef("the built-in %s set is for %s, not %s", name, ds.Task, task)
+			}
+			return ds, nil
+		}
+	}
+	if !strings.ContainsAny(name, "./\\") {
+		if _, err := os.Stat(name); err != nil {
+			return nil, usagef("--data %q: not a built-in data set (%s) nor a file", name, strings.Join(data.Names(), ", "))
+		}
+	}
+	t := data.Classification
+	if task == "regression" {
+		t = data.Regression
+	}
+	ds, err := data.LoadCSV(name, labelCol, t)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("--data %s: no such file", name)
+		}
+		return nil, err
+	}
+	if err := ds.Validate(); err != nil {
+		return nil, err
+	}
+	if ds.Len() < 2 {
+		return nil, fmt.Errorf("--data %s: %d samples; need at least 2 to split into train and test", name, ds.Len())
+	}
+	return ds, nil
+}
+
+func checkSaveDir(path string) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("directory of %s: %w", path, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	return nil
+}
+
+type trainOptions struct {
+	log        io.Writer
+	bar        *progress
+	save, plot string
+}
+
+// prepared is a data set split, standardised and ready for the device.
+type prepared struct {
+	train, test *data.Dataset // X standardised; regression Y standardised
+	testYRaw    []float32     // regression: test targets in data units
+	xstd, ystd  *data.Standardizer
+}
+
+func prepare(c *config, ds *data.Dataset, ck *checkpoint) (*prepared, error) {
+	tr, te, err := data.Split(ds, c.TestFrac, c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{train: tr, test: te}
+	p.xstd = data.FitStandardizer(tr.X, tr.Features)
+	if ck != nil && ck.xstd != nil {
+		p.xstd = ck.xstd
+	}
+	p.xstd.Apply(tr.X)
+	p.xstd.Apply(te.X)
+	if ds.Task == data.Regression {
+		p.testYRaw = append([]float32(nil), te.Y...)
+		p.ystd = data.FitStandardizer(tr.Y, tr.Targets)
+		if ck != nil && ck.ystd != nil {
+			p.ystd = ck.ystd
+		}
+		p.ystd.Apply(tr.Y)
+		p.ystd.Apply(te.Y)
+	}
+	return p, nil
+}
+
+func newOptimizer(c *config, params []*autograd.Var) (optim.Optimizer, error) {
+	switch c.Optim {
+	case "sgd":
+		return optim.NewSGD(params, optim.SGDConfig{LR: c.LR, Momentum: c.Momentum, WeightDecay: c.WD})
+	case "adamw":
+		cfg := optim.DefaultAdamW()
+		cfg.LR, cfg.WeightDecay = c.LR, c.WD
+		return optim.NewAdamW(params, cfg)
+	default:
+		cfg := optim.DefaultAdam()
+		cfg.LR, cfg.WeightDecay = c.LR, c.WD
+		return optim.NewAdam(params, cfg)
+	}
+}
+
+func newSchedule(c *config) optim.Schedule {
+	switch c.Schedule {
+	case "step":
+		return optim.StepLR{Base: c.LR, StepSize: c.StepSize, Gamma: c.Gamma}
+	case "cosine":
+		return optim.CosineAnnealingLR{Base: c.LR, TMax: c.TMax}
+	}
+	return optim.Constant(c.LR)
+}
+
+// lossFunc returns the training loss of a config.
+func lossFunc(name string) func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var {
+	switch name {
+	case "mse":
+		return func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var { return loss.MSE(tp, out, y, loss.Mean) }
+	case "mae":
+		return func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var { return loss.MAE(tp, out, y, loss.Mean) }
+	case "huber":
+		return func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var {
+			return loss.Huber(tp, out, y, 1, loss.Mean)
+		}
+	}
+	return func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var {
+		return loss.SoftmaxCrossEntropyIndex(tp, out, y, loss.Mean)
+	}
+}
+
+func countParams(m nn.Module) int {
+	n := 0
+	for _, p := range m.Params() {
+		n += p.Value().Len()
+	}
+	return n
+}
+
+// train runs the epochs from ck's (or 0) to c.Epochs.
+func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o trainOptions) (*trainResult, error) {
+	p, err := prepare(c, ds, ck)
+	if err != nil {
+		return nil, err
+	}
+	sizes := c.sizes(ds)
+	model, err := nn.MLP(dev, sizes, c.activation(), c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	defer nn.Release(model)
+	opt, err := newOptimizer(c, model.Params())
+	if err != nil {
+		return nil, err
+	}
+	defer opt.Release()
+	start := 0
+	var hist []epochStats
+	if ck != nil {
+		if !equalInts(ck.sizes, sizes) {
+			return nil, fmt.Errorf("checkpoint %s has layer sizes %s, the data gives %s", ck.path, joinInts(ck.sizes), joinInts(sizes))
+		}
+		if err := nn.LoadStateDict(ck.file.Tensors, model); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", ck.path, err)
+		}
+		st, err := ck.optimState(c.Optim, nn.NamedParams(model))
+		if err != nil {
+			return nil, err
+		}
+		if err := opt.LoadState(st); err != nil {
+			return nil, fmt.Errorf("checkpoint %s: %w", ck.path, err)
+		}
+		start, hist = ck.epoch, ck.history
+	}
+	sched := newSchedule(c)
+	lossFn := lossFunc(c.Loss)
+	classify := c.Task == "classification"
+	outW := sizes[len(sizes)-1]
+	tr := p.train
+	batcher := data.NewBatcher(tr, c.Batch, true, c.Seed)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	st := &stepper{tp: tp, model: model, opt: opt, loss: lossFn, classify: classify, features: tr.Features, targets: tr.Targets, outW: outW, clip: c.Clip, outHost: make([]float32, c.Batch*outW)}
+
+	fmt.Fprintf(o.log, "training %v on %s (%d train / %d test samples, %d features) on %s; %s lr %g, batch %d, epochs %d–%d, seed %d\n",
+		model, ds.Name, tr.Len(), p.test.Len(), tr.Features, dev.Name(), c.Optim, c.LR, c.Batch, start+1, c.Epochs, c.Seed)
+	nb := batcher.NumBatches()
+	o.bar.start((c.Epochs - start) * nb)
+	t0 := time.Now()
+	var last epochStats
+	for epoch := start; epoch < c.Epochs; epoch++ {
+		te := time.Now()
+		lr := sched.LR(epoch)
+		opt.SetLR(lr)
+		batcher.SetEpoch(uint64(epoch))
+		var sumLoss float64
+		var seen, correct int
+		for b := 0; ; b++ {
+			xb, yb, k, ok := batcher.Next()
+			if !ok {
+				break
+			}
+			lv, corr, err := st.step(xb, yb, k)
+			if err != nil {
+				return nil, err
+			}
+			if math.IsNaN(lv) || math.IsInf(lv, 0) {
+				return nil, fmt.Errorf("training diverged: loss %v at epoch %d, batch %d; try a smaller --lr", lv, epoch+1, b+1)
+			}
+			correct += corr
+			sumLoss += lv * float64(k)
+			seen += k
+			o.bar.step(epoch+1, c.Epochs, b+1, nb, sumLoss/float64(seen))
+		}
+		m, err := evaluate(tp, model, c, p.test, p.testYRaw, p.ystd)
+		if err != nil {
+			return nil, err
+		}
+		last = epochStats{Epoch: epoch + 1, LR: lr, TrainLoss: sumLoss / float64(seen), TestLoss: m.loss, Seconds: time.Since(te).Seconds()}
+		if classify {
+			last.TrainAcc = float64(correct) / float64(seen)
+			last.TestAcc = m.acc
+		} else {
+			last.TestMSE, last.TestR2 = m.mse, m.r2
+		}
+		hist = append(hist, last)
+		o.bar.clear()
+		fmt.Fprintln(o.log, epochLine(last, c.Epochs, classify))
+	}
+	elapsed := time.Since(t0).Seconds()
+	res := &trainResult{
+		Data: ds.Name, Task: c.Task, Device: dev.Name(), Model: fmt.Sprint(model), Params: countParams(model),
+		Optimizer: c.Optim, LR: c.LR, Batch: c.Batch, Seed: c.Seed, Epochs: c.Epochs, StartEpoch: start,
+		TrainSamples: tr.Len(), TestSamples: p.test.Len(), TrainSeconds: elapsed,
+		TrainLoss: last.TrainLoss, TestLoss: last.TestLoss, TrainAccuracy: last.TrainAcc, TestAccuracy: last.TestAcc,
+		TestMSE: last.TestMSE, TestR2: last.TestR2,
+	}
+	if classify {
+		fmt.Fprintf(o.log, "done: %d epochs in %.2fs on %s; test accuracy %.2f%% (%d samples), test loss %.4f\n",
+			c.Epochs-start, elapsed, dev.Name(), 100*last.TestAcc, p.test.Len(), last.TestLoss)
+	} else {
+		fmt.Fprintf(o.log, "done: %d epochs in %.2fs on %s; test MSE %.4g, R² %.4f (%d samples)\n",
+			c.Epochs-start, elapsed, dev.Name(), last.TestMSE, last.TestR2, p.test.Len())
+	}
+	if o.save != "" {
+		if err := saveCheckpoint(o.save, model, c, sizes, c.Epochs, opt, p.xstd, p.ystd, hist); err != nil {
+			return nil, err
+		}
+		res.Checkpoint = o.save
+		fmt.Fprintf(o.log, "saved %s\n", o.save)
+	}
+	if o.plot != "" {
+		if err := writePlot(o.plot, hist, classify); err != nil {
+			return nil, err
+		}
+		res.Plot = o.plot
+		fmt.Fprintf(o.log, "plotted %s\n", o.plot)
+	}
+	return res, nil
+}
+
+func epochLine(s epochStats, epochs int, classify bool) string {
+	w := len(fmt.Sprint(epochs))
+	if classify {
+		return fmt.Sprintf("epoch %*d/%d  train loss %.4f  acc %6.2f%%  test loss %.4f  acc %6.2f%%  (%.2fs)",
+			w, s.Epoch, epochs, s.TrainLoss, 100*s.TrainAcc, s.TestLoss, 100*s.TestAcc, s.Seconds)
+	}
+	return fmt.Sprintf("epoch %*d/%d  train loss %.4f  test loss %.4f  test MSE %.4g  R² %.4f  (%.2fs)",
+		w, s.Epoch, epochs, s.TrainLoss, s.TestLoss, s.TestMSE, s.TestR2, s.Seconds)
+}
+
+func showValue(v any) string {
+	if s, ok := v.([]int); ok {
+		if len(s) == 0 {
+			return "none"
+		}
+		return joinInts(s)
+	}
+	return fmt.Sprint(v)
+}
+
+func equalInts(a, b []int) bool { return reflect.DeepEqual(a, b) }
+
+// countCorrect counts the rows of out (rows × w logits) whose argmax is
+// the class in y.
+func countCorrect(out, y []float32, w int) int {
+	n := 0
+	for r := range y {
+		if argmax(out[r*w:(r+1)*w]) == int(y[r]) {
+			n++
+		}
+	}
+	return n
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// stepper runs training steps: one tape, reset after every step, and
+// persistent parameters, so that a steady-state step allocates (almost)
+// nothing.
+type stepper struct {
+	tp                      *autograd.Tape
+	model                   nn.Module
+	opt                     optim.Optimizer
+	loss                    func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var
+	classify                bool
+	features, targets, outW int
+	clip                    float64
+	outHost                 []float32
+}
+
+// step trains on one batch of k samples and returns the batch's mean loss
+// and, for classification, the number of correct predictions (made before
+// the update).
+func (s *stepper) step(xb, yb []float32, k int) (lossValue float64, correct int, err error) {
+	tp, dev := s.tp, s.tp.Device()
+	defer tp.Reset()
+	x := tp.Temp(k, s.features)
+	var y = tp.Temp(k)
+	if !s.classify {
+		y = tp.Temp(k, s.targets)
+	}
+	if err := tp.Err(); err != nil {
+		return 0, 0, err
+	}
+	if err := dev.Upload32(x.Buffer(), xb); err != nil {
+		return 0, 0, err
+	}
+	if err := dev.Upload32(y.Buffer(), yb); err != nil {
+		return 0, 0, err
+	}
+	out := s.model.Forward(tp, tp.Constant(x))
+	l := s.loss(tp, out, tp.Constant(y))
+	s.opt.ZeroGrad()
+	if err := tp.Backward(l); err != nil {
+		return 0, 0, err
+	}
+	if s.clip > 0 {
+		if _, err := optim.ClipGradNorm(s.model.Params(), s.clip); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := s.opt.Step(); err != nil {
+		return 0, 0, err
+	}
+	if lossValue, err = l.Value().Item(); err != nil {
+		return 0, 0, err
+	}
+	if s.classify {
+		o := s.outHost[:k*s.outW]
+		if err := dev.Download32(o, out.Value().Buffer()); err != nil {
+			return 0, 0, err
+		}
+		correct = countCorrect(o, yb, s.outW)
+	}
+	return lossValue, correct, nil
+}

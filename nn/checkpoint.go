@@ -1,0 +1,150 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/adjoint-go/adjoint/safetensors"
+)
+
+// ErrStateDict is wrapped by the errors of LoadStateDict and Load that
+// describe a checkpoint that does not fit the model.
+var ErrStateDict = errors.New("checkpoint does not match the model")
+
+// IsExtraName reports whether name is reserved for state other than module
+// parameters: it contains '/', which PyTorch state_dict names never do.
+func IsExtraName(name string) bool { return strings.Contains(name, "/") }
+
+// StateDict downloads m's parameters as F32 safetensors tensors keyed by
+// their state_dict names.
+func StateDict(m Module) (map[string]safetensors.Tensor, error) {
+	out := map[string]safetensors.Tensor{}
+	for _, p := range NamedParams(m) {
+		if _, dup := out[p.Name]; dup {
+			return nil, fmt.Errorf("nn: StateDict: two parameters named %q", p.Name)
+		}
+		v, err := p.Var.Value().Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("nn: StateDict: %s: %w", p.Name, err)
+		}
+		out[p.Name] = safetensors.FromFloat32(p.Var.Shape(), v)
+	}
+	return out, nil
+}
+
+// LoadStateDict copies the tensors of sd into m's parameters. Every
+// parameter must be present as an F32 tensor of the parameter's shape, and
+// sd may hold no other names except extra names (IsExtraName). All problems
+// are checked and reported together, in PyTorch's manner (missing keys,
+// unexpected keys, size mismatches), before any parameter is changed.
+func LoadStateDict(sd map[string]safetensors.Tensor, m Module) error {
+	if err := loadStateDict(sd, m); err != nil {
+		return fmt.Errorf("nn: %w", err)
+	}
+	return nil
+}
+
+func loadStateDict(sd map[string]safetensors.Tensor, m Module) error {
+	params := NamedParams(m)
+	want := map[string]bool{}
+	var problems []string
+	var missing []string
+	values := make([][]float32, len(params))
+	for i, p := range params {
+		want[p.Name] = true
+		t, ok := sd[p.Name]
+		if !ok {
+			missing = append(missing, p.Name)
+			continue
+		}
+		if t.DType != "F32" {
+			problems = append(problems, fmt.Sprintf("%s: dtype %s, want F32", p.Name, t.DType))
+			continue
+		}
+		if !sameShape(t.Shape, p.Var.Shape()) {
+			problems = append(problems, fmt.Sprintf("size mismatch for %s: checkpoint has shape %v, model has %v", p.Name, t.Shape, p.Var.Shape()))
+			continue
+		}
+		v, err := t.Float32()
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", p.Name, err))
+			continue
+		}
+		values[i] = v
+	}
+	var unexpected []string
+	for _, name := range slices.Sorted(maps.Keys(sd)) {
+		if !want[name] && !IsExtraName(name) {
+			unexpected = append(unexpected, name)
+		}
+	}
+	if len(missing) > 0 {
+		problems = append(problems, "missing "+plural(len(missing), "parameter")+": "+strings.Join(missing, ", "))
+	}
+	if len(unexpected) > 0 {
+		problems = append(problems, "unexpected "+plural(len(unexpected), "tensor")+": "+strings.Join(unexpected, ", "))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrStateDict, strings.Join(problems, "; "))
+	}
+	for i, p := range params {
+		dev := p.Var.Value().Device()
+		if err := dev.Upload32(p.Var.Value().Buffer(), values[i]); err != nil {
+			return fmt.Errorf("loading %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return what
+	}
+	return what + "s"
+}
+
+// Save writes m's parameters and the metadata to a safetensors file at
+// path, atomically: the file is written under a temporary name and renamed,
+// so a failure leaves any previous file intact.
+func Save(path string, m Module, meta map[string]string) error {
+	return SaveWith(path, m, meta, nil)
+}
+
+// SaveWith is Save with extra tensors (optimizer state, preprocessing)
+// stored beside the parameters. Their names must be extra names
+// (IsExtraName), such as "optim/0/exp_avg", so that PyTorch's strict
+// load_state_dict can tell them apart and Load ignores them.
+func SaveWith(path string, m Module, meta map[string]string, extra map[string]safetensors.Tensor) error {
+	sd, err := StateDict(m)
+	if err != nil {
+		return err
+	}
+	for name, t := range extra {
+		if !IsExtraName(name) {
+			return fmt.Errorf("nn: SaveWith: extra tensor name %q must contain '/'", name)
+		}
+		sd[name] = t
+	}
+	f := &safetensors.File{Tensors: sd, Metadata: maps.Clone(meta)}
+	if err := safetensors.SaveFile(path, f); err != nil {
+		return fmt.Errorf("nn: %w", err)
+	}
+	return nil
+}
+
+// Load reads a safetensors checkpoint into m's parameters (see
+// LoadStateDict) and returns the whole file, for its metadata and extra
+// tensors. On error m is unchanged.
+func Load(path string, m Module) (*safetensors.File, error) {
+	f, err := safetensors.LoadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nn: %w", err)
+	}
+	if err := loadStateDict(f.Tensors, m); err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", path, err)
+	}
+	return f, nil
+}

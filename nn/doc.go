@@ -1,0 +1,30 @@
+// Package nn holds layers and models built on the autograd tape: Linear
+// (PyTorch's layout and initialisation), activations as layers, Sequential,
+// a Residual block (x + body(x), a DAG), and MLP, plus checkpoints in the
+// safetensors format with PyTorch's state_dict names.
+//
+// A Module computes Forward on a tape and lists its trainable parameters.
+// Parameters are persistent autograd Vars: they live across tapes, so one
+// tape can be Reset after every training step while the model stays.
+//
+// Names follow torch.nn: a Sequential names its children by index and an
+// activation takes an index but owns no parameter, so
+//
+//	nn.NewSequential(linear(64→128), nn.ReLU(), linear(128→10))
+//
+// has the parameters 0.weight [128 64], 0.bias [128], 2.weight [10 128] and
+// 2.bias [10], exactly like torch.nn.Sequential(nn.Linear(64, 128),
+// nn.ReLU(), nn.Linear(128, 10)).state_dict(). A Residual names its body
+// "body", like a torch module holding self.body.
+//
+// Inside a Sequential, a Linear followed directly by ReLU, Sigmoid or Tanh is
+// run as one fused op (autograd.Tape.Linear with that activation): one node
+// on the tape, the bias and activation applied in the product's epilogue.
+//
+// Checkpoints. Save writes the parameters as F32 tensors under their
+// state_dict names, with string metadata; Load checks every name, dtype and
+// shape against the model before changing anything and names each problem.
+// Tensor names containing '/' are never module parameters (PyTorch does not
+// produce them): SaveWith stores extra state under such names (optimizer
+// moments, preprocessing) and Load ignores them.
+package nn

@@ -1,0 +1,104 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+// Linear is the affine layer y = x Wᵀ + b of torch.nn.Linear, with weight
+// W [Out × In] and bias b [Out].
+type Linear struct {
+	In, Out      int
+	Weight, Bias *autograd.Var
+}
+
+// NewLinear allocates a Linear layer on dev with PyTorch's default
+// initialisation: kaiming_uniform(a=√5) for W, which is U(−1/√In, 1/√In),
+// and U(−1/√In, 1/√In) for b. The values are drawn from rng (W row by row,
+// then b), so a seeded rng gives the same layer on every device; they are
+// not PyTorch's numbers, whose generator differs.
+func NewLinear(dev device.Device, in, out int, rng *rand.Rand) (*Linear, error) {
+	if in <= 0 || out <= 0 {
+		return nil, fmt.Errorf("nn: NewLinear(%d, %d): sizes must be positive", in, out)
+	}
+	bound := 1 / math.Sqrt(float64(in))
+	uniform := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32((2*rng.Float64() - 1) * bound)
+		}
+		return v
+	}
+	w, err := tensor.FromFloat32(dev, uniform(out*in), out, in)
+	if err != nil {
+		return nil, fmt.Errorf("nn: NewLinear: %w", err)
+	}
+	b, err := tensor.FromFloat32(dev, uniform(out), out)
+	if err != nil {
+		w.Release()
+		return nil, fmt.Errorf("nn: NewLinear: %w", err)
+	}
+	return &Linear{In: in, Out: out, Weight: autograd.NewParam("weight", w), Bias: autograd.NewParam("bias", b)}, nil
+}
+
+// Forward returns x Wᵀ + b for x [K × In].
+func (l *Linear) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return l.forward(tp, x, device.Identity)
+}
+
+func (l *Linear) forward(tp *autograd.Tape, x *autograd.Var, act device.UnaryOp) *autograd.Var {
+	return tp.Linear(x, l.Weight, l.Bias, act)
+}
+
+// Params is [Weight, Bias] (Bias may be nil and is then left out).
+func (l *Linear) Params() []*autograd.Var {
+	if l.Bias == nil {
+		return []*autograd.Var{l.Weight}
+	}
+	return []*autograd.Var{l.Weight, l.Bias}
+}
+
+// NamedParams names the parameters "weight" and "bias".
+func (l *Linear) NamedParams() []NamedParam {
+	ps := []NamedParam{{"weight", l.Weight}}
+	if l.Bias != nil {
+		ps = append(ps, NamedParam{"bias", l.Bias})
+	}
+	return ps
+}
+
+func (l *Linear) String() string { return fmt.Sprintf("Linear(%d, %d)", l.In, l.Out) }
+
+// MLP returns Sequential(Linear(s₀, s₁), act, Linear(s₁, s₂), act, …,
+// Linear(s_{n−2}, s_{n−1})) for sizes s (at least two), initialised from a
+// generator seeded with seed. act is ReLU, Tanh, Sigmoid or Identity (then
+// no activation layers are inserted, and the names are 0, 1, 2, …).
+func MLP(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequential, error) {
+	if len(sizes) < 2 {
+		return nil, fmt.Errorf("nn: MLP needs at least two sizes (input and output), have %v", sizes)
+	}
+	switch act {
+	case device.Identity, device.ReLU, device.Tanh, device.Sigmoid:
+	default:
+		return nil, fmt.Errorf("nn: MLP: activation %v is not one of relu, tanh, sigmoid, identity", act)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6e6e4d4c50)) // fixed stream for MLP init
+	s := &Sequential{}
+	for i := 0; i+1 < len(sizes); i++ {
+		l, err := NewLinear(dev, sizes[i], sizes[i+1], rng)
+		if err != nil {
+			Release(s)
+			return nil, fmt.Errorf("nn: MLP %v: %w", sizes, err)
+		}
+		s.Layers = append(s.Layers, l)
+		if i+2 < len(sizes) && act != device.Identity {
+			s.Layers = append(s.Layers, &Activation{Fn: act})
+		}
+	}
+	return s, nil
+}

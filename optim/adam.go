@@ -1,0 +1,106 @@
+package optim
+
+import (
+	"fmt"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// AdamConfig holds torch.optim.Adam's and AdamW's hyper-parameters. Zero
+// Beta1, Beta2 and Eps take PyTorch's defaults (0.9, 0.999, 1e-8); use
+// DefaultAdam or DefaultAdamW for the learning rate and weight decay
+// defaults too.
+type AdamConfig struct {
+	LR, Beta1, Beta2, Eps, WeightDecay float64
+}
+
+// DefaultAdam is torch.optim.Adam's default: lr 1e-3, betas (0.9, 0.999),
+// eps 1e-8, no weight decay.
+func DefaultAdam() AdamConfig { return AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8} }
+
+// DefaultAdamW is torch.optim.AdamW's default: as Adam with weight decay
+// 0.01.
+func DefaultAdamW() AdamConfig {
+	c := DefaultAdam()
+	c.WeightDecay = 0.01
+	return c
+}
+
+// Adam is torch.optim.Adam or, decoupled, AdamW. At step t of a parameter p
+// with gradient g:
+//
+//	Adam:  g ← g + λp          AdamW: p ← p − ηλp
+//	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²
+//	p ← p − η (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ϵ)
+type Adam struct {
+	base
+	cfg       AdamConfig
+	decoupled bool
+}
+
+// NewAdam returns torch.optim.Adam over params.
+func NewAdam(params []*autograd.Var, cfg AdamConfig) (*Adam, error) {
+	return newAdam("adam", params, cfg, false)
+}
+
+// NewAdamW returns torch.optim.AdamW over params (decoupled weight decay).
+func NewAdamW(params []*autograd.Var, cfg AdamConfig) (*Adam, error) {
+	return newAdam("adamw", params, cfg, true)
+}
+
+func newAdam(kind string, params []*autograd.Var, cfg AdamConfig, decoupled bool) (*Adam, error) {
+	if cfg.Beta1 == 0 && cfg.Beta2 == 0 {
+		cfg.Beta1, cfg.Beta2 = 0.9, 0.999
+	}
+	if cfg.Eps == 0 {
+		cfg.Eps = 1e-8
+	}
+	if err := checkLR(kind, cfg.LR); err != nil {
+		return nil, err
+	}
+	if !(cfg.Beta1 >= 0 && cfg.Beta1 < 1 && cfg.Beta2 >= 0 && cfg.Beta2 < 1) {
+		return nil, fmt.Errorf("optim: %s: betas (%v, %v) must lie in [0, 1)", kind, cfg.Beta1, cfg.Beta2)
+	}
+	if !(cfg.Eps >= 0) || cfg.WeightDecay < 0 {
+		return nil, fmt.Errorf("optim: %s: eps %v and weight decay %v must be ≥ 0", kind, cfg.Eps, cfg.WeightDecay)
+	}
+	b, err := newBase(kind, params, "exp_avg", "exp_avg_sq")
+	if err != nil {
+		return nil, err
+	}
+	return &Adam{base: b, cfg: cfg, decoupled: decoupled}, nil
+}
+
+// Config returns the hyper-parameters (LR as currently set).
+func (o *Adam) Config() AdamConfig { return o.cfg }
+
+// LR is the learning rate.
+func (o *Adam) LR() float64 { return o.cfg.LR }
+
+// SetLR sets the learning rate.
+func (o *Adam) SetLR(lr float64) { o.cfg.LR = lr }
+
+// Step updates every parameter that has a gradient.
+func (o *Adam) Step() error {
+	for i, p := range o.params {
+		g := p.Grad()
+		if g == nil {
+			continue
+		}
+		m, err := o.buffer(i, 0)
+		if err != nil {
+			return err
+		}
+		v, err := o.buffer(i, 1)
+		if err != nil {
+			return err
+		}
+		o.steps[i]++
+		p.Value().Device().Adam(p.Value().Buffer(), g.Buffer(), m, v, device.AdamConfig{
+			LR: o.cfg.LR, Beta1: o.cfg.Beta1, Beta2: o.cfg.Beta2, Eps: o.cfg.Eps,
+			WeightDecay: o.cfg.WeightDecay, Decoupled: o.decoupled, Step: o.steps[i],
+		})
+	}
+	return errDevice(o.kind, o.params)
+}

@@ -1,0 +1,16 @@
+// Package optim holds optimizers with PyTorch's update rules (SGD with
+// momentum, dampening, Nesterov and weight decay; Adam; AdamW), learning-rate
+// schedules in PyTorch's closed forms (StepLR, CosineAnnealingLR), and
+// gradient clipping by global norm (ClipGradNorm).
+//
+// An optimizer updates a fixed list of parameters (autograd Vars) in place
+// on their device, one fused device call per parameter tensor
+// (device.Device.SGD and Adam); only scalars cross to the host. Parameters
+// without a gradient are skipped, as in PyTorch.
+//
+// State (momentum buffers, Adam's moments and per-parameter step counts) is
+// exported by State and restored by LoadState, so a run that saves and
+// resumes continues exactly as an uninterrupted one. Buffers are keyed by
+// parameter index and PyTorch's names: momentum_buffer, exp_avg,
+// exp_avg_sq.
+package optim

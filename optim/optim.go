@@ -1,0 +1,189 @@
+package optim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+// Optimizer updates parameters from their gradients.
+type Optimizer interface {
+	// Step applies one update to every parameter that has a gradient.
+	Step() error
+	// ZeroGrad forgets every parameter's gradient (set_to_none).
+	ZeroGrad()
+	// LR is the current learning rate; SetLR changes it (for schedules).
+	LR() float64
+	SetLR(lr float64)
+	// Params are the parameters, in the order State indexes them.
+	Params() []*autograd.Var
+	// State copies the optimizer's state to the host.
+	State() (*State, error)
+	// LoadState restores a state taken from an optimizer of the same kind
+	// over parameters of the same shapes.
+	LoadState(s *State) error
+	// Release frees the state's device memory.
+	Release()
+}
+
+// State is an optimizer's state on the host.
+type State struct {
+	// Kind is "sgd", "adam" or "adamw".
+	Kind string
+	// Steps[i] is the number of updates applied to parameter i.
+	Steps []int
+	// Buffers[i] maps PyTorch's state names (momentum_buffer, exp_avg,
+	// exp_avg_sq) to parameter i's buffers; empty before its first step.
+	Buffers []map[string][]float32
+}
+
+// ErrState is wrapped by LoadState's errors.
+var ErrState = errors.New("optimizer state does not fit")
+
+// base holds what every optimizer shares: parameters, per-parameter step
+// counts and named device buffers.
+type base struct {
+	kind   string
+	params []*autograd.Var
+	steps  []int
+	names  []string // buffer names, in order
+	bufs   [][]tensor.Tensor
+}
+
+func newBase(kind string, params []*autograd.Var, names ...string) (base, error) {
+	for i, p := range params {
+		if p == nil {
+			return base{}, fmt.Errorf("optim: %s: parameter %d is nil", kind, i)
+		}
+		if p.Value().DType() != device.Float32 && p.Value().DType() != device.Float64 {
+			return base{}, fmt.Errorf("optim: %s: parameter %d has dtype %v", kind, i, p.Value().DType())
+		}
+	}
+	b := base{kind: kind, params: params, steps: make([]int, len(params)), names: names, bufs: make([][]tensor.Tensor, len(params))}
+	for i := range b.bufs {
+		b.bufs[i] = make([]tensor.Tensor, len(names))
+	}
+	return b, nil
+}
+
+// Params returns the parameters.
+func (b *base) Params() []*autograd.Var { return b.params }
+
+// ZeroGrad forgets every gradient.
+func (b *base) ZeroGrad() {
+	for _, p := range b.params {
+		p.ZeroGrad()
+	}
+}
+
+// buffer returns parameter i's buffer j, allocating it zero-filled.
+func (b *base) buffer(i, j int) (device.Buffer, error) {
+	t := &b.bufs[i][j]
+	if !t.Valid() {
+		v := b.params[i].Value()
+		if err := t.Init(v.Device(), v.DType(), v.Shape()...); err != nil {
+			return nil, fmt.Errorf("optim: %s state of parameter %d: %w", b.kind, i, err)
+		}
+		v.Device().Fill(t.Buffer(), 0)
+	}
+	return t.Buffer(), nil
+}
+
+// Release frees the buffers.
+func (b *base) Release() {
+	for i := range b.bufs {
+		for j := range b.bufs[i] {
+			b.bufs[i][j].Release()
+		}
+	}
+}
+
+// State downloads the buffers.
+func (b *base) State() (*State, error) {
+	s := &State{Kind: b.kind, Steps: append([]int(nil), b.steps...), Buffers: make([]map[string][]float32, len(b.params))}
+	for i := range b.params {
+		s.Buffers[i] = map[string][]float32{}
+		for j, name := range b.names {
+			if t := &b.bufs[i][j]; t.Valid() {
+				v, err := t.Float32s()
+				if err != nil {
+					return nil, fmt.Errorf("optim: %s state: %w", b.kind, err)
+				}
+				s.Buffers[i][name] = v
+			}
+		}
+	}
+	return s, nil
+}
+
+// LoadState checks s against the parameters, then uploads it.
+func (b *base) LoadState(s *State) error {
+	if s == nil {
+		return fmt.Errorf("optim: %s: %w: nil state", b.kind, ErrState)
+	}
+	if s.Kind != b.kind {
+		return fmt.Errorf("optim: %w: state of %q, optimizer is %q", ErrState, s.Kind, b.kind)
+	}
+	if len(s.Steps) != len(b.params) || len(s.Buffers) != len(b.params) {
+		return fmt.Errorf("optim: %s: %w: state for %d parameters (%d buffers), optimizer has %d", b.kind, ErrState, len(s.Steps), len(s.Buffers), len(b.params))
+	}
+	for i, p := range b.params {
+		if s.Steps[i] < 0 {
+			return fmt.Errorf("optim: %s: %w: parameter %d has step %d", b.kind, ErrState, i, s.Steps[i])
+		}
+		for name, v := range s.Buffers[i] {
+			known := false
+			for _, n := range b.names {
+				known = known || n == name
+			}
+			if !known {
+				return fmt.Errorf("optim: %s: %w: parameter %d: unknown buffer %q", b.kind, ErrState, i, name)
+			}
+			if len(v) != p.Value().Len() {
+				return fmt.Errorf("optim: %s: %w: parameter %d: %s has %d values, parameter %v has %d", b.kind, ErrState, i, name, len(v), p.Shape(), p.Value().Len())
+			}
+		}
+		if s.Steps[i] > 0 && len(s.Buffers[i]) == 0 && len(b.names) > 0 {
+			return fmt.Errorf("optim: %s: %w: parameter %d has taken %d steps but has no buffers", b.kind, ErrState, i, s.Steps[i])
+		}
+	}
+	b.Release()
+	for i := range b.params {
+		b.steps[i] = s.Steps[i]
+		for j, name := range b.names {
+			v, ok := s.Buffers[i][name]
+			if !ok {
+				continue
+			}
+			buf, err := b.buffer(i, j)
+			if err != nil {
+				return err
+			}
+			if err := b.params[i].Value().Device().Upload32(buf, v); err != nil {
+				return fmt.Errorf("optim: %s: restoring parameter %d %s: %w", b.kind, i, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func checkLR(kind string, lr float64) error {
+	if !(lr >= 0) || math.IsInf(lr, 0) {
+		return fmt.Errorf("optim: %s: invalid learning rate %v", kind, lr)
+	}
+	return nil
+}
+
+func errDevice(kind string, params []*autograd.Var) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if err := params[0].Value().Device().Err(); err != nil {
+		return fmt.Errorf("optim: %s step: %w", kind, err)
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+package optim_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	_ "github.com/adjoint-go/adjoint/cpu"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/optim"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+func cpuDev(t testing.TB) device.Device {
+	t.Helper()
+	dev, err := device.Open("cpu")
+	require.NoError(t, err)
+	return dev
+}
+
+func param(t testing.TB, dev device.Device, v ...float32) *autograd.Var {
+	t.Helper()
+	x, err := tensor.FromFloat32(dev, v)
+	require.NoError(t, err)
+	return autograd.NewParam("p", x)
+}
+
+// setGrad makes p's gradient g, through the tape: L = Σ p ⊙ g.
+func setGrad(t testing.TB, p *autograd.Var, g ...float32) {
+	t.Helper()
+	dev := p.Value().Device()
+	tp := autograd.NewTape(dev, device.Float32)
+	gt, err := tensor.FromFloat32(dev, g)
+	require.NoError(t, err)
+	defer gt.Release()
+	p.ZeroGrad()
+	require.NoError(t, tp.Backward(tp.Sum(tp.Mul(p, tp.Constant(gt)))))
+	tp.Release()
+}
+
+func vals(t testing.TB, p *autograd.Var) []float64 {
+	t.Helper()
+	v, err := p.Value().Float64s()
+	require.NoError(t, err)
+	return v
+}
+
+// TestSGD checks torch.optim.SGD's rule on p = (1, −2) with the gradients
+// g₁ = (0.5, 1) and then g₂ = (−1, 2), computed by hand:
+//
+//	plain, η=0.1:               p₁ = p − ηg₁ = (0.95, −2.1); p₂ = (1.05, −2.3)
+//	weight decay λ=0.1:         g₁' = g₁ + λp = (0.6, 0.8), p₁ = (0.94, −2.08)
+//	                            g₂' = g₂ + λp₁ = (−0.906, 1.792), p₂ = (1.0306, −2.2592)
+//	momentum μ=0.9:             v₁ = g₁, p₁ = (0.95, −2.1)
+//	                            v₂ = 0.9v₁ + g₂ = (−0.55, 2.9), p₂ = (1.005, −2.39)
+//	momentum, dampening τ=0.5:  v₂ = 0.9v₁ + 0.5g₂ = (−0.05, 1.9), p₂ = (0.955, −2.29)
+//	Nesterov μ=0.9:             v₁ = g₁, d₁ = g₁ + 0.9v₁ = (0.95, 1.9), p₁ = (0.905, −2.19)
+//	                            v₂ = (−0.55, 2.9), d₂ = g₂ + 0.9v₂ = (−1.495, 4.61), p₂ = (1.0545, −2.651)
+func TestSGD(t *testing.T) {
+	dev := cpuDev(t)
+	tests := []struct {
+		name   string
+		cfg    optim.SGDConfig
+		p1, p2 []float64
+	}{
+		{"plain", optim.SGDConfig{LR: 0.1}, []float64{0.95, -2.1}, []float64{1.05, -2.3}},
+		{"weight decay", optim.SGDConfig{LR: 0.1, WeightDecay: 0.1}, []float64{0.94, -2.08}, []float64{1.0306, -2.2592}},
+		{"momentum", optim.SGDConfig{LR: 0.1, Momentum: 0.9}, []float64{0.95, -2.1}, []float64{1.005, -2.39}},
+		{"dampening", optim.SGDConfig{LR: 0.1, Momentum: 0.9, Dampening: 0.5}, []float64{0.95, -2.1}, []float64{0.955, -2.29}},
+		{"nesterov", optim.SGDConfig{LR: 0.1, Momentum: 0.9, Nesterov: true}, []float64{0.905, -2.19}, []float64{1.0545, -2.651}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := param(t, dev, 1, -2)
+			o, err := optim.NewSGD([]*autograd.Var{p}, tc.cfg)
+			require.NoError(t, err)
+			setGrad(t, p, 0.5, 1)
+			require.NoError(t, o.Step())
+			assert.InDeltaSlice(t, tc.p1, vals(t, p), 1e-6)
+			setGrad(t, p, -1, 2)
+			require.NoError(t, o.Step())
+			assert.InDeltaSlice(t, tc.p2, vals(t, p), 1e-6)
+		})
+	}
+}
+
+// adamRef is PyTorch's Adam/AdamW update written out in float64 for one
+// element, independently of the device code.
+func adamRef(p float64, gs []float64, lr, b1, b2, eps, wd float64, decoupled bool) float64 {
+	var m, v float64
+	for i, g := range gs {
+		t := float64(i + 1)
+		if decoupled {
+			p -= lr * wd * p
+		} else {
+			g += wd * p
+		}
+		m = b1*m + (1-b1)*g
+		v = b2*v + (1-b2)*g*g
+		mhat := m / (1 - math.Pow(b1, t))
+		vhat := v / (1 - math.Pow(b2, t))
+		p -= lr * mhat / (math.Sqrt(vhat) + eps)
+	}
+	return p
+}
+
+func TestAdam(t *testing.T) {
+	dev := cpuDev(t)
+	// Step 1 by hand: m̂ = g, v̂ = g², so p₁ = p − η g/(|g| + ϵ) ≈ p − η sign(g).
+	p := param(t, dev, 1, -2, 0.5)
+	o, err := optim.NewAdam([]*autograd.Var{p}, optim.DefaultAdam())
+	require.NoError(t, err)
+	setGrad(t, p, 0.5, -3, 0)
+	require.NoError(t, o.Step())
+	assert.InDeltaSlice(t, []float64{1 - 1e-3, -2 + 1e-3, 0.5}, vals(t, p), 1e-6)
+
+	grads := [][]float64{{0.5, -3}, {-1, 2}, {0.25, 0.25}, {2, -0.5}}
+	tests := []struct {
+		name      string
+		cfg       optim.AdamConfig
+		decoupled bool
+	}{
+		{"adam", optim.AdamConfig{LR: 0.1}, false},
+		{"adam weight decay", optim.AdamConfig{LR: 0.1, WeightDecay: 0.1, Beta1: 0.8, Beta2: 0.9, Eps: 1e-3}, false},
+		{"adamw", optim.AdamConfig{LR: 0.1, WeightDecay: 0.1}, true},
+		{"adamw defaults", optim.DefaultAdamW(), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := param(t, dev, 1, -2)
+			newOpt := optim.NewAdam
+			if tc.decoupled {
+				newOpt = optim.NewAdamW
+			}
+			o, err := newOpt([]*autograd.Var{p}, tc.cfg)
+			require.NoError(t, err)
+			c := o.Config()
+			for _, g := range grads {
+				setGrad(t, p, float32(g[0]), float32(g[1]))
+				require.NoError(t, o.Step())
+			}
+			for j, p0 := range []float64{1, -2} {
+				var gs []float64
+				for _, g := range grads {
+					gs = append(gs, g[j])
+				}
+				want := adamRef(p0, gs, c.LR, c.Beta1, c.Beta2, c.Eps, c.WeightDecay, tc.decoupled)
+				assert.InDelta(t, want, vals(t, p)[j], 1e-5)
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	p := param(t, cpuDev(t), 1)
+	ps := []*autograd.Var{p}
+	for name, err := range map[string]error{
+		"negative lr":        second(optim.NewSGD(ps, optim.SGDConfig{LR: -1})),
+		"nan lr":             second(optim.NewAdam(ps, optim.AdamConfig{LR: math.NaN()})),
+		"nesterov, no mom.":  second(optim.NewSGD(ps, optim.SGDConfig{LR: 1, Nesterov: true})),
+		"nesterov, damping":  second(optim.NewSGD(ps, optim.SGDConfig{LR: 1, Momentum: 0.9, Dampening: 0.1, Nesterov: true})),
+		"beta ≥ 1":           second(optim.NewAdam(ps, optim.AdamConfig{LR: 1, Beta1: 1, Beta2: 0.9})),
+		"negative weight d.": second(optim.NewAdamW(ps, optim.AdamConfig{LR: 1, WeightDecay: -1})),
+		"nil parameter":      second(optim.NewSGD([]*autograd.Var{nil}, optim.SGDConfig{LR: 1})),
+	} {
+		assert.Error(t, err, name)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// TestStateResume checks that State and LoadState carry an optimizer
+// across a save: 3 steps == 1 step, state copied to a fresh optimizer
+// (over a copy of the parameters), 2 steps.
+func TestStateResume(t *testing.T) {
+	dev := cpuDev(t)
+	grads := [][]float32{{0.5, -1}, {2, 0.25}, {-1, 1}}
+	makers := map[string]func([]*autograd.Var) (optim.Optimizer, error){
+		"sgd": func(ps []*autograd.Var) (optim.Optimizer, error) { return optim.NewSGD(ps, optim.SGDConfig{LR: 0.1}) },
+		"momentum": func(ps []*autograd.Var) (optim.Optimizer, error) {
+			return optim.NewSGD(ps, optim.SGDConfig{LR: 0.1, Momentum: 0.9, Nesterov: true})
+		},
+		"adam":  func(ps []*autograd.Var) (optim.Optimizer, error) { return optim.NewAdam(ps, optim.AdamConfig{LR: 0.1}) },
+		"adamw": func(ps []*autograd.Var) (optim.Optimizer, error) { return optim.NewAdamW(ps, optim.DefaultAdamW()) },
+	}
+	for name, mk := range makers {
+		t.Run(name, func(t *testing.T) {
+			a := param(t, dev, 1, -2)
+			oa, err := mk([]*autograd.Var{a})
+			require.NoError(t, err)
+			for _, g := range grads {
+				setGrad(t, a, g...)
+				require.NoError(t, oa.Step())
+			}
+
+			b := param(t, dev, 1, -2)
+			ob, err := mk([]*autograd.Var{b})
+			require.NoError(t, err)
+			setGrad(t, b, grads[0]...)
+			require.NoError(t, ob.Step())
+			st, err := ob.State()
+			require.NoError(t, err)
+			assert.Equal(t, []int{1}, st.Steps)
+
+			c := param(t, dev, float32(vals(t, b)[0]), float32(vals(t, b)[1]))
+			oc, err := mk([]*autograd.Var{c})
+			require.NoError(t, err)
+			require.NoError(t, oc.LoadState(st))
+			for _, g := range grads[1:] {
+				setGrad(t, c, g...)
+				require.NoError(t, oc.Step())
+			}
+			assert.Equal(t, vals(t, a), vals(t, c), "resumed run equals the uninterrupted one")
+		})
+	}
+}
+
+func TestLoadStateErrors(t *testing.T) {
+	dev := cpuDev(t)
+	p := param(t, dev, 1, 2)
+	o, err := optim.NewAdam([]*autograd.Var{p}, optim.DefaultAdam())
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		s    *optim.State
+		want string
+	}{
+		{"nil", nil, "nil state"},
+		{"kind", &optim.State{Kind: "sgd", Steps: []int{0}, Buffers: []map[string][]float32{{}}}, `state of "sgd", optimizer is "adam"`},
+		{"count", &optim.State{Kind: "adam", Steps: []int{0, 0}, Buffers: make([]map[string][]float32, 2)}, "state for 2 parameters"},
+		{"length", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float32{{"exp_avg": {1, 2, 3}, "exp_avg_sq": {1, 2}}}}, "exp_avg has 3 values"},
+		{"name", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float32{{"momentum_buffer": {1, 2}}}}, `unknown buffer "momentum_buffer"`},
+		{"no buffers", &optim.State{Kind: "adam", Steps: []int{3}, Buffers: []map[string][]float32{{}}}, "has taken 3 steps but has no buffers"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := o.LoadState(tc.s)
+			require.ErrorIs(t, err, optim.ErrState)
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestSkipsParamsWithoutGrad(t *testing.T) {
+	dev := cpuDev(t)
+	p, q := param(t, dev, 1), param(t, dev, 5)
+	o, err := optim.NewSGD([]*autograd.Var{p, q}, optim.SGDConfig{LR: 1, Momentum: 0.5})
+	require.NoError(t, err)
+	setGrad(t, p, 2)
+	require.NoError(t, o.Step())
+	assert.Equal(t, []float64{-1}, vals(t, p))
+	assert.Equal(t, []float64{5}, vals(t, q))
+	st, err := o.State()
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 0}, st.Steps)
+	assert.Empty(t, st.Buffers[1])
+	o.ZeroGrad()
+	assert.Nil(t, p.Grad())
+}
+
+// TestSchedules compares with PyTorch's closed forms.
+func TestSchedules(t *testing.T) {
+	step := optim.StepLR{Base: 0.1, StepSize: 3, Gamma: 0.1}
+	for e, want := range []float64{0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.001} {
+		assert.InDelta(t, want, step.LR(e), 1e-15, "StepLR epoch %d", e)
+	}
+	cos := optim.CosineAnnealingLR{Base: 1, TMax: 10, EtaMin: 0.1}
+	tests := []struct {
+		epoch int
+		want  float64
+	}{
+		{0, 1}, {5, 0.55}, {10, 0.1},
+		{2, 0.1 + 0.9*(1+math.Cos(math.Pi/5))/2}, // 0.9140576474687264
+		{15, 0.55}, {20, 1},                      // the closed form is periodic past TMax
+	}
+	for _, tc := range tests {
+		assert.InDelta(t, tc.want, cos.LR(tc.epoch), 1e-12, "cosine epoch %d", tc.epoch)
+	}
+	assert.Equal(t, 0.3, optim.Constant(0.3).LR(7))
+	assert.Panics(t, func() { optim.StepLR{Base: 1}.LR(0) })
+}
+
+// TestClipGradNorm: gradients (3, 4) and (12) have global norm 13.
+func TestClipGradNorm(t *testing.T) {
+	dev := cpuDev(t)
+	tests := []struct {
+		maxNorm float64
+		a, b    []float64
+	}{
+		{6.5, []float64{1.5, 2}, []float64{6}}, // scaled by 6.5/13
+		{13, []float64{3, 4}, []float64{12}},   // 13/(13+1e-6) ≈ 1 − 7.7e-8
+		{100, []float64{3, 4}, []float64{12}},  // untouched
+	}
+	for _, tc := range tests {
+		a, b, c := param(t, dev, 0, 0), param(t, dev, 0), param(t, dev, 0)
+		setGrad(t, a, 3, 4)
+		setGrad(t, b, 12)
+		n, err := optim.ClipGradNorm([]*autograd.Var{a, b, c}, tc.maxNorm)
+		require.NoError(t, err)
+		assert.InDelta(t, 13, n, 1e-6)
+		ga, err := a.Grad().Float64s()
+		require.NoError(t, err)
+		gb, err := b.Grad().Float64s()
+		require.NoError(t, err)
+		assert.InDeltaSlice(t, tc.a, ga, 1e-5)
+		assert.InDeltaSlice(t, tc.b, gb, 1e-5)
+	}
+	_, err := optim.ClipGradNorm(nil, 0)
+	assert.Error(t, err)
+}
