@@ -1,8 +1,11 @@
 package main
 
-import "errors"
+import (
+	"github.com/adjoint-go/adjoint/bench"
+)
 
-// runBench runs "adjoint bench". Placeholder: another change replaces it.
-func runBench(args []string) error {
-	return errors.New("bench: not built yet")
+// runBench runs "adjoint bench": the benchmark suite on every device this
+// build has, side by side with PyTorch when /usr/bin/python3 has torch.
+func runBench(args []string, e env) error {
+	return bench.Main(args, e.stdout, e.stderr)
 }

@@ -69,7 +69,7 @@ func run(args []string, e env) (code int) {
 	case "predict":
 		err = runPredict(rest, e)
 	case "bench":
-		err = runBench(rest)
+		err = runBench(rest, e)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -281,7 +281,7 @@ func TestBadInput(t *testing.T) {
 		{"predict columns", []string{"predict", "--model", small, "--input", in3}, 1, "line 1 has 3 values, the model takes 64 features"},
 		{"predict label column", []string{"predict", "--model", small, "--input", in65}, 1, "(drop the label column)"},
 		{"predict non-numeric", []string{"predict", "--model", small, "--input", inBad}, 1, `column 64: "x" is not a number`},
-		{"bench placeholder", []string{"bench"}, 1, "bench: not built yet"},
+		{"bench unknown benchmark", []string{"bench", "--only", "nope"}, 1, "nope"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,93 @@
+// Package bench holds adjoint's benchmarks: one table of configurations
+// (Table) that drives both `adjoint bench` (Main) and the `go test -bench`
+// functions, the PyTorch/numpy peers that run the same configurations, and
+// the reports (text table, CSV, JSON, BENCHMARKS.md, charts).
+//
+// # What is measured
+//
+//   - gemm: one C = op(A) op(B) on the device, for NN, NT and TN at square
+//     sizes and at the three shapes of a 784 → 512 layer with K = 256 (the
+//     forward XWᵀ, the adjoint εW and the parameter gradient εᵀX). Flops
+//     2mnk.
+//   - mlp: one training step of the small (64-128-10, K = 64), medium
+//     (784-512-512-10, K = 256) and wide (2048-2048-2048-10, K = 512;
+//     4096-wide with K = 4096 on CUDA only) MLPs: a fresh tape, the forward
+//     pass (fused bias + ReLU), softmax cross-entropy with class indices
+//     (mean over K), the backward pass, and a plain SGD update of every
+//     parameter on the device. The models are built directly on the tape
+//     (autograd.Tape.Linear), not through package nn. Flops 6·K·Σ in·out:
+//     2 for the forward product and 4 for the two backward products.
+//   - ksweep: the medium MLP's step for K = 1 … 1024 samples per launch; the
+//     "per sample" column shows what batching buys (the fixed cost of a step
+//     is shared by K samples, and larger products run faster).
+//   - order: the lecture's "order of computation matters". For a chain of
+//     M = 4 dense N × N tanh layers and ρ = ‖t − z_M‖² per sample, the
+//     gradient with respect to the chain's input is computed
+//     (a) right to left — back propagation on the tape, K samples at once,
+//     δ_m = (f′ ⊙ ε) W_m: vector–matrix products, O(N²) per layer and
+//     sample — and
+//     (b) left to right — forming A_m = diag(f′_m) W_m and the dense
+//     product J = A_{M−1}⋯A₁A₀ as the forward pass goes (forward propagation
+//     of the gradient), then Jᵀε: matrix–matrix products, O(N³) per layer
+//     and sample. (With respect to the first layer's parameters the left
+//     factor B₀ would be N × N(N+1), which makes (b) O(N⁴); the input
+//     gradient keeps (b) affordable up to N = 1024.) Both report time per
+//     sample; (b) runs only as many of the K samples as its cost allows
+//     (LTRSamples), each costing the same. The command fits log t = a + s
+//     log N by least squares over all N and over the three largest, and
+//     prints both slopes: the operation counts predict s = 2 and s = 3.
+//     Measured slopes come out lower at small N, where fixed per-op costs
+//     dominate and where a larger product runs at a higher GFLOP/s, so the
+//     fit over the largest widths is the one to compare with the counts.
+//     The two orders agree to rounding (a test checks this in float64).
+//   - order/fwd and order/grad: the cheap-gradient principle on the medium
+//     MLP — the forward pass alone (no tape) against forward + backward; the
+//     command prints their ratio (theory: at most about 3).
+//   - residual: one training step of a residual network (784 → 512, three
+//     blocks h ← relu(h + W₂ relu(W₁h + b₁) + b₂), → 10, K = 256): a DAG in
+//     which gradients meet and add at every fan-out.
+//
+// # How it is timed
+//
+// Each configuration runs Timing.Warmup times untimed, then repeatedly
+// until at least MinReps repetitions and MinTime seconds (at most MaxReps).
+// Every repetition ends with a device Sync, so asynchronous devices are
+// timed to completion. Reported: the median, the interquartile range as a
+// percentage of the median (the "IQR" column; min and max are in CSV/JSON),
+// GFLOP/s at the median, and time per sample.
+//
+// # Peers
+//
+// peers.py (embedded; run with /usr/bin/python3 by default, --python to
+// change) runs the same configurations in PyTorch — torch.mm for GEMM
+// (transposes as views), the same layer sizes with PyTorch's default
+// initialisation, F.cross_entropy, backward and torch.optim.SGD for
+// training steps — and numpy.matmul for GEMM on the CPU. It is started once
+// per device and driven over JSON lines, and each configuration runs in Go
+// and then immediately in Python with the same Timing, so that a ratio
+// compares two measurements taken under the same machine load. On the CPU
+// torch.set_num_threads, OMP/OpenBLAS/MKL thread counts equal --threads
+// (default GOMAXPROCS, which is also what our GEMM uses). The peers get
+// OMP_WAIT_POLICY=PASSIVE by default (--omp-wait-policy): on a shared
+// 2-core machine, with OpenMP's default spinning, the median of PyTorch's
+// small-MLP step was more than ten times slower whenever other processes
+// kept the cores busy, which measures the neighbours rather than PyTorch. On CUDA the peers disable TF32
+// (torch.backends.cuda.matmul.allow_tf32 = False) and synchronise after
+// every repetition. When torch cannot be imported the command says so and
+// prints our rows alone.
+//
+// # Devices
+//
+// The CPU device always runs (this package imports
+// github.com/adjoint-go/adjoint/cpu, which registers it; --cpu-kernel and
+// --threads configure it). CUDA runs when device.Open("cuda") works, that
+// is in a binary built with -tags cuda that imports the CUDA backend, on a
+// machine with a GPU; otherwise the report says why there are no GPU rows.
+//
+// # Reading the numbers
+//
+// The machines these numbers come from are shared and noisy: the report
+// records the load average at the start and end of the run, and the IQR
+// column shows how much repetitions varied. Compare ratios taken in one run
+// (×torch, ×numpy), not absolute times across runs. No test asserts a time.
+package bench
