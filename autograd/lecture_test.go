@@ -78,6 +78,21 @@ func randMatrix(rng *rand.Rand, rows, cols int) [][]float64 {
 	return m
 }
 
+// forwardStates is the lecture's forward propagation z₀ ← y, z_{m+1} ← f_m(z_m),
+// with the MSE error vector ε_M = −2(x − z_M).
+func forwardStates(ls []layer, y, x []float64) ([][]float64, *mat.VecDense) {
+	z := [][]float64{y}
+	for _, l := range ls {
+		z = append(z, l.forward(z[len(z)-1]))
+	}
+	f := z[len(ls)]
+	eps := mat.NewVecDense(len(f), nil)
+	for i := range f {
+		eps.SetVec(i, -2*(x[i]-f[i]))
+	}
+	return z, eps
+}
+
 // backpropLoop is the lecture's algorithm, verbatim: for each sample k,
 // ε_M ← −2(x_k − f(y_k)); for m = M−1 … 0: ε_m ← Aᵀε_{m+1}, g_m += Bᵀε_{m+1};
 // then g_m /= K. It gives ∇_θ L for L = (1/K) Σ_k ‖x_k − f(y_k)‖².
@@ -88,15 +103,7 @@ func backpropLoop(ls []layer, ys, xs [][]float64) [][]float64 {
 		g[m] = make([]float64, r*c+r)
 	}
 	for k := range ys {
-		z := [][]float64{ys[k]}
-		for _, l := range ls {
-			z = append(z, l.forward(z[len(z)-1]))
-		}
-		f := z[len(ls)]
-		eps := mat.NewVecDense(len(f), nil)
-		for i := range f {
-			eps.SetVec(i, -2*(xs[k][i]-f[i]))
-		}
+		z, eps := forwardStates(ls, ys[k], xs[k])
 		for m := len(ls) - 1; m >= 0; m-- {
 			A, B := ls[m].jacobians(z[m])
 			var gm, em mat.VecDense
@@ -122,15 +129,7 @@ func backpropLoop(ls []layer, ys, xs [][]float64) [][]float64 {
 func jacobianProducts(ls []layer, ys, xs [][]float64) [][]float64 {
 	g := make([][]float64, len(ls))
 	for k := range ys {
-		z := [][]float64{ys[k]}
-		for _, l := range ls {
-			z = append(z, l.forward(z[len(z)-1]))
-		}
-		f := z[len(ls)]
-		eps := mat.NewVecDense(len(f), nil)
-		for i := range f {
-			eps.SetVec(i, -2*(xs[k][i]-f[i]))
-		}
+		z, eps := forwardStates(ls, ys[k], xs[k])
 		for m := range ls {
 			_, J := ls[m].jacobians(z[m])
 			for q := m + 1; q < len(ls); q++ {
