@@ -485,6 +485,7 @@ type stepper struct {
 	features, targets, outW int
 	clip                    float64
 	outHost                 []float32
+	lossHost                [1]float64 // the one value a step brings back
 }
 
 // step trains on one batch of k samples and returns the batch's mean loss
@@ -521,9 +522,12 @@ func (s *stepper) step(xb, yb []float32, k int) (lossValue float64, correct int,
 	if err := s.opt.Step(); err != nil {
 		return 0, 0, err
 	}
-	if lossValue, err = l.Value().Item(); err != nil {
+	// Download into the stepper's own array: Tensor.Item would allocate
+	// a fresh one on every step.
+	if err := dev.Download64(s.lossHost[:], l.Value().Buffer()); err != nil {
 		return 0, 0, err
 	}
+	lossValue = s.lossHost[0]
 	if s.classify {
 		o := s.outHost[:k*s.outW]
 		if err := dev.Download32(o, out.Value().Buffer()); err != nil {
