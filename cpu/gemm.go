@@ -20,5 +20,9 @@ func newGemmer(kernel string, threads int) (gemmer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gemm.New(k, threads)
+	e, err := gemm.New(k, threads)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return e, nil
 }

@@ -93,3 +93,35 @@ func benchSgemm(b *testing.B, e *Engine, ta, tb bool, m, n, k int) {
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)/sec/1e9, "GFLOP/s")
 }
+
+// BenchmarkDgemm measures the float64 path (square, NN).
+func BenchmarkDgemm(b *testing.B) {
+	for _, k := range Available() {
+		e, err := New(k, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range []int{64, 256, 1024} {
+			if k == Generic && n > 256 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%v/NN/n=%d", k, n), func(b *testing.B) {
+				a := make([]float64, n*n)
+				bb := make([]float64, n*n)
+				c := make([]float64, n*n)
+				for i := range a {
+					a[i], bb[i] = float64(i%7), float64(i%5)
+				}
+				e.Dgemm(false, false, n, n, n, 1, a, n, bb, n, 0, c, n)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					e.Dgemm(false, false, n, n, n, 1, a, n, bb, n, 0, c, n)
+				}
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(2*float64(n)*float64(n)*float64(n)/sec/1e9, "GFLOP/s")
+			})
+		}
+		e.Close()
+	}
+}

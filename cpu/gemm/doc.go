@@ -87,13 +87,17 @@
 //
 // # Threads
 //
-// Each Engine owns a persistent pool of worker goroutines. A call is split
-// into a tm×tn grid of independent blocks of C (boundaries on micro-tile
-// multiples) chosen to balance the tiles and minimise packing; each thread
-// packs its own blocks into its own buffers, so the only synchronisation
-// is one channel send per worker and a sync.WaitGroup per call. Small
-// problems use fewer threads, and tiny ones (m·n·k ≤ 16³) take a direct
-// loop with no packing at all.
+// Each Engine owns a persistent pool of worker goroutines; the caller's
+// goroutine is thread 0. A thread is added only for every 2²⁰
+// multiply-adds. Large products are cut into a grid of about 512×512
+// chunks of C (at least two per thread) that the threads claim with an
+// atomic counter, so a thread slowed down by other load on the machine
+// simply takes fewer chunks. Smaller products are split statically into a
+// tm×tn grid of blocks chosen to balance the tiles and minimise packing.
+// Either way every block is independent: each thread packs its own A and B
+// blocks into its own buffers, and the only synchronisation is one channel
+// send per worker and a sync.WaitGroup per call. Tiny problems (m·n·k ≤
+// 256 with the assembly kernels) take a direct loop with no packing.
 //
 // # Allocation
 //

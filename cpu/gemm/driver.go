@@ -77,8 +77,22 @@ func run[T float](in *engine, p *problem[T], s *setup[T], f64 bool) {
 		return
 	}
 	t := min(in.threads, max(1, work/minWorkPerThread))
+	if t > 1 {
+		// Large problems: a grid of about chunkSize² chunks of C, at least
+		// two per thread, handed out dynamically.
+		gm, gn := ceilDiv(m, chunkSize), ceilDiv(n, chunkSize)
+		if gm*gn >= 2*t {
+			// Any thread may get the largest chunk: size all buffers for it
+			// now, so that warm calls never allocate.
+			reserve(s, t, ceilDiv(ceilDiv(m, s.mr), gm)*s.mr, ceilDiv(ceilDiv(n, s.nr), gn)*s.nr, k)
+			in.next.Store(0)
+			dispatch(in, t, job{f64: f64, gm: gm, gn: gn})
+			return
+		}
+	}
 	tm, tn := split(m, n, s.mr, s.nr, t)
 	t = tm * tn
+	reserve(s, t, ceilDiv(ceilDiv(m, s.mr), tm)*s.mr, ceilDiv(ceilDiv(n, s.nr), tn)*s.nr, k)
 	if t == 1 {
 		gemmPart(s, &s.ws[0], p, 0, m, 0, n)
 		return
@@ -93,6 +107,39 @@ func run[T float](in *engine, p *problem[T], s *setup[T], f64 bool) {
 	n0, n1 := partRange(n, s.nr, tn, 0)
 	gemmPart(s, &s.ws[0], p, m0, m1, n0, n1)
 	in.wg.Wait()
+}
+
+// chunkSize is the target side of a dynamically scheduled chunk of C. Each
+// chunk packs its own A and B blocks, so the packing overhead relative to
+// the multiply is about 2·packCost/chunkSize (a few percent). (A variable
+// only so that tests can exercise the schedule on small shapes.)
+var chunkSize = 512
+
+// dispatch runs the same job (with tid set) on t threads, the caller's
+// goroutine being thread 0, and waits for all of them.
+func dispatch(in *engine, t int, j job) {
+	in.wg.Add(t - 1)
+	for tid := 1; tid < t; tid++ {
+		j.tid = tid
+		in.jobs[tid-1] <- j
+	}
+	j.tid = 0
+	in.do(j)
+	in.wg.Wait()
+}
+
+// reserve makes the buffers of threads 0..t-1 large enough for blocks of
+// at most mb×nb of C with depth k.
+func reserve[T float](s *setup[T], t, mb, nb, k int) {
+	kc := min(s.kc, k)
+	na := min(s.mc, ceilDiv(mb, s.mr)*s.mr) * kc
+	nbuf := min(s.nc, ceilDiv(nb, s.nr)*s.nr) * kc
+	for i := range s.ws[:t] {
+		ws := &s.ws[i]
+		ws.a = grow(ws.a, na)
+		ws.b = grow(ws.b, nbuf)
+		ws.tile = grow(ws.tile, s.mr*s.nr)
+	}
 }
 
 // split chooses a tm×tn grid of at most t threads over the m×n output that
@@ -146,6 +193,7 @@ func gemmPart[T float](s *setup[T], ws *workspace[T], p *problem[T], m0, m1, n0,
 	}
 	mr, nr, kc, mc, nc := s.mr, s.nr, s.kc, s.mc, s.nc
 	k := p.k
+	// The buffers were sized by reserve (grow is only a safety net).
 	kcMax := min(kc, k)
 	ws.a = grow(ws.a, min(mc, ceilDiv(m1-m0, mr)*mr)*kcMax)
 	ws.b = grow(ws.b, min(nc, ceilDiv(n1-n0, nr)*nr)*kcMax)
@@ -244,32 +292,25 @@ func packCopy[T float](d, src []T, off, ld, w, W, kb int) {
 	full := w / W
 	rem := w - full*W
 	stride := W * kb
+	asm := asmPack && is32[T]() && (W == 16 || W == 6) && full > 0
 	for p := 0; p < kb; p++ {
 		row := src[off+p*ld : off+p*ld+w]
 		o := p * W
-		switch W {
-		case 4:
+		switch {
+		case asm:
+			_ = d[o+(full-1)*stride+W-1] // bounds for the assembly
+			if W == 16 {
+				packCopy16(f32ptr(d, o), f32ptr(row, 0), full, stride)
+			} else {
+				packCopy6(f32ptr(d, o), f32ptr(row, 0), full, stride)
+			}
+		case W == 4:
 			for q := 0; q < full; q++ {
 				*(*[4]T)(d[o+q*stride:]) = *(*[4]T)(row[q*4:])
 			}
-		case 6:
-			for q := 0; q < full; q++ {
-				dd := (*[6]T)(d[o+q*stride:])
-				ss := (*[6]T)(row[q*6:])
-				dd[0], dd[1], dd[2], dd[3], dd[4], dd[5] = ss[0], ss[1], ss[2], ss[3], ss[4], ss[5]
-			}
-		case 8:
+		case W == 8:
 			for q := 0; q < full; q++ {
 				*(*[8]T)(d[o+q*stride:]) = *(*[8]T)(row[q*8:])
-			}
-		case 16:
-			for q := 0; q < full; q++ {
-				dd := (*[16]T)(d[o+q*stride:])
-				ss := (*[16]T)(row[q*16:])
-				dd[0], dd[1], dd[2], dd[3] = ss[0], ss[1], ss[2], ss[3]
-				dd[4], dd[5], dd[6], dd[7] = ss[4], ss[5], ss[6], ss[7]
-				dd[8], dd[9], dd[10], dd[11] = ss[8], ss[9], ss[10], ss[11]
-				dd[12], dd[13], dd[14], dd[15] = ss[12], ss[13], ss[14], ss[15]
 			}
 		default:
 			for q := 0; q < full; q++ {
@@ -284,11 +325,35 @@ func packCopy[T float](d, src []T, off, ld, w, W, kb int) {
 	}
 }
 
+// is32 reports whether T is (based on) float32.
+func is32[T float]() bool {
+	var z T
+	return unsafe.Sizeof(z) == 4
+}
+
+// f32ptr returns &s[i] as a *float32; only valid when is32[T]().
+func f32ptr[T float](s []T, i int) *float32 {
+	return (*float32)(unsafe.Pointer(&s[i]))
+}
+
 // packInterleave sets d[p*W+r] = src[off+r*ld+p] for r < w, p < kb, and
 // zero for w <= r < W.
 func packInterleave[T float](d, src []T, off, ld, w, W, kb int) {
 	d = d[:W*kb]
 	r := 0
+	if asmPack && is32[T]() && kb > 0 {
+		for ; r+4 <= w; r += 4 {
+			_ = src[off+(r+3)*ld+kb-1] // bounds for the assembly
+			_ = d[(kb-1)*W+r+3]
+			packInterleave4(f32ptr(d, r), f32ptr(src, off+r*ld), ld, W, kb)
+		}
+		if r+2 <= w {
+			_ = src[off+(r+1)*ld+kb-1]
+			_ = d[(kb-1)*W+r+1]
+			packInterleave2(f32ptr(d, r), f32ptr(src, off+r*ld), ld, W, kb)
+			r += 2
+		}
+	}
 	for ; r+4 <= w; r += 4 {
 		s0 := src[off+r*ld : off+r*ld+kb]
 		s1 := src[off+(r+1)*ld : off+(r+1)*ld+kb]

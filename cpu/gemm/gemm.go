@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Kernel names a micro-kernel implementation.
@@ -200,12 +201,15 @@ func checkArgs(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	}
 }
 
-// job is one thread's share of a call: the block [m0,m1)×[n0,n1) of C.
-// It is sent by value so dispatching allocates nothing.
+// job is one thread's share of a call: either the block [m0,m1)×[n0,n1)
+// of C, or (gm > 0) a share of the gm×gn chunk grid claimed dynamically
+// through engine.next. It is sent by value so dispatching allocates
+// nothing.
 type job struct {
 	f64            bool
 	tid            int
 	m0, m1, n0, n1 int
+	gm, gn         int
 }
 
 // engine is the state shared with the workers. It is separate from Engine
@@ -220,9 +224,11 @@ type engine struct {
 	p32 problem[float32]
 	p64 problem[float64]
 
-	jobs []chan job // one per worker; worker i serves tid i+1
-	wg   sync.WaitGroup
-	exit sync.WaitGroup
+	jobs      []chan job // one per worker; worker i serves tid i+1
+	wg        sync.WaitGroup
+	exit      sync.WaitGroup
+	closeOnce sync.Once
+	next      atomic.Int64 // next chunk of a dynamically scheduled call
 }
 
 func newEngine(k Kernel, threads int) *engine {
@@ -251,21 +257,39 @@ func (in *engine) worker(ch chan job) {
 
 func (in *engine) do(j job) {
 	if j.f64 {
-		gemmPart(&in.s64, &in.s64.ws[j.tid], &in.p64, j.m0, j.m1, j.n0, j.n1)
+		doJob(in, &in.s64, &in.p64, j)
 	} else {
-		gemmPart(&in.s32, &in.s32.ws[j.tid], &in.p32, j.m0, j.m1, j.n0, j.n1)
+		doJob(in, &in.s32, &in.p32, j)
+	}
+}
+
+func doJob[T float](in *engine, s *setup[T], p *problem[T], j job) {
+	ws := &s.ws[j.tid]
+	if j.gm == 0 {
+		gemmPart(s, ws, p, j.m0, j.m1, j.n0, j.n1)
+		return
+	}
+	// Dynamic schedule: claim chunks until none are left, so a thread
+	// that is slowed down (shared machine) does less of the work.
+	for {
+		idx := int(in.next.Add(1)) - 1
+		if idx >= j.gm*j.gn {
+			return
+		}
+		m0, m1 := partRange(p.m, s.mr, j.gm, idx%j.gm)
+		n0, n1 := partRange(p.n, s.nr, j.gn, idx/j.gm)
+		gemmPart(s, ws, p, m0, m1, n0, n1)
 	}
 }
 
 func (in *engine) close() {
-	if in.closed {
-		return
-	}
-	in.closed = true
-	for _, ch := range in.jobs {
-		close(ch)
-	}
-	in.exit.Wait()
-	in.s32.ws = nil
-	in.s64.ws = nil
+	in.closeOnce.Do(func() {
+		in.closed = true
+		for _, ch := range in.jobs {
+			close(ch)
+		}
+		in.exit.Wait()
+		in.s32.ws = nil
+		in.s64.ws = nil
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
@@ -205,17 +206,23 @@ func engines(t testing.TB, threads ...int) []*Engine {
 
 func TestSgemmDgemm(t *testing.T) {
 	// Split even small problems over all threads so that the partitioning
-	// is exercised on awkward shapes.
-	saved := minWorkPerThread
+	// is exercised on awkward shapes: static splits on the engines with
+	// the default chunk size, dynamic chunks on those with tiny chunks.
+	saved, savedChunk := minWorkPerThread, chunkSize
 	minWorkPerThread = 1
-	defer func() { minWorkPerThread = saved }()
+	defer func() { minWorkPerThread, chunkSize = saved, savedChunk }()
 	shapes := shapesFor(testing.Short())
-	for _, e := range engines(t, 1, 2, 3) {
+	for _, e := range engines(t, 1, 2, 3, 4) {
 		defer e.Close()
+		chunk := savedChunk
+		if e.Threads() == 4 {
+			chunk = 20
+		}
 		for _, tr := range transAll {
 			for _, prec := range []string{"f32", "f64"} {
 				name := fmt.Sprintf("%v/threads=%d/%s/%s", e.Kernel(), e.Threads(), tr.name, prec)
 				t.Run(name, func(t *testing.T) {
+					chunkSize = chunk
 					rng := rand.New(rand.NewPCG(1, uint64(len(name))))
 					for si, s := range shapes {
 						sc := scalarSet[si%len(scalarSet)]
@@ -264,7 +271,8 @@ func TestSgemmLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large shapes skipped in -short mode")
 	}
-	shapes := []shape{{257, 513, 300}, {300, 257, 513}, {1000, 33, 600}}
+	// The last shape is large enough for the dynamic chunk schedule.
+	shapes := []shape{{257, 513, 300}, {300, 257, 513}, {1000, 33, 600}, {1100, 1030, 37}}
 	for _, e := range engines(t, 1, 2) {
 		defer e.Close()
 		for _, tr := range transAll {
@@ -429,6 +437,7 @@ func TestZeroAllocs(t *testing.T) {
 		{"mlp-grad", true, false, 128, 10, 64},
 		{"large", false, false, 257, 513, 300},
 		{"largeTT", true, true, 300, 257, 513},
+		{"dynamic", false, true, 1030, 1100, 40},
 	}
 	for _, e := range engines(t, 1, 2) {
 		defer e.Close()
@@ -532,11 +541,11 @@ func TestBlocking(t *testing.T) {
 	}
 	if hasAVX2 {
 		tests = append(tests,
-			tc{"avx2-small-blocks", sgemmKernel6x16AVX2, 6, 16, 5, 12, 32, 2, 0},
-			tc{"avx2-kc1", sgemmKernel6x16AVX2, 6, 16, 1, 6, 16, 1, 0})
+			tc{"avx2-small-blocks", setup32(AVX2).kern, 6, 16, 5, 12, 32, 2, 0},
+			tc{"avx2-kc1", setup32(AVX2).kern, 6, 16, 1, 6, 16, 1, 0})
 	}
 	if hasAVX512 {
-		tests = append(tests, tc{"avx512-small-blocks", sgemmKernel14x32AVX512, 14, 32, 5, 28, 64, 2, 0})
+		tests = append(tests, tc{"avx512-small-blocks", setup32(AVX512).kern, 14, 32, 5, 28, 64, 2, 0})
 	}
 	saved := minWorkPerThread
 	minWorkPerThread = 1
@@ -560,5 +569,23 @@ func TestBlocking(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCleanupStopsWorkers checks that an Engine dropped without Close
+// does not leak its worker goroutines.
+func TestCleanupStopsWorkers(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		e, err := New(Generic, 4)
+		require.NoError(t, err)
+		c := make([]float32, 64*64)
+		e.Sgemm(false, false, 64, 64, 64, 1, c, 64, c, 64, 0, c, 64)
+	}()
+	// (require.Eventually would itself add goroutines.)
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; {
+		require.True(t, time.Now().Before(deadline), "workers still running: %d > %d goroutines", runtime.NumGoroutine(), before)
+		runtime.GC()
+		time.Sleep(5 * time.Millisecond)
 	}
 }

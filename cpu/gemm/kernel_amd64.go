@@ -1,4 +1,4 @@
-//go:build amd64
+//go:build amd64 && !purego
 
 package gemm
 
@@ -45,14 +45,14 @@ func setup32(k Kernel) setup[float32] {
 			kern: sgemmKernel6x16AVX2,
 			mr:   6, nr: 16,
 			kc: 256, mc: 144, nc: 4080,
-			small: 16 * 16 * 16,
+			small: 256, // packing wins from about 6×6×6 up
 		}
 	case AVX512:
 		return setup[float32]{
 			kern: sgemmKernel14x32AVX512,
 			mr:   14, nr: 32,
 			kc: 256, mc: 168, nc: 4064,
-			small: 16 * 16 * 16,
+			small: 256, // packing wins from about 6×6×6 up
 		}
 	}
 	return genericSetup[float32]()
@@ -65,7 +65,7 @@ func setup64(k Kernel) setup[float64] {
 			kern: dgemmKernel6x8AVX2,
 			mr:   6, nr: 8,
 			kc: 256, mc: 72, nc: 4088,
-			small: 16 * 16 * 16,
+			small: 256, // packing wins from about 6×6×6 up
 		}
 	}
 	return genericSetup[float64]()

@@ -1,4 +1,4 @@
-//go:build !amd64
+//go:build !amd64 || purego
 
 package gemm
 
@@ -8,7 +8,7 @@ const (
 )
 
 // setup32 returns the float32 blocking and micro-kernel for k. Only the
-// portable kernel exists on this architecture.
+// portable kernel exists on this architecture (or with the purego tag).
 func setup32(Kernel) setup[float32] { return genericSetup[float32]() }
 
 // setup64 returns the float64 blocking and micro-kernel for k.
