@@ -12,9 +12,10 @@ help:
 test: vet ## vet, then every test (CPU backend), then the race detector on the light packages
 	$(GO) test $(PKGS)
 	$(GO) test -race $(RACE_PKGS)
+	$(GO) test -race -run 'TestConformance/default|TestParallel' ./cpu/
 
 vet: ## gofmt check and go vet
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.gpu/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 

@@ -108,9 +108,10 @@ func (c *CPU) Axpy(alpha float64, x, y device.Buffer) {
 	checkEq("Axpy", a, b)
 	if a.f64 != nil {
 		axpy(alpha, a.f64, b.f64)
-	} else {
-		axpy(float32(alpha), a.f32, b.f32)
+		return
 	}
+	c.par.a = args{alpha: float32(alpha), x: a.f32, y: b.f32}
+	c.par.run(taskAxpy, a.Len(), 1)
 }
 
 func axpy[T float](alpha T, x, y []T) {
@@ -126,9 +127,10 @@ func (c *CPU) Scale(alpha float64, x, y device.Buffer) {
 	checkEq("Scale", a, b)
 	if a.f64 != nil {
 		scale(alpha, a.f64, b.f64)
-	} else {
-		scale(float32(alpha), a.f32, b.f32)
+		return
 	}
+	c.par.a = args{alpha: float32(alpha), x: a.f32, y: b.f32}
+	c.par.run(taskScale, a.Len(), 1)
 }
 
 func scale[T float](alpha T, x, y []T) {
@@ -163,9 +165,10 @@ func (c *CPU) Unary(op device.UnaryOp, x, y device.Buffer) {
 	checkEq("Unary", a, b)
 	if a.f64 != nil {
 		unary(op, a.f64, b.f64)
-	} else {
-		unary(op, a.f32, b.f32)
+		return
 	}
+	c.par.a = args{uop: op, x: a.f32, y: b.f32}
+	c.par.run(taskUnary, a.Len(), unaryCost(op))
 }
 
 func unary[T float](op device.UnaryOp, x, y []T) {
@@ -232,9 +235,10 @@ func (c *CPU) UnaryAdjoint(op device.UnaryOp, x, y, eps, delta device.Buffer) {
 	checkEq("UnaryAdjoint", X, D)
 	if X.f64 != nil {
 		unaryAdjoint(op, X.f64, Y.f64, E.f64, D.f64)
-	} else {
-		unaryAdjoint(op, X.f32, Y.f32, E.f32, D.f32)
+		return
 	}
+	c.par.a = args{uop: op, x: X.f32, y: Y.f32, e: E.f32, d: D.f32}
+	c.par.run(taskUnaryAdjoint, X.Len(), 1)
 }
 
 func unaryAdjoint[T float](op device.UnaryOp, x, y, e, d []T) {
@@ -304,9 +308,10 @@ func (c *CPU) Binary(op device.BinaryOp, a, b, cc device.Buffer) {
 	checkEq("Binary", A, C)
 	if A.f64 != nil {
 		binary(op, A.f64, B.f64, C.f64)
-	} else {
-		binary(op, A.f32, B.f32, C.f32)
+		return
 	}
+	c.par.a = args{bop: op, x: A.f32, y: B.f32, d: C.f32}
+	c.par.run(taskBinary, A.Len(), 1)
 }
 
 func binary[T float](op device.BinaryOp, a, b, c []T) {
@@ -353,7 +358,8 @@ func (c *CPU) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols int,
 		if B != nil {
 			b = B.f32
 		}
-		biasActivation(op, X.f32, rows, cols, b, Y.f32)
+		c.par.a = args{uop: op, x: X.f32, cols: cols, b: b, y: Y.f32}
+		c.par.run(taskBiasActivation, rows, cols*unaryCost(op))
 	}
 }
 
@@ -429,4 +435,14 @@ func sumCols[T float](x []T, rows, cols int, beta float64, y []T) {
 		}
 		y[i] = T(s)
 	}
+}
+
+// unaryCost weighs an elementwise function by its price relative to an
+// add, so that transcendental functions split over the cores sooner.
+func unaryCost(op device.UnaryOp) int {
+	switch op {
+	case device.Exp, device.Log, device.Sigmoid, device.Tanh, device.Sqrt:
+		return 8
+	}
+	return 1
 }

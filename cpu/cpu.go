@@ -3,6 +3,7 @@ package cpu
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/adjoint-go/adjoint/device"
@@ -56,6 +57,7 @@ type poolKey struct {
 // A CPU may be used by one goroutine at a time.
 type CPU struct {
 	gemm gemmer
+	par  *pool // workers for float32 elementwise and row-wise kernels
 	// free is a caching allocator: buffers released by Free are reused by
 	// the next Alloc of the same type and length, so a steady-state training
 	// step allocates nothing.
@@ -103,7 +105,14 @@ func New(opts ...Option) (*CPU, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cpu: %w", err)
 	}
-	return &CPU{gemm: g, free: map[poolKey][]*Buffer{}}, nil
+	threads := cfg.threads
+	if threads == 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	c := &CPU{gemm: g, par: newPool(threads), free: map[poolKey][]*Buffer{}}
+	// The workers hold only the pool, so an unreachable CPU can stop them.
+	runtime.AddCleanup(c, func(p *pool) { p.close() }, c.par)
+	return c, nil
 }
 
 func init() {

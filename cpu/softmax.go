@@ -21,12 +21,13 @@ func (c *CPU) softmaxFamily(op string, log bool, x device.Buffer, rows, cols int
 	X, Y := bufs2(op, x, y)
 	checkLen(op, "x", X, rows*cols)
 	checkLen(op, "y", Y, rows*cols)
+	if X.f64 == nil {
+		c.par.a = args{log: log, x: X.f32, y: Y.f32, cols: cols}
+		c.par.run(taskSoftmax, rows, 8*cols)
+		return
+	}
 	for i := 0; i < rows; i++ {
-		if X.f64 != nil {
-			softmaxRow(log, X.f64[i*cols:(i+1)*cols], Y.f64[i*cols:(i+1)*cols])
-		} else {
-			softmaxRow(log, X.f32[i*cols:(i+1)*cols], Y.f32[i*cols:(i+1)*cols])
-		}
+		softmaxRow(log, X.f64[i*cols:(i+1)*cols], Y.f64[i*cols:(i+1)*cols])
 	}
 }
 
@@ -74,13 +75,14 @@ func (c *CPU) softmaxAdjoint(op string, log bool, y, eps device.Buffer, rows, co
 	for _, b := range []*Buffer{Y, E, D} {
 		checkLen(op, "buffer", b, rows*cols)
 	}
+	if Y.f64 == nil {
+		c.par.a = args{log: log, y: Y.f32, e: E.f32, d: D.f32, cols: cols}
+		c.par.run(taskSoftmaxAdjoint, rows, 2*cols)
+		return
+	}
 	for i := 0; i < rows; i++ {
 		lo, hi := i*cols, (i+1)*cols
-		if Y.f64 != nil {
-			softmaxAdjointRow(log, Y.f64[lo:hi], E.f64[lo:hi], D.f64[lo:hi])
-		} else {
-			softmaxAdjointRow(log, Y.f32[lo:hi], E.f32[lo:hi], D.f32[lo:hi])
-		}
+		softmaxAdjointRow(log, Y.f64[lo:hi], E.f64[lo:hi], D.f64[lo:hi])
 	}
 }
 
@@ -122,20 +124,23 @@ func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buff
 		if E != nil {
 			e = E.f64
 		}
-		err = loss(kind, param, P.f64, T.f64, rows, cols, L.f64, e)
+		err = loss(kind, param, P.f64, T.f64, 0, rows, cols, L.f64, e)
 	} else {
 		var e []float32
 		if E != nil {
 			e = E.f32
 		}
-		err = loss(kind, param, P.f32, T.f32, rows, cols, L.f32, e)
+		c.par.a = args{loss: kind, param: param, y: P.f32, x: T.f32, d: L.f32, e: e, cols: cols}
+		err = c.par.run(taskLoss, rows, 8*cols)
 	}
 	if err != nil {
 		c.fail(err)
 	}
 }
 
-func loss[T float](kind device.LossKind, delta float64, pred, target []T, rows, cols int, losses, eps []T) error {
+// loss evaluates rows consecutive samples; row0 is the index of the first,
+// for error messages.
+func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, rows, cols int, losses, eps []T) error {
 	for k := 0; k < rows; k++ {
 		b := pred[k*cols : (k+1)*cols]
 		var e []T
@@ -147,7 +152,7 @@ func loss[T float](kind device.LossKind, delta float64, pred, target []T, rows, 
 		case device.SoftmaxCrossEntropyIndex:
 			c := int(target[k])
 			if float64(c) != float64(target[k]) || c < 0 || c >= cols {
-				return fmt.Errorf("cpu: loss %v: row %d: class index %v out of range [0, %d)", kind, k, target[k], cols)
+				return fmt.Errorf("cpu: loss %v: row %d: class index %v out of range [0, %d)", kind, row0+k, target[k], cols)
 			}
 			lse := logSumExp(b)
 			rho = lse - float64(b[c])
@@ -242,7 +247,8 @@ func (c *CPU) SGD(p, g, v device.Buffer, cfg device.SGDConfig) {
 		if V != nil {
 			vv = V.f32
 		}
-		sgd(P.f32, G.f32, vv, cfg)
+		c.par.a = args{x: P.f32, y: G.f32, m: vv, sgd: cfg}
+		c.par.run(taskSGD, P.Len(), 2)
 	}
 }
 
@@ -286,7 +292,8 @@ func (c *CPU) Adam(p, g, m, v device.Buffer, cfg device.AdamConfig) {
 	if P.f64 != nil {
 		adam(P.f64, G.f64, M.f64, V.f64, cfg)
 	} else {
-		adam(P.f32, G.f32, M.f32, V.f32, cfg)
+		c.par.a = args{x: P.f32, y: G.f32, m: M.f32, e: V.f32, adam: cfg}
+		c.par.run(taskAdam, P.Len(), 8)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 // methods: vectors both ways, tile sizes ± 1, rectangular mixes.
 var matShapes = [][2]int{
 	{1, 1}, {1, 257}, {257, 1}, {3, 17}, {17, 3}, {31, 33}, {33, 31},
-	{64, 64}, {65, 127}, {127, 65}, {129, 31}, {33, 257},
+	{64, 64}, {65, 127}, {127, 65}, {129, 31}, {33, 257}, {300, 129},
 }
 
 // domain returns n inputs in the domain of op: positive for log and sqrt,

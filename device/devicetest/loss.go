@@ -13,7 +13,7 @@ import (
 
 // lossShapes are (rows, cols) pairs; a row is one sample.
 var lossShapes = [][2]int{
-	{1, 1}, {1, 3}, {4, 1}, {3, 17}, {17, 31}, {33, 10}, {64, 65}, {129, 3}, {5, 257}, {31, 129},
+	{1, 1}, {1, 3}, {4, 1}, {3, 17}, {17, 31}, {33, 10}, {64, 65}, {129, 3}, {5, 257}, {31, 129}, {300, 129},
 }
 
 // simplex returns a rows×cols matrix of probability rows in which about a

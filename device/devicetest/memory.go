@@ -12,7 +12,7 @@ import (
 
 // lengths are the vector lengths of the elementwise and memory checks: odd
 // sizes around GPU tile and warp multiples, and a few larger ones.
-var lengths = []int{1, 3, 17, 31, 33, 64, 65, 127, 129, 257, 1000, 4099}
+var lengths = []int{1, 3, 17, 31, 33, 64, 65, 127, 129, 257, 1000, 4099, 40009} // the last splits over CPU threads
 
 // testMemory checks Alloc, Upload, Download and Free round trips and the
 // length-mismatch errors of Upload and Download.

@@ -1,0 +1,163 @@
+package cpu
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// Float32 elementwise and row-wise work large enough to pay for a hand-off
+// (a few µs) is split over a pool of worker goroutines. The pool is built
+// to allocate nothing per call: the arguments of the one call in flight sit
+// in the pool, and a task names its kernel by an enum rather than a closure.
+
+// minParallel is the number of elements below which work stays serial.
+const minParallel = 1 << 15
+
+type taskKind uint8
+
+const (
+	taskUnary taskKind = iota
+	taskUnaryAdjoint
+	taskBinary
+	taskAxpy
+	taskScale
+	taskBiasActivation
+	taskSoftmax
+	taskSoftmaxAdjoint
+	taskLoss
+	taskSGD
+	taskAdam
+)
+
+// args holds the operands of the parallel call in flight. Element kernels
+// index [lo, hi) of the slices; row kernels index rows lo…hi−1 of cols.
+type args struct {
+	uop        device.UnaryOp
+	bop        device.BinaryOp
+	loss       device.LossKind
+	log        bool
+	alpha      float32
+	param      float64
+	x, y, e, d []float32
+	b, m       []float32
+	cols       int
+	sgd        device.SGDConfig
+	adam       device.AdamConfig
+}
+
+type task struct {
+	kind   taskKind
+	lo, hi int
+	slot   int
+}
+
+type pool struct {
+	threads int
+	work    chan task
+	wg      sync.WaitGroup
+	a       args
+	errs    []error // one per chunk, for kernels that can fail
+}
+
+func newPool(threads int) *pool {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	p := &pool{threads: threads, errs: make([]error, threads)}
+	if threads > 1 {
+		p.work = make(chan task, threads)
+		for range threads - 1 {
+			go p.worker()
+		}
+	}
+	return p
+}
+
+func (p *pool) worker() {
+	for t := range p.work {
+		p.exec(t)
+		p.wg.Done()
+	}
+}
+
+func (p *pool) close() {
+	if p.work != nil {
+		close(p.work)
+	}
+}
+
+// run executes kind over [0, n) (elements or rows) with the arguments in
+// p.a, splitting when the work, n·unit elements, is large enough. It
+// returns the first error a chunk reported.
+func (p *pool) run(kind taskKind, n, unit int) error {
+	chunks := 1
+	if p.threads > 1 && n*unit >= minParallel {
+		chunks = min(p.threads, n)
+	}
+	step := (n + chunks - 1) / max(chunks, 1)
+	clear(p.errs)
+	for i := 1; i < chunks; i++ {
+		lo := i * step
+		if lo >= n {
+			break
+		}
+		p.wg.Add(1)
+		p.work <- task{kind: kind, lo: lo, hi: min(n, lo+step), slot: i}
+	}
+	p.exec(task{kind: kind, lo: 0, hi: min(n, step), slot: 0})
+	p.wg.Wait()
+	for _, err := range p.errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func opt32(s []float32, lo, hi int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[lo:hi]
+}
+
+func (p *pool) exec(t task) {
+	a := &p.a
+	lo, hi, c := t.lo, t.hi, a.cols
+	switch t.kind {
+	case taskUnary:
+		unary(a.uop, a.x[lo:hi], a.y[lo:hi])
+	case taskUnaryAdjoint:
+		unaryAdjoint(a.uop, a.x[lo:hi], a.y[lo:hi], a.e[lo:hi], a.d[lo:hi])
+	case taskBinary:
+		binary(a.bop, a.x[lo:hi], a.y[lo:hi], a.d[lo:hi])
+	case taskAxpy:
+		axpy(a.alpha, a.x[lo:hi], a.y[lo:hi])
+	case taskScale:
+		scale(a.alpha, a.x[lo:hi], a.y[lo:hi])
+	case taskBiasActivation:
+		biasActivation(a.uop, a.x[lo*c:hi*c], hi-lo, c, a.b, a.y[lo*c:hi*c])
+	case taskSoftmax:
+		for i := lo; i < hi; i++ {
+			softmaxRow(a.log, a.x[i*c:(i+1)*c], a.y[i*c:(i+1)*c])
+		}
+	case taskSoftmaxAdjoint:
+		for i := lo; i < hi; i++ {
+			softmaxAdjointRow(a.log, a.y[i*c:(i+1)*c], a.e[i*c:(i+1)*c], a.d[i*c:(i+1)*c])
+		}
+	case taskLoss:
+		var target []float32
+		if a.loss == device.SoftmaxCrossEntropyIndex {
+			target = a.x[lo:hi]
+		} else {
+			target = a.x[lo*c : hi*c]
+		}
+		p.errs[t.slot] = loss(a.loss, a.param, a.y[lo*c:hi*c], target, lo, hi-lo, c, a.d[lo:hi], opt32(a.e, lo*c, hi*c))
+	case taskSGD:
+		sgd(a.x[lo:hi], a.y[lo:hi], opt32(a.m, lo, hi), a.sgd)
+	case taskAdam:
+		adam(a.x[lo:hi], a.y[lo:hi], a.m[lo:hi], a.e[lo:hi], a.adam)
+	}
+}
