@@ -38,7 +38,9 @@ func TestAdjointIdentity(t *testing.T) {
 	probs := []float64{0.2, 0.5, 0.3, 0, 1, 0, 0.6, 0.4, 0, 0.1, 0.1, 0.8}
 	classes := []float64{2, 0, 1, 2}
 	huber := func(d float64) lossFn {
-		return func(tp *autograd.Tape, p, t *autograd.Var, r loss.Reduction) *autograd.Var { return loss.Huber(tp, p, t, d, r) }
+		return func(tp *autograd.Tape, p, t *autograd.Var, r loss.Reduction) *autograd.Var {
+			return loss.Huber(tp, p, t, d, r)
+		}
 	}
 	cases := []struct {
 		name   string

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log"
 
-	_ "github.com/adjoint-go/adjoint/cpu" // registers the "cpu" device
 	"github.com/adjoint-go/adjoint/autograd"
+	_ "github.com/adjoint-go/adjoint/cpu" // registers the "cpu" device
 	"github.com/adjoint-go/adjoint/data"
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/loss"
