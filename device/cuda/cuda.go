@@ -135,9 +135,6 @@ const (
 	opClose
 )
 
-// maxArgs is the most parameters a kernel takes (adam).
-const maxArgs = 13
-
 // call is one request to the device thread, passed by value so that a
 // launch allocates nothing.
 type call struct {
@@ -182,11 +179,22 @@ func (d *Device) roundTrip(c call) reply {
 	return <-d.replies
 }
 
-// launch queues kernel k on a gx×gy grid of bx×by blocks.
-func (d *Device) launch(k kernelID, gx, gy, bx, by int, args ...uint64) {
+// newCall builds the launch of kernel k on a gx×gy grid of bx×by blocks.
+// Every launch is built here: table_test.go finds the calls of newCall,
+// launch and launch1 in the source and checks their argument kinds against
+// the kernels' parameter lists.
+func newCall(k kernelID, gx, gy, bx, by int, args ...uint64) call {
+	if len(args) > maxArgs {
+		panic(fmt.Sprintf("cuda: kernel %s: %d arguments, at most %d", kernelTable[k].name, len(args), maxArgs))
+	}
 	c := call{op: opLaunch, kernel: k, gx: uint32(gx), gy: uint32(gy), bx: uint32(bx), by: uint32(by)}
 	c.nargs = uint8(copy(c.args[:], args))
-	d.submit(c)
+	return c
+}
+
+// launch queues kernel k on a gx×gy grid of bx×by blocks.
+func (d *Device) launch(k kernelID, gx, gy, bx, by int, args ...uint64) {
+	d.submit(newCall(k, gx, gy, bx, by, args...))
 }
 
 // Kernel argument words: every parameter is 8 bytes.
@@ -196,8 +204,9 @@ func ptrArg(b *Buffer) uint64 {
 	}
 	return uint64(b.ptr)
 }
-func intArg(v int) uint64     { return uint64(int64(v)) }
-func fltArg(v float64) uint64 { return math.Float64bits(v) }
+func devArg(p cu.DevicePtr) uint64 { return uint64(p) }
+func intArg(v int) uint64          { return uint64(int64(v)) }
+func fltArg(v float64) uint64      { return math.Float64bits(v) }
 func boolArg(v bool) uint64 {
 	if v {
 		return 1
@@ -229,7 +238,9 @@ const (
 	scratchBytes  = scratchStatus + 16
 )
 
-// loop is the device thread.
+// loop is the device thread. It never unlocks its OS thread: when the
+// goroutine returns, the runtime ends the thread, so no other goroutine
+// inherits a thread on which this device's context is (or was) current.
 func (d *Device) loop(ready chan<- error) {
 	runtime.LockOSThread()
 	w := &d.w
@@ -237,7 +248,6 @@ func (d *Device) loop(ready chan<- error) {
 		if w.ctx != (cu.CUContext{}) {
 			_ = w.dev.ReleasePrimaryCtx()
 		}
-		runtime.UnlockOSThread()
 		ready <- err
 		return
 	}
@@ -245,7 +255,6 @@ func (d *Device) loop(ready chan<- error) {
 	for c := range d.calls {
 		if c.op == opClose {
 			d.replies <- reply{err: d.shutdown()}
-			runtime.UnlockOSThread()
 			return
 		}
 		d.serve(&c)
@@ -387,13 +396,11 @@ func (d *Device) dot(c *call) (float64, error) {
 	w := &d.w
 	n := int(c.bytes)
 	blocks := min(gridFor(n, threads, d.sms), maxDotBlocks)
-	part := call{op: opLaunch, kernel: kDotPartial, gx: uint32(blocks), gy: 1, bx: threads, by: 1, nargs: 4}
-	part.args[0], part.args[1], part.args[2], part.args[3] = intArg(n), uint64(c.ptr), uint64(c.ptr2), uint64(w.scratch)
+	part := newCall(kDotPartial, blocks, 1, threads, 1, intArg(n), devArg(c.ptr), devArg(c.ptr2), devArg(w.scratch))
 	if err := d.run(&part); err != nil {
 		return 0, fmt.Errorf("cuda: launch dot_partial: %w", err)
 	}
-	fin := call{op: opLaunch, kernel: kDotFinal, gx: 1, gy: 1, bx: threads, by: 1, nargs: 3}
-	fin.args[0], fin.args[1], fin.args[2] = intArg(blocks), uint64(w.scratch), uint64(w.scratch+scratchDot)
+	fin := newCall(kDotFinal, 1, 1, threads, 1, intArg(blocks), devArg(w.scratch), devArg(w.scratch+scratchDot))
 	if err := d.run(&fin); err != nil {
 		return 0, fmt.Errorf("cuda: launch dot_final: %w", err)
 	}

@@ -302,10 +302,9 @@ func (d *Device) Loss(kind device.LossKind, param float64, pred, target device.B
 		return
 	}
 	k, g := d.rowKernel(kLossWarp, kLossBlock, rows, cols)
-	c := call{op: opLaunch, kernel: k, gx: uint32(g), gy: 1, bx: threads, by: 1,
-		loss: kind == device.SoftmaxCrossEntropyIndex}
-	c.nargs = uint8(copy(c.args[:], []uint64{intArg(int(kind)), intArg(rows), intArg(cols), fltArg(param),
-		ptrArg(P), ptrArg(T), ptrArg(L), ptrArg(E), uint64(d.w.scratch + scratchStatus)}))
+	c := newCall(k, g, 1, threads, 1, intArg(int(kind)), intArg(rows), intArg(cols), fltArg(param),
+		ptrArg(P), ptrArg(T), ptrArg(L), ptrArg(E), devArg(d.w.scratch+scratchStatus))
+	c.loss = kind == device.SoftmaxCrossEntropyIndex
 	d.submit(c)
 }
 

@@ -141,6 +141,10 @@ func gemmPlan(m, n, sms int) (tile int, gridX, gridY int) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
+// maxArgs is the most parameters a kernel takes (adam); every parameter is
+// one 8-byte word.
+const maxArgs = 13
+
 // Launch geometry of the one-dimensional kernels (kernels.THREADS).
 const (
 	threads        = 256

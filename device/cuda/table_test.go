@@ -1,7 +1,17 @@
 package cuda
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/adjoint-go/adjoint/kernels"
@@ -87,5 +97,442 @@ func TestBucketBytes(t *testing.T) {
 		if got := bucketBytes(c[0]); got != c[1] {
 			t.Errorf("bucketBytes(%d) = %d, want %d", c[0], got, c[1])
 		}
+	}
+}
+
+// The kernel calling convention (kernels/common.cuh): gorgonia.org/cu's
+// Function.Launch copies every argument as one 8-byte word, so every kernel
+// parameter must be a pointer, a 64-bit integer or a double, and each launch
+// site must pass the right kind of word in the right place. The tests below
+// check that statically, with neither a GPU nor the cuda build tag:
+//
+//   - the .cu signatures (extern "C" __global__, also inside macros such as
+//     SGEMM) give each kernel's parameter kinds: p (pointer), i (i64 / long
+//     long) or d (double); any other type fails;
+//   - the PTX .entry parameter lists must agree: same count, every parameter
+//     .u64 or .f64 (8 bytes), .f64 exactly where the source has a double;
+//   - every launch site in ops.go and cuda.go (calls of launch, launch1 and
+//     newCall) passes arguments whose helpers (intArg, boolArg: i; fltArg:
+//     d; ptrArg, devArg: p) match the parameter kinds of every kernel the
+//     site can launch, and every kernel has a launch site.
+
+// Parameter kinds.
+const (
+	kindPtr = 'p'
+	kindInt = 'i'
+	kindDbl = 'd'
+)
+
+var (
+	blockCommentRE = regexp.MustCompile(`(?s)/\*.*?\*/`)
+	lineCommentRE  = regexp.MustCompile(`//[^\n]*`)
+	kernelSigRE    = regexp.MustCompile(`extern\s+"C"\s+__global__\s+void\s+(?:__launch_bounds__\s*\((?:[^()]|\([^()]*\))*\)\s*)?([A-Za-z_]\w*)\s*\(([^)]*)\)`)
+	defineRE       = regexp.MustCompile(`(?m)^#define\s+([A-Za-z_]\w*)\(([^)]*)\)(.*)$`)
+	ptxEntryRE     = regexp.MustCompile(`(?s)\.entry\s+([A-Za-z_]\w*)\s*\((.*?)\)`)
+	ptxParamRE     = regexp.MustCompile(`\.param\s+\.(\w+)`)
+)
+
+// cuSource returns the kernels' C sources without comments and with line
+// continuations joined, by file name.
+func cuSources(t *testing.T) map[string]string {
+	t.Helper()
+	needSources(t)
+	files, err := filepath.Glob("../../kernels/*.cu")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no kernels/*.cu found (%v)", err)
+	}
+	srcs := map[string]string{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := blockCommentRE.ReplaceAllString(string(b), " ")
+		s = lineCommentRE.ReplaceAllString(s, "")
+		s = strings.ReplaceAll(s, "\\\n", " ")
+		srcs[filepath.Base(f)] = s
+	}
+	return srcs
+}
+
+// needSources skips the test where the sources are absent: a test binary
+// copied to a GPU host (scripts/cuda/gpu-bundle.sh) runs outside the
+// package directory. `go test` always runs in it, so CI never skips.
+func needSources(t *testing.T) {
+	t.Helper()
+	for _, f := range []string{"ops.go", "cuda.go", "table.go", "../../kernels/common.cuh"} {
+		if _, err := os.Stat(f); err != nil {
+			t.Skipf("source %s not found (a test binary run outside its package directory): %v", f, err)
+		}
+	}
+}
+
+// paramKinds classifies a C parameter list.
+func paramKinds(list string) (string, error) {
+	var kinds []byte
+	for _, p := range strings.Split(list, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		// Drop the parameter's name: the last identifier.
+		typ := strings.TrimSpace(regexp.MustCompile(`[A-Za-z_]\w*\s*$`).ReplaceAllString(p, ""))
+		switch {
+		case strings.Contains(typ, "*"):
+			kinds = append(kinds, kindPtr)
+		case typ == "i64" || typ == "long long" || typ == "const i64" || typ == "int64_t" || typ == "long long int":
+			kinds = append(kinds, kindInt)
+		case typ == "double" || typ == "const double":
+			kinds = append(kinds, kindDbl)
+		default:
+			return "", fmt.Errorf("parameter %q has type %q: want a pointer, i64 or double (8 bytes)", p, typ)
+		}
+	}
+	return string(kinds), nil
+}
+
+// cuSignatures returns each kernel's parameter kinds as its .cu source
+// declares them, directly or through a macro whose first parameter is the
+// kernel's name (SGEMM in gemm.cu).
+func cuSignatures(t *testing.T) map[string]string {
+	t.Helper()
+	sigs := map[string]string{}
+	add := func(file, name, params string) {
+		k, err := paramKinds(params)
+		if err != nil {
+			t.Errorf("%s: kernel %s: %v", file, name, err)
+			return
+		}
+		if old, ok := sigs[name]; ok && old != k {
+			t.Errorf("%s: kernel %s declared twice (%s, %s)", file, name, old, k)
+		}
+		sigs[name] = k
+	}
+	for file, src := range cuSources(t) {
+		macros := map[string]bool{}
+		for _, d := range defineRE.FindAllStringSubmatch(src, -1) {
+			m := kernelSigRE.FindStringSubmatch(d[3])
+			if m == nil {
+				continue
+			}
+			margs := strings.Split(d[2], ",")
+			if strings.TrimSpace(margs[0]) != m[1] {
+				t.Errorf("%s: macro %s defines kernel %s, whose name is not the macro's first parameter", file, d[1], m[1])
+				continue
+			}
+			macros[d[1]] = true
+			// Every use of the macro at the start of a line defines a kernel.
+			use := regexp.MustCompile(`(?m)^` + d[1] + `\(\s*([A-Za-z_]\w*)`)
+			for _, u := range use.FindAllStringSubmatch(src, -1) {
+				add(file, u[1], m[2])
+			}
+		}
+		noDefines := defineRE.ReplaceAllString(src, "")
+		for _, m := range kernelSigRE.FindAllStringSubmatch(noDefines, -1) {
+			add(file, m[1], m[2])
+		}
+		if n := strings.Count(noDefines, "__global__"); n != len(kernelSigRE.FindAllString(noDefines, -1)) {
+			t.Errorf("%s: %d __global__ functions, %d parsed as extern \"C\" kernels", file, n, len(kernelSigRE.FindAllString(noDefines, -1)))
+		}
+	}
+	return sigs
+}
+
+func TestKernelParamsMatchPTX(t *testing.T) {
+	sigs := cuSignatures(t)
+	seen := map[string]bool{}
+	for _, m := range kernels.Modules() {
+		src, err := kernels.PTX(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ptxEntryRE.FindAllStringSubmatch(src, -1) {
+			name := e[1]
+			seen[name] = true
+			sig, ok := sigs[name]
+			if !ok {
+				t.Errorf("PTX entry %s.%s has no extern \"C\" __global__ declaration in kernels/*.cu", m, name)
+				continue
+			}
+			var got []byte
+			for _, p := range ptxParamRE.FindAllStringSubmatch(e[2], -1) {
+				switch p[1] {
+				case "f64":
+					got = append(got, kindDbl)
+				case "u64", "s64", "b64":
+					got = append(got, 'w') // an integer or a pointer
+				default:
+					t.Errorf("PTX entry %s.%s: parameter of type .%s is not 8 bytes wide (Launch passes 8-byte words)", m, name, p[1])
+					got = append(got, '?')
+				}
+			}
+			want := strings.NewReplacer(string(kindPtr), "w", string(kindInt), "w").Replace(sig)
+			if string(got) != want {
+				t.Errorf("PTX entry %s.%s: parameters %s, the source declares %s (w: 64-bit word, d: double)", m, name, got, want)
+			}
+			if len(sig) > maxArgs {
+				t.Errorf("kernel %s takes %d parameters, more than maxArgs = %d", name, len(sig), maxArgs)
+			}
+		}
+	}
+	for name := range sigs {
+		if !seen[name] {
+			t.Errorf("kernel %s is declared in kernels/*.cu but not in the committed PTX (stale PTX? run go generate ./kernels)", name)
+		}
+	}
+}
+
+// launchSite is one call that builds a kernel launch.
+type launchSite struct {
+	pos     string
+	kernels []string // names of the kernels it may launch
+	kinds   string   // the argument kinds it passes
+}
+
+// launchSites parses ops.go and cuda.go (whatever their build tags) and
+// returns every launch site.
+func launchSites(t *testing.T) []launchSite {
+	t.Helper()
+	needSources(t)
+	fset := token.NewFileSet()
+	// The kernelID constants, by identifier: the iota block of table.go
+	// that starts with kFill, up to kGemm.
+	ids := map[string]kernelID{}
+	tf, err := parser.ParseFile(fset, "table.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, decl := range tf.Decls {
+		g, ok := decl.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST || len(g.Specs) == 0 || g.Specs[0].(*ast.ValueSpec).Names[0].Name != "kFill" {
+			continue
+		}
+		for i, spec := range g.Specs {
+			name := spec.(*ast.ValueSpec).Names[0].Name
+			if name == "kGemm" {
+				break
+			}
+			ids[name] = kernelID(i)
+		}
+	}
+	if len(ids) != int(kGemm) {
+		t.Fatalf("found %d kernelID constants before kGemm in table.go, want %d", len(ids), kGemm)
+	}
+	var gemms []string
+	for tile := range gemmTiles {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				gemms = append(gemms, kernelTable[gemmKernel(tile, ta, tb)].name)
+			}
+		}
+	}
+
+	firstArg := map[string]int{"launch": 5, "launch1": 2, "newCall": 5}
+	var sites []launchSite
+	for _, file := range []string{"ops.go", "cuda.go"} {
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			// The kernels a variable kernel expression may name: every
+			// kernel constant this function mentions (rowKernel's pair),
+			// or all SGEMM kernels where it calls gemmKernel.
+			var mentioned []string
+			defs := map[string]ast.Expr{}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.Ident:
+					if id, ok := ids[n.Name]; ok {
+						mentioned = append(mentioned, kernelTable[id].name)
+					}
+					if n.Name == "gemmKernel" {
+						mentioned = append(mentioned, gemms...)
+					}
+				case *ast.AssignStmt:
+					if len(n.Lhs) == len(n.Rhs) {
+						for i, l := range n.Lhs {
+							if id, ok := l.(*ast.Ident); ok {
+								defs[id.Name] = n.Rhs[i]
+							}
+						}
+					}
+				case *ast.CompositeLit:
+					// A launch built by hand bypasses the checks below.
+					if id, ok := n.Type.(*ast.Ident); ok && id.Name == "call" && fn.Name.Name != "newCall" {
+						for _, el := range n.Elts {
+							if kv, ok := el.(*ast.KeyValueExpr); ok && fmt.Sprint(kv.Key) == "op" && fmt.Sprint(kv.Value) == "opLaunch" {
+								t.Errorf("%s: %s builds a launch without newCall", fset.Position(n.Pos()), fn.Name.Name)
+							}
+						}
+					}
+				}
+				return true
+			})
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				c, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				var name string
+				switch f := c.Fun.(type) {
+				case *ast.Ident:
+					name = f.Name
+				case *ast.SelectorExpr:
+					name = f.Sel.Name
+				}
+				first, ok := firstArg[name]
+				if !ok || c.Ellipsis.IsValid() { // forwarding args... is not a site
+					return true
+				}
+				pos := fset.Position(c.Pos()).String()
+				if len(c.Args) < first {
+					t.Errorf("%s: %s with %d arguments", pos, name, len(c.Args))
+					return true
+				}
+				s := launchSite{pos: pos}
+				if id, ok := c.Args[0].(*ast.Ident); ok {
+					if k, ok := ids[id.Name]; ok {
+						s.kernels = []string{kernelTable[k].name}
+					}
+				}
+				if s.kernels == nil {
+					s.kernels = mentioned
+				}
+				if len(s.kernels) == 0 {
+					t.Errorf("%s: cannot tell which kernel this launches", pos)
+				}
+				for _, a := range c.Args[first:] {
+					k, err := argKind(a, defs)
+					if err != nil {
+						t.Errorf("%s: argument %d: %v", pos, len(s.kinds)+1, err)
+					}
+					s.kinds += string(k)
+				}
+				sites = append(sites, s)
+				return true
+			})
+		}
+	}
+	return sites
+}
+
+// argKind classifies a launch argument by the helper that makes its word.
+func argKind(e ast.Expr, defs map[string]ast.Expr) (byte, error) {
+	switch e := e.(type) {
+	case *ast.ParenExpr:
+		return argKind(e.X, defs)
+	case *ast.BinaryExpr: // flags: boolArg(a) | boolArg(b)<<1
+		kx, err := argKind(e.X, defs)
+		if err != nil || e.Op == token.SHL || e.Op == token.SHR {
+			return kx, err
+		}
+		ky, err := argKind(e.Y, defs)
+		if err == nil && kx != ky {
+			err = fmt.Errorf("operands of %s are of kinds %c and %c", e.Op, kx, ky)
+		}
+		return kx, err
+	case *ast.Ident:
+		if d, ok := defs[e.Name]; ok {
+			delete(defs, e.Name) // no recursion through self-reference
+			defer func() { defs[e.Name] = d }()
+			return argKind(d, defs)
+		}
+	case *ast.CallExpr:
+		if f, ok := e.Fun.(*ast.Ident); ok {
+			switch f.Name {
+			case "intArg", "boolArg":
+				return kindInt, nil
+			case "fltArg":
+				return kindDbl, nil
+			case "ptrArg", "devArg":
+				return kindPtr, nil
+			}
+		}
+	}
+	return '?', fmt.Errorf("%s is not made by intArg, boolArg, fltArg, ptrArg or devArg", types.ExprString(e))
+}
+
+func TestLaunchSitesMatchKernels(t *testing.T) {
+	sigs := cuSignatures(t)
+	sites := launchSites(t)
+	if len(sites) < 10 {
+		t.Fatalf("found only %d launch sites in ops.go and cuda.go", len(sites))
+	}
+	launched := map[string]bool{}
+	for _, s := range sites {
+		for _, k := range s.kernels {
+			launched[k] = true
+			want, ok := sigs[k]
+			if !ok {
+				t.Errorf("%s: kernel %s has no declaration in kernels/*.cu", s.pos, k)
+				continue
+			}
+			if s.kinds != want {
+				t.Errorf("%s: launches %s with argument kinds %s, the kernel's parameters are %s (p pointer, i i64, d double)",
+					s.pos, k, s.kinds, want)
+			}
+		}
+	}
+	for _, ref := range kernelTable {
+		if !launched[ref.name] {
+			t.Errorf("kernel %s has no launch site in ops.go or cuda.go", ref.name)
+		}
+	}
+}
+
+// TestGemmTilesMatchSource checks gemmTiles (block tile and threads per
+// block) against the SGEMM instantiations of gemm.cu, whose
+// __launch_bounds__ is (BM/TM)·(BN/TN): a launch with more threads fails.
+func TestGemmTilesMatchSource(t *testing.T) {
+	src := cuSources(t)["gemm.cu"]
+	use := regexp.MustCompile(`(?m)^SGEMM\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\d+)\s*\)`)
+	n := 0
+	for _, m := range use.FindAllStringSubmatch(src, -1) {
+		n++
+		v := func(i int) int { x, _ := strconv.Atoi(m[i]); return x }
+		bm, bn, tm, tn := v(2), v(3), v(5), v(6)
+		found := false
+		for tile, g := range gemmTiles {
+			for _, ta := range []bool{false, true} {
+				for _, tb := range []bool{false, true} {
+					if kernelTable[gemmKernel(tile, ta, tb)].name != m[1] {
+						continue
+					}
+					found = true
+					if g.bm != bm || g.bn != bn || g.threads != (bm/tm)*(bn/tn) {
+						t.Errorf("%s: gemm.cu has a %d×%d tile with %d threads, gemmTiles[%d] says %d×%d with %d",
+							m[1], bm, bn, (bm/tm)*(bn/tn), tile, g.bm, g.bn, g.threads)
+					}
+					if m[7] != strconv.FormatBool(ta) || m[8] != strconv.FormatBool(tb) {
+						t.Errorf("%s: gemm.cu transposes (%s, %s), the name says (%v, %v)", m[1], m[7], m[8], ta, tb)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("gemm.cu instantiates %s, which gemmTiles does not name", m[1])
+		}
+	}
+	if n != 4*numGemmTiles {
+		t.Errorf("gemm.cu instantiates %d SGEMM kernels, want %d", n, 4*numGemmTiles)
+	}
+}
+
+// TestThreadsMatchesSource checks the one-dimensional block size against
+// kernels/common.cuh.
+func TestThreadsMatchesSource(t *testing.T) {
+	needSources(t)
+	b, err := os.ReadFile("../../kernels/common.cuh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^#define THREADS (\d+)$`).FindSubmatch(b)
+	if m == nil || string(m[1]) != strconv.Itoa(threads) {
+		t.Errorf("common.cuh THREADS = %q, Go threads = %d", m, threads)
 	}
 }

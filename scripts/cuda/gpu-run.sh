@@ -1,46 +1,177 @@
 #!/usr/bin/env bash
-# gpu-run.sh: run on the GPU host from the folder gpu-bundle.sh filled.
-#  1. the conformance and unit tests of every *.test binary here
-#  2. BenchmarkGemm (n = 256, 1024, 2048, 4096) of cuda.test
-#  3. torch_gemm.py (torch.mm FP32, TF32 off) at the same sizes
-#  4. a table: size, ours GFLOP/s, torch GFLOP/s, ratio
-# Bounded by timeouts so that the whole run stays within about 5 minutes.
+# gpu-run.sh [logdir]: run on the GPU host from the folder gpu-bundle.sh
+# filled (.gpu/). Needs the NVIDIA driver; python3 with torch for the
+# PyTorch columns of the bench (found on PATH, or $PYTHON). No Go.
+#
+# Steps, in order, each under its own timeout and all under one overall
+# budget ($GPU_RUN_BUDGET seconds, default 400, so the run ends well within
+# 8 minutes even when every step hangs):
+#   env        nvidia-smi, glibc, python3 (no torch import: the bench does it)
+#   test-*     every *.test binary here (cuda.test: the device/cuda
+#              conformance suite, GEMM shapes, index-loss error, allocator)
+#   train-*    adjoint train --json on digits, on cuda then on cpu
+#   bench      adjoint bench --device cuda --only gemm,mlp --quick, PyTorch
+#              on the same card as the peer
+#   summary    a short table: tests, accuracy cuda vs cpu, bench rows
+# Logs (NAME.out = stdout, NAME.err = stderr, per step) and summary.txt go to
+# logdir: $1, else $OUT when set, else .gpu/logs. Exit status 0 only when
+# every step passed. For a shorter rerun: GPU_RUN_STEPS (default
+# "test train bench") picks steps, GPU_TEST_RUN (default ".") is passed to
+# the test binaries' -test.run.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-cd "$here"
-log=$here/gpu-run.log
-: >"$log"
-status=0
+cd "$here" || exit 2
+logs=${1:-${OUT:-$here/logs}}
+mkdir -p "$logs" || exit 2
+logs=$(cd "$logs" && pwd)
+budget=${GPU_RUN_BUDGET:-400}
+runSteps=" ${GPU_RUN_STEPS:-test train bench} "
+testRun=${GPU_TEST_RUN:-.}
+start=$SECONDS
+summary=$logs/summary.txt
+: >"$summary"
+export GOTRACEBACK=all # a hang killed by -test.timeout prints every goroutine
 
-nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null | tee -a "$log" || true
+say() { echo "$*" | tee -a "$summary"; }
 
-echo "== tests" | tee -a "$log"
-for t in ./*.test; do
-	out=$here/$(basename "$t" .test).tests.txt
-	echo "-- $t (full output in $(basename "$out"))" | tee -a "$log"
-	timeout 150 "$t" -test.v -test.run . -test.timeout 140s >"$out" 2>&1
+declare -A result # step name -> "ok 12s" / "FAIL rc=1 12s" / "TIMEOUT 60s" / "skipped"
+steps=()
+failed=0
+
+# limit SECONDS: SECONDS, or what is left of the budget if that is less.
+limit() {
+	local left=$((budget - (SECONDS - start)))
+	echo $(($1 < left ? $1 : left))
+}
+
+# step NAME SECONDS CMD...: run CMD with stdout in NAME.out and stderr in
+# NAME.err, killed (with its children) after min(SECONDS, budget left).
+step() {
+	local name=$1 want=$2
+	shift 2
+	steps+=("$name")
+	local lim
+	lim=$(limit "$want")
+	if [ "$lim" -lt 10 ]; then
+		result[$name]="skipped (budget spent)"
+		failed=1
+		say "== $name: skipped, ${lim}s of the ${budget}s budget left"
+		return 125
+	fi
+	say "== $name (limit ${lim}s): $*"
+	local t0=$SECONDS rc
+	timeout -k 5 "$lim" "$@" >"$logs/$name.out" 2>"$logs/$name.err" </dev/null
 	rc=$?
-	cat "$out" >>"$log"
-	grep -E '^\s*--- FAIL|^(FAIL|ok|PASS)$|^panic|cuda: ' "$out" | head -n 60
-	echo "   $(grep -c -- '--- PASS' "$out") passed, $(grep -c -- '--- FAIL' "$out") failed, $(grep -c -- '--- SKIP' "$out") skipped; exit $rc" | tee -a "$log"
-	[ "$rc" -eq 0 ] || status=1
+	local dt=$((SECONDS - t0))
+	case $rc in
+	0) result[$name]="ok ${dt}s" ;;
+	124 | 137) result[$name]="TIMEOUT after ${dt}s" ;;
+	*) result[$name]="FAIL rc=$rc ${dt}s" ;;
+	esac
+	[ "$rc" -eq 0 ] || failed=1
+	say "   ${result[$name]}"
+	if [ "$rc" -ne 0 ]; then
+		say "   --- last lines of $name.err:"
+		tail -n 15 "$logs/$name.err" | sed 's/^/   | /' | tee -a "$summary"
+		say "   --- last lines of $name.out:"
+		tail -n 15 "$logs/$name.out" | sed 's/^/   | /' | tee -a "$summary"
+	fi
+	return "$rc"
+}
+
+# env: what the card, the driver, libc and python are.
+{
+	echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+	echo "host: $(uname -srm)"
+	[ -f BUNDLE.txt ] && sed 's/^/bundle: /' BUNDLE.txt
+	echo "glibc: $(getconf GNU_LIBC_VERSION 2>/dev/null || echo unknown) (the binaries need GLIBC_2.34 or newer)"
+	timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 || echo "nvidia-smi: failed or absent"
+} >"$logs/env.out" 2>&1
+tee -a "$summary" <"$logs/env.out"
+glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
+if [ -n "$glibc" ] && [ "$(printf '%s\n2.34\n' "$glibc" | sort -V | head -n 1)" != "2.34" ]; then
+	say "WARNING: glibc $glibc is older than 2.34: the Go binaries will not start (build them on an older distribution)"
+fi
+PY=${PYTHON:-$(command -v python3 || true)}
+if [ -n "$PY" ]; then
+	say "python: $PY"
+	peers=(--python "$PY")
+else
+	say "python: none on PATH: the bench runs without PyTorch peers"
+	peers=(--no-peers)
+fi
+
+# (a) Tests: cuda.test first.
+tests=()
+[ -x ./cuda.test ] && tests+=(./cuda.test)
+for t in ./*.test; do
+	[ -x "$t" ] && [ "$t" != ./cuda.test ] && tests+=("$t")
+done
+[ ${#tests[@]} -gt 0 ] || {
+	say "no *.test binaries here"
+	failed=1
+}
+[[ $runSteps == *" test "* ]] || tests=()
+for t in "${tests[@]}"; do
+	name=test-$(basename "$t" .test)
+	# The binary's own timeout fires first: it prints every goroutine.
+	step "$name" 170 "$t" -test.v -test.count=1 -test.run "$testRun" -test.timeout "$(($(limit 170) - 10))s"
+	out=$logs/$name.out
+	say "   $(grep -c -- '--- PASS' "$out") passed, $(grep -c -- '--- FAIL' "$out") failed, $(grep -c -- '--- SKIP' "$out") skipped"
+	grep -E -- '^\s*--- FAIL|^panic|cuda: ' "$out" | head -n 40 | sed 's/^/   /' | tee -a "$summary"
 done
 
-echo "== benchmarks" | tee -a "$log"
-bench=$here/bench.txt
-timeout 90 ./cuda.test -test.run '^$' -test.bench '^BenchmarkGemm$' -test.benchtime 2s 2>&1 | tee "$bench" | tee -a "$log"
+# (b) Training on digits, cuda then cpu (the accuracy comparison).
+if [ -x ./adjoint ]; then
+	if [[ $runSteps == *" train "* ]]; then
+		step train-cuda 60 ./adjoint train --device cuda --json
+		step train-cpu 60 ./adjoint train --device cpu --json
+	fi
+	# (c) Bench: GEMM and MLP training steps against PyTorch on this card.
+	if [[ $runSteps == *" bench "* ]]; then
+		step bench 200 ./adjoint bench --device cuda --only gemm,mlp --quick "${peers[@]}" \
+			--json "$logs/bench.json" --csv "$logs/bench.csv"
+	fi
+else
+	say "no ./adjoint binary here: train and bench skipped"
+	failed=1
+fi
 
-echo "== torch" | tee -a "$log"
-torch=$here/torch.txt
-timeout 90 python3 torch_gemm.py 256 1024 2048 4096 2>&1 | tee "$torch" | tee -a "$log"
-
-echo "== GEMM FP32, n×n×n (GFLOP/s)" | tee -a "$log"
-printf '%6s %12s %12s %8s\n' size ours torch ratio | tee -a "$log"
-for n in 256 1024 2048 4096; do
-	ours=$(awk -v n="n=$n" '$1 ~ ("BenchmarkGemm/" n "(-[0-9]+)?$") { for (i = 2; i <= NF; i++) if ($(i) == "GFLOP/s") print $(i-1) }' "$bench" | tail -n 1)
-	ref=$(awk -v n="$n" '$1 == "torch" && $2 == n { print $3 }' "$torch" | tail -n 1)
-	ratio=$(awk -v a="${ours:-0}" -v b="${ref:-0}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }')
-	printf '%6s %12s %12s %8s\n' "$n" "${ours:--}" "${ref:--}" "$ratio" | tee -a "$log"
-done
-exit $status
+# (d) The table.
+jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON object in FILE
+	[ -s "$1" ] || return 0
+	tail -n 1 "$1" | grep -o "\"$2\":\(\"[^\"]*\"\|[^,}]*\)" | head -n 1 | sed 's/^"[^"]*"://; s/"//g'
+}
+{
+	echo
+	echo "==================== summary ($((SECONDS - start))s) ===================="
+	printf '%-22s %s\n' step result
+	for s in "${steps[@]}"; do
+		printf '%-22s %s\n' "$s" "${result[$s]}"
+	done
+	echo
+	printf '%-6s %10s %10s %10s %s\n' device test_acc test_loss train_s model
+	for d in cuda cpu; do
+		f=$logs/train-$d.out
+		printf '%-6s %10s %10s %10s %s\n' "$d" "$(jsonField "$f" test_accuracy)" "$(jsonField "$f" test_loss)" \
+			"$(jsonField "$f" train_seconds)" "$(jsonField "$f" model)"
+	done
+	if [ -s "$logs/bench.csv" ]; then
+		echo
+		# Columns 1..19 hold no commas; the error message (20) may.
+		awk -F, 'NR == 1 { printf "%-38s %11s %11s %9s %9s %s\n", "bench (cuda)", "ours_ms", "torch_ms", "ours/pt", "GFLOP/s", "error"; next }
+			{ err = $20; for (i = 21; i <= NF; i++) err = err "," $i
+			  ms = tms($5); pt = tms($15)
+			  printf "%-38s %11s %11s %9s %9s %s\n", $1, ms, pt, ($17 == "" ? "-" : $17), ($12 == "" ? "-" : $12), err }
+			function tms(s) { return s == "" ? "-" : sprintf("%.4f", s * 1000) }' "$logs/bench.csv"
+	elif [ -s "$logs/bench.out" ]; then
+		echo
+		echo "bench: no CSV; its stdout table:"
+		tail -n 40 "$logs/bench.out"
+	fi
+	echo
+	echo "logs: $logs"
+	[ "$failed" -eq 0 ] && echo "RESULT: all steps passed" || echo "RESULT: some steps FAILED (see above)"
+} | tee -a "$summary"
+exit "$failed"

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# test-gpu-run.sh: check gpu-run.sh's logic without a GPU, with fake
+# binaries standing in for cuda.test and adjoint:
+#   1. everything passes: exit 0, the table has both accuracies and the
+#      bench rows, the bench got --python, logs land in $1 / $OUT;
+#   2. a test binary fails and one hangs: non-zero exit, the hang is killed
+#      at the overall budget, later steps are skipped, and nothing is left
+#      running.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+[ -z "${KEEP:-}" ] || echo "test-gpu-run: keeping $tmp"
+trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+fail() {
+	echo "test-gpu-run: FAIL: $*" >&2
+	exit 1
+}
+
+mkbundle() { # mkbundle DIR
+	mkdir -p "$1"
+	cp "$here/gpu-run.sh" "$1/"
+	cat >"$1/cuda.test" <<'EOF'
+#!/usr/bin/env bash
+echo "=== RUN   TestConformance"
+echo "--- PASS: TestConformance (1.00s)"
+echo "--- SKIP: TestKernelParamsMatchPTX (0.00s)"
+echo "PASS"
+EOF
+	cat >"$1/adjoint" <<'EOF'
+#!/usr/bin/env bash
+echo "adjoint $*" >>"$(dirname "$0")/calls.txt"
+case $1 in
+train)
+	dev=$3
+	echo "epoch 30/30 ..." >&2
+	echo "{\"data\":\"digits\",\"device\":\"$dev\",\"model\":\"Sequential(Linear(64, 512), relu, Linear(512, 10))\",\"train_seconds\":0.5,\"test_loss\":0.07,\"test_accuracy\":0.98}"
+	;;
+bench)
+	csv=
+	while [ $# -gt 0 ]; do
+		[ "$1" = --csv ] && csv=$2
+		shift
+	done
+	echo "a table" 
+	{
+		echo "config,kind,device,reps,median_s,q1_s,q3_s,min_s,max_s,iqr_pct,flops,gflops,samples,per_sample_s,torch_median_s,torch_iqr_pct,torch_ratio,numpy_median_s,numpy_ratio,error"
+		echo "gemm/nn/1024,gemm,cuda,7,0.0001,,,,,,2.1e9,21000,0,,0.00008,,1.25,,,"
+		echo "mlp/small/64-128-10/K64,mlp,cuda,7,0.0002,,,,,,,,64,,,,,,,\"boom, with a comma\""
+	} >"$csv"
+	;;
+esac
+EOF
+	chmod +x "$1"/*
+}
+
+# 1. All pass; logs into $OUT.
+mkbundle "$tmp/ok"
+OUT=$tmp/ok-logs bash "$tmp/ok/gpu-run.sh" >"$tmp/ok.txt" 2>&1 || {
+	cat "$tmp/ok.txt"
+	fail "all-pass run exited non-zero"
+}
+s=$tmp/ok-logs/summary.txt
+[ -f "$s" ] || fail "no summary.txt in \$OUT"
+grep -q 'RESULT: all steps passed' "$s" || fail "no success line"
+grep -Eq '^cuda +0\.98 ' "$s" || fail "cuda accuracy missing"
+grep -Eq '^cpu +0\.98 ' "$s" || fail "cpu accuracy missing"
+grep -Eq '^gemm/nn/1024 +0\.1000 +0\.0800 +1\.25 +21000' "$s" || fail "bench gemm row missing"
+grep -q 'boom, with a comma' "$s" || fail "bench error column lost"
+grep -q "bench --device cuda --only gemm,mlp --quick --python $(command -v python3)" "$tmp/ok/calls.txt" ||
+	fail "bench not called with --python: $(cat "$tmp/ok/calls.txt")"
+grep -q '1 passed, 0 failed, 1 skipped' "$s" || fail "test counts missing"
+
+# 1b. Logs into $1 (wins over $OUT).
+OUT=$tmp/ignored bash "$tmp/ok/gpu-run.sh" "$tmp/arg-logs" >/dev/null 2>&1 || fail "run with a log dir argument failed"
+[ -f "$tmp/arg-logs/summary.txt" ] && ! [ -e "$tmp/ignored" ] || fail "\$1 did not take precedence over \$OUT"
+
+# 1c. A rerun of the tests alone, with a -test.run filter.
+rm -f "$tmp/ok/calls.txt"
+GPU_RUN_STEPS=test GPU_TEST_RUN='^TestGemm' bash "$tmp/ok/gpu-run.sh" "$tmp/sub-logs" >/dev/null 2>&1 || fail "test-only run failed"
+grep -q -- "-test.run ^TestGemm " "$tmp/sub-logs/summary.txt" || fail "GPU_TEST_RUN not passed to the test binary"
+! [ -e "$tmp/ok/calls.txt" ] || fail "GPU_RUN_STEPS=test still ran adjoint: $(cat "$tmp/ok/calls.txt")"
+
+# 2. A failing and a hanging test binary, a 12 s budget.
+mkbundle "$tmp/bad"
+printf '#!/usr/bin/env bash\necho "--- FAIL: TestX (0.00s)"\necho FAIL\nexit 1\n' >"$tmp/bad/a_fail.test"
+printf '#!/usr/bin/env bash\nsleep 300 &\nwait\n' >"$tmp/bad/b_hang.test"
+chmod +x "$tmp/bad"/*.test
+t0=$SECONDS
+if GPU_RUN_BUDGET=12 bash "$tmp/bad/gpu-run.sh" "$tmp/bad-logs" >"$tmp/bad.txt" 2>&1; then
+	cat "$tmp/bad.txt"
+	fail "failing run exited 0"
+fi
+dt=$((SECONDS - t0))
+[ "$dt" -lt 30 ] || fail "hanging step not bounded (${dt}s)"
+s=$tmp/bad-logs/summary.txt
+grep -Eq '^test-a_fail +FAIL rc=1' "$s" || fail "failing test not reported"
+grep -Eq '^test-b_hang +TIMEOUT' "$s" || fail "hang not reported as TIMEOUT"
+grep -Eq '^bench +skipped' "$s" || fail "bench not skipped after the budget ran out"
+grep -q 'RESULT: some steps FAILED' "$s" || fail "no failure line"
+sleep 1
+if pgrep -f "$tmp/bad/b_hang.test" >/dev/null; then fail "the hanging test survived"; fi
+echo "test-gpu-run: OK (all-pass, \$1/\$OUT logs, step subset, failure, hang and budget cases)"
