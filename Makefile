@@ -13,6 +13,7 @@ test: vet ## vet, then every test (CPU backend), then the race detector on the l
 	$(GO) test $(PKGS)
 	$(GO) test -race $(RACE_PKGS)
 	$(GO) test -race -run 'TestConformance/default|TestParallel' ./cpu/
+	$(GO) test -race -short ./cpu/gemm/
 
 vet: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.gpu/*')); \

@@ -173,6 +173,9 @@ func (c *CPU) Unary(op device.UnaryOp, x, y device.Buffer) {
 
 func unary[T float](op device.UnaryOp, x, y []T) {
 	y = y[:len(x)]
+	if fastUnary(op, x, y) { // float32 Exp, Tanh, Sigmoid (fastmath.go)
+		return
+	}
 	switch op {
 	case device.Identity:
 		copy(y, x)
@@ -441,7 +444,9 @@ func sumCols[T float](x []T, rows, cols int, beta float64, y []T) {
 // add, so that transcendental functions split over the cores sooner.
 func unaryCost(op device.UnaryOp) int {
 	switch op {
-	case device.Exp, device.Log, device.Sigmoid, device.Tanh, device.Sqrt:
+	case device.Exp, device.Sigmoid, device.Tanh: // vectorised float32 (fastmath.go)
+		return 2
+	case device.Log, device.Sqrt:
 		return 8
 	}
 	return 1

@@ -125,3 +125,47 @@ func BenchmarkDgemm(b *testing.B) {
 		e.Close()
 	}
 }
+
+// BenchmarkSgemmMid measures the mid-sized products (n = 64…512 squares
+// and the shapes of small and medium MLP layers) with the best kernel, on
+// one thread and on the default number of threads.
+//
+//	go test -bench SgemmMid -run XXX ./cpu/gemm/
+func BenchmarkSgemmMid(b *testing.B) {
+	type cfg struct {
+		name    string
+		ta, tb  bool
+		m, n, k int
+	}
+	var cfgs []cfg
+	for _, n := range []int{64, 128, 256, 512} {
+		cfgs = append(cfgs,
+			cfg{fmt.Sprintf("NN/%d", n), false, false, n, n, n},
+			cfg{fmt.Sprintf("NT/%d", n), false, true, n, n, n},
+			cfg{fmt.Sprintf("TN/%d", n), true, false, n, n, n})
+	}
+	cfgs = append(cfgs,
+		cfg{"NN/64x128x64", false, false, 64, 128, 64},
+		cfg{"NN/64x10x128", false, false, 64, 10, 128},
+		cfg{"TN/128x10x64", true, false, 128, 10, 64},
+		cfg{"NT/64x128x10", false, true, 64, 128, 10},
+		cfg{"NN/10x128x64", false, false, 10, 128, 64},
+		cfg{"NN/256x10x512", false, false, 256, 10, 512},
+		cfg{"TN/512x10x256", true, false, 512, 10, 256},
+		cfg{"NT/256x512x784", false, true, 256, 512, 784},
+		cfg{"NN/256x784x512", false, false, 256, 784, 512},
+		cfg{"TN/512x784x256", true, false, 512, 784, 256})
+	ks := Available()
+	for _, threads := range []int{1, 0} {
+		e, err := New(ks[len(ks)-1], threads)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range cfgs {
+			b.Run(fmt.Sprintf("t=%d/%s", e.Threads(), c.name), func(b *testing.B) {
+				benchSgemm(b, e, c.ta, c.tb, c.m, c.n, c.k)
+			})
+		}
+		e.Close()
+	}
+}

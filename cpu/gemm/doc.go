@@ -33,6 +33,18 @@
 // is ever materialised): a row-contiguous source is copied row by row, a
 // column-contiguous source is interleaved several rows at a time.
 //
+// # Unpacked A
+//
+// Packing A costs about as much as the multiply-adds of a few dozen
+// columns of C, which is a large share of a product with n ≤ 1024 (and
+// most of one with n = 10). So for such products the AVX2 engine reads A in
+// place (see directMaxN): sgemmKernel6x16RowsAVX2 broadcasts from six
+// rows of A (op(A) = A, each row read sequentially) and
+// sgemmKernel6x16ColsAVX2 from six adjacent values of a row of A per step
+// (op(A) = Aᵀ, n ≤ 256 only: the strided walk loses to packing when the A
+// block is reused by many B micro-panels). Only a partial last micro-panel
+// (m not a multiple of 6) is packed. B is always packed.
+//
 // # Packed layouts
 //
 // Ã (an MC×KC block of op(A)) is cut into MR-row micro-panels and B̃ (a
@@ -92,16 +104,24 @@
 // multiply-adds. Large products are cut into a grid of about 512×512
 // chunks of C (at least two per thread) that the threads claim with an
 // atomic counter, so a thread slowed down by other load on the machine
-// simply takes fewer chunks. Smaller products are split statically into a
-// tm×tn grid of blocks chosen to balance the tiles and minimise packing.
-// Either way every block is independent: each thread packs its own A and B
-// blocks into its own buffers, and the only synchronisation is one channel
-// send per worker and a sync.WaitGroup per call. Tiny problems (m·n·k ≤
-// 256 with the assembly kernels) take a direct loop with no packing.
+// simply takes fewer chunks. Mid-sized products that read A in place are
+// cut the same way into about four chunks per thread (along n where
+// possible, so that chunks share no packing). Others are split statically
+// into a tm×tn grid of blocks chosen to balance the tiles and minimise
+// packing. Either way every block is independent: each thread packs its
+// own blocks into its own buffers.
+//
+// The hand-off (handoff.go) avoids the tens of microseconds that waking a
+// parked goroutine costs: an idle worker polls its mailbox (an atomic) for
+// up to idleSpin (20 µs) before it parks, the caller takes back and runs
+// any job a worker has not started by the time the caller has finished its
+// own share, and then polls for completion for up to waitSpin (100 µs)
+// before it parks. Tiny problems (m·n·k ≤ 256 with the assembly kernels)
+// take a direct loop with no packing.
 //
 // # Allocation
 //
-// Packing buffers grow on demand and are kept by the Engine, jobs are sent
-// by value over preallocated channels, so after a warm-up call Sgemm and
-// Dgemm allocate nothing.
+// Packing buffers grow on demand and are kept by the Engine, jobs are
+// posted by value into preallocated mailboxes, so after a warm-up call
+// Sgemm and Dgemm allocate nothing.
 package gemm

@@ -10,15 +10,24 @@ type float interface{ ~float32 | ~float64 }
 // beta == 0 must not read C.
 type kernelFunc[T float] func(k int, a, b, c *T, ldc int, alpha, beta T)
 
+// directKernelFunc is a micro-kernel that reads A unpacked from the
+// caller's matrix (row stride or step stride lda elements) instead of a
+// packed micro-panel; otherwise it is a kernelFunc.
+type directKernelFunc[T float] func(k int, a *T, lda int, b, c *T, ldc int, alpha, beta T)
+
 // setup holds the blocking parameters and micro-kernel for one precision.
 type setup[T float] struct {
-	kern   kernelFunc[T]
-	mr, nr int // register tile
-	kc     int // depth of a packed block (k)
-	mc     int // rows of the packed A block (multiple of mr)
-	nc     int // columns of the packed B block (multiple of nr)
-	small  int // m*n*k at or below which the direct path is used
-	ws     []workspace[T]
+	kern kernelFunc[T]
+	// kernRows and kernCols (optional, nil when absent) read A unpacked:
+	// kernRows when op(A) = A (six rows, stride lda), kernCols when
+	// op(A) = Aᵀ (six adjacent values per step, step stride lda).
+	kernRows, kernCols directKernelFunc[T]
+	mr, nr             int // register tile
+	kc                 int // depth of a packed block (k)
+	mc                 int // rows of the packed A block (multiple of mr)
+	nc                 int // columns of the packed B block (multiple of nr)
+	small              int // m*n*k at or below which the direct path is used
+	ws                 []workspace[T]
 }
 
 // workspace is one thread's packing buffers. They only grow, so a call
@@ -34,7 +43,21 @@ type problem[T float] struct {
 	alpha, beta    T
 	a, b, c        []T
 	lda, ldb, ldc  int
+	// direct: the micro-kernel reads A in place (setup.kernRows/kernCols)
+	// rather than from a packed copy; only partial micro-panels are packed.
+	direct bool
 }
+
+// directMaxN is the largest n for which A is read in place rather than
+// packed. Packing A costs about as much as the multiply-adds of a few
+// dozen columns of C, and it pays back (contiguous, TLB-friendly reads of
+// the A block from L2) only when the A block is reused across many B
+// micro-panels.
+var directMaxN, directMaxNCols = 1024, 256
+
+// directChunks is the number of dynamically scheduled chunks per thread
+// for a multi-threaded product with A read in place.
+var directChunks = 4
 
 // minWorkPerThread is the number of multiply-adds below which adding
 // another thread does not pay for its wake-up and extra packing.
@@ -76,6 +99,7 @@ func run[T float](in *engine, p *problem[T], s *setup[T], f64 bool) {
 		smallGemm(p)
 		return
 	}
+	p.direct = s.kernRows != nil && (n <= directMaxN && !p.transA || n <= directMaxNCols && p.transA)
 	t := min(in.threads, max(1, work/minWorkPerThread))
 	if t > 1 {
 		// Large problems: a grid of about chunkSize² chunks of C, at least
@@ -90,23 +114,37 @@ func run[T float](in *engine, p *problem[T], s *setup[T], f64 bool) {
 			return
 		}
 	}
-	tm, tn := split(m, n, s.mr, s.nr, t)
+	if t > 1 && p.direct && directChunks > 1 {
+		// Mid-sized products with A read in place: split C into a few
+		// chunks per thread (along n where possible: chunks then share no
+		// packing) handed out dynamically, so that a thread that starts
+		// late or runs slower (a worker waking up, a busy core) simply
+		// takes fewer.
+		gm, gn := split(m, n, s.mr, s.nr, directChunks*t, true)
+		if gm*gn > t {
+			reserve(s, t, ceilDiv(ceilDiv(m, s.mr), gm)*s.mr, ceilDiv(ceilDiv(n, s.nr), gn)*s.nr, k)
+			in.next.Store(0)
+			dispatch(in, t, job{f64: f64, gm: gm, gn: gn})
+			return
+		}
+	}
+	tm, tn := split(m, n, s.mr, s.nr, t, p.direct)
 	t = tm * tn
 	reserve(s, t, ceilDiv(ceilDiv(m, s.mr), tm)*s.mr, ceilDiv(ceilDiv(n, s.nr), tn)*s.nr, k)
 	if t == 1 {
 		gemmPart(s, &s.ws[0], p, 0, m, 0, n)
 		return
 	}
-	in.wg.Add(t - 1)
+	in.pending.Store(int32(t - 1))
 	for tid := 1; tid < t; tid++ {
 		m0, m1 := partRange(m, s.mr, tm, tid%tm)
 		n0, n1 := partRange(n, s.nr, tn, tid/tm)
-		in.jobs[tid-1] <- job{f64: f64, tid: tid, m0: m0, m1: m1, n0: n0, n1: n1}
+		in.post(&in.workers[tid-1], job{f64: f64, tid: tid, m0: m0, m1: m1, n0: n0, n1: n1})
 	}
 	m0, m1 := partRange(m, s.mr, tm, 0)
 	n0, n1 := partRange(n, s.nr, tn, 0)
 	gemmPart(s, &s.ws[0], p, m0, m1, n0, n1)
-	in.wg.Wait()
+	in.join(t)
 }
 
 // chunkSize is the target side of a dynamically scheduled chunk of C. Each
@@ -118,14 +156,14 @@ var chunkSize = 512
 // dispatch runs the same job (with tid set) on t threads, the caller's
 // goroutine being thread 0, and waits for all of them.
 func dispatch(in *engine, t int, j job) {
-	in.wg.Add(t - 1)
+	in.pending.Store(int32(t - 1))
 	for tid := 1; tid < t; tid++ {
 		j.tid = tid
-		in.jobs[tid-1] <- j
+		in.post(&in.workers[tid-1], j)
 	}
 	j.tid = 0
 	in.do(j)
-	in.wg.Wait()
+	in.join(t)
 }
 
 // reserve makes the buffers of threads 0..t-1 large enough for blocks of
@@ -145,8 +183,9 @@ func reserve[T float](s *setup[T], t, mb, nb, k int) {
 // split chooses a tm×tn grid of at most t threads over the m×n output that
 // minimises the slowest thread's estimated cost: its share of the tiles
 // plus the packing of its A and B blocks (each packed element is counted
-// as packCost multiply-adds per unit of k).
-func split(m, n, mr, nr, t int) (tm, tn int) {
+// as packCost multiply-adds per unit of k). With direct, A is read in place
+// and only B is packed, so splitting along n saves the most.
+func split(m, n, mr, nr, t int, direct bool) (tm, tn int) {
 	const packCost = 16
 	pm, pn := ceilDiv(m, mr), ceilDiv(n, nr)
 	best := -1
@@ -162,7 +201,10 @@ func split(m, n, mr, nr, t int) (tm, tn int) {
 			}
 			rm := ceilDiv(pm, a) * mr
 			rn := ceilDiv(pn, b) * nr
-			cost := rm*rn + packCost*(rm+rn)
+			cost := rm*rn + packCost*rn
+			if !direct {
+				cost += packCost * rm
+			}
 			if best < 0 || cost < best || (cost == best && a*b == tm*tn && a > tm) {
 				best, tm, tn = cost, a, b
 			}
@@ -199,6 +241,10 @@ func gemmPart[T float](s *setup[T], ws *workspace[T], p *problem[T], m0, m1, n0,
 	ws.b = grow(ws.b, min(nc, ceilDiv(n1-n0, nr)*nr)*kcMax)
 	ws.tile = grow(ws.tile, mr*nr)
 	kern := s.kern
+	direct, dkern, lda := p.direct, s.kernRows, p.lda
+	if p.transA {
+		dkern = s.kernCols
+	}
 	c, ldc, alpha := p.c, p.ldc, p.alpha
 	tile := ws.tile
 	for jc := n0; jc < n1; jc += nc {
@@ -214,7 +260,13 @@ func gemmPart[T float](s *setup[T], ws *workspace[T], p *problem[T], m0, m1, n0,
 			for ic := m0; ic < m1; ic += mc {
 				mb := min(mc, m1-ic)
 				pa := ws.a
-				packA(pa, p.a, p.lda, p.transA, ic, mb, pc, kb, mr)
+				if !p.direct {
+					packA(pa, p.a, p.lda, p.transA, ic, mb, pc, kb, mr)
+				} else if full := mb / mr * mr; full < mb {
+					// Only the partial last micro-panel is packed (with
+					// zero rows); full ones are read in place.
+					packA(pa[full*kb:], p.a, p.lda, p.transA, ic+full, mb-full, pc, kb, mr)
+				}
 				// Macro-kernel: B micro-panel (kb×nr) stays in L1 while
 				// the A block (mb×kb) streams from L2.
 				for jr := 0; jr < nb; jr += nr {
@@ -222,15 +274,24 @@ func gemmPart[T float](s *setup[T], ws *workspace[T], p *problem[T], m0, m1, n0,
 					bp := &pb[jr*kb]
 					for ir := 0; ir < mb; ir += mr {
 						rows := min(mr, mb-ir)
-						ap := &pa[ir*kb]
 						off := (ic+ir)*ldc + jc + jr
-						if rows == mr && cols == nr {
-							kern(kb, ap, bp, &c[off], ldc, alpha, beta)
-							continue
+						if direct && rows == mr {
+							ap := &p.a[aoff(p, ic+ir, pc, mr, kb)]
+							if cols == nr {
+								dkern(kb, ap, lda, bp, &c[off], ldc, alpha, beta)
+								continue
+							}
+							dkern(kb, ap, lda, bp, &tile[0], nr, 1, 0)
+						} else {
+							ap := &pa[ir*kb]
+							if rows == mr && cols == nr {
+								kern(kb, ap, bp, &c[off], ldc, alpha, beta)
+								continue
+							}
+							// Edge tile: compute the full padded tile into
+							// scratch, then merge the valid part into C.
+							kern(kb, ap, bp, &tile[0], nr, 1, 0)
 						}
-						// Edge tile: compute the full padded tile into
-						// scratch, then merge the valid part into C.
-						kern(kb, ap, bp, &tile[0], nr, 1, 0)
 						for r := 0; r < rows; r++ {
 							cr := c[off+r*ldc : off+r*ldc+cols]
 							tr := tile[r*nr : r*nr+cols]
@@ -249,6 +310,18 @@ func gemmPart[T float](s *setup[T], ws *workspace[T], p *problem[T], m0, m1, n0,
 			}
 		}
 	}
+}
+
+// aoff returns the index in p.a of op(A)[i, l], the start of the mr×kb
+// micro-panel read in place by a direct kernel, after checking that the
+// whole panel lies inside p.a (the assembly does not check bounds).
+func aoff[T float](p *problem[T], i, l, mr, kb int) int {
+	if p.transA {
+		_ = p.a[(l+kb-1)*p.lda+i+mr-1]
+		return l*p.lda + i
+	}
+	_ = p.a[(i+mr-1)*p.lda+l+kb-1]
+	return i*p.lda + l
 }
 
 // packA packs the mb×kb block of op(A) at (i0, p0) into dst as

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Kernel names a micro-kernel implementation.
@@ -210,6 +211,7 @@ type job struct {
 	tid            int
 	m0, m1, n0, n1 int
 	gm, gn         int
+	exit           bool // stop the worker
 }
 
 // engine is the state shared with the workers. It is separate from Engine
@@ -224,35 +226,31 @@ type engine struct {
 	p32 problem[float32]
 	p64 problem[float64]
 
-	jobs      []chan job // one per worker; worker i serves tid i+1
-	wg        sync.WaitGroup
+	workers   []worker // worker i serves tid i+1
+	pending   atomic.Int32
+	done      chan struct{} // capacity 1, see waitAll
+	idleSpin  time.Duration // see handoff.go
+	waitSpin  time.Duration
 	exit      sync.WaitGroup
 	closeOnce sync.Once
 	next      atomic.Int64 // next chunk of a dynamically scheduled call
 }
 
 func newEngine(k Kernel, threads int) *engine {
-	in := &engine{kernel: k, threads: threads}
+	in := &engine{kernel: k, threads: threads, idleSpin: idleSpin, waitSpin: waitSpin}
 	in.s32 = setup32(k)
 	in.s64 = setup64(k)
 	in.s32.ws = make([]workspace[float32], threads)
 	in.s64.ws = make([]workspace[float64], threads)
-	in.jobs = make([]chan job, threads-1)
+	in.workers = make([]worker, threads-1)
+	in.done = make(chan struct{}, 1)
 	in.exit.Add(threads - 1)
-	for i := range in.jobs {
-		ch := make(chan job, 1)
-		in.jobs[i] = ch
-		go in.worker(ch)
+	for i := range in.workers {
+		w := &in.workers[i]
+		w.wake = make(chan struct{}, 1)
+		go in.workerLoop(w)
 	}
 	return in
-}
-
-func (in *engine) worker(ch chan job) {
-	defer in.exit.Done()
-	for j := range ch {
-		in.do(j)
-		in.wg.Done()
-	}
 }
 
 func (in *engine) do(j job) {
@@ -285,8 +283,8 @@ func doJob[T float](in *engine, s *setup[T], p *problem[T], j job) {
 func (in *engine) close() {
 	in.closeOnce.Do(func() {
 		in.closed = true
-		for _, ch := range in.jobs {
-			close(ch)
+		for i := range in.workers {
+			in.post(&in.workers[i], job{exit: true})
 		}
 		in.exit.Wait()
 		in.s32.ws = nil

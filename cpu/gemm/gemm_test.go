@@ -476,7 +476,7 @@ func TestSplit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%dx%d/t=%d", tt.m, tt.n, tt.t), func(t *testing.T) {
-			tm, tn := split(tt.m, tt.n, tt.mr, tt.nr, tt.t)
+			tm, tn := split(tt.m, tt.n, tt.mr, tt.nr, tt.t, tt.t%2 == 0)
 			require.LessOrEqual(t, tm*tn, tt.t)
 			require.GreaterOrEqual(t, tm*tn, 1)
 			// The parts tile [0,m)×[0,n) exactly.
@@ -542,6 +542,7 @@ func TestBlocking(t *testing.T) {
 	if hasAVX2 {
 		tests = append(tests,
 			tc{"avx2-small-blocks", setup32(AVX2).kern, 6, 16, 5, 12, 32, 2, 0},
+			tc{"avx2-direct-small-blocks", setup32(AVX2).kern, 6, 16, 5, 12, 32, 2, 0},
 			tc{"avx2-kc1", setup32(AVX2).kern, 6, 16, 1, 6, 16, 1, 0})
 	}
 	if hasAVX512 {
@@ -559,6 +560,9 @@ func TestBlocking(t *testing.T) {
 				defer e.Close()
 				s := &e.e.s32
 				s.kern, s.mr, s.nr, s.kc, s.mc, s.nc, s.small = tt.kern32, tt.mr, tt.nr, tt.kc, tt.mc, tt.nc, tt.small
+				if strings.Contains(tt.name, "direct") {
+					s.kernRows, s.kernCols = setup32(AVX2).kernRows, setup32(AVX2).kernCols
+				}
 				d := &e.e.s64
 				d.kern, d.mr, d.nr, d.kc, d.mc, d.nc, d.small = refKernel[float64](tt.mr, tt.nr), tt.mr, tt.nr, tt.kc, tt.mc, tt.nc, tt.small
 				rng := rand.New(rand.NewPCG(5, 5))

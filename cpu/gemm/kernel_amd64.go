@@ -26,6 +26,18 @@ func sgemmKernel6x16AVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
 //go:noescape
 func sgemmKernel14x32AVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// sgemmKernel6x16RowsAVX2 is sgemmKernel6x16AVX2 with A read unpacked
+// from six rows of a row-major matrix: row r of the tile is a[r*lda:].
+//
+//go:noescape
+func sgemmKernel6x16RowsAVX2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+
+// sgemmKernel6x16ColsAVX2 is sgemmKernel6x16AVX2 with A read unpacked and
+// k-major: the six A values of step p are a[p*lda : p*lda+6].
+//
+//go:noescape
+func sgemmKernel6x16ColsAVX2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)
+
 // dgemmKernel6x8AVX2 is the float64 AVX2+FMA micro-kernel (6×8 tile, the
 // float32 kernel with 4-lane doubles).
 //
@@ -42,8 +54,10 @@ func setup32(k Kernel) setup[float32] {
 	switch k {
 	case AVX2:
 		return setup[float32]{
-			kern: sgemmKernel6x16AVX2,
-			mr:   6, nr: 16,
+			kern:     sgemmKernel6x16AVX2,
+			kernRows: sgemmKernel6x16RowsAVX2,
+			kernCols: sgemmKernel6x16ColsAVX2,
+			mr:       6, nr: 16,
 			kc: 256, mc: 144, nc: 4080,
 			small: 256, // packing wins from about 6×6×6 up
 		}

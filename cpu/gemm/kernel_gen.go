@@ -51,6 +51,11 @@ type kernel struct {
 	alphaOff    int
 	betaOff     int
 	comment     []string
+	// amode selects how A is read: "" packed micro-panels (see doc.go);
+	// "rows": A unpacked and row-major, row r at a+r*lda (op(A) = A);
+	// "cols": A unpacked and k-major, step p at a+p*lda (op(A) = Aᵀ).
+	amode                      string
+	ldaOff, bOff, cOff, ldcOff int
 }
 
 func (k *kernel) r(i int) string { return fmt.Sprintf("%s%d", k.reg, i) }
@@ -72,13 +77,28 @@ func (k *kernel) gen() {
 	w("//")
 	w("// %s", k.proto)
 	w("TEXT ·%s(SB), NOSPLIT, $0-%d", n, k.frame)
+	if k.amode == "" {
+		k.bOff, k.cOff, k.ldcOff = 16, 24, 32
+	}
 	w("\tMOVQ k+0(FP), CX")
 	w("\tMOVQ a+8(FP), AX")
-	w("\tMOVQ b+16(FP), BX")
-	w("\tMOVQ c+24(FP), DX")
-	w("\tMOVQ ldc+32(FP), R8")
+	w("\tMOVQ b+%d(FP), BX", k.bOff)
+	w("\tMOVQ c+%d(FP), DX", k.cOff)
+	w("\tMOVQ ldc+%d(FP), R8", k.ldcOff)
 	shift := map[int]int{4: 2, 8: 3}[k.elt]
 	w("\tSHLQ $%d, R8 // ldc in bytes", shift)
+	switch k.amode {
+	case "rows":
+		w("\tMOVQ lda+%d(FP), R11", k.ldaOff)
+		w("\tSHLQ $%d, R11 // lda in bytes", shift)
+		w("\tLEAQ (R11)(R11*2), R12")
+		w("\tADDQ AX, R12 // row 3 of A")
+	case "cols":
+		w("\tMOVQ lda+%d(FP), R11", k.ldaOff)
+		w("\tSHLQ $%d, R11 // lda in bytes", shift)
+		w("\tMOVQ R11, R12")
+		w("\tSHLQ $3, R12 // 8 steps of A, the prefetch distance")
+	}
 	w("")
 	w("\t// Prefetch the C tile; it is needed only after the k loop.")
 	w("\tMOVQ DX, R9")
@@ -102,24 +122,54 @@ func (k *kernel) gen() {
 	w("")
 	w("%s_loop4:", n)
 	// A streams from L2 (B is L1 resident): prefetch it ~8 steps ahead.
-	pf := 8 * astep
-	for i := 0; i < (4*astep+63)/64; i++ {
-		w("\tPREFETCHT0 %d(AX)", pf+64*i)
+	if k.amode == "" {
+		pf := 8 * astep
+		for i := 0; i < (4*astep+63)/64; i++ {
+			w("\tPREFETCHT0 %d(AX)", pf+64*i)
+		}
 	}
 	step := func(u int) {
 		ao, bo := u*astep, u*bstep
 		w("\t%s %d(BX), %s", k.mov, bo, b0)
 		w("\t%s %d(BX), %s", k.mov, bo+vec, b1)
+		if k.amode == "cols" {
+			w("\tPREFETCHT0 (AX)(R12*1)")
+		}
 		for r := 0; r < k.mr; r++ {
-			w("\t%s %d(AX), %s", k.bcast, ao+r*k.elt, t)
+			var src string
+			switch k.amode {
+			case "":
+				src = fmt.Sprintf("%d(AX)", ao+r*k.elt)
+			case "rows":
+				base, idx := "AX", r
+				if r >= 3 {
+					base, idx = "R12", r-3
+				}
+				src = fmt.Sprintf("%d(%s)", u*k.elt, base)
+				if idx > 0 {
+					src += fmt.Sprintf("(R11*%d)", idx)
+				}
+			case "cols":
+				src = fmt.Sprintf("%d(AX)", r*k.elt)
+			}
+			w("\t%s %s, %s", k.bcast, src, t)
 			w("\t%s %s, %s, %s", k.fma, b0, t, k.r(2*r))
 			w("\t%s %s, %s, %s", k.fma, b1, t, k.r(2*r+1))
+		}
+		if k.amode == "cols" {
+			w("\tADDQ R11, AX")
 		}
 	}
 	for u := 0; u < 4; u++ {
 		step(u)
 	}
-	w("\tADDQ $%d, AX", 4*astep)
+	switch k.amode {
+	case "":
+		w("\tADDQ $%d, AX", 4*astep)
+	case "rows":
+		w("\tADDQ $%d, AX", 4*k.elt)
+		w("\tADDQ $%d, R12", 4*k.elt)
+	}
 	w("\tADDQ $%d, BX", 4*bstep)
 	w("\tDECQ R10")
 	w("\tJNZ %s_loop4", n)
@@ -130,7 +180,13 @@ func (k *kernel) gen() {
 	w("")
 	w("%s_loop1:", n)
 	step(0)
-	w("\tADDQ $%d, AX", astep)
+	switch k.amode {
+	case "":
+		w("\tADDQ $%d, AX", astep)
+	case "rows":
+		w("\tADDQ $%d, AX", k.elt)
+		w("\tADDQ $%d, R12", k.elt)
+	}
 	w("\tADDQ $%d, BX", bstep)
 	w("\tDECQ CX")
 	w("\tJNZ %s_loop1", n)
@@ -205,6 +261,32 @@ func main() {
 			"step. The development machine has no AVX-512, so this kernel is only",
 			"assembled and vetted there; it is selected only when cpu.X86.HasAVX512F.",
 			"Every instruction used is AVX-512F (VPXORD, not VXORPS, zeroes a ZMM).",
+		},
+	}, {
+		name:  "sgemmKernel6x16RowsAVX2",
+		proto: "func sgemmKernel6x16RowsAVX2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)",
+		mr:    6, lanes: 8, reg: "Y", elt: 4,
+		bcast: "VBROADCASTSS", fma: "VFMADD231PS", mul: "VMULPS", mov: "VMOVUPS", zero: "VXORPS",
+		frame: 56, alphaOff: 48, betaOff: 52,
+		amode: "rows", ldaOff: 16, bOff: 24, cOff: 32, ldcOff: 40,
+		comment: []string{
+			"sgemmKernel6x16RowsAVX2 is sgemmKernel6x16AVX2 reading A unpacked from six",
+			"rows of a row-major matrix (row r at a + r*lda elements; AX holds row 0 and",
+			"R12 row 3, R11 is lda in bytes), so op(A) = A needs no packing. Each row",
+			"is read sequentially, four bytes per step.",
+		},
+	}, {
+		name:  "sgemmKernel6x16ColsAVX2",
+		proto: "func sgemmKernel6x16ColsAVX2(k int, a *float32, lda int, b, c *float32, ldc int, alpha, beta float32)",
+		mr:    6, lanes: 8, reg: "Y", elt: 4,
+		bcast: "VBROADCASTSS", fma: "VFMADD231PS", mul: "VMULPS", mov: "VMOVUPS", zero: "VXORPS",
+		frame: 56, alphaOff: 48, betaOff: 52,
+		amode: "cols", ldaOff: 16, bOff: 24, cOff: 32, ldcOff: 40,
+		comment: []string{
+			"sgemmKernel6x16ColsAVX2 is sgemmKernel6x16AVX2 reading A unpacked and",
+			"k-major: the six values of step p are adjacent at a + p*lda elements",
+			"(op(A) = Aᵀ with A row-major, or a packed panel with lda = 6). A prefetch",
+			"runs eight steps ahead.",
 		},
 	}, {
 		name:  "dgemmKernel6x8AVX2",
