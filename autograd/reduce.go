@@ -44,7 +44,12 @@ func (tp *Tape) broadcastScalar(alpha float64, s *tensor.Tensor, beta float64, d
 }
 
 func sumAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
-	if dx, beta := tp.GradDest(n.In[0]); dx != nil {
+	dx, beta := tp.GradDest(n.In[0])
+	switch {
+	case dx == nil:
+	case tp.UnitSeed(n.Out) && beta == 0:
+		tp.dev.Fill(dx.Buffer(), n.Float) // ε = 1: δ = (scale)·1
+	default:
 		tp.broadcastScalar(n.Float, eps, beta, dx)
 	}
 }

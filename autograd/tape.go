@@ -136,6 +136,9 @@ type Tape struct {
 	checkNumerics bool
 	err           error
 	ones          tensor.Tensor
+	// root is the Var Backward started from; unitSeed says its ε is 1.
+	root     *Var
+	unitSeed bool
 }
 
 // NewTape returns an empty tape whose ops run on dev and allocate dt
@@ -185,6 +188,7 @@ func (tp *Tape) Reset() {
 	tp.varArena.reset()
 	tp.backwardDone = false
 	tp.err = nil
+	tp.root, tp.unitSeed = nil, false
 }
 
 // Release frees the tape's memory, including cached constants.
@@ -337,6 +341,7 @@ func (tp *Tape) BackwardWith(root *Var, seed *tensor.Tensor) error {
 		return fmt.Errorf("autograd: Backward: %w", ErrForeignVar)
 	}
 	tp.backwardDone = true
+	tp.root, tp.unitSeed = root, seed == nil
 	g := tp.Temp(root.Shape()...)
 	if !g.Valid() {
 		return tp.err
@@ -473,9 +478,22 @@ func (n *Node) Save(i int, t *tensor.Tensor) {
 	t.ReshapeInto(&n.Saved[i], t.Shape()...)
 }
 
-// ScaleByScalar writes dst = β dst + α s x for a one-element device tensor
-// s (an upstream ε of a scalar output), without a trip to the host.
-func (tp *Tape) ScaleByScalar(alpha float64, x, s *tensor.Tensor, beta float64, dst *tensor.Tensor) {
-	n := x.Len()
-	tp.dev.Gemm(false, false, n, 1, 1, alpha, x.Buffer(), 1, s.Buffer(), 1, beta, dst.Buffer(), 1)
+// UnitSeed reports whether v is the scalar Backward started from with the
+// default seed ε = 1, so that its adjoint may treat ε as the number 1.
+func (tp *Tape) UnitSeed(v *Var) bool { return tp.unitSeed && v == tp.root }
+
+// ScaleByScalar writes dst = β dst + α s x for the gradient s of a scalar
+// output v (its upstream ε), without a trip to the host. When v is the
+// Backward root with a unit seed, s = 1 and this is a plain scale or axpy;
+// otherwise it is the rank-one product x·s on the device.
+func (tp *Tape) ScaleByScalar(alpha float64, x *tensor.Tensor, v *Var, beta float64, dst *tensor.Tensor) {
+	switch {
+	case tp.UnitSeed(v) && beta == 0:
+		tp.dev.Scale(alpha, x.Buffer(), dst.Buffer())
+	case tp.UnitSeed(v):
+		tp.dev.Axpy(alpha, x.Buffer(), dst.Buffer())
+	default:
+		n := x.Len()
+		tp.dev.Gemm(false, false, n, 1, 1, alpha, x.Buffer(), 1, v.grad.Buffer(), 1, beta, dst.Buffer(), 1)
+	}
 }

@@ -119,15 +119,15 @@ func checkShapes(kind device.LossKind, pred, target *tensor.Tensor) {
 // reduction factor and the upstream scalar, δ_b = (s·ε_up) ε.
 var op = autograd.Op{
 	Name: "Loss",
-	Adjoint: func(tp *autograd.Tape, n *autograd.Node, up *tensor.Tensor) {
+	Adjoint: func(tp *autograd.Tape, n *autograd.Node, _ *tensor.Tensor) {
 		eps := &n.Saved[0]
 		pred, target := n.In[0], n.In[1]
 		if dst, beta := tp.GradDest(pred); dst != nil {
-			tp.ScaleByScalar(n.Float, eps, up, beta, dst)
+			tp.ScaleByScalar(n.Float, eps, n.Out, beta, dst)
 		}
 		// For the symmetric distortions ∇_a ρ = −∇_b ρ.
 		if dst, beta := tp.GradDest(target); dst != nil {
-			tp.ScaleByScalar(-n.Float, eps, up, beta, dst)
+			tp.ScaleByScalar(-n.Float, eps, n.Out, beta, dst)
 		}
 	},
 	Tangent: func(tp *autograd.Tape, n *autograd.Node) *tensor.Tensor {
