@@ -185,6 +185,10 @@ func Main(args []string, stdout, stderr io.Writer) error {
 					p.Info.Env = env
 					rep.Meta.Peers[name] = p.Info
 					pr = p
+					if strings.Contains(p.Info.BLAS, "/blas/libblas") {
+						prog.note("warning: the system BLAS is the reference implementation (" + p.Info.BLAS +
+							"); torch and numpy will be far slower than usual: install libopenblas0-pthread")
+					}
 				}
 			}
 		}

@@ -33,11 +33,14 @@ func DefaultPython() string {
 
 // PeerInfo describes the Python side after setup.
 type PeerInfo struct {
-	OK      bool   `json:"ok"`
-	Error   string `json:"error,omitempty"`
-	Torch   string `json:"torch,omitempty"`
-	Numpy   string `json:"numpy,omitempty"`
-	Python  string `json:"python,omitempty"`
+	OK     bool   `json:"ok"`
+	Error  string `json:"error,omitempty"`
+	Torch  string `json:"torch,omitempty"`
+	Numpy  string `json:"numpy,omitempty"`
+	Python string `json:"python,omitempty"`
+	// BLAS is the library behind the system's libblas.so.3, if any: a
+	// distribution's torch and numpy run their products through it.
+	BLAS    string `json:"blas,omitempty"`
 	Threads int    `json:"threads,omitempty"`
 	CUDA    bool   `json:"cuda,omitempty"`
 	Card    string `json:"card,omitempty"`

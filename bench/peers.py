@@ -29,6 +29,18 @@ torch = None
 np = None
 
 
+
+def system_blas():
+    """The BLAS a distribution's torch and numpy link through libblas.so.3
+    (Debian's alternatives: reference BLAS is ~50x slower than OpenBLAS)."""
+    import os
+
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"):
+        p = os.path.join(d, "libblas.so.3")
+        if os.path.exists(p):
+            return os.path.realpath(p)
+    return ""
+
 def reply(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
@@ -207,6 +219,7 @@ def main():
                     "torch": torch.__version__,
                     "numpy": np.__version__ if np is not None else "",
                     "python": sys.version.split()[0],
+                    "blas": system_blas(),
                     "threads": torch.get_num_threads(),
                     "cuda": bool(torch.cuda.is_available()),
                 }

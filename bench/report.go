@@ -393,6 +393,9 @@ func WriteMarkdown(w io.Writer, rep *Report, table, order string, charts ...stri
 	for _, d := range m.Devices {
 		if p, ok := m.Peers[d]; ok {
 			fmt.Fprintf(&b, "- Peers on %s: PyTorch %s (%d threads), numpy %s, Python %s", d, p.Torch, p.Threads, p.Numpy, p.Python)
+			if p.BLAS != "" {
+				fmt.Fprintf(&b, ", system BLAS %s", p.BLAS)
+			}
 			if len(p.Env) > 0 {
 				fmt.Fprintf(&b, ", %s", strings.Join(p.Env, " "))
 			}
