@@ -31,7 +31,7 @@
 //     of the gradient), then Jᵀε: matrix–matrix products, O(N³) per layer
 //     and sample. (With respect to the first layer's parameters the left
 //     factor B₀ would be N × N(N+1), which makes (b) O(N⁴); the input
-//     gradient keeps (b) affordable up to N = 1024.) Both report time per
+//     gradient keeps (b) affordable up to N = 2048.) Both report time per
 //     sample; (b) runs only as many of the K samples as its cost allows
 //     (LTRSamples), each costing the same. The command fits log t = a + s
 //     log N by least squares over all N and over the three largest, and
