@@ -95,9 +95,9 @@ func run[T float](in *engine, p *problem[T], s *setup[T], f64 bool) {
 		return
 	}
 	work := m * n * k
-	// Matrix–vector and rank-one products (a dimension of 1) are memory-bound:
-	// packing them into 6×16 tiles would waste most of every tile.
-	if work <= s.small || m == 1 || n == 1 || k == 1 {
+	// Rank-one products (k = 1) are a scaled copy: packing them would cost
+	// more than the multiply-adds.
+	if work <= s.small || k == 1 {
 		smallGemm(p)
 		return
 	}
