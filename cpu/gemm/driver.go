@@ -95,9 +95,10 @@ func run[T float](in *engine, p *problem[T], s *setup[T], f64 bool) {
 		return
 	}
 	work := m * n * k
-	// Rank-one products (k = 1) are a scaled copy: packing them would cost
-	// more than the multiply-adds.
-	if work <= s.small || k == 1 {
+	// A column times a scalar (k = n = 1, how a device-side scalar is
+	// broadcast) is a scaled copy: packing it would cost more than the
+	// multiply-adds. Wider rank-one products still pay for the kernels.
+	if work <= s.small || k == 1 && n == 1 {
 		smallGemm(p)
 		return
 	}
