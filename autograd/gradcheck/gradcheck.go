@@ -65,7 +65,8 @@ func Check(dev device.Device, c Case, seed uint64) (Result, error) {
 	defer tp.Release()
 
 	// Reverse mode: Jᵀu by Backward, with tangents v seeded for forward mode.
-	in, err := inputs(tp, c.Shapes, xs, vs, 0)
+	in, release, err := inputs(tp, c.Shapes, xs, vs, 0)
+	defer release()
 	if err != nil {
 		return Result{}, err
 	}
@@ -141,8 +142,16 @@ func Check(dev device.Device, c Case, seed uint64) (Result, error) {
 	return res, nil
 }
 
-func inputs(tp *autograd.Tape, shapes [][]int, xs, vs [][]float64, h float64) ([]*autograd.Var, error) {
+// inputs records x + h·v as differentiable leaves; the tape does not own
+// their memory, so the caller runs release when done with them.
+func inputs(tp *autograd.Tape, shapes [][]int, xs, vs [][]float64, h float64) ([]*autograd.Var, func(), error) {
 	in := make([]*autograd.Var, len(shapes))
+	var owned []*tensor.Tensor
+	release := func() {
+		for _, t := range owned {
+			t.Release()
+		}
+	}
 	for i, s := range shapes {
 		x := make([]float64, len(xs[i]))
 		for j := range x {
@@ -150,16 +159,18 @@ func inputs(tp *autograd.Tape, shapes [][]int, xs, vs [][]float64, h float64) ([
 		}
 		t, err := tensor.FromFloat64(tp.Device(), x, s...)
 		if err != nil {
-			return nil, err
+			return nil, release, err
 		}
+		owned = append(owned, t)
 		in[i] = tp.Input(t, true)
 	}
-	return in, nil
+	return in, release, nil
 }
 
 func evaluate(tp *autograd.Tape, c Case, xs, vs [][]float64, h float64) ([]float64, error) {
 	defer tp.Reset()
-	in, err := inputs(tp, c.Shapes, xs, vs, h)
+	in, release, err := inputs(tp, c.Shapes, xs, vs, h)
+	defer release()
 	if err != nil {
 		return nil, err
 	}

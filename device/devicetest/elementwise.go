@@ -159,58 +159,46 @@ func testBiasActivation(e *env, op device.UnaryOp) {
 var sumBetas = []float64{0, 1, 0.5}
 
 // testSumRows checks y = βy + Σᵢ x[i,:].
-func testSumRows(e *env) {
-	for _, sh := range matShapes {
-		rows, cols := sh[0], sh[1]
-		for _, beta := range sumBetas {
-			x := e.uniform(rows*cols, -1, 1)
-			y := filled(cols, math.NaN())
-			if beta != 0 {
-				y = e.uniform(cols, -1, 1)
-			}
-			want, scale := make([]float64, cols), make([]float64, cols)
-			for j := 0; j < cols; j++ {
-				if beta != 0 {
-					want[j], scale[j] = beta*y[j], math.Abs(beta*y[j])
-				}
-				for i := 0; i < rows; i++ {
-					want[j] += x[i*cols+j]
-					scale[j] += math.Abs(x[i*cols+j])
-				}
-			}
-			what := fmt.Sprintf("SumRows(rows=%d, cols=%d, beta=%g)", rows, cols, beta)
-			xb, yb := e.upload(x), e.upload(y)
-			e.dev.SumRows(xb, rows, cols, beta, yb)
-			e.check(what, e.download(yb), want, e.tol*sqrtN(rows+1), func(i int) float64 { return scale[i] })
-			e.checkSame(what+": x must be untouched", e.download(xb), x)
-		}
-	}
-}
+func testSumRows(e *env) { testSum(e, "SumRows", true) }
 
 // testSumCols checks y = βy + Σⱼ x[:,j].
-func testSumCols(e *env) {
+func testSumCols(e *env) { testSum(e, "SumCols", false) }
+
+// testSum checks one of the two reductions of a rows×cols x: over the rows
+// (one output per column) or over the columns (one output per row).
+func testSum(e *env, name string, overRows bool) {
 	for _, sh := range matShapes {
 		rows, cols := sh[0], sh[1]
+		outs, terms := rows, cols
+		at := func(o, t int) int { return o*cols + t }
+		if overRows {
+			outs, terms = cols, rows
+			at = func(o, t int) int { return t*cols + o }
+		}
 		for _, beta := range sumBetas {
 			x := e.uniform(rows*cols, -1, 1)
-			y := filled(rows, math.NaN())
+			y := filled(outs, math.NaN())
 			if beta != 0 {
-				y = e.uniform(rows, -1, 1)
+				y = e.uniform(outs, -1, 1)
 			}
-			want, scale := make([]float64, rows), make([]float64, rows)
-			for i := 0; i < rows; i++ {
+			want, scale := make([]float64, outs), make([]float64, outs)
+			for o := range outs {
 				if beta != 0 {
-					want[i], scale[i] = beta*y[i], math.Abs(beta*y[i])
+					want[o], scale[o] = beta*y[o], math.Abs(beta*y[o])
 				}
-				for j := 0; j < cols; j++ {
-					want[i] += x[i*cols+j]
-					scale[i] += math.Abs(x[i*cols+j])
+				for t := range terms {
+					want[o] += x[at(o, t)]
+					scale[o] += math.Abs(x[at(o, t)])
 				}
 			}
-			what := fmt.Sprintf("SumCols(rows=%d, cols=%d, beta=%g)", rows, cols, beta)
+			what := fmt.Sprintf("%s(rows=%d, cols=%d, beta=%g)", name, rows, cols, beta)
 			xb, yb := e.upload(x), e.upload(y)
-			e.dev.SumCols(xb, rows, cols, beta, yb)
-			e.check(what, e.download(yb), want, e.tol*sqrtN(cols+1), func(i int) float64 { return scale[i] })
+			if overRows {
+				e.dev.SumRows(xb, rows, cols, beta, yb)
+			} else {
+				e.dev.SumCols(xb, rows, cols, beta, yb)
+			}
+			e.check(what, e.download(yb), want, e.tol*sqrtN(terms+1), func(i int) float64 { return scale[i] })
 			e.checkSame(what+": x must be untouched", e.download(xb), x)
 		}
 	}
