@@ -440,6 +440,60 @@ func sumCols[T float](x []T, rows, cols int, beta float64, y []T) {
 	}
 }
 
+// ArgMaxMatches computes count = β count + #{i : argmax_j x[i,j] = labels[i]}.
+func (c *CPU) ArgMaxMatches(x device.Buffer, rows, cols int, labels device.Buffer, beta float64, count device.Buffer) {
+	const name = "ArgMaxMatches"
+	X, L, C := mustBuf(x, name), mustBuf(labels, name), mustBuf(count, name)
+	checkSame(name, X, L, C)
+	checkLen(name, "x", X, rows*cols)
+	checkLen(name, "labels", L, rows)
+	checkLen(name, "count", C, 1)
+	var n int
+	if X.f64 != nil {
+		n = argMaxMatches(X.f64, rows, cols, L.f64)
+		C.f64[0] = betaTimes(beta, C.f64[0]) + float64(n)
+	} else {
+		n = argMaxMatches(X.f32, rows, cols, L.f32)
+		C.f32[0] = float32(betaTimes(beta, float64(C.f32[0])) + float64(n))
+	}
+}
+
+// T64 is βc, with c not read when β is 0 (it may hold NaN).
+func betaTimes(beta, c float64) float64 {
+	if beta == 0 {
+		return 0
+	}
+	return beta * c
+}
+
+func argMaxMatches[T float](x []T, rows, cols int, labels []T) int {
+	n := 0
+	if cols == 0 {
+		return 0 // no classes: nothing to match
+	}
+	for i := 0; i < rows; i++ {
+		if float64(argMax(x[i*cols:(i+1)*cols])) == float64(labels[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// argMax is torch.argmax of one row: the first maximum, where a NaN beats
+// every number; −1 for an empty row.
+func argMax[T float](x []T) int {
+	if len(x) == 0 {
+		return -1
+	}
+	best := 0
+	for j, v := range x {
+		if b := x[best]; v > b || (v != v && b == b) {
+			best = j
+		}
+	}
+	return best
+}
+
 // unaryCost weighs an elementwise function by its price relative to an
 // add, so that transcendental functions split over the cores sooner.
 func unaryCost(op device.UnaryOp) int {

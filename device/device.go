@@ -255,6 +255,14 @@ type Device interface {
 	SumRows(x Buffer, rows, cols int, beta float64, y Buffer)
 	// SumCols computes y = β y + Σⱼ x[:,j] (a rows-long y).
 	SumCols(x Buffer, rows, cols int, beta float64, y Buffer)
+	// ArgMaxMatches computes count = β count + #{i : argmax_j x[i,j] = labels[i]}
+	// for a rows×cols x, a rows-long labels holding class indices and a
+	// one-element count: the number of correct predictions, kept on the
+	// device so that a training step brings back only its loss. argmax is
+	// torch.argmax's: the first maximum, and a NaN beats every number. A
+	// label that is not a class index matches nothing. The count is exact
+	// while it stays below 2²⁴ in float32.
+	ArgMaxMatches(x Buffer, rows, cols int, labels Buffer, beta float64, count Buffer)
 
 	// Softmax family, over each row of a rows×cols matrix.
 

@@ -29,7 +29,9 @@
 //	reduce       dot_partial (≤ 1024 blocks of 256, one partial sum each, in
 //	             double) then dot_final (one block); sum_rows (column sums:
 //	             block 32×8, 32 columns per block, 8 row strides); sum_cols
-//	             (row sums: a warp per row). Fixed summation order, no atomics.
+//	             (row sums: a warp per row); argmax_matches (one block of
+//	             1024: a warp finds a row's first maximum by shuffles, the
+//	             block sums the matches). Fixed summation order, no atomics.
 //	softmax      softmax/log-softmax and adjoints: *_warp puts a warp on a
 //	             row (8 rows per 256-thread block; used for cols ≤ 1024),
 //	             *_block a block on a row; max, then Σexp, by warp shuffles

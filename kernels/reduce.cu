@@ -1,4 +1,5 @@
-// reduce.cu: dot product, column sums (SumRows) and row sums (SumCols).
+// reduce.cu: dot product, column sums (SumRows), row sums (SumCols) and the
+// count of correct class predictions (ArgMaxMatches).
 // Sums are accumulated in double, like the cpu package's Dot and SumCols.
 // No atomics: every result has a fixed summation order, so repeated runs
 // give identical bits.
@@ -58,4 +59,51 @@ extern "C" __global__ void sum_cols(i64 rows, i64 cols, const float *x, double b
 			y[row] = (float)s;
 		}
 	}
+}
+
+// argmaxBefore reports whether (v, i) precedes (w, j) in torch.argmax's
+// order: a NaN before every number, then the larger value, then the
+// smaller index.
+__device__ __forceinline__ bool argmaxBefore(float v, i64 i, float w, i64 j) {
+	const bool vn = v != v, wn = w != w;
+	if (vn != wn) return vn;
+	if (!vn && v != w) return v > w;
+	return i < j;
+}
+
+// argmax_matches: count[0] = beta count[0] + #{i : argmax_j x[i*cols + j] ==
+// labels[i]}. One block (of up to 1024 threads, a multiple of 32; the Go
+// side launches 1024), one warp per row: each
+// lane scans its strided share of the row, then a butterfly of shuffles
+// leaves every lane with the row's first maximum. A single block keeps the
+// count free of atomics and its order fixed; the rows of one batch of
+// logits are few enough. count is not read when beta is 0. A label that is
+// not an integer in [0, cols) (NaN included) matches nothing.
+extern "C" __global__ void argmax_matches(i64 rows, i64 cols, const float *x, const float *labels, double beta,
+                                          float *count) {
+	__shared__ double smem[32];
+	const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+	double n = 0.0;
+	for (i64 row = threadIdx.x >> 5; row < rows; row += warps) {
+		const float *xr = x + row * cols;
+		float v = -INFINITY;
+		i64 best = cols; // an empty lane: loses every tie against a real entry
+		for (i64 j = lane; j < cols; j += 32)
+			if (argmaxBefore(xr[j], j, v, best)) {
+				v = xr[j];
+				best = j;
+			}
+#pragma unroll
+		for (int o = 16; o > 0; o >>= 1) {
+			const float w = __shfl_xor_sync(0xffffffffu, v, o);
+			const i64 j = __shfl_xor_sync(0xffffffffu, best, o);
+			if (argmaxBefore(w, j, v, best)) {
+				v = w;
+				best = j;
+			}
+		}
+		if (lane == 0 && best < cols && labels[row] == (float)best) n += 1.0;
+	}
+	n = blockSum(n, smem);
+	if (threadIdx.x == 0) count[0] = (float)(beta != 0.0 ? beta * (double)count[0] + n : n);
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/data"
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/nn"
 	"github.com/adjoint-go/adjoint/safetensors"
@@ -436,30 +437,103 @@ func maxAbs(v []float64) float64 {
 	return m
 }
 
-// TestStepAllocations: a steady-state training step reuses the tape, the
-// parameters and the optimizer state.
-func TestStepAllocations(t *testing.T) {
+// newTestStepper builds a digits stepper (64-64-10, Adam) on dev.
+func newTestStepper(t *testing.T, dev device.Device) (*stepper, *data.Dataset) {
+	t.Helper()
 	c := config{Data: "digits", Hidden: []int{64}, Act: "relu", Optim: "adam", LR: -1, WD: -1, Batch: 64, Epochs: 1, Seed: 1, TestFrac: 0.2, Schedule: "none", StepSize: 1, Gamma: 0.1}
 	ds, err := loadData("digits", -1, "")
 	require.NoError(t, err)
 	require.NoError(t, c.resolve(ds))
-	dev, err := device.Open("cpu")
-	require.NoError(t, err)
 	model, err := nn.MLP(dev, c.sizes(ds), c.activation(), 1)
 	require.NoError(t, err)
 	opt, err := newOptimizer(&c, model.Params())
 	require.NoError(t, err)
-	st := &stepper{tp: autograd.NewTape(dev, device.Float32), model: model, opt: opt, loss: lossFunc(c.Loss), classify: true,
-		features: 64, targets: 1, outW: 10, outHost: make([]float32, 640)}
+	tp := autograd.NewTape(dev, device.Float32)
+	t.Cleanup(tp.Release)
+	st, err := newStepper(tp, model, opt, &c, ds.Features, 1, ds.Classes)
+	require.NoError(t, err)
+	t.Cleanup(st.release)
+	return st, ds
+}
+
+// TestStepAllocations: a steady-state training step reuses the tape, the
+// parameters and the optimizer state.
+func TestStepAllocations(t *testing.T) {
+	dev, err := device.Open("cpu")
+	require.NoError(t, err)
+	st, ds := newTestStepper(t, dev)
 	xb, yb := ds.X[:64*64], ds.Y[:64]
 	for range 3 {
-		_, _, err := st.step(xb, yb, 64)
+		_, err := st.step(xb, yb, 64)
 		require.NoError(t, err)
 	}
 	allocs := testing.AllocsPerRun(20, func() {
-		if _, _, err := st.step(xb, yb, 64); err != nil {
+		if _, err := st.step(xb, yb, 64); err != nil {
 			t.Fatal(err)
 		}
 	})
 	assert.Zero(t, allocs, "allocations per training step")
+}
+
+// downloadCounter is a Device that counts what crosses back to the host.
+type downloadCounter struct {
+	device.Device
+	calls, elems int
+}
+
+func (d *downloadCounter) Download32(dst []float32, src device.Buffer) error {
+	d.calls++
+	d.elems += len(dst)
+	return d.Device.Download32(dst, src)
+}
+
+func (d *downloadCounter) Download64(dst []float64, src device.Buffer) error {
+	d.calls++
+	d.elems += len(dst)
+	return d.Device.Download64(dst, src)
+}
+
+func (d *downloadCounter) Dot(x, y device.Buffer) (float64, error) {
+	d.calls++
+	d.elems++
+	return d.Device.Dot(x, y)
+}
+
+// TestStepDownloadsOnlyTheLoss: a training step brings back one number, its
+// loss (DESIGN.md: the step stays on the device); the count of correct
+// predictions stays on the device until the epoch ends, and then matches a
+// count made on the host from the logits.
+func TestStepDownloadsOnlyTheLoss(t *testing.T) {
+	cpuDev, err := device.Open("cpu")
+	require.NoError(t, err)
+	dev := &downloadCounter{Device: cpuDev}
+	st, ds := newTestStepper(t, dev)
+	const steps, k = 5, 64
+	for i := range steps {
+		_, err := st.step(ds.X[i*k*ds.Features:(i+1)*k*ds.Features], ds.Y[i*k:(i+1)*k], k)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, steps, dev.calls, "downloads in %d steps", steps)
+	assert.Equal(t, steps, dev.elems, "elements downloaded in %d steps", steps)
+
+	// The device count equals the host's count on the logits each step saw
+	// before its update: replay the steps on a second, identical stepper
+	// and count on the host.
+	ref, _ := newTestStepper(t, cpuDev)
+	want := 0
+	for i := range steps {
+		x, y := ds.X[i*k*ds.Features:(i+1)*k*ds.Features], ds.Y[i*k:(i+1)*k]
+		out, _, err := forward(ref.tp, ref.model, &config{Task: "classification", Loss: "cross-entropy"}, x, nil, ds.Features, ds.Classes)
+		require.NoError(t, err)
+		want += countCorrect(out, y, ds.Classes)
+		_, err = ref.step(x, y, k)
+		require.NoError(t, err)
+	}
+	got, err := st.takeCorrect()
+	require.NoError(t, err)
+	assert.Equal(t, want, got, "correct predictions counted on the device")
+	assert.Greater(t, got, 0)
+	again, err := st.takeCorrect()
+	require.NoError(t, err)
+	assert.Zero(t, again, "takeCorrect restarts the count")
 }

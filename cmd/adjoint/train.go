@@ -343,14 +343,17 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		start, hist = ck.epoch, ck.history
 	}
 	sched := newSchedule(c)
-	lossFn := lossFunc(c.Loss)
 	classify := c.Task == "classification"
 	outW := sizes[len(sizes)-1]
 	tr := p.train
 	batcher := data.NewBatcher(tr, c.Batch, true, c.Seed)
 	tp := autograd.NewTape(dev, device.Float32)
 	defer tp.Release()
-	st := &stepper{tp: tp, model: model, opt: opt, loss: lossFn, classify: classify, features: tr.Features, targets: tr.Targets, outW: outW, clip: c.Clip, outHost: make([]float32, c.Batch*outW)}
+	st, err := newStepper(tp, model, opt, c, tr.Features, tr.Targets, outW)
+	if err != nil {
+		return nil, err
+	}
+	defer st.release()
 
 	fmt.Fprintf(o.log, "training %v on %s (%d train / %d test samples, %d features) on %s; %s lr %g, batch %d, epochs %d–%d, seed %d\n",
 		model, ds.Name, tr.Len(), p.test.Len(), tr.Features, dev.Name(), c.Optim, c.LR, c.Batch, start+1, c.Epochs, c.Seed)
@@ -364,23 +367,26 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		opt.SetLR(lr)
 		batcher.SetEpoch(uint64(epoch))
 		var sumLoss float64
-		var seen, correct int
+		var seen int
 		for b := 0; ; b++ {
 			xb, yb, k, ok := batcher.Next()
 			if !ok {
 				break
 			}
-			lv, corr, err := st.step(xb, yb, k)
+			lv, err := st.step(xb, yb, k)
 			if err != nil {
 				return nil, err
 			}
 			if math.IsNaN(lv) || math.IsInf(lv, 0) {
 				return nil, fmt.Errorf("training diverged: loss %v at epoch %d, batch %d; try a smaller --lr", lv, epoch+1, b+1)
 			}
-			correct += corr
 			sumLoss += lv * float64(k)
 			seen += k
 			o.bar.step(epoch+1, c.Epochs, b+1, nb, sumLoss/float64(seen))
+		}
+		correct, err := st.takeCorrect()
+		if err != nil {
+			return nil, err
 		}
 		m, err := evaluate(tp, model, c, p.test, p.testYRaw, p.ystd)
 		if err != nil {
@@ -474,8 +480,11 @@ func argmax(v []float32) int {
 }
 
 // stepper runs training steps: one tape, reset after every step, and
-// persistent parameters, so that a steady-state step allocates (almost)
-// nothing.
+// persistent parameters, so that a steady-state step allocates nothing.
+// The whole step stays on the device and only its loss value comes back:
+// for classification the correct predictions are counted on the device too,
+// in a one-element buffer read once per epoch (a float32 count, exact for
+// epochs of up to 2²⁴ samples).
 type stepper struct {
 	tp                      *autograd.Tape
 	model                   nn.Module
@@ -484,14 +493,52 @@ type stepper struct {
 	classify                bool
 	features, targets, outW int
 	clip                    float64
-	outHost                 []float32
-	lossHost                [1]float64 // the one value a step brings back
+	lossHost                [1]float64    // the one value a step brings back
+	correct                 device.Buffer // classification: matches so far (float32 count)
 }
 
-// step trains on one batch of k samples and returns the batch's mean loss
-// and, for classification, the number of correct predictions (made before
-// the update).
-func (s *stepper) step(xb, yb []float32, k int) (lossValue float64, correct int, err error) {
+// newStepper returns a stepper training model on tp's device; targets is
+// the width of a target row (1 for class indices).
+func newStepper(tp *autograd.Tape, model nn.Module, opt optim.Optimizer, c *config, features, targets, outW int) (*stepper, error) {
+	s := &stepper{tp: tp, model: model, opt: opt, loss: lossFunc(c.Loss), classify: c.Task == "classification",
+		features: features, targets: targets, outW: outW, clip: c.Clip}
+	if s.classify {
+		b, err := tp.Device().Alloc(device.Float32, 1)
+		if err != nil {
+			return nil, fmt.Errorf("training step: %w", err)
+		}
+		s.correct = b
+		tp.Device().Fill(b, 0)
+	}
+	return s, nil
+}
+
+// release frees the stepper's device buffer.
+func (s *stepper) release() {
+	if s.correct != nil {
+		s.tp.Device().Free(s.correct)
+		s.correct = nil
+	}
+}
+
+// takeCorrect returns the number of correct predictions counted since the
+// last call (one download) and restarts the count.
+func (s *stepper) takeCorrect() (int, error) {
+	if s.correct == nil {
+		return 0, nil
+	}
+	dev := s.tp.Device()
+	if err := dev.Download64(s.lossHost[:], s.correct); err != nil {
+		return 0, err
+	}
+	dev.Fill(s.correct, 0)
+	return int(s.lossHost[0]), nil
+}
+
+// step trains on one batch of k samples and returns the batch's mean loss.
+// For classification it adds the batch's correct predictions (made before
+// the update) to the device-side count.
+func (s *stepper) step(xb, yb []float32, k int) (lossValue float64, err error) {
 	tp, dev := s.tp, s.tp.Device()
 	defer tp.Reset()
 	x := tp.Temp(k, s.features)
@@ -500,40 +547,35 @@ func (s *stepper) step(xb, yb []float32, k int) (lossValue float64, correct int,
 		y = tp.Temp(k, s.targets)
 	}
 	if err := tp.Err(); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	if err := dev.Upload32(x.Buffer(), xb); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	if err := dev.Upload32(y.Buffer(), yb); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	out := s.model.Forward(tp, tp.Constant(x))
 	l := s.loss(tp, out, tp.Constant(y))
+	if s.classify {
+		dev.ArgMaxMatches(out.Value().Buffer(), k, s.outW, y.Buffer(), 1, s.correct)
+	}
 	s.opt.ZeroGrad()
 	if err := tp.Backward(l); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	if s.clip > 0 {
 		if _, err := optim.ClipGradNorm(s.model.Params(), s.clip); err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 	}
 	if err := s.opt.Step(); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	// Download into the stepper's own array: Tensor.Item would allocate
 	// a fresh one on every step.
 	if err := dev.Download64(s.lossHost[:], l.Value().Buffer()); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	lossValue = s.lossHost[0]
-	if s.classify {
-		o := s.outHost[:k*s.outW]
-		if err := dev.Download32(o, out.Value().Buffer()); err != nil {
-			return 0, 0, err
-		}
-		correct = countCorrect(o, yb, s.outW)
-	}
-	return lossValue, correct, nil
+	return s.lossHost[0], nil
 }

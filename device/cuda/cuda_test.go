@@ -255,3 +255,35 @@ func BenchmarkGemm(b *testing.B) {
 		})
 	}
 }
+
+// TestTrainingStepMatchesCPU trains digits on the GPU and on the CPU side by
+// side (compareTraining), then checks that a steady-state step makes no
+// device allocation and no Go allocation.
+func TestTrainingStepMatchesCPU(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	ref, err := device.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpu, x, y := compareTraining(t, d, ref)
+	k := len(y)
+	if _, err := gpu.step(x, y, k); err != nil {
+		t.Fatal(err)
+	}
+	live := len(d.w.live)
+	allocs := testing.AllocsPerRun(50, func() {
+		if _, err := gpu.step(x, y, k); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("%v Go allocations per training step on %s, want 0", allocs, d.Name())
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(d.w.live); n != live {
+		t.Errorf("device allocations grew from %d to %d over 50 steady-state steps", live, n)
+	}
+}

@@ -224,6 +224,18 @@ func (d *Device) SumCols(x device.Buffer, rows, cols int, beta float64, y device
 	d.launch(kSumCols, gridFor(rows, threads/32, d.sms), 1, threads, 1, intArg(rows), intArg(cols), ptrArg(X), fltArg(beta), ptrArg(Y))
 }
 
+// ArgMaxMatches computes count = β count + #{i : argmax_j x[i,j] = labels[i]}
+// in one block of argmax_matches (no atomics: the count is deterministic).
+func (d *Device) ArgMaxMatches(x device.Buffer, rows, cols int, labels device.Buffer, beta float64, count device.Buffer) {
+	const name = "ArgMaxMatches"
+	X, L, C := d.buf(name, x, false), d.buf(name, labels, false), d.buf(name, count, false)
+	checkDims(name, rows, cols)
+	checkLen(name, "x", X, rows*cols)
+	checkLen(name, "labels", L, rows)
+	checkLen(name, "count", C, 1)
+	d.launch(kArgMaxMatches, 1, 1, argMaxThreads, 1, intArg(rows), intArg(cols), ptrArg(X), ptrArg(L), fltArg(beta), ptrArg(C))
+}
+
 // rowKernel picks the warp-per-row or block-per-row form of a row kernel
 // and its grid.
 func (d *Device) rowKernel(warp, block kernelID, rows, cols int) (kernelID, int) {

@@ -26,6 +26,7 @@ const (
 	kDotFinal
 	kSumRows
 	kSumCols
+	kArgMaxMatches
 	kSoftmaxWarp
 	kSoftmaxBlock
 	kSoftmaxAdjointWarp
@@ -57,6 +58,7 @@ var kernelTable = func() [numKernels]kernelRef {
 		kDotFinal:            {kernels.Reduce, "dot_final"},
 		kSumRows:             {kernels.Reduce, "sum_rows"},
 		kSumCols:             {kernels.Reduce, "sum_cols"},
+		kArgMaxMatches:       {kernels.Reduce, "argmax_matches"},
 		kSoftmaxWarp:         {kernels.Softmax, "softmax_warp"},
 		kSoftmaxBlock:        {kernels.Softmax, "softmax_block"},
 		kSoftmaxAdjointWarp:  {kernels.Softmax, "softmax_adjoint_warp"},
@@ -151,6 +153,7 @@ const (
 	blocksPerSM    = 8    // 8 × 256 threads fill an SM (2048 on sm_80/sm_90)
 	maxDotBlocks   = 1024 // size of the dot-product partials in scratch
 	warpRowMaxCols = 1024 // up to this many columns a warp owns a row
+	argMaxThreads  = 1024 // the one block of argmax_matches (at most 1024)
 )
 
 // gridFor returns the block count of a grid-stride kernel over n items,

@@ -82,6 +82,7 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 	})
 	s.run(t, "SumRows", testSumRows)
 	s.run(t, "SumCols", testSumCols)
+	s.run(t, "ArgMaxMatches", testArgMaxMatches)
 	s.run(t, "Softmax", func(e *env) { testSoftmax(e, false) })
 	s.run(t, "LogSoftmax", func(e *env) { testSoftmax(e, true) })
 	s.run(t, "SoftmaxAdjoint", func(e *env) { testSoftmaxAdjoint(e, false) })

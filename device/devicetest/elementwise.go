@@ -203,3 +203,86 @@ func testSum(e *env, name string, overRows bool) {
 		}
 	}
 }
+
+// testArgMaxMatches checks count = β count + #{i : argmax x[i,:] = labels[i]}
+// against a plain loop, on rows built to catch the usual mistakes: labels
+// that are the argmax, another class, or no class at all (−1, cols, 0.5,
+// NaN); rows with a tied maximum, where only the first counts; and rows
+// holding a NaN, which wins as in torch.argmax.
+func testArgMaxMatches(e *env) {
+	for _, sh := range matShapes {
+		rows, cols := sh[0], sh[1]
+		x := e.uniform(rows*cols, -3, 3)
+		labels := make([]float64, rows)
+		for i := range rows {
+			row := x[i*cols : (i+1)*cols]
+			if cols > 1 && i%5 == 1 { // a tie: the maximum again, later in the row
+				a := e.rng.IntN(cols - 1)
+				b := a + 1 + e.rng.IntN(cols-1-a)
+				row[a] = 4
+				row[b] = 4
+			}
+			if cols > 1 && i%7 == 3 {
+				row[e.rng.IntN(cols)] = math.NaN()
+			}
+			best := refArgMax(row)
+			switch i % 4 {
+			case 0, 1: // the argmax: a match
+				labels[i] = float64(best)
+			case 2: // another class, or (every 3rd time) no class
+				switch i % 3 {
+				case 0:
+					labels[i] = float64((best + 1) % max(cols, 2))
+				case 1:
+					labels[i] = []float64{-1, float64(cols), 0.5, math.NaN()}[i%4]
+				default:
+					labels[i] = float64(e.rng.IntN(cols))
+				}
+			case 3: // the last of a tie, or a class at random
+				labels[i] = float64(cols - 1 - (i % cols))
+				for j := cols - 1; j > best; j-- {
+					if x[i*cols+j] == x[i*cols+best] {
+						labels[i] = float64(j)
+						break
+					}
+				}
+			}
+		}
+		want := 0
+		for i := range rows {
+			if float64(refArgMax(x[i*cols:(i+1)*cols])) == labels[i] {
+				want++
+			}
+		}
+		for _, beta := range []float64{0, 1, 0.5} {
+			prev := 7.0
+			if beta == 0 {
+				prev = math.NaN()
+			}
+			what := fmt.Sprintf("ArgMaxMatches(rows=%d, cols=%d, beta=%g)", rows, cols, beta)
+			xb, lb, cb := e.upload(x), e.upload(labels), e.upload([]float64{prev})
+			e.dev.ArgMaxMatches(xb, rows, cols, lb, beta, cb)
+			w := float64(want)
+			if beta != 0 {
+				w += beta * prev
+			}
+			e.checkSame(what, e.download(cb), []float64{w})
+			e.checkSame(what+": x must be untouched", e.download(xb), x)
+			e.checkSame(what+": labels must be untouched", e.download(lb), labels)
+		}
+	}
+}
+
+// refArgMax is torch.argmax of one row: the first maximum, NaN above all.
+func refArgMax(row []float64) int {
+	best := 0
+	for j, v := range row {
+		if math.IsNaN(row[best]) {
+			break
+		}
+		if math.IsNaN(v) || v > row[best] {
+			best = j
+		}
+	}
+	return best
+}

@@ -243,6 +243,48 @@ static void testReduce() {
 	}
 }
 
+// refArgMax is torch.argmax of a row: the first maximum, NaN above all.
+static int refArgMax(const float *r, int cols) {
+	int best = 0;
+	for (int j = 0; j < cols && !std::isnan(r[best]); j++)
+		if (std::isnan(r[j]) || r[j] > r[best]) best = j;
+	return best;
+}
+
+// testArgMax checks argmax_matches on rows with ties (the first counts),
+// NaN (wins), all -inf, and labels that are no class.
+static void testArgMax() {
+	for (unsigned threads : {64u, 1024u})
+		for (int rows : {0, 1, 13, 300})
+			for (int cols : {0, 1, 5, 33, 70}) {
+				auto x = rnd(rows * cols, -3, 3);
+				std::vector<float> labels(rows);
+				for (int i = 0; i < rows; i++) {
+					float *r = x.data() + i * cols;
+					if (cols > 2 && i % 5 == 1) r[1] = r[cols - 1] = 4; // a tie
+					if (cols > 0 && i % 7 == 3) r[i % cols] = NAN;
+					if (cols > 0 && i % 11 == 4)
+						for (int j = 0; j < cols; j++) r[j] = -INFINITY;
+					int best = cols > 0 ? refArgMax(r, cols) : 0;
+					switch (i % 4) {
+					case 0: labels[i] = best; break;
+					case 1: labels[i] = cols > 2 && i % 5 == 1 ? cols - 1 : best; break;
+					case 2: labels[i] = (float[]){-1.f, (float)cols, 0.5f, NAN}[i % 4 == 2 ? (i / 4) % 4 : 0]; break;
+					default: labels[i] = cols > 0 ? (float)(rng() % cols) : 0; break;
+					}
+				}
+				int want = 0;
+				for (int i = 0; i < rows; i++)
+					if (cols > 0 && (float)refArgMax(x.data() + i * cols, cols) == labels[i]) want++;
+				for (double beta : {0.0, 1.0, 0.5}) {
+					std::vector<float> count{beta == 0 ? NAN : 7.f};
+					emu::launch(dim3{1}, dim3{threads}, [&] { argmax_matches(rows, cols, x.data(), labels.data(), beta, count.data()); });
+					double w = want + (beta != 0 ? beta * 7 : 0);
+					CHECK(count[0] == (float)w, "argmax_matches %dx%d beta %g threads %u: %g want %g", rows, cols, beta, threads, count[0], w);
+				}
+			}
+}
+
 static double refUnary(int op, double x) {
 	switch (op) {
 	case OP_IDENTITY: return x;
@@ -358,6 +400,7 @@ static void testOptim() {
 int main() {
 	testElementwise();
 	testReduce();
+	testArgMax();
 	testOptim();
 	testSoftmax();
 	testLoss();
