@@ -93,6 +93,18 @@ glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
 if [ -n "$glibc" ] && [ "$(printf '%s\n2.34\n' "$glibc" | sort -V | head -n 1)" != "2.34" ]; then
 	say "WARNING: glibc $glibc is older than 2.34: the Go binaries will not start (build them on an older distribution)"
 fi
+# The binaries link libcuda.so.1: when the loader's cache lacks it (a driver
+# mounted outside the usual folders), point LD_LIBRARY_PATH at the first
+# copy found rather than failing every step.
+if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
+	for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/local/cuda/compat; do
+		if [ -e "$dir/libcuda.so.1" ]; then
+			export LD_LIBRARY_PATH=$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+			say "libcuda.so.1: not in the loader cache; using $dir"
+			break
+		fi
+	done
+fi
 PY=${PYTHON:-$(command -v python3 || true)}
 if [ -n "$PY" ]; then
 	say "python: $PY"
