@@ -383,8 +383,14 @@ func (d *Device) memAlloc(bytes int64) (cu.DevicePtr, error) {
 		ptr, err = cu.MemAlloc(bytes)
 	}
 	if err != nil {
+		oom := errors.Is(err, cu.OutOfMemory)
 		err = fmt.Errorf("cuda: allocation of %d bytes: %w", bytes, err)
-		d.record(err)
+		// Running out of memory is the caller's to handle (a smaller batch,
+		// say), so it fails only this Alloc; any other failure here is the
+		// context's (an earlier kernel fault) and is sticky.
+		if !oom {
+			d.record(err)
+		}
 		return 0, err
 	}
 	w.live[ptr] = bytes

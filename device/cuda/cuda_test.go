@@ -3,9 +3,12 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"gorgonia.org/cu"
 
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/device/devicetest"
@@ -285,5 +288,36 @@ func TestTrainingStepMatchesCPU(t *testing.T) {
 	}
 	if n := len(d.w.live); n != live {
 		t.Errorf("device allocations grew from %d to %d over 50 steady-state steps", live, n)
+	}
+}
+
+// TestAllocOutOfMemory asks for more memory than any card has: Alloc must
+// return an error that wraps cu.OutOfMemory and names the size, and the
+// device must stay usable afterwards.
+func TestAllocOutOfMemory(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	const n = 1 << 40 // 4 TiB of float32
+	b, err := d.Alloc(device.Float32, n)
+	if err == nil {
+		d.Free(b)
+		t.Fatalf("Alloc of %d float32 succeeded", n)
+	}
+	t.Logf("Alloc: %v", err)
+	if !errors.Is(err, cu.OutOfMemory) {
+		t.Errorf("Alloc error %v does not wrap cu.OutOfMemory", err)
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatalf("Sync after a refused Alloc: %v (out of memory must not fail the device)", err)
+	}
+	x := upload(t, d, []float32{1, -2, 3})
+	defer d.Free(x)
+	d.Unary(device.ReLU, x, x)
+	got := make([]float32, 3)
+	if err := d.Download32(got, x); err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != 1 || got[1] != 0 || got[2] != 3 {
+		t.Errorf("ReLU after a refused Alloc = %v, want [1 0 3]", got)
 	}
 }
