@@ -49,6 +49,11 @@ type Device struct {
 	free    map[int64][]*Buffer
 
 	w worker // touched only by the device thread
+
+	// forceTile, when positive, makes Gemm use gemmTiles[forceTile−1]
+	// instead of gemmPlan's choice: for BenchmarkGemmTiles, which measures
+	// every tile at every size so that gemmPlan's thresholds can be tuned.
+	forceTile int
 }
 
 var _ device.Device = (*Device)(nil)

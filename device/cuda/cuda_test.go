@@ -321,3 +321,49 @@ func TestAllocOutOfMemory(t *testing.T) {
 		t.Errorf("ReLU after a refused Alloc = %v, want [1 0 3]", got)
 	}
 }
+
+// BenchmarkGemmTiles times every SGEMM tile on the products a training step
+// makes (NN: δ = εW, NT: Z = XWᵀ, TN: g_W = εᵀX) at square sizes, in GFLOP/s,
+// bypassing gemmPlan: the data for tuning gemmPlan's choice on a new card.
+// Sub-benchmarks are named op/n/tile, e.g. NT/4096/128; auto is gemmPlan's
+// choice.
+func BenchmarkGemmTiles(b *testing.B) {
+	d := open(b)
+	defer d.Close()
+	ops := []struct {
+		name   string
+		ta, tb bool
+	}{{"NN", false, false}, {"NT", false, true}, {"TN", true, false}}
+	for _, n := range []int{256, 1024, 2048, 4096, 8192} {
+		rng := rand.New(rand.NewPCG(5, uint64(n)))
+		A, B, C := upload(b, d, randVec(rng, n*n)), upload(b, d, randVec(rng, n*n)), upload(b, d, make([]float32, n*n))
+		for _, op := range ops {
+			for force := 0; force <= numGemmTiles; force++ {
+				label := "auto"
+				if force > 0 {
+					label = gemmTiles[force-1].suffix
+				}
+				b.Run(fmt.Sprintf("%s/%d/%s", op.name, n, label), func(b *testing.B) {
+					d.forceTile = force
+					defer func() { d.forceTile = 0 }()
+					d.Gemm(op.ta, op.tb, n, n, n, 1, A, n, B, n, 0, C, n) // warm-up
+					if err := d.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					b.ResetTimer()
+					for range b.N {
+						d.Gemm(op.ta, op.tb, n, n, n, 1, A, n, B, n, 0, C, n)
+					}
+					if err := d.Sync(); err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		}
+		d.Free(A)
+		d.Free(B)
+		d.Free(C)
+	}
+}

@@ -81,6 +81,9 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 	checkOperand("Gemm", "B", B, transB, k, n, ldb)
 	checkOperand("Gemm", "C", C, false, m, n, ldc)
 	tile, gx, gy := gemmPlan(m, n, d.sms)
+	if d.forceTile > 0 {
+		tile, gx, gy = gemmGrid(d.forceTile-1, m, n)
+	}
 	if tile < 0 {
 		d.record(fmt.Errorf("cuda: Gemm: m = %d rows exceed the kernel grid", m))
 		return

@@ -134,6 +134,12 @@ func gemmPlan(m, n, sms int) (tile int, gridX, gridY int) {
 	for tile > 0 && ceilDiv(m, gemmTiles[tile].bm) > maxGridY {
 		tile--
 	}
+	return gemmGrid(tile, m, n)
+}
+
+// gemmGrid returns the grid of an m×n product in the given tile, or −1
+// when m is too large for that tile's grid.
+func gemmGrid(tile, m, n int) (int, int, int) {
 	g := gemmTiles[tile]
 	if ceilDiv(m, g.bm) > maxGridY {
 		return -1, 0, 0

@@ -12,11 +12,13 @@
 #   train-*    adjoint train --json on digits, on cuda then on cpu
 #   bench      adjoint bench --device cuda --only gemm,mlp --quick, PyTorch
 #              on the same card as the peer
-#   summary    a short table: tests, accuracy cuda vs cpu, bench rows
+#   tiles      cuda.test -test.bench GemmTiles: every SGEMM tile at every
+#              size, for tuning gemmPlan on this card
+#   summary    a short table: tests, accuracy cuda vs cpu, bench rows, tiles
 # Logs (NAME.out = stdout, NAME.err = stderr, per step) and summary.txt go to
 # logdir: $1, else $OUT when set, else .gpu/logs. Exit status 0 only when
 # every step passed. For a shorter rerun: GPU_RUN_STEPS (default
-# "test train bench") picks steps, GPU_TEST_RUN (default ".") is passed to
+# "test train bench tiles") picks steps, GPU_TEST_RUN (default ".") is passed to
 # the test binaries' -test.run.
 set -uo pipefail
 
@@ -26,7 +28,7 @@ logs=${1:-${OUT:-$here/logs}}
 mkdir -p "$logs" || exit 2
 logs=$(cd "$logs" && pwd)
 budget=${GPU_RUN_BUDGET:-400}
-runSteps=" ${GPU_RUN_STEPS:-test train bench} "
+runSteps=" ${GPU_RUN_STEPS:-test train bench tiles} "
 testRun=${GPU_TEST_RUN:-.}
 start=$SECONDS
 summary=$logs/summary.txt
@@ -150,7 +152,13 @@ else
 	failed=1
 fi
 
-# (d) The table.
+# (d) Every SGEMM tile at every size (BenchmarkGemmTiles): the data for
+# tuning gemmPlan on this card. Last, as the least needed.
+if [[ $runSteps == *" tiles "* ]] && [ -x ./cuda.test ]; then
+	step tiles 100 ./cuda.test -test.run '^$' -test.bench 'GemmTiles' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
+fi
+
+# (e) The table.
 jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON object in FILE
 	[ -s "$1" ] || return 0
 	tail -n 1 "$1" | grep -o "\"$2\":\(\"[^\"]*\"\|[^,}]*\)" | head -n 1 | sed 's/^"[^"]*"://; s/"//g'
@@ -181,6 +189,12 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 		echo
 		echo "bench: no CSV; its stdout table:"
 		tail -n 40 "$logs/bench.out"
+	fi
+	if grep -q '^BenchmarkGemmTiles/' "$logs/tiles.out" 2>/dev/null; then
+		echo
+		printf '%-28s %10s\n' "sgemm tile (op/n/tile)" "GFLOP/s"
+		awk '/^BenchmarkGemmTiles\// { name = $1; sub(/^BenchmarkGemmTiles\//, "", name); sub(/-[0-9]+$/, "", name)
+			for (i = 2; i <= NF; i++) if ($i == "GFLOP/s") printf "%-28s %10s\n", name, $(i - 1) }' "$logs/tiles.out"
 	fi
 	echo
 	echo "logs: $logs"
