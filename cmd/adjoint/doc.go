@@ -28,6 +28,9 @@
 // the metadata. Saving is atomic: a failed save leaves the previous file.
 // --resume continues a run exactly (same data split, shuffling, optimizer
 // state); --epochs counts the total, including the epochs already trained.
+// --save-every N also checkpoints every N epochs, next to --save with the
+// epoch in the name (run.e0010.safetensors); resuming one without --epochs
+// finishes the original run, bit for bit.
 // scripts/torch/checkpoint_roundtrip.py loads a checkpoint into PyTorch and
 // writes one from PyTorch that adjoint loads.
 //

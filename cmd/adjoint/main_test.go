@@ -190,6 +190,46 @@ func TestResumeExact(t *testing.T) {
 	}
 }
 
+// TestSaveEvery: --save-every writes epoch-stamped checkpoints during the
+// run, and resuming from one finishes exactly as the uninterrupted run did.
+func TestSaveEvery(t *testing.T) {
+	dir := t.TempDir()
+	final := filepath.Join(dir, "run.safetensors")
+	code, out, stderr := adjoint(t, "train", "--hidden", "32", "--epochs", "4", "--seed", "3", "--save-every", "2", "--save", final)
+	require.Equal(t, 0, code, stderr)
+	mid, last := filepath.Join(dir, "run.e0002.safetensors"), filepath.Join(dir, "run.e0004.safetensors")
+	assert.Contains(t, out, "saved "+mid+"\n")
+	assert.Contains(t, out, "saved "+last+"\n")
+	assert.NoFileExists(t, filepath.Join(dir, "run.e0001.safetensors"))
+	ck, err := readCheckpoint(mid)
+	require.NoError(t, err)
+	assert.Equal(t, 2, ck.epoch)
+	assert.Len(t, ck.history, 2)
+	assert.Equal(t, 4, ck.cfg.Epochs, "the checkpoint keeps the run's end")
+
+	// Resume the epoch-2 checkpoint without --epochs: it runs epochs 3–4
+	// and ends with the uninterrupted run's parameters.
+	resumed := filepath.Join(dir, "resumed.safetensors")
+	r := trainJSON(t, "--resume", mid, "--save", resumed)
+	assert.Equal(t, 2, r.StartEpoch)
+	pa, pb := loadParams(t, final), loadParams(t, resumed)
+	require.Equal(t, len(pa), len(pb))
+	for name, va := range pa {
+		assert.Equal(t, va, pb[name], name)
+	}
+	pl := loadParams(t, last)
+	for name, va := range pa {
+		assert.Equal(t, va, pl[name], "epoch-4 checkpoint %s", name)
+	}
+
+	code, _, stderr = adjoint(t, "train", "--save-every", "2")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--save-every needs --save")
+	code, _, stderr = adjoint(t, "train", "--save-every", "-1", "--save", final)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "want ≥ 0")
+}
+
 func TestPlot(t *testing.T) {
 	dir := t.TempDir()
 	for _, ext := range []string{"png", "svg"} {

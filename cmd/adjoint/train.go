@@ -66,6 +66,7 @@ func runTrain(args []string, e env) error {
 	addTrainFlags(fs, &c)
 	devName := fs.String("device", "auto", "device: auto, cpu or cuda[:N]")
 	save := fs.String("save", "", "write a checkpoint (safetensors) here when training ends")
+	saveEvery := fs.Int("save-every", 0, "also checkpoint every `N` epochs, next to --save with the epoch in the name (m.safetensors: m.e0005.safetensors); 0: only at the end")
 	resume := fs.String("resume", "", "continue training from this checkpoint (model, optimizer state and epoch)")
 	plotPath := fs.String("plot", "", "write loss and accuracy per epoch to this image (.png, .svg or .pdf)")
 	jsonOut := fs.Bool("json", false, "print the final metrics as one JSON object on stdout (progress goes to stderr)")
@@ -83,6 +84,12 @@ func runTrain(args []string, e env) error {
 		if err := checkSaveDir(*save); err != nil {
 			return fmt.Errorf("train: --save: %w", err)
 		}
+	}
+	if *saveEvery < 0 {
+		return usagef("train: --save-every %d: want ≥ 0", *saveEvery)
+	}
+	if *saveEvery > 0 && *save == "" {
+		return usagef("train: --save-every needs --save (the checkpoints are named after it)")
 	}
 
 	// Learning rate and weight decay default by optimizer; negative values
@@ -151,7 +158,7 @@ func runTrain(args []string, e env) error {
 	}
 	res, err := train(&c, ds, dev, ck, trainOptions{
 		log: log, bar: newProgress(e.stderr, e.stderrTerminal && !*quiet),
-		save: *save, plot: *plotPath,
+		save: *save, saveEvery: *saveEvery, plot: *plotPath,
 	})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -224,6 +231,14 @@ type trainOptions struct {
 	log        io.Writer
 	bar        *progress
 	save, plot string
+	saveEvery  int // epochs between intermediate checkpoints; 0 for none
+}
+
+// epochCheckpoint names the intermediate checkpoint of an epoch after the
+// --save path: run.safetensors, epoch 5 → run.e0005.safetensors.
+func epochCheckpoint(save string, epoch int) string {
+	ext := filepath.Ext(save)
+	return fmt.Sprintf("%s.e%04d%s", strings.TrimSuffix(save, ext), epoch, ext)
 }
 
 // prepared is a data set split, standardised and ready for the device.
@@ -402,6 +417,15 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		hist = append(hist, last)
 		o.bar.clear()
 		fmt.Fprintln(o.log, epochLine(last, c.Epochs, classify))
+		if o.saveEvery > 0 && (epoch+1)%o.saveEvery == 0 {
+			// The checkpoint keeps the whole run's configuration, so that
+			// --resume continues to the same end, exactly as if uninterrupted.
+			path := epochCheckpoint(o.save, epoch+1)
+			if err := saveCheckpoint(path, model, c, sizes, epoch+1, opt, p.xstd, p.ystd, hist); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(o.log, "saved %s\n", path)
+		}
 	}
 	elapsed := time.Since(t0).Seconds()
 	res := &trainResult{
