@@ -3,7 +3,7 @@
 //
 //	adjoint train    [flags]   train an MLP (default: digits, 64-512-10, ReLU, Adam)
 //	adjoint eval     --model ckpt.safetensors [--data …]
-//	adjoint predict  --model ckpt.safetensors --input rows.csv [--raw]
+//	adjoint predict  --model ckpt.safetensors --input rows.csv [--label-col N] [--raw]
 //	adjoint bench    [flags]
 //
 // train loads a built-in data set (digits, diabetes) or a numeric CSV file

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -172,7 +173,8 @@ func runEval(args []string, e env) error {
 func runPredict(args []string, e env) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
 	modelPath := fs.String("model", "", "checkpoint (required)")
-	input := fs.String("input", "", "CSV file of feature rows, no label column (required; - for stdin)")
+	input := fs.String("input", "", "CSV file of feature rows (required; - for stdin)")
+	labelCol := fs.String("label-col", "", "the input rows also hold a label in column `N` (0 is the first; negative counts from the end), which is skipped")
 	devName := fs.String("device", "auto", "device: auto, cpu or cuda[:N]")
 	raw := fs.Bool("raw", false, "print the network's raw outputs (logits for classification), comma-separated")
 	if err := parseFlags(fs, args, e); err != nil {
@@ -186,9 +188,15 @@ func runPredict(args []string, e env) error {
 		return fmt.Errorf("predict: %w", err)
 	}
 	defer nn.Release(o.model)
+	skip := noLabel
+	if *labelCol != "" {
+		if skip, err = strconv.Atoi(*labelCol); err != nil {
+			return usagef("predict: --label-col %q: want a column number", *labelCol)
+		}
+	}
 	sizes := o.ck.sizes
 	features, outW := sizes[0], sizes[len(sizes)-1]
-	x, err := readFeatures(*input, features)
+	x, err := readFeatures(*input, features, skip)
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}
@@ -225,9 +233,14 @@ func runPredict(args []string, e env) error {
 	return err
 }
 
-// readFeatures reads a numeric CSV of rows with exactly n cells; a first
-// row with no number is a header.
-func readFeatures(path string, n int) ([]float32, error) {
+// noLabel tells readFeatures that rows hold features only.
+const noLabel = math.MinInt
+
+// readFeatures reads a numeric CSV of rows with exactly n feature cells; a
+// first row with no number is a header. Unless labelCol is noLabel, each
+// row has one more cell, the label in column labelCol (negative: from the
+// end), which is dropped.
+func readFeatures(path string, n, labelCol int) ([]float32, error) {
 	var r io.Reader = os.Stdin
 	name := "stdin"
 	if path != "-" {
@@ -260,7 +273,17 @@ func readFeatures(path string, n int) ([]float32, error) {
 		vals := make([]float32, len(rec))
 		numbers := 0
 		var bad error
+		label := -1 // the label's column in this row, whose text is not read
+		if labelCol != noLabel {
+			label = labelCol
+			if label < 0 {
+				label += len(rec)
+			}
+		}
 		for i, cell := range rec {
+			if i == label {
+				continue
+			}
 			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 32)
 			if err != nil {
 				if bad == nil {
@@ -277,14 +300,25 @@ func readFeatures(path string, n int) ([]float32, error) {
 		if bad != nil {
 			return nil, bad
 		}
-		if len(rec) != n {
-			hint := ""
-			if len(rec) == n+1 {
-				hint = " (drop the label column)"
+		if labelCol == noLabel {
+			if len(rec) != n {
+				hint := ""
+				if len(rec) == n+1 {
+					hint = " (a label column? name it with --label-col)"
+				}
+				return nil, fmt.Errorf("%s: line %d has %d values, the model takes %d features%s", name, line, len(rec), n, hint)
 			}
-			return nil, fmt.Errorf("%s: line %d has %d values, the model takes %d features%s", name, line, len(rec), n, hint)
+			out = append(out, vals...)
+			continue
 		}
-		out = append(out, vals...)
+		if len(rec) != n+1 {
+			return nil, fmt.Errorf("%s: line %d has %d values, want %d features and a label", name, line, len(rec), n)
+		}
+		if label < 0 || label >= len(rec) {
+			return nil, fmt.Errorf("--label-col %d: rows of %s have %d columns", labelCol, name, len(rec))
+		}
+		out = append(out, vals[:label]...)
+		out = append(out, vals[label+1:]...)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no rows", name)

@@ -139,6 +139,12 @@ func TestCSV(t *testing.T) {
 	raw := adjointOK(t, "predict", "--model", ck, "--input", in, "--raw")
 	assert.Len(t, strings.Split(strings.TrimSpace(raw), "\n"), 2)
 	assert.Len(t, strings.Split(strings.Split(raw, "\n")[0], ","), 2, "two logits per row")
+	// Rows that still carry their label (even a non-numeric one) predict
+	// the same once --label-col names it, from the front or the back.
+	labelled := writeFile(t, filepath.Join(dir, "labelled.csv"), "label,a,b\n1,0.9,0.9\nno,-0.9,-0.9\n")
+	assert.Equal(t, "1\n0\n", adjointOK(t, "predict", "--model", ck, "--input", labelled, "--label-col", "0"))
+	last := writeFile(t, filepath.Join(dir, "last.csv"), "0.9,0.9,1\n-0.9,-0.9,0\n")
+	assert.Equal(t, raw, adjointOK(t, "predict", "--model", ck, "--input", last, "--label-col", "-1", "--raw"))
 	out := adjointOK(t, "eval", "--model", ck)
 	assert.Contains(t, out, "accuracy")
 }
@@ -320,7 +326,10 @@ func TestBadInput(t *testing.T) {
 		{"predict no input", []string{"predict", "--model", small}, 2, "--input is required"},
 		{"predict missing input", []string{"predict", "--model", small, "--input", filepath.Join(dir, "none.csv")}, 1, "none.csv: no such file"},
 		{"predict columns", []string{"predict", "--model", small, "--input", in3}, 1, "line 1 has 3 values, the model takes 64 features"},
-		{"predict label column", []string{"predict", "--model", small, "--input", in65}, 1, "(drop the label column)"},
+		{"predict label column", []string{"predict", "--model", small, "--input", in65}, 1, "(a label column? name it with --label-col)"},
+		{"predict label-col not a number", []string{"predict", "--model", small, "--input", in65, "--label-col", "x"}, 2, `--label-col "x": want a column number`},
+		{"predict label-col without label", []string{"predict", "--model", small, "--input", in3, "--label-col", "0"}, 1, "line 1 has 3 values, want 64 features and a label"},
+		{"predict label-col out of range", []string{"predict", "--model", small, "--input", in65, "--label-col", "70"}, 1, "--label-col 70: rows of"},
 		{"predict non-numeric", []string{"predict", "--model", small, "--input", inBad}, 1, `column 64: "x" is not a number`},
 		{"bench unknown benchmark", []string{"bench", "--only", "nope"}, 1, "nope"},
 	}
