@@ -493,10 +493,12 @@ func countCorrect(out, y []float32, w int) int {
 	return n
 }
 
+// argmax is torch.argmax of v, as Device.ArgMaxMatches computes it: the
+// first maximum, a NaN above every number.
 func argmax(v []float32) int {
 	best := 0
 	for i, x := range v {
-		if x > v[best] {
+		if b := v[best]; x > b || (x != x && b == b) {
 			best = i
 		}
 	}
