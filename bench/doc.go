@@ -84,6 +84,41 @@
 // is in a binary built with -tags cuda that imports the CUDA backend, on a
 // machine with a GPU; otherwise the report says why there are no GPU rows.
 //
+// # Saved reports and GPU runs
+//
+// A GPU run happens on a GPU host that has no Go: it runs a prebuilt
+// cuda-tagged binary (scripts/cuda/gpu-run.sh runs
+// `adjoint bench --device cuda --only gemm,mlp --quick --json bench.json`)
+// and only its JSON report comes back. --from FILE[,FILE...] runs nothing:
+// it reads reports written by --json and writes the table, --markdown,
+// --plot, --csv and --json from them, merged, so that CPU and GPU rows
+// measured on different machines end up in one BENCHMARKS.md. Each run keeps
+// its own section there (the command that measured it, machine, date, peers,
+// and for a GPU the card's name, which the report records from the device
+// and from PyTorch); the results table and the chart hold every run's rows,
+// in file order, and the device column tells them apart. The markdown's
+// "Command" line is the --from command, which regenerates the file. Flags
+// that configure a run (--quick, --only, --device, --threads, --no-peers,
+// --note, ...) are an error next to --from. With several files, --json
+// writes an array of reports, which --from reads back too.
+//
+// The CPU run behind BENCHMARKS.md is saved as bench/reports/cpu.json
+// (made with `adjoint bench --json bench/reports/cpu.json --note ...`; its
+// section in BENCHMARKS.md shows the exact command), and BENCHMARKS.md and
+// its charts are written from the saved reports with
+//
+//	go run ./cmd/adjoint bench --from bench/reports/cpu.json --markdown BENCHMARKS.md --plot bench/charts/cpu.png
+//
+// To add a GPU run, copy the bench.json that gpu-run.sh leaves in its log
+// folder to bench/reports/<card>.json (for example h100.json) and add it to
+// the list; nothing is rerun on the CPU:
+//
+//	go run ./cmd/adjoint bench --from bench/reports/cpu.json,bench/reports/h100.json --markdown BENCHMARKS.md --plot bench/charts/cpu.png
+//
+// The chart then shows the GPU's bars too, in a second colour. To redo the
+// CPU run, rerun the command in cpu.json's section and then the command
+// above.
+//
 // # Reading the numbers
 //
 // The machines these numbers come from are shared and noisy: the report

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,11 +38,16 @@ var (
 )
 
 const usage = `usage: adjoint bench [flags]
+       adjoint bench --from FILE[,FILE...] [--markdown F] [--plot F] [--csv F] [--json F]
 
 Runs the benchmark table on every device this build has (cpu always; cuda
 when device.Open("cuda") works) and, when %s can import torch, the same
 configurations in PyTorch (and numpy for GEMM) side by side in the same run.
 Prints a table on stdout and progress on stderr.
+
+With --from it runs nothing: it reads reports saved earlier with --json
+(for example a CPU run here and a GPU run from a GPU host) and writes the
+table and the outputs from them, merged; see the doc of package bench.
 
 flags:
 `
@@ -66,6 +70,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		kernel   = fs.String("cpu-kernel", "auto", "CPU GEMM micro-kernel (cpu.WithKernel)")
 		note     = fs.String("note", "", "a remark to record in the JSON and markdown reports (for example where a GPU was not available)")
 		ompWait  = fs.String("omp-wait-policy", "PASSIVE", "OMP_WAIT_POLICY for the peers' OpenMP threads (empty: the environment's); PASSIVE keeps PyTorch from losing whole time slices to spinning on a busy machine")
+		from     = fs.String("from", "", "run nothing: read the reports saved earlier with --json from the comma-separated `files` and write the table, --markdown, --plot, --csv and --json from them, merged (each run keeps its own machine, date and command); only those output flags may go with it")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usage, DefaultPython())
@@ -79,6 +84,13 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q (flags only; see adjoint bench -h)", fs.Args())
+	}
+	outs := outputs{csv: *csvPath, json: *jsonPath, plot: *plotPath, markdown: *mdPath}
+	if isSet(fs, "from") {
+		if err := checkFromFlags(fs); err != nil {
+			return err
+		}
+		return fromReports(*from, commandLine(args), outs, stdout, stderr)
 	}
 	kinds, err := ParseOnly(*only)
 	if err != nil {
@@ -132,6 +144,9 @@ func Main(args []string, stdout, stderr io.Writer) error {
 			}
 			rep.Meta.DeviceNotes["cuda"] = "no GPU rows: " + err.Error()
 			break
+		}
+		if g, ok := d.(interface{ GPU() string }); ok && g.GPU() != "" {
+			rep.Meta.GPUs = map[string]string{"cuda": g.GPU()}
 		}
 		devs = append(devs, namedDev{"cuda", d})
 	default:
@@ -218,66 +233,124 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		rep.Rows = append(rep.Rows, row)
 	}
 	prog.done()
-	for _, d := range devs {
-		if s := orderSummary(rep.Rows, d.name); s != nil {
-			rep.Order = append(rep.Order, s)
-		}
-	}
+	rep.Order = orderSummaries(rep.Rows)
 	rep.Meta.Seconds = time.Since(start).Seconds()
 	rep.Meta.LoadEnd = loadAvg()
 
-	var table, order bytes.Buffer
-	if err := WriteTable(&table, rep.Rows); err != nil {
+	txt, err := renderText(rep.Rows, rep.Order)
+	if err != nil {
 		return err
 	}
-	if err := WriteOrder(&order, rep.Order); err != nil {
-		return err
-	}
-	out := bufio.NewWriter(stdout)
-	out.Write(table.Bytes())
-	out.Write(order.Bytes())
-	for _, d := range slices.Sorted(maps.Keys(rep.Meta.DeviceNotes)) {
-		fmt.Fprintf(out, "\n%s: %s\n", d, rep.Meta.DeviceNotes[d])
-	}
-	if rep.Meta.PeerNote != "" {
-		fmt.Fprintf(out, "\nPyTorch/numpy peers: %s\n", rep.Meta.PeerNote)
-	}
+	var footer strings.Builder
+	writeNotes(&footer, rep.Meta)
 	if rep.Meta.LoadStart != "" {
-		fmt.Fprintf(out, "\nLoad average (1, 5, 15 min): %s at start, %s at end; %d logical CPUs\n", rep.Meta.LoadStart, rep.Meta.LoadEnd, rep.Meta.Cores)
+		fmt.Fprintf(&footer, "\nLoad average (1, 5, 15 min): %s at start, %s at end; %d logical CPUs\n", rep.Meta.LoadStart, rep.Meta.LoadEnd, rep.Meta.Cores)
 	}
-	if err := out.Flush(); err != nil {
+	if err := txt.print(stdout, footer.String()); err != nil {
 		return err
 	}
+	err = outs.write(rep.Rows, rep.Order,
+		func(w io.Writer) error { return WriteJSON(w, rep) },
+		func(w io.Writer, charts []string) error {
+			return WriteMarkdown(w, rep, txt.table, txt.order, charts...)
+		})
+	if failed > 0 {
+		err = errors.Join(err, fmt.Errorf("bench: %d of %d configurations failed (see the table)", failed, len(jobs)))
+	}
+	return err
+}
 
+// isSet reports whether the command line set flag name.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// checkFromFlags rejects run flags next to --from: they would configure a
+// run that --from does not make, and silently ignoring them would let a
+// reader believe, say, that --quick changed the numbers.
+func checkFromFlags(fs *flag.FlagSet) error {
+	var bad []string
+	fs.Visit(func(f *flag.Flag) {
+		if !fromFlags[f.Name] {
+			bad = append(bad, "--"+f.Name)
+		}
+	})
+	if len(bad) > 0 {
+		return fmt.Errorf("bench: --from writes reports from saved runs and runs nothing, so %s cannot go with it (only --markdown, --plot, --csv and --json can)", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// printed is the results as the command prints them: the table and the
+// order-of-computation summary, which BENCHMARKS.md repeats verbatim.
+type printed struct{ table, order string }
+
+func renderText(rows []Row, order []*OrderSummary) (printed, error) {
+	var table, ord strings.Builder
+	if err := WriteTable(&table, rows); err != nil {
+		return printed{}, err
+	}
+	if err := WriteOrder(&ord, order); err != nil {
+		return printed{}, err
+	}
+	return printed{table.String(), ord.String()}, nil
+}
+
+// print writes the table, the order summary and footer to w.
+func (t printed) print(w io.Writer, footer string) error {
+	out := bufio.NewWriter(w)
+	out.WriteString(t.table)
+	out.WriteString(t.order)
+	out.WriteString(footer)
+	return out.Flush()
+}
+
+// writeNotes writes a run's device notes, GPU cards and peer note as the
+// command prints them below the table.
+func writeNotes(b *strings.Builder, m Meta) {
+	for _, d := range slices.Sorted(maps.Keys(m.DeviceNotes)) {
+		fmt.Fprintf(b, "\n%s: %s\n", d, m.DeviceNotes[d])
+	}
+	for _, d := range m.Devices {
+		if c := cardName(m, d); c != "" {
+			fmt.Fprintf(b, "\n%s: GPU %s\n", d, c)
+		}
+	}
+	if m.PeerNote != "" {
+		fmt.Fprintf(b, "\nPyTorch/numpy peers: %s\n", m.PeerNote)
+	}
+}
+
+// outputs are the files the command writes besides the table on stdout.
+type outputs struct{ csv, json, plot, markdown string }
+
+// write writes every requested output from rows and order; writeJSON and
+// writeMD write the report and the markdown (given the charts' links).
+func (o outputs) write(rows []Row, order []*OrderSummary, writeJSON func(io.Writer) error, writeMD func(w io.Writer, charts []string) error) error {
 	var errs []error
-	if *csvPath != "" {
-		errs = append(errs, writeFile(*csvPath, func(w io.Writer) error { return WriteCSV(w, rep.Rows) }))
+	if o.csv != "" {
+		errs = append(errs, writeFile(o.csv, func(w io.Writer) error { return WriteCSV(w, rows) }))
 	}
-	if *jsonPath != "" {
-		errs = append(errs, writeFile(*jsonPath, func(w io.Writer) error { return WriteJSON(w, rep) }))
+	if o.json != "" {
+		errs = append(errs, writeFile(o.json, writeJSON))
 	}
-	if *mdPath != "" {
+	if o.markdown != "" {
 		var charts []string
-		if *plotPath != "" {
-			charts = append(charts, relTo(*mdPath, *plotPath))
-			if len(rep.Order) > 0 {
-				charts = append(charts, relTo(*mdPath, OrderPlotPath(*plotPath)))
+		if o.plot != "" {
+			charts = append(charts, relTo(o.markdown, o.plot))
+			if len(order) > 0 {
+				charts = append(charts, relTo(o.markdown, OrderPlotPath(o.plot)))
 			}
 		}
-		errs = append(errs, writeFile(*mdPath, func(w io.Writer) error {
-			return WriteMarkdown(w, rep, table.String(), order.String(), charts...)
-		}))
+		errs = append(errs, writeFile(o.markdown, func(w io.Writer) error { return writeMD(w, charts) }))
 	}
-	if *plotPath != "" {
-		if err := PlotRatios(*plotPath, rep.Rows); err != nil {
-			errs = append(errs, err)
+	if o.plot != "" {
+		errs = append(errs, PlotRatios(o.plot, rows))
+		if len(order) > 0 {
+			errs = append(errs, PlotOrder(OrderPlotPath(o.plot), order))
 		}
-		if len(rep.Order) > 0 {
-			errs = append(errs, PlotOrder(OrderPlotPath(*plotPath), rep.Order))
-		}
-	}
-	if failed > 0 {
-		errs = append(errs, fmt.Errorf("bench: %d of %d configurations failed (see the table)", failed, len(jobs)))
 	}
 	return errors.Join(errs...)
 }

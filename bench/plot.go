@@ -25,13 +25,17 @@ func OrderPlotPath(path string) string {
 // PlotRatios draws a horizontal bar chart of our time over PyTorch's for
 // every row that has a PyTorch time, with a dashed line at 1 (parity).
 // Without any PyTorch time (peers off or unavailable) it charts our GFLOP/s
-// instead. The format follows the file extension (.png, .svg, .pdf).
+// instead. Each device's bars have their own colour (a merged chart, from
+// --from, holds CPU and GPU rows); where some rows have a PyTorch time,
+// rows without one (a run made without peers) have no bar. The format
+// follows the file extension (.png, .svg, .pdf).
 func PlotRatios(path string, rows []Row) error {
-	var names []string
+	var names, devs []string
 	var vals plotter.Values
 	for _, r := range rows {
 		if q := r.TorchRatio(); q > 0 {
 			names = append(names, r.Device+" "+r.Config.Name)
+			devs = append(devs, r.Device)
 			vals = append(vals, q)
 		}
 	}
@@ -40,6 +44,7 @@ func PlotRatios(path string, rows []Row) error {
 		for _, r := range rows {
 			if g := r.GFlops(); g > 0 {
 				names = append(names, r.Device+" "+r.Config.Name)
+				devs = append(devs, r.Device)
 				vals = append(vals, g)
 			}
 		}
@@ -51,17 +56,14 @@ func PlotRatios(path string, rows []Row) error {
 	// Top to bottom in table order.
 	slices.Reverse(vals)
 	slices.Reverse(names)
+	slices.Reverse(devs)
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = label
-	bars, err := plotter.NewBarChart(vals, vg.Points(9))
-	if err != nil {
-		return fmt.Errorf("bench: plot: %w", err)
+	p.Add(plotter.NewGrid())
+	if err := addDeviceBars(p, vals, devs); err != nil {
+		return err
 	}
-	bars.Horizontal = true
-	bars.Color = color.RGBA{R: 70, G: 110, B: 180, A: 255}
-	bars.LineStyle.Width = 0
-	p.Add(plotter.NewGrid(), bars)
 	hi := slices.Max(vals)
 	if parity {
 		hi = max(hi, 1)
@@ -78,6 +80,45 @@ func PlotRatios(path string, rows []Row) error {
 	h := vg.Length(len(vals))*vg.Points(13) + vg.Inch
 	if err := p.Save(9*vg.Inch, h, path); err != nil {
 		return fmt.Errorf("bench: saving %s: %w", path, err)
+	}
+	return nil
+}
+
+// barColors colour the bars of each device, in the order the devices
+// first appear; merged reports (--from) put CPU and GPU rows in one chart.
+var barColors = []color.Color{
+	color.RGBA{R: 70, G: 110, B: 180, A: 255},
+	color.RGBA{R: 60, G: 150, B: 80, A: 255},
+	color.RGBA{R: 200, G: 120, B: 40, A: 255},
+	color.RGBA{R: 130, G: 80, B: 160, A: 255},
+}
+
+// addDeviceBars adds horizontal bars for vals, one bar chart (one colour)
+// per device, each with zero-length bars in the other devices' places so
+// that all share the rows of the nominal axis. The row labels name the
+// device, so there is no legend (which would cover the longest bars).
+func addDeviceBars(p *plot.Plot, vals plotter.Values, devs []string) error {
+	var order []string
+	for _, d := range slices.Backward(devs) {
+		if !slices.Contains(order, d) {
+			order = append(order, d)
+		}
+	}
+	for i, d := range order {
+		mine := make(plotter.Values, len(vals))
+		for j := range vals {
+			if devs[j] == d {
+				mine[j] = vals[j]
+			}
+		}
+		bars, err := plotter.NewBarChart(mine, vg.Points(9))
+		if err != nil {
+			return fmt.Errorf("bench: plot: %w", err)
+		}
+		bars.Horizontal = true
+		bars.Color = barColors[i%len(barColors)]
+		bars.LineStyle.Width = 0
+		p.Add(bars)
 	}
 	return nil
 }

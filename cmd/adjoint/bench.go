@@ -5,7 +5,9 @@ import (
 )
 
 // runBench runs "adjoint bench": the benchmark suite on every device this
-// build has, side by side with PyTorch when /usr/bin/python3 has torch.
+// build has, side by side with PyTorch when /usr/bin/python3 has torch, or
+// with --from the reports of saved runs (a GPU host's among them) merged
+// without running anything.
 func runBench(args []string, e env) error {
 	return bench.Main(args, e.stdout, e.stderr)
 }
