@@ -71,9 +71,10 @@
 // OMP_WAIT_POLICY=PASSIVE by default (--omp-wait-policy): on a shared
 // 2-core machine, with OpenMP's default spinning, the median of PyTorch's
 // small-MLP step was more than ten times slower whenever other processes
-// kept the cores busy, which measures the neighbours rather than PyTorch. On CUDA the peers disable TF32
-// (torch.backends.cuda.matmul.allow_tf32 = False) and synchronise after
-// every repetition. When torch cannot be imported the command says so and
+// kept the cores busy, which measures the neighbours rather than PyTorch.
+// On CUDA the peers disable TF32 (torch.backends.cuda.matmul.fp32_precision
+// = "ieee" from torch 2.9, allow_tf32 = False before; the setting read back
+// is recorded) and synchronise after every repetition. When torch cannot be imported the command says so and
 // prints our rows alone.
 //
 // # Devices

@@ -44,6 +44,9 @@ type PeerInfo struct {
 	Threads int    `json:"threads,omitempty"`
 	CUDA    bool   `json:"cuda,omitempty"`
 	Card    string `json:"card,omitempty"`
+	// TF32 is the float32 matmul setting read back after the peer turned
+	// TF32 off on CUDA ("matmul.fp32_precision=ieee").
+	TF32 string `json:"tf32,omitempty"`
 	// Env lists the settings the command added to the script's environment
 	// besides the thread counts.
 	Env []string `json:"env,omitempty"`

@@ -41,6 +41,22 @@ def system_blas():
             return os.path.realpath(p)
     return ""
 
+def tf32_off():
+    """Make float32 matrix products full FP32 (no TF32 tensor cores), with
+    the API of this torch: fp32_precision from 2.9 on (where the allow_tf32
+    flags are deprecated), allow_tf32 before. Returns the setting read back."""
+    m = torch.backends.cuda.matmul
+    if hasattr(m, "fp32_precision"):
+        m.fp32_precision = "ieee"
+        conv = getattr(torch.backends.cudnn, "conv", None)
+        if conv is not None and hasattr(conv, "fp32_precision"):
+            conv.fp32_precision = "ieee"
+        return "matmul.fp32_precision=%s" % m.fp32_precision
+    m.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    return "matmul.allow_tf32=%s" % m.allow_tf32
+
+
 def reply(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
@@ -227,8 +243,7 @@ def main():
                     if not torch.cuda.is_available():
                         reply({"ok": False, "error": "torch.cuda is not available"})
                         continue
-                    torch.backends.cuda.matmul.allow_tf32 = False
-                    torch.backends.cudnn.allow_tf32 = False
+                    info["tf32"] = tf32_off()
                     info["card"] = torch.cuda.get_device_name(0)
                 reply(info)
                 continue

@@ -481,6 +481,9 @@ func writeMeta(b *strings.Builder, m Meta) {
 			if p.Card != "" {
 				fmt.Fprintf(b, ", card %s", p.Card)
 			}
+			if p.TF32 != "" {
+				fmt.Fprintf(b, ", TF32 off (%s)", p.TF32)
+			}
 			b.WriteString("\n")
 		}
 	}
