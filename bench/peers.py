@@ -41,15 +41,25 @@ def system_blas():
             return os.path.realpath(p)
     return ""
 
+def has_attr(obj, name):
+    """hasattr for torch.backends objects, which raise AssertionError (not
+    AttributeError) for unknown names in older torch releases."""
+    try:
+        getattr(obj, name)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def tf32_off():
     """Make float32 matrix products full FP32 (no TF32 tensor cores), with
     the API of this torch: fp32_precision from 2.9 on (where the allow_tf32
     flags are deprecated), allow_tf32 before. Returns the setting read back."""
     m = torch.backends.cuda.matmul
-    if hasattr(m, "fp32_precision"):
+    if has_attr(m, "fp32_precision"):
         m.fp32_precision = "ieee"
         conv = getattr(torch.backends.cudnn, "conv", None)
-        if conv is not None and hasattr(conv, "fp32_precision"):
+        if conv is not None and has_attr(conv, "fp32_precision"):
             conv.fp32_precision = "ieee"
         return "matmul.fp32_precision=%s" % m.fp32_precision
     m.allow_tf32 = False
