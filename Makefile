@@ -4,7 +4,7 @@ PKGS      := ./...
 # Packages cheap enough to run under the race detector on 2 cores.
 RACE_PKGS := ./tensor/ ./autograd/... ./loss/ ./data/ ./safetensors/ ./optim/
 
-.PHONY: help test vet race build train bench bench-quick kernels check-ptx cuda-check gpu-bundle fuzz clean
+.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx cuda-check gpu-bundle fuzz clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,6 +31,9 @@ bench: ## the full benchmark suite (see BENCHMARKS.md)
 
 bench-quick: ## the quick benchmark suite (< 2 minutes)
 	$(GO) run ./cmd/adjoint bench --quick
+
+benchmarks-md: ## rewrite BENCHMARKS.md and its charts from the saved reports in bench/reports/
+	$(GO) run ./cmd/adjoint bench --from $$(ls bench/reports/*.json | paste -sd, -) --markdown BENCHMARKS.md --plot bench/charts/cpu.png
 
 kernels: ## regenerate kernels/*.ptx from kernels/*.cu (needs nvcc)
 	$(GO) generate ./kernels
