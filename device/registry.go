@@ -15,6 +15,10 @@ type Opener func(index int) (Device, error)
 // no hardware.
 var ErrUnavailable = errors.New("device unavailable")
 
+// ErrOutOfMemory is wrapped by Alloc when a device has no memory left for
+// the request. The device stays usable: free buffers or ask for less.
+var ErrOutOfMemory = errors.New("out of device memory")
+
 // The registry is the package's only state: backends add themselves from an
 // init function (the cpu package, and device/cuda when built with -tags cuda).
 var registry = struct {

@@ -1,4 +1,4 @@
-//go:build cuda
+//go:build cuda || cudaemu
 
 package cuda
 
@@ -11,10 +11,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"gorgonia.org/cu"
-
 	"github.com/adjoint-go/adjoint/device"
-	"github.com/adjoint-go/adjoint/kernels"
 )
 
 func init() {
@@ -62,7 +59,7 @@ var _ device.Device = (*Device)(nil)
 // primary context on a goroutine locked to its own OS thread. Kernel
 // modules load on first use. Close releases everything.
 func Open(index int) (*Device, error) {
-	n, err := cu.NumDevices()
+	n, err := deviceCount()
 	if err != nil {
 		return nil, fmt.Errorf("cuda: counting devices: %v: %w", err, device.ErrUnavailable)
 	}
@@ -149,8 +146,8 @@ type call struct {
 	gx, gy uint32
 	bx, by uint32
 	args   [maxArgs]uint64
-	ptr    cu.DevicePtr
-	ptr2   cu.DevicePtr
+	ptr    devPtr
+	ptr2   devPtr
 	bytes  int64
 	host   unsafe.Pointer
 	// loss marks a launch of the index loss: the device thread must check
@@ -159,7 +156,7 @@ type call struct {
 }
 
 type reply struct {
-	ptr cu.DevicePtr
+	ptr devPtr
 	f   float64
 	err error
 }
@@ -209,9 +206,9 @@ func ptrArg(b *Buffer) uint64 {
 	}
 	return uint64(b.ptr)
 }
-func devArg(p cu.DevicePtr) uint64 { return uint64(p) }
-func intArg(v int) uint64          { return uint64(int64(v)) }
-func fltArg(v float64) uint64      { return math.Float64bits(v) }
+func devArg(p devPtr) uint64  { return uint64(p) }
+func intArg(v int) uint64     { return uint64(int64(v)) }
+func fltArg(v float64) uint64 { return math.Float64bits(v) }
 func boolArg(v bool) uint64 {
 	if v {
 		return 1
@@ -221,15 +218,13 @@ func boolArg(v bool) uint64 {
 
 // worker is the state of the device thread.
 type worker struct {
-	ctx     cu.CUContext
-	dev     cu.Device
-	mods    map[string]cu.Module
-	fns     [numKernels]cu.Function
+	drv     driver
+	fns     [numKernels]kernelFn
 	have    [numKernels]bool
 	args    [maxArgs]uint64
 	params  [maxArgs]unsafe.Pointer
-	live    map[cu.DevicePtr]int64 // every allocation, for Close and OOM
-	scratch cu.DevicePtr           // dot partials, dot result, loss status
+	live    map[devPtr]int64 // every allocation, for Close and OOM
+	scratch devPtr           // dot partials, dot result, loss status
 	// lossCheck is set after an index-loss launch until the status word
 	// has been read back.
 	lossCheck bool
@@ -249,10 +244,9 @@ const (
 func (d *Device) loop(ready chan<- error) {
 	runtime.LockOSThread()
 	w := &d.w
+	w.drv = newDriver()
 	if err := d.start(); err != nil {
-		if w.ctx != (cu.CUContext{}) {
-			_ = w.dev.ReleasePrimaryCtx()
-		}
+		_ = w.drv.release()
 		ready <- err
 		return
 	}
@@ -271,30 +265,17 @@ func (d *Device) loop(ready chan<- error) {
 func (d *Device) start() error {
 	w := &d.w
 	var err error
-	if w.dev, err = cu.GetDevice(d.index); err != nil {
+	if d.gpu, d.sms, err = w.drv.open(d.index); err != nil {
 		return err
 	}
-	if d.gpu, err = w.dev.Name(); err != nil {
-		return err
-	}
-	if d.sms, err = w.dev.Attribute(cu.MultiprocessorCount); err != nil {
-		return err
-	}
-	if w.ctx, err = w.dev.RetainPrimaryCtx(); err != nil {
-		return err
-	}
-	if err = cu.SetCurrentContext(w.ctx); err != nil {
-		return err
-	}
-	w.mods = map[string]cu.Module{}
-	w.live = map[cu.DevicePtr]int64{}
+	w.live = map[devPtr]int64{}
 	for i := range w.params {
 		w.params[i] = unsafe.Pointer(&w.args[i])
 	}
-	if w.scratch, err = cu.MemAlloc(scratchBytes); err != nil {
+	if w.scratch, err = w.drv.memAlloc(scratchBytes); err != nil {
 		return fmt.Errorf("scratch allocation: %w", err)
 	}
-	return cu.MemsetD32(w.scratch+scratchStatus, 0, 4)
+	return w.drv.memsetD32(w.scratch+scratchStatus, 0, 4)
 }
 
 // serve runs one call on the device thread.
@@ -312,7 +293,7 @@ func (d *Device) serve(c *call) {
 		ptr, err := d.memAlloc(c.bytes)
 		d.replies <- reply{ptr: ptr, err: err}
 	case opUpload:
-		err := cu.MemcpyHtoD(c.ptr, c.host, c.bytes)
+		err := w.drv.htoD(c.ptr, c.host, c.bytes)
 		if err != nil {
 			err = fmt.Errorf("cuda: upload of %d bytes: %w", c.bytes, err)
 			d.record(err)
@@ -320,14 +301,14 @@ func (d *Device) serve(c *call) {
 		d.replies <- reply{err: err}
 	case opDownload:
 		d.checkLoss()
-		err := cu.MemcpyDtoH(c.host, c.ptr, c.bytes)
+		err := w.drv.dtoH(c.host, c.ptr, c.bytes)
 		if err != nil {
 			err = fmt.Errorf("cuda: download of %d bytes: %w", c.bytes, err)
 			d.record(err)
 		}
 		d.replies <- reply{err: err}
 	case opSync:
-		if err := cu.Synchronize(); err != nil {
+		if err := w.drv.sync(); err != nil {
 			d.record(fmt.Errorf("cuda: sync: %w", err))
 		}
 		d.checkLoss()
@@ -348,54 +329,43 @@ func (d *Device) run(c *call) error {
 	k := c.kernel
 	if !w.have[k] {
 		ref := kernelTable[k]
-		mod, ok := w.mods[ref.module]
-		if !ok {
-			src, err := kernels.PTX(ref.module)
-			if err != nil {
-				return err
-			}
-			if mod, err = cu.LoadData(src); err != nil {
-				return fmt.Errorf("loading module %s: %w", ref.module, err)
-			}
-			w.mods[ref.module] = mod
-		}
-		fn, err := mod.Function(ref.name)
+		fn, err := w.drv.function(ref.module, ref.name)
 		if err != nil {
-			return fmt.Errorf("module %s: %w", ref.module, err)
+			return err
 		}
 		w.fns[k], w.have[k] = fn, true
 	}
 	n := int(c.nargs)
 	copy(w.args[:n], c.args[:n])
-	return w.fns[k].Launch(int(c.gx), int(c.gy), 1, int(c.bx), int(c.by), 1, 0, cu.Stream{}, w.params[:n])
+	return w.drv.launch(w.fns[k], int(c.gx), int(c.gy), int(c.bx), int(c.by), w.params[:n])
 }
 
 // memAlloc allocates device memory; out of memory, it frees the
 // allocator's cached buffers and tries once more.
-func (d *Device) memAlloc(bytes int64) (cu.DevicePtr, error) {
+func (d *Device) memAlloc(bytes int64) (devPtr, error) {
 	w := &d.w
-	ptr, err := cu.MemAlloc(bytes)
-	if errors.Is(err, cu.OutOfMemory) {
+	ptr, err := w.drv.memAlloc(bytes)
+	if w.drv.outOfMemory(err) {
 		d.allocMu.Lock()
 		for size, l := range d.free {
 			for _, b := range l {
-				_ = cu.MemFree(b.ptr)
+				_ = w.drv.memFree(b.ptr)
 				delete(w.live, b.ptr)
 			}
 			delete(d.free, size)
 		}
 		d.allocMu.Unlock()
-		ptr, err = cu.MemAlloc(bytes)
+		ptr, err = w.drv.memAlloc(bytes)
 	}
 	if err != nil {
-		oom := errors.Is(err, cu.OutOfMemory)
-		err = fmt.Errorf("cuda: allocation of %d bytes: %w", bytes, err)
 		// Running out of memory is the caller's to handle (a smaller batch,
 		// say), so it fails only this Alloc; any other failure here is the
 		// context's (an earlier kernel fault) and is sticky.
-		if !oom {
-			d.record(err)
+		if w.drv.outOfMemory(err) {
+			return 0, fmt.Errorf("cuda: allocation of %d bytes: %w (%w)", bytes, device.ErrOutOfMemory, err)
 		}
+		err = fmt.Errorf("cuda: allocation of %d bytes: %w", bytes, err)
+		d.record(err)
 		return 0, err
 	}
 	w.live[ptr] = bytes
@@ -416,7 +386,7 @@ func (d *Device) dot(c *call) (float64, error) {
 		return 0, fmt.Errorf("cuda: launch dot_final: %w", err)
 	}
 	var v float64
-	if err := cu.MemcpyDtoH(unsafe.Pointer(&v), w.scratch+scratchDot, 8); err != nil {
+	if err := w.drv.dtoH(unsafe.Pointer(&v), w.scratch+scratchDot, 8); err != nil {
 		return 0, fmt.Errorf("cuda: dot: %w", err)
 	}
 	return v, nil
@@ -431,7 +401,7 @@ func (d *Device) checkLoss() {
 	}
 	w.lossCheck = false
 	var st [3]int32
-	if err := cu.MemcpyDtoH(unsafe.Pointer(&st[0]), w.scratch+scratchStatus, 12); err != nil {
+	if err := w.drv.dtoH(unsafe.Pointer(&st[0]), w.scratch+scratchStatus, 12); err != nil {
 		d.record(fmt.Errorf("cuda: reading the loss status: %w", err))
 		return
 	}
@@ -440,7 +410,7 @@ func (d *Device) checkLoss() {
 	}
 	d.record(fmt.Errorf("cuda: loss %v: row %d: class index %v out of range [0, %d)",
 		device.SoftmaxCrossEntropyIndex, st[0]-1, math.Float32frombits(uint32(st[1])), st[2]))
-	if err := cu.MemsetD32(w.scratch+scratchStatus, 0, 4); err != nil {
+	if err := w.drv.memsetD32(w.scratch+scratchStatus, 0, 4); err != nil {
 		d.record(fmt.Errorf("cuda: clearing the loss status: %w", err))
 	}
 }
@@ -454,18 +424,14 @@ func (d *Device) shutdown() error {
 			first = err
 		}
 	}
-	keep(cu.Synchronize())
+	keep(w.drv.sync())
 	for ptr := range w.live {
-		keep(cu.MemFree(ptr))
+		keep(w.drv.memFree(ptr))
 	}
 	clear(w.live)
-	keep(cu.MemFree(w.scratch))
-	for name, m := range w.mods {
-		keep(m.Unload())
-		delete(w.mods, name)
-	}
+	keep(w.drv.memFree(w.scratch))
 	w.have = [numKernels]bool{}
-	keep(w.dev.ReleasePrimaryCtx())
+	keep(w.drv.release())
 	if first != nil {
 		return fmt.Errorf("cuda: close: %w", first)
 	}

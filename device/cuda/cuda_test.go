@@ -1,4 +1,4 @@
-//go:build cuda
+//go:build cuda || cudaemu
 
 package cuda
 
@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-
-	"gorgonia.org/cu"
 
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/device/devicetest"
@@ -292,8 +290,8 @@ func TestTrainingStepMatchesCPU(t *testing.T) {
 }
 
 // TestAllocOutOfMemory asks for more memory than any card has: Alloc must
-// return an error that wraps cu.OutOfMemory and names the size, and the
-// device must stay usable afterwards.
+// return an error that wraps device.ErrOutOfMemory and names the size, and
+// the device must stay usable afterwards.
 func TestAllocOutOfMemory(t *testing.T) {
 	d := open(t)
 	defer d.Close()
@@ -304,8 +302,8 @@ func TestAllocOutOfMemory(t *testing.T) {
 		t.Fatalf("Alloc of %d float32 succeeded", n)
 	}
 	t.Logf("Alloc: %v", err)
-	if !errors.Is(err, cu.OutOfMemory) {
-		t.Errorf("Alloc error %v does not wrap cu.OutOfMemory", err)
+	if !errors.Is(err, device.ErrOutOfMemory) {
+		t.Errorf("Alloc error %v does not wrap device.ErrOutOfMemory", err)
 	}
 	if err := d.Sync(); err != nil {
 		t.Fatalf("Sync after a refused Alloc: %v (out of memory must not fail the device)", err)

@@ -40,8 +40,8 @@
 // most 25% apart), so a training step that frees what it allocated calls
 // cuMemAlloc only on its first pass. When cuMemAlloc runs out of memory the
 // cache is released and the allocation retried once; if that fails too,
-// Alloc returns an error wrapping cu.OutOfMemory and the device stays
-// usable (the error is not recorded as the device's first failure). Close frees all
+// Alloc returns an error wrapping device.ErrOutOfMemory and the device
+// stays usable (the error is not recorded as the device's first failure). Close frees all
 // device memory. Reusing a freed buffer while earlier kernels may still read
 // it is safe because all work is ordered on one stream.
 //

@@ -1,4 +1,4 @@
-//go:build cuda
+//go:build cuda || cudaemu
 
 package cuda
 
@@ -7,15 +7,13 @@ import (
 	"runtime"
 	"unsafe"
 
-	"gorgonia.org/cu"
-
 	"github.com/adjoint-go/adjoint/device"
 )
 
 // Buffer is float32 device memory. A zero-length buffer owns no memory.
 type Buffer struct {
 	dev  *Device
-	ptr  cu.DevicePtr
+	ptr  devPtr
 	n    int   // elements
 	size int64 // bytes actually allocated: the size class
 	live bool  // false once freed
