@@ -4,7 +4,7 @@ PKGS      := ./...
 # Packages cheap enough to run under the race detector on 2 cores.
 RACE_PKGS := ./tensor/ ./autograd/... ./loss/ ./data/ ./safetensors/ ./optim/
 
-.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx cuda-check gpu-bundle fuzz clean
+.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx cuda-check cuda-emu gpu-bundle fuzz clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,6 +45,11 @@ cuda-check: ## vet and build everything with -tags cuda (needs the CUDA toolkit,
 	$(GO) vet -tags cuda $(PKGS)
 	$(GO) build -tags cuda $(PKGS)
 	d=$$(mktemp -d) && $(GO) test -tags cuda -c -o $$d/ $(PKGS) && ls $$d && rm -rf $$d
+
+cuda-emu: ## the CUDA backend's own tests with its kernels emulated on the CPU (needs g++; no GPU, no CUDA toolkit)
+	$(GO) vet -tags cudaemu ./device/cuda/ ./cmd/adjoint/
+	$(GO) test -tags cudaemu -timeout 15m ./device/cuda/
+	$(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU' ./cmd/adjoint/
 
 gpu-bundle: ## build cuda-tagged test and bench binaries plus a runner into .gpu/
 	bash scripts/cuda/gpu-bundle.sh

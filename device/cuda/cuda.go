@@ -45,6 +45,9 @@ type Device struct {
 	allocMu sync.Mutex
 	free    map[int64][]*Buffer
 
+	convMu sync.Mutex
+	conv   []float32 // staging for Upload64 and Download64
+
 	w worker // touched only by the device thread
 
 	// forceTile, when positive, makes Gemm use gemmTiles[forceTile−1]
@@ -218,16 +221,28 @@ func boolArg(v bool) uint64 {
 
 // worker is the state of the device thread.
 type worker struct {
-	drv     driver
-	fns     [numKernels]kernelFn
-	have    [numKernels]bool
-	args    [maxArgs]uint64
-	params  [maxArgs]unsafe.Pointer
-	live    map[devPtr]int64 // every allocation, for Close and OOM
-	scratch devPtr           // dot partials, dot result, loss status
+	drv    driver
+	fns    [numKernels]kernelFn
+	have   [numKernels]bool
+	args   [maxArgs]uint64
+	params [maxArgs]unsafe.Pointer
+	live   map[devPtr]int64 // every allocation, for Close and OOM
+	// words receives the driver's small copies back to the host: one
+	// allocation made at start, since a local handed to the driver would
+	// move to the heap on every call, and cgo refuses a pointer into an
+	// object that holds Go pointers (such as worker itself).
+	words   *hostWords
+	scratch devPtr // dot partials, dot result, loss status
 	// lossCheck is set after an index-loss launch until the status word
 	// has been read back.
 	lossCheck bool
+}
+
+// hostWords is pointer-free host memory for the dot result and the loss
+// status.
+type hostWords struct {
+	dot    float64
+	status [3]int32
 }
 
 // Scratch layout: maxDotBlocks partial sums, the dot result, then the
@@ -269,6 +284,7 @@ func (d *Device) start() error {
 		return err
 	}
 	w.live = map[devPtr]int64{}
+	w.words = new(hostWords)
 	for i := range w.params {
 		w.params[i] = unsafe.Pointer(&w.args[i])
 	}
@@ -385,11 +401,10 @@ func (d *Device) dot(c *call) (float64, error) {
 	if err := d.run(&fin); err != nil {
 		return 0, fmt.Errorf("cuda: launch dot_final: %w", err)
 	}
-	var v float64
-	if err := w.drv.dtoH(unsafe.Pointer(&v), w.scratch+scratchDot, 8); err != nil {
+	if err := w.drv.dtoH(unsafe.Pointer(&w.words.dot), w.scratch+scratchDot, 8); err != nil {
 		return 0, fmt.Errorf("cuda: dot: %w", err)
 	}
-	return v, nil
+	return w.words.dot, nil
 }
 
 // checkLoss reads the index-loss status word after such a loss ran, and
@@ -400,7 +415,7 @@ func (d *Device) checkLoss() {
 		return
 	}
 	w.lossCheck = false
-	var st [3]int32
+	st := &w.words.status
 	if err := w.drv.dtoH(unsafe.Pointer(&st[0]), w.scratch+scratchStatus, 12); err != nil {
 		d.record(fmt.Errorf("cuda: reading the loss status: %w", err))
 		return

@@ -116,13 +116,16 @@ func checkGemm(t *testing.T, d *Device, rng *rand.Rand, ta, tb bool, m, n, k, pa
 		for j := 0; j < n; j++ {
 			var s, abs float64
 			for p := 0; p < k; p++ {
-				av := float64(a[i*lda+p])
+				var av, bv float64
 				if ta {
 					av = float64(a[p*lda+i])
+				} else {
+					av = float64(a[i*lda+p])
 				}
-				bv := float64(b[p*ldb+j])
 				if tb {
 					bv = float64(b[j*ldb+p])
+				} else {
+					bv = float64(b[p*ldb+j])
 				}
 				s += av * bv
 				abs += max(av*bv, -av*bv)
@@ -267,7 +270,7 @@ func TestTrainingStepMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gpu, x, y := compareTraining(t, d, ref)
+	gpu, x, y := compareTraining(t, d, ref, trainingSteps)
 	k := len(y)
 	if _, err := gpu.step(x, y, k); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,23 @@
 // scripts/cuda/gpu-bundle.sh builds them here, scripts/cuda/gpu-run.sh runs
 // them on the GPU host.
 //
+// # Testing without a GPU: -tags cudaemu
+//
+// The device thread reaches the driver through a narrow interface (driver.go):
+// driver_cu.go is gorgonia.org/cu, and driver_emu.go, built with
+//
+//	go test -tags cudaemu ./device/cuda/    (make cuda-emu; needs g++, C++20)
+//
+// is an emulated GPU: emu_bridge.cpp compiles the same kernels/*.cu for the
+// CPU with scripts/cuda/emu/cuda_emu.h (every CUDA thread a host thread,
+// blocks in turn, shuffles and __syncthreads as host barriers), device
+// memory is bounds-checked host memory, and launches run to completion on
+// the device thread. Everything above the interface (the queue, launch
+// geometry, the allocator, the loss status word, the conformance suite, a
+// training step against the CPU, `adjoint train --device cuda`) then runs
+// in CI exactly as on a GPU, only slower. It tests logic, not speed, and
+// not the GPU's memory model or the real driver's behaviour.
+//
 // # Threads, streams, launches
 //
 // A CUDA context is current on one OS thread at a time. Each Device owns one

@@ -119,11 +119,23 @@ func (d *Device) Upload64(dst device.Buffer, src []float64) error {
 	if len(src) != b.n {
 		return fmt.Errorf("cuda: upload of %d float64 into %d-element buffer", len(src), b.n)
 	}
-	s := make([]float32, len(src))
+	d.convMu.Lock()
+	defer d.convMu.Unlock()
+	s := d.conversion(len(src))
 	for i, v := range src {
 		s[i] = float32(v)
 	}
 	return d.Upload32(dst, s)
+}
+
+// conversion returns the device's float32 staging slice for Upload64 and
+// Download64, grown to n: reused, so that reading a loss value allocates
+// nothing. The caller holds convMu.
+func (d *Device) conversion(n int) []float32 {
+	if cap(d.conv) < n {
+		d.conv = make([]float32, n)
+	}
+	return d.conv[:n]
 }
 
 // Download32 waits for the queued work and copies src into dst. It returns
@@ -150,7 +162,9 @@ func (d *Device) Download64(dst []float64, src device.Buffer) error {
 	if len(dst) != b.n {
 		return fmt.Errorf("cuda: download of %d-element buffer into %d float64", b.n, len(dst))
 	}
-	s := make([]float32, len(dst))
+	d.convMu.Lock()
+	defer d.convMu.Unlock()
+	s := d.conversion(len(dst))
 	err := d.Download32(s, src)
 	for i, v := range s {
 		dst[i] = float64(v)

@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/adjoint-go/adjoint/device"
 )
@@ -33,7 +34,9 @@ func checkEq(op string, a, b *Buffer) {
 func checkDims(op string, dims ...int) {
 	for _, v := range dims {
 		if v < 0 {
-			panic(fmt.Sprintf("cuda: %s: negative dimension in %v", op, dims))
+			// A copy goes to the message: handing dims itself to Sprintf
+			// would move every caller's argument slice to the heap.
+			panic(fmt.Sprintf("cuda: %s: negative dimension in %v", op, slices.Clone(dims)))
 		}
 	}
 }

@@ -82,7 +82,7 @@ func (tr *trainer) step(x, y []float32, k int) (float64, error) {
 // dev and on ref, batch for batch, and requires the losses, the count of
 // correct predictions and the final parameters to agree to float32
 // accuracy. It returns dev's trainer and a batch, for further checks.
-func compareTraining(t *testing.T, dev, ref device.Device) (*trainer, []float32, []float32) {
+func compareTraining(t *testing.T, dev, ref device.Device, steps int) (*trainer, []float32, []float32) {
 	t.Helper()
 	ds, err := data.Digits()
 	if err != nil {
@@ -91,7 +91,7 @@ func compareTraining(t *testing.T, dev, ref device.Device) (*trainer, []float32,
 	std := data.FitStandardizer(ds.X, ds.Features)
 	std.Apply(ds.X)
 	a, b := newTrainer(t, dev), newTrainer(t, ref)
-	const k, steps = 64, 60
+	const k = 64
 	batches := ds.Len() / k
 	for s := range steps {
 		n := s % batches
@@ -119,8 +119,9 @@ func compareTraining(t *testing.T, dev, ref device.Device) (*trainer, []float32,
 		t.Fatal(err)
 	}
 	t.Logf("correct predictions over %d samples: %v (%s) %v (%s)", steps*k, counts[0], dev.Name(), counts[1], ref.Name())
-	// Near-ties in the logits may flip a few argmaxes between devices.
-	if diff := math.Abs(float64(counts[0] - counts[1])); diff > 0.01*float64(steps*k) || counts[0] < float32(steps*k)/2 {
+	// Near-ties in the logits may flip a few argmaxes between devices; the
+	// count must also beat chance (one in ten), even this early in training.
+	if diff := math.Abs(float64(counts[0] - counts[1])); diff > 0.01*float64(steps*k) || counts[0] <= float32(steps*k)/10 {
 		t.Errorf("correct predictions over %d samples: %v on %s, %v on %s", steps*k, counts[0], dev.Name(), counts[1], ref.Name())
 	}
 	pa, pb := a.model.Params(), b.model.Params()
@@ -157,5 +158,5 @@ func TestCompareTrainingOnCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareTraining(t, other, ref)
+	compareTraining(t, other, ref, 60)
 }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <condition_variable>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -44,27 +45,102 @@ inline std::vector<double> lanes; // one slot per thread for shuffles
 inline std::mutex atomicMu;
 inline int linear() { return threadIdx.x + threadIdx.y * blockDim.x; }
 
-// launch runs kernel(args...) on a grid of blocks, one block at a time.
+// Pool is a persistent set of threads, one per CUDA thread of the largest
+// block launched so far. A launch wakes the first n of them and they run
+// every block of the grid in turn (blocks one after another, so __shared__
+// statics are per block), meeting at a barrier between blocks whose
+// completion step moves blockIdx on. A launch therefore costs a wake-up,
+// not n thread creations per block.
+class Pool {
+  public:
+	void run(dim3 grid, dim3 blk, std::function<void()> kernel) {
+		const int n = blk.x * blk.y;
+		std::unique_lock<std::mutex> l(mu);
+		while ((int)threads.size() < n) {
+			int t = threads.size();
+			threads.emplace_back([this, t] { worker(t); });
+		}
+		gridDim = grid;
+		blockDim = blk;
+		blockIdx = dim3{0, 0, 1};
+		block = std::make_unique<std::barrier<>>(n);
+		warps.clear();
+		for (int w = 0; w < (n + 31) / 32; w++) warps.push_back(std::make_unique<std::barrier<>>(std::min(32, n - 32 * w)));
+		lanes.assign(n, 0.0);
+		next = std::make_unique<std::barrier<Advance>>(n, Advance{});
+		fn = std::move(kernel);
+		active = n;
+		remaining = n;
+		blocks = (long long)grid.x * grid.y;
+		gen++;
+		start.notify_all();
+		done.wait(l, [this] { return remaining == 0; });
+		fn = nullptr;
+	}
+	~Pool() {
+		{
+			std::lock_guard<std::mutex> l(mu);
+			quit = true;
+		}
+		start.notify_all();
+		for (auto &t : threads) t.join();
+	}
+
+  private:
+	// Advance moves blockIdx to the next block, once every thread of the
+	// block has finished it.
+	struct Advance {
+		void operator()() noexcept {
+			if (++blockIdx.x == gridDim.x) {
+				blockIdx.x = 0;
+				blockIdx.y++;
+			}
+		}
+	};
+	void worker(int t) {
+		unsigned long long seen = 0;
+		for (;;) {
+			{
+				std::unique_lock<std::mutex> l(mu);
+				start.wait(l, [&] { return quit || gen != seen; });
+				if (quit) return;
+				seen = gen;
+				if (t >= active) continue;
+			}
+			threadIdx = dim3{(unsigned)(t % blockDim.x), (unsigned)(t / blockDim.x), 1};
+			for (long long b = 0; b < blocks; b++) {
+				fn();
+				next->arrive_and_wait();
+			}
+			std::lock_guard<std::mutex> l(mu);
+			if (--remaining == 0) done.notify_one();
+		}
+	}
+	std::mutex mu;
+	std::condition_variable start, done;
+	std::vector<std::thread> threads;
+	std::unique_ptr<std::barrier<Advance>> next;
+	std::function<void()> fn;
+	unsigned long long gen = 0;
+	int active = 0, remaining = 0;
+	long long blocks = 0;
+	bool quit = false;
+};
+
+// launchFn runs kernel on a grid of blocks, one block at a time, on the
+// process's one pool. Launches are serialised (one grid at a time, like a
+// single stream).
+inline void launchFn(dim3 grid, dim3 blk, std::function<void()> kernel) {
+	static Pool pool;
+	static std::mutex one;
+	std::lock_guard<std::mutex> l(one);
+	if (grid.x == 0 || grid.y == 0 || blk.x * blk.y == 0) return;
+	pool.run(grid, blk, std::move(kernel));
+}
+
 template <class F>
 void launch(dim3 grid, dim3 blk, F kernel) {
-	int n = blk.x * blk.y;
-	gridDim = grid;
-	blockDim = blk;
-	for (unsigned by = 0; by < grid.y; by++)
-		for (unsigned bx = 0; bx < grid.x; bx++) {
-			blockIdx = dim3{bx, by, 1};
-			block = std::make_unique<std::barrier<>>(n);
-			warps.clear();
-			for (int w = 0; w < (n + 31) / 32; w++) warps.push_back(std::make_unique<std::barrier<>>(std::min(32, n - 32 * w)));
-			lanes.assign(n, 0.0);
-			std::vector<std::thread> ts;
-			for (int t = 0; t < n; t++)
-				ts.emplace_back([=] {
-					threadIdx = dim3{(unsigned)(t % blk.x), (unsigned)(t / blk.x), 1};
-					kernel();
-				});
-			for (auto &t : ts) t.join();
-		}
+	launchFn(grid, blk, std::function<void()>(std::move(kernel)));
 }
 } // namespace emu
 

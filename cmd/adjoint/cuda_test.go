@@ -1,0 +1,24 @@
+//go:build cuda || cudaemu
+
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestTrainCUDAMatchesCPU runs `adjoint train` on the cuda device (a GPU,
+// or with -tags cudaemu the CPU emulation of the same kernels) and on the
+// cpu device, and requires the same metrics: the whole command path,
+// evaluation included, on the CUDA backend.
+func TestTrainCUDAMatchesCPU(t *testing.T) {
+	args := []string{"--epochs", "2", "--hidden", "32", "--batch", "128", "--seed", "5"}
+	g := trainJSON(t, append([]string{"--device", "cuda"}, args...)...)
+	c := trainJSON(t, append([]string{"--device", "cpu"}, args...)...)
+	assert.Contains(t, g.Device, "cuda")
+	assert.InDelta(t, c.TrainLoss, g.TrainLoss, 1e-4)
+	assert.InDelta(t, c.TestLoss, g.TestLoss, 1e-4)
+	assert.InDelta(t, c.TestAccuracy, g.TestAccuracy, 0.01)
+	assert.Greater(t, g.TestAccuracy, 0.2, "better than chance after two epochs")
+}
