@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/adjoint-go/adjoint/device"
@@ -366,5 +367,29 @@ func BenchmarkGemmTiles(b *testing.B) {
 		d.Free(A)
 		d.Free(B)
 		d.Free(C)
+	}
+}
+
+// TestLaunchFailureIsRecorded makes the driver refuse a launch (a block of
+// 2048 threads, over every GPU's limit of 1024): the next Sync must return
+// an error naming the kernel, and the error must stay (errors are sticky).
+func TestLaunchFailureIsRecorded(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	x := upload(t, d, []float32{1, 2, 3})
+	d.launch(kFill, 1, 1, 2048, 1, intArg(3), ptrArg(d.buf("test", x, false)), fltArg(0))
+	err := d.Sync()
+	if err == nil {
+		t.Fatal("Sync after a refused launch: no error")
+	}
+	t.Logf("Sync: %v", err)
+	if !strings.Contains(err.Error(), "launch fill") {
+		t.Errorf("error %q does not name the kernel", err)
+	}
+	if d.Err() == nil {
+		t.Error("Err is nil after a failed launch")
+	}
+	if _, err := d.Dot(x, x); err == nil {
+		t.Error("Dot after a failed launch: no error (errors must be sticky)")
 	}
 }
