@@ -48,6 +48,8 @@ type Device struct {
 	convMu sync.Mutex
 	conv   []float32 // staging for Upload64 and Download64
 
+	launches, roundTrips, driverAllocs atomic.Int64 // see Stats
+
 	w worker // touched only by the device thread
 
 	// forceTile, when positive, makes Gemm use gemmTiles[forceTile−1]
@@ -170,7 +172,22 @@ func (d *Device) submit(c call) {
 		d.record(errClosed)
 		return
 	}
+	d.launches.Add(1)
 	d.calls <- c
+}
+
+// Stats counts what a device has done since Open. On a GPU a small
+// training step's time is mostly host time per launch and per round trip,
+// so these counts are what a small step costs, measurable without a GPU.
+type Stats struct {
+	Launches     int64 // kernels queued (a Dot counts as one round trip)
+	RoundTrips   int64 // calls that wait for the device thread: uploads, downloads, Sync, Dot, cache-missing Alloc
+	DriverAllocs int64 // device memory allocations (the caching allocator's misses)
+}
+
+// Stats returns the counts so far.
+func (d *Device) Stats() Stats {
+	return Stats{Launches: d.launches.Load(), RoundTrips: d.roundTrips.Load(), DriverAllocs: d.driverAllocs.Load()}
 }
 
 // roundTrip queues c and waits for its reply.
@@ -180,6 +197,7 @@ func (d *Device) roundTrip(c call) reply {
 	if d.closed.Load() {
 		return reply{err: errClosed}
 	}
+	d.roundTrips.Add(1)
 	d.calls <- c
 	return <-d.replies
 }
@@ -385,6 +403,7 @@ func (d *Device) memAlloc(bytes int64) (devPtr, error) {
 		return 0, err
 	}
 	w.live[ptr] = bytes
+	d.driverAllocs.Add(1)
 	return ptr, nil
 }
 

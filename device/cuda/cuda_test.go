@@ -393,3 +393,42 @@ func TestLaunchFailureIsRecorded(t *testing.T) {
 		t.Error("Dot after a failed launch: no error (errors must be sticky)")
 	}
 }
+
+// TestStepCounts counts what one training step of the digits MLP (64-128-10,
+// Adam, K = 64) asks of the device. On a GPU such a small step is bound by
+// host time per launch and per round trip, not by arithmetic, so these
+// counts are its cost: the bounds keep new launches or round trips from
+// creeping in unnoticed.
+func TestStepCounts(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	tr := newTrainer(t, d)
+	rng := rand.New(rand.NewPCG(7, 8))
+	x, y := randVec(rng, 64*64), make([]float32, 64)
+	for i := range y {
+		y[i] = float32(i % 10)
+	}
+	if _, err := tr.step(x, y, 64); err != nil {
+		t.Fatal(err)
+	}
+	before := d.Stats()
+	const steps = 3
+	for range steps {
+		if _, err := tr.step(x, y, 64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := d.Stats()
+	launches := (after.Launches - before.Launches) / steps
+	trips := (after.RoundTrips - before.RoundTrips) / steps
+	t.Logf("per step: %d launches, %d round trips, %d device allocations", launches, trips, after.DriverAllocs-before.DriverAllocs)
+	if launches > 24 {
+		t.Errorf("%d launches per step, want at most 24", launches)
+	}
+	if trips != 3 {
+		t.Errorf("%d round trips per step, want 3 (upload x, upload y, download the loss)", trips)
+	}
+	if after.DriverAllocs != before.DriverAllocs {
+		t.Errorf("%d device allocations in %d steady-state steps, want 0", after.DriverAllocs-before.DriverAllocs, steps)
+	}
+}
