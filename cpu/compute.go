@@ -282,6 +282,10 @@ func unaryAdjoint[T float](op device.UnaryOp, x, y, e, d []T) {
 			}
 		}
 	case device.ReLU:
+		if x32, ok := any(x).([]float32); ok {
+			reluAdjoint32(x32, any(e).([]float32), any(d).([]float32))
+			return
+		}
 		for i := range d {
 			if x[i] > 0 {
 				d[i] = e[i]

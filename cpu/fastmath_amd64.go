@@ -17,6 +17,20 @@ func tanhAVX2(dst, src *float32, n int)
 //go:noescape
 func sigmoidAVX2(dst, src *float32, n int)
 
+//go:noescape
+func reluMaskAVX2(d, x, e *float32, n int)
+
+// reluAdjoint32 sets d[i] = e[i] where x[i] > 0 and 0 elsewhere; x and e
+// are at least as long as d.
+func reluAdjoint32(x, e, d []float32) {
+	done := 0
+	if full := len(d) / 8; fastmathAVX2 && full > 0 {
+		reluMaskAVX2(&d[0], &x[0], &e[0], full)
+		done = 8 * full
+	}
+	reluAdjointGeneric(x[done:], e[done:], d[done:])
+}
+
 const (
 	fmExp = iota
 	fmTanh

@@ -334,3 +334,30 @@ sigloop:
 sigdone:
 	VZEROUPPER
 	RET
+
+// func reluMaskAVX2(d, x, e *float32, n int): d = x > 0 ? e : 0 for n
+// groups of eight (the ReLU adjoint, without a branch per element). The
+// comparison is ordered: a NaN x gives 0, as the scalar x > 0 does.
+TEXT ·reluMaskAVX2(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ e+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	TESTQ CX, CX
+	JZ   reludone
+
+reluloop:
+	VMOVUPS (SI), Y1
+	VCMPPS  $0x1e, Y0, Y1, Y2 // x > 0 (GT_OQ): all ones, else zero
+	VANDPS  (DX), Y2, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  reluloop
+
+reludone:
+	VZEROUPPER
+	RET

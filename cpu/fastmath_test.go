@@ -229,3 +229,48 @@ func BenchmarkFastMath(b *testing.B) {
 		}
 	}
 }
+
+// TestReluAdjoint checks the branch-free ReLU adjoint (assembly on amd64,
+// bit mask elsewhere) against x > 0 ? e : 0 on the values where a mask is
+// easy to get wrong (±0, NaN, ±Inf, subnormals, the extremes of float32),
+// at every length up to 40 and at offsets that misalign the vectors.
+func TestReluAdjoint(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	special := []float32{0, float32(math.Copysign(0, -1)), nan, -nan, inf, -inf, 1e-45, -1e-45, 1.2e-38, -1.2e-38,
+		math.MaxFloat32, -math.MaxFloat32, 1, -1, 0.5, -3}
+	x := make([]float32, 48)
+	e := make([]float32, 48)
+	for i := range x {
+		x[i] = special[(i*7)%len(special)]
+		e[i] = float32(i + 1)
+	}
+	for _, impl := range []struct {
+		name string
+		f    func(x, e, d []float32)
+	}{{"dispatched", reluAdjoint32}, {"generic", reluAdjointGeneric}} {
+		for off := 0; off < 3; off++ {
+			for n := 0; n <= 40; n++ {
+				d := make([]float32, n+off)
+				for i := range d {
+					d[i] = -99
+				}
+				impl.f(x[off:off+n], e[off:off+n], d[off:])
+				for i := 0; i < n; i++ {
+					want := float32(0)
+					if x[off+i] > 0 {
+						want = e[off+i]
+					}
+					if got := d[off+i]; got != want || math.Signbit(float64(got)) {
+						t.Fatalf("%s, offset %d, length %d: x = %v: d = %v, want %v", impl.name, off, n, x[off+i], got, want)
+					}
+				}
+				for i := 0; i < off; i++ {
+					if d[i] != -99 {
+						t.Fatalf("%s wrote before its slice", impl.name)
+					}
+				}
+			}
+		}
+	}
+}
