@@ -30,7 +30,10 @@
 // state); --epochs counts the total, including the epochs already trained.
 // --save-every N also checkpoints every N epochs, next to --save with the
 // epoch in the name (run.e0010.safetensors); resuming one without --epochs
-// finishes the original run, bit for bit.
+// finishes the original run, bit for bit. Ctrl-C (or SIGTERM) during
+// training finishes the epoch in progress, writes the --save checkpoint,
+// says how to resume and exits with status 130; a second Ctrl-C quits at
+// once.
 // scripts/torch/checkpoint_roundtrip.py loads a checkpoint into PyTorch and
 // writes one from PyTorch that adjoint loads.
 //

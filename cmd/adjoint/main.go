@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	_ "github.com/adjoint-go/adjoint/cpu" // registers the "cpu" device
 )
@@ -39,10 +41,33 @@ type env struct {
 	stdout, stderr io.Writer
 	// stderrTerminal says stderr is a terminal: draw a progress bar.
 	stderrTerminal bool
+	// stop is closed by the first interrupt (Ctrl-C, SIGTERM): training
+	// then ends after the epoch in progress and saves. Nil: never.
+	stop <-chan struct{}
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, stderrTerminal: isTerminal(os.Stderr)}))
+	e := env{stdout: os.Stdout, stderr: os.Stderr, stderrTerminal: isTerminal(os.Stderr)}
+	if len(os.Args) > 1 && os.Args[1] == "train" {
+		e.stop = interrupts() // the other commands keep Ctrl-C's default
+	}
+	os.Exit(run(os.Args[1:], e))
+}
+
+// interrupts returns a channel closed by the first SIGINT or SIGTERM; a
+// second one ends the process at once with status 130.
+func interrupts() <-chan struct{} {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() {
+		<-sig
+		close(stop)
+		<-sig
+		fmt.Fprintln(os.Stderr, "adjoint: interrupted")
+		os.Exit(130)
+	}()
+	return stop
 }
 
 // run executes one command line and returns the exit status: 0 on
@@ -84,6 +109,9 @@ func run(args []string, e env) (code int) {
 		var ue usageError
 		if errors.As(err, &ue) {
 			return 2
+		}
+		if errors.Is(err, errInterrupted) {
+			return 130 // as a shell reports a process ended by SIGINT
 		}
 		return 1
 	}

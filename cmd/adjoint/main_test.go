@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -234,6 +235,45 @@ func TestSaveEvery(t *testing.T) {
 	code, _, stderr = adjoint(t, "train", "--save-every", "-1", "--save", final)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "want ≥ 0")
+}
+
+// TestInterrupt: an interrupt (the first Ctrl-C) lets the epoch in
+// progress finish, saves, reports how to continue and exits with 130; the
+// resumed run then ends exactly where the uninterrupted one does.
+func TestInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	ck, full := filepath.Join(dir, "run.safetensors"), filepath.Join(dir, "full.safetensors")
+	args := []string{"train", "--hidden", "32", "--epochs", "4", "--seed", "9", "--json"}
+	stop := make(chan struct{})
+	close(stop) // interrupted from the first batch on
+	var out, errb bytes.Buffer
+	code := run(append(args, "--save", ck), env{stdout: &out, stderr: &errb, stop: stop})
+	require.Equal(t, 130, code, errb.String())
+	assert.Contains(t, errb.String(), "interrupt: finishing epoch 1/4")
+	assert.Contains(t, errb.String(), "interrupted after epoch 1 of 4; continue with --resume "+ck)
+	var r trainResult
+	require.NoError(t, json.Unmarshal(out.Bytes(), &r), out.String())
+	assert.True(t, r.Interrupted)
+	assert.Equal(t, 1, r.EpochsDone)
+	c, err := readCheckpoint(ck)
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.epoch)
+
+	resumed := trainJSON(t, "--resume", ck, "--save", ck)
+	assert.Equal(t, 1, resumed.StartEpoch)
+	assert.Equal(t, 4, resumed.EpochsDone)
+	assert.False(t, resumed.Interrupted)
+	trainJSON(t, append(args[1:len(args)-1], "--save", full)...)
+	pa, pb := loadParams(t, full), loadParams(t, ck)
+	for name, va := range pa {
+		assert.Equal(t, va, pb[name], name)
+	}
+
+	// Without --save the message says so.
+	errb.Reset()
+	code = run(args, env{stdout: io.Discard, stderr: &errb, stop: stop})
+	assert.Equal(t, 130, code)
+	assert.Contains(t, errb.String(), "no checkpoint (use --save)")
 }
 
 func TestPlot(t *testing.T) {

@@ -45,6 +45,10 @@ type trainResult struct {
 	TestR2        float64 `json:"test_r2,omitempty"`
 	Checkpoint    string  `json:"checkpoint,omitempty"`
 	Plot          string  `json:"plot,omitempty"`
+	// EpochsDone is the epoch count reached: Epochs, or less when the run
+	// was interrupted (Ctrl-C), which Interrupted then says.
+	EpochsDone  int  `json:"epochs_done"`
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // resumeLocked are the settings a resumed run must share with its
@@ -158,7 +162,7 @@ func runTrain(args []string, e env) error {
 	}
 	res, err := train(&c, ds, dev, ck, trainOptions{
 		log: log, bar: newProgress(e.stderr, e.stderrTerminal && !*quiet),
-		save: *save, saveEvery: *saveEvery, plot: *plotPath,
+		save: *save, saveEvery: *saveEvery, plot: *plotPath, stop: e.stop, notice: e.stderr,
 	})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -168,6 +172,13 @@ func runTrain(args []string, e env) error {
 		if err := enc.Encode(res); err != nil {
 			return fmt.Errorf("train: %w", err)
 		}
+	}
+	if res.Interrupted {
+		how := "; no checkpoint (use --save)"
+		if res.Checkpoint != "" {
+			how = fmt.Sprintf("; continue with --resume %s", res.Checkpoint)
+		}
+		return fmt.Errorf("train: %w after epoch %d of %d%s", errInterrupted, res.EpochsDone, res.Epochs, how)
 	}
 	return nil
 }
@@ -232,7 +243,25 @@ type trainOptions struct {
 	bar        *progress
 	save, plot string
 	saveEvery  int // epochs between intermediate checkpoints; 0 for none
+	// stop, when closed, ends training after the epoch in progress (the
+	// first Ctrl-C); notice receives the one line that says so.
+	stop   <-chan struct{}
+	notice io.Writer
 }
+
+// stopped reports whether stop has been closed (never, for nil).
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// errInterrupted ends an interrupted run with exit status 130 once its
+// results are written.
+var errInterrupted = errors.New("interrupted")
 
 // epochCheckpoint names the intermediate checkpoint of an epoch after the
 // --save path: run.safetensors, epoch 5 → run.e0005.safetensors.
@@ -376,7 +405,8 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 	o.bar.start((c.Epochs - start) * nb)
 	t0 := time.Now()
 	var last epochStats
-	for epoch := start; epoch < c.Epochs; epoch++ {
+	end, asked := c.Epochs, false
+	for epoch := start; epoch < end; epoch++ {
 		te := time.Now()
 		lr := sched.LR(epoch)
 		opt.SetLR(lr)
@@ -387,6 +417,13 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 			xb, yb, k, ok := batcher.Next()
 			if !ok {
 				break
+			}
+			if !asked && stopped(o.stop) {
+				// Finish this epoch: a checkpoint holds whole epochs, so
+				// that --resume continues exactly.
+				asked, end = true, epoch+1
+				o.bar.clear()
+				fmt.Fprintf(o.notice, "adjoint: interrupt: finishing epoch %d/%d, then saving and stopping (Ctrl-C again quits now)\n", epoch+1, c.Epochs)
 			}
 			lv, err := st.step(xb, yb, k)
 			if err != nil {
@@ -426,6 +463,9 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 			}
 			fmt.Fprintf(o.log, "saved %s\n", path)
 		}
+		if !asked && stopped(o.stop) { // the interrupt came during evaluation
+			asked, end = true, epoch+1
+		}
 	}
 	elapsed := time.Since(t0).Seconds()
 	res := &trainResult{
@@ -433,17 +473,19 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		Optimizer: c.Optim, LR: c.LR, Batch: c.Batch, Seed: c.Seed, Epochs: c.Epochs, StartEpoch: start,
 		TrainSamples: tr.Len(), TestSamples: p.test.Len(), TrainSeconds: elapsed,
 		TrainLoss: last.TrainLoss, TestLoss: last.TestLoss, TrainAccuracy: last.TrainAcc, TestAccuracy: last.TestAcc,
-		TestMSE: last.TestMSE, TestR2: last.TestR2,
+		TestMSE: last.TestMSE, TestR2: last.TestR2, Interrupted: end < c.Epochs, EpochsDone: end,
 	}
 	if classify {
 		fmt.Fprintf(o.log, "done: %d epochs in %.2fs on %s; test accuracy %.2f%% (%d samples), test loss %.4f\n",
-			c.Epochs-start, elapsed, dev.Name(), 100*last.TestAcc, p.test.Len(), last.TestLoss)
+			end-start, elapsed, dev.Name(), 100*last.TestAcc, p.test.Len(), last.TestLoss)
 	} else {
 		fmt.Fprintf(o.log, "done: %d epochs in %.2fs on %s; test MSE %.4g, R² %.4f (%d samples)\n",
-			c.Epochs-start, elapsed, dev.Name(), last.TestMSE, last.TestR2, p.test.Len())
+			end-start, elapsed, dev.Name(), last.TestMSE, last.TestR2, p.test.Len())
 	}
 	if o.save != "" {
-		if err := saveCheckpoint(o.save, model, c, sizes, c.Epochs, opt, p.xstd, p.ystd, hist); err != nil {
+		// The configuration keeps the run's end (c.Epochs), so --resume
+		// from an interrupted run finishes it.
+		if err := saveCheckpoint(o.save, model, c, sizes, end, opt, p.xstd, p.ystd, hist); err != nil {
 			return nil, err
 		}
 		res.Checkpoint = o.save
