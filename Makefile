@@ -50,6 +50,7 @@ cuda-emu: ## the CUDA backend's own tests with its kernels emulated on the CPU (
 	$(GO) vet -tags cudaemu ./device/cuda/ ./cmd/adjoint/
 	$(GO) test -tags cudaemu -timeout 15m ./device/cuda/
 	$(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU' ./cmd/adjoint/
+	$(GO) test -race -tags cudaemu -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts' ./device/cuda/
 
 gpu-bundle: ## build cuda-tagged test and bench binaries plus a runner into .gpu/
 	bash scripts/cuda/gpu-bundle.sh
