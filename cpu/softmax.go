@@ -201,6 +201,16 @@ func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, 
 						rho -= av * math.Log(float64(bv))
 					}
 					g = -av / float64(bv)
+				case device.BinaryCrossEntropyLogits:
+					// log(1 + eᵇ) − ab without overflow; ε = σ(b) − a.
+					b := float64(bv)
+					t := math.Exp(-math.Abs(b))
+					rho += max(b, 0) - av*b + math.Log1p(t)
+					if b >= 0 {
+						g = 1/(1+t) - av
+					} else {
+						g = t/(1+t) - av
+					}
 				default:
 					return fmt.Errorf("cpu: unknown loss kind %v", kind)
 				}

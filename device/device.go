@@ -133,6 +133,9 @@ func BinaryOps() []BinaryOp { return []BinaryOp{Add, Sub, Mul, Div} }
 //	           ρ = −Σᵢ aᵢ log softmax(b)ᵢ            ε = softmax(b)·Σᵢaᵢ − a
 //	SoftmaxCrossEntropyIndex (b logits, target is one class index per row)
 //	           ρ = −log softmax(b)_c                 ε = softmax(b) − e_c
+//	BinaryCrossEntropyLogits (b logits, a probabilities, each element its
+//	           own two-class problem; PyTorch's BCEWithLogitsLoss)
+//	           ρ = Σᵢ max(bᵢ, 0) − aᵢbᵢ + log(1 + e^−|bᵢ|)   ε = σ(b) − a
 type LossKind uint8
 
 const (
@@ -142,10 +145,11 @@ const (
 	CrossEntropy
 	SoftmaxCrossEntropy
 	SoftmaxCrossEntropyIndex
+	BinaryCrossEntropyLogits
 	numLoss
 )
 
-var lossNames = [...]string{"mse", "mae", "huber", "cross-entropy", "softmax-cross-entropy", "softmax-cross-entropy-index"}
+var lossNames = [...]string{"mse", "mae", "huber", "cross-entropy", "softmax-cross-entropy", "softmax-cross-entropy-index", "binary-cross-entropy-logits"}
 
 func (l LossKind) String() string {
 	if l < numLoss {

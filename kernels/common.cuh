@@ -130,3 +130,4 @@ __device__ __forceinline__ double rowLSE(const Row<W> &r, const float *b, i64 co
 #define LOSS_CROSS_ENTROPY 3
 #define LOSS_SOFTMAX_CROSS_ENTROPY 4
 #define LOSS_SOFTMAX_CROSS_ENTROPY_INDEX 5
+#define LOSS_BINARY_CROSS_ENTROPY_LOGITS 6

@@ -91,6 +91,13 @@ __device__ __forceinline__ void lossRows(i64 kind, i64 rows, i64 cols, double de
 					if (av != 0.0) rho -= av * log(bv); // 0 log 0 = 0
 					g = -av / bv;
 					break;
+				case LOSS_BINARY_CROSS_ENTROPY_LOGITS: {
+					// log(1 + e^b) - ab without overflow; eps = sigmoid(b) - a.
+					const double t = exp(-fabs(bv));
+					rho += fmax(bv, 0.0) - av * bv + log1p(t);
+					g = (bv >= 0.0 ? 1.0 / (1.0 + t) : t / (1.0 + t)) - av;
+					break;
+				}
 				}
 				if (e != nullptr) e[j] = (float)g;
 			}

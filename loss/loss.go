@@ -12,9 +12,10 @@ import (
 type Reduction int
 
 const (
-	// Mean is PyTorch's default reduction='mean'. For MSE, MAE and Huber it
-	// averages over all K·N elements, L = (1/KN) Σ_k ρ_k; for the
-	// cross-entropies it averages over the K samples, L = (1/K) Σ_k ρ_k.
+	// Mean is PyTorch's default reduction='mean'. For MSE, MAE, Huber and
+	// BCEWithLogits it averages over all K·N elements, L = (1/KN) Σ_k ρ_k;
+	// for the other cross-entropies it averages over the K samples,
+	// L = (1/K) Σ_k ρ_k.
 	Mean Reduction = iota
 	// SampleMean is the lecture's L = (1/K) Σ_k ρ(x_k, f(y_k)) for every
 	// loss. For MSE it is N times PyTorch's mean.
@@ -44,7 +45,7 @@ func (r Reduction) scale(kind device.LossKind, rows, cols int) float64 {
 		return 1 / float64(max(rows, 1))
 	case Mean:
 		switch kind {
-		case device.MSE, device.MAE, device.Huber:
+		case device.MSE, device.MAE, device.Huber, device.BinaryCrossEntropyLogits:
 			return 1 / float64(max(rows*cols, 1))
 		}
 		return 1 / float64(max(rows, 1))
@@ -97,6 +98,15 @@ func SoftmaxCrossEntropy(tp *autograd.Tape, logits, target *autograd.Var, r Redu
 // (the CPU returns an error from Backward; CUDA yields NaN).
 func SoftmaxCrossEntropyIndex(tp *autograd.Tape, logits, classes *autograd.Var, r Reduction) *autograd.Var {
 	return apply(tp, device.SoftmaxCrossEntropyIndex, 0, logits, classes, r)
+}
+
+// BCEWithLogits is the binary cross-entropy of sigmoid(b) against targets a
+// in [0, 1], element by element (N independent two-class problems per
+// sample): ρ = Σᵢ −aᵢ log σ(bᵢ) − (1−aᵢ) log(1−σ(bᵢ)), computed as
+// max(b, 0) − ab + log(1 + e^−|b|) so that large logits do not overflow,
+// with ε = σ(b) − a. With Mean it equals torch.nn.BCEWithLogitsLoss().
+func BCEWithLogits(tp *autograd.Tape, logits, target *autograd.Var, r Reduction) *autograd.Var {
+	return apply(tp, device.BinaryCrossEntropyLogits, 0, logits, target, r)
 }
 
 func checkShapes(kind device.LossKind, pred, target *tensor.Tensor) {

@@ -56,6 +56,7 @@ func TestAdjointIdentity(t *testing.T) {
 		{"cross-entropy", loss.CrossEntropy, probs, []int{K, N}, func(x float64) float64 { return 0.1 + math.Abs(x) }},
 		{"softmax-cross-entropy", loss.SoftmaxCrossEntropy, probs, []int{K, N}, nil},
 		{"softmax-cross-entropy-index", loss.SoftmaxCrossEntropyIndex, classes, []int{K}, nil},
+		{"bce-with-logits", loss.BCEWithLogits, probs, []int{K, N}, nil},
 	}
 	dev := newCPU(t)
 	for _, c := range cases {
@@ -115,6 +116,15 @@ func TestAgainstPyTorch(t *testing.T) {
 		{"cross-entropy probabilities", func() *autograd.Var {
 			return loss.SoftmaxCrossEntropy(tp, constant(tp, []float64{1, 2, 3}, 1, 3), constant(tp, []float64{0, 0, 1}, 1, 3), loss.Mean)
 		}, 0.40760596444437},
+		// F.binary_cross_entropy_with_logits(p, tensor([[1.,0,1],[0,0.25,1]]))
+		// in float64 (torch 1.13) = 0.6921739554793733
+		{"bce with logits mean", func() *autograd.Var {
+			return loss.BCEWithLogits(tp, constant(tp, pred, 2, 3), constant(tp, []float64{1, 0, 1, 0, 0.25, 1}, 2, 3), loss.Mean)
+		}, 0.6921739554793733},
+		// Logits of ±100 against the wrong label: 100 each, no overflow.
+		{"bce with logits saturated", func() *autograd.Var {
+			return loss.BCEWithLogits(tp, constant(tp, []float64{100, -100}, 1, 2), constant(tp, []float64{0, 1}, 1, 2), loss.Mean)
+		}, 100},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -76,6 +76,20 @@ func (e *env) lossData(kind device.LossKind, delta float64, rows, cols int) (tar
 	case device.SoftmaxCrossEntropy:
 		pred, maxAbs = e.logits(rows, cols)
 		return e.simplex(rows, cols), pred, maxAbs
+	case device.BinaryCrossEntropyLogits:
+		// Logits within ±8, where the textbook reference is still accurate,
+		// and targets that include exact 0 and 1 labels.
+		pred = e.uniform(rows*cols, -8, 8)
+		target = e.uniform(rows*cols, 0, 1)
+		for i := range target {
+			switch i % 3 {
+			case 0:
+				target[i] = 0
+			case 1:
+				target[i] = 1
+			}
+		}
+		return target, pred, maxAbs
 	case device.SoftmaxCrossEntropyIndex:
 		pred, maxAbs = e.logits(rows, cols)
 		target = make([]float64, rows)

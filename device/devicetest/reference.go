@@ -218,6 +218,15 @@ func refLoss(kind device.LossKind, delta float64, a, b []float64) (rho, rhoScale
 				epsScale[j]++
 			}
 		}
+	case device.BinaryCrossEntropyLogits:
+		for j := range b {
+			// −a log σ(b) − (1−a) log(1−σ(b)), written as in math books.
+			s := 1 / (1 + math.Exp(-b[j]))
+			term := -a[j]*math.Log(s) - (1-a[j])*math.Log(1-s)
+			rho += term
+			rhoScale += math.Abs(term) + math.Abs(a[j]*b[j])
+			eps[j], epsScale[j] = s-a[j], 1
+		}
 	default:
 		panic(fmt.Sprintf("devicetest: no reference for loss %v", kind))
 	}

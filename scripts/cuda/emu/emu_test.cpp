@@ -139,10 +139,11 @@ static void testSoftmax() {
 static void testLoss() {
 	for (int cols : {1, 7, 1100})
 		for (bool warp : {true, false})
-			for (int kind = 0; kind <= 5; kind++) {
+			for (int kind = 0; kind <= LOSS_BINARY_CROSS_ENTROPY_LOGITS; kind++) {
 				int rows = 9;
 				auto b = rnd(rows * cols, 0.05f, 1), a = rnd(rows * cols, 0, 1);
 				if (kind == LOSS_MSE || kind == LOSS_MAE || kind == LOSS_HUBER) b = rnd(rows * cols, -2, 2);
+				if (kind == LOSS_BINARY_CROSS_ENTROPY_LOGITS) b = rnd(rows * cols, -30, 30);
 				if (kind == LOSS_SOFTMAX_CROSS_ENTROPY_INDEX) {
 					a.assign(rows, 0);
 					for (int i = 0; i < rows; i++) a[i] = (float)((i * 7) % cols);
@@ -188,6 +189,13 @@ static void testLoss() {
 								if (av != 0) rho -= av * std::log(bv);
 								g[j] = -av / bv;
 								break;
+							case LOSS_BINARY_CROSS_ENTROPY_LOGITS: {
+								// -a log s - (1-a) log(1-s) with s = sigmoid(b), in long double
+								long double s = 1.0L / (1.0L + std::exp(-(long double)bv));
+								rho += (double)(-av * std::log(s) - (1 - av) * std::log1p(-s));
+								g[j] = (double)(s - av);
+								break;
+							}
 							}
 						}
 					}
