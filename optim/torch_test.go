@@ -25,6 +25,7 @@ import (
 // optimizer as torch names it, and what adjoint computed.
 type torchRun struct {
 	Name    string               `json:"name"`
+	Loss    string               `json:"loss,omitempty"` // "bce": BCEWithLogits on one-hot targets; else softmax CE
 	Sizes   []int                `json:"sizes"`
 	Shapes  map[string][]int     `json:"shapes"`
 	Init    map[string][]float64 `json:"init"`
@@ -88,9 +89,16 @@ func TestTrainingMatchesTorch(t *testing.T) {
 			func(p []*autograd.Var) (optim.Optimizer, error) {
 				return optim.NewAdamW(p, optim.AdamConfig{LR: 0.01, WeightDecay: 0.05, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6})
 			}},
+		{"adam-bce-with-logits", map[string]any{"name": "adam", "lr": 0.01},
+			func(p []*autograd.Var) (optim.Optimizer, error) {
+				cfg := optim.DefaultAdam()
+				cfg.LR = 0.01
+				return optim.NewAdam(p, cfg)
+			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			run := trainForTorch(t, c.name, c.torch, c.make)
+			// The -bce- runs train multi-label: BCEWithLogits on one-hot targets.
+			run := trainForTorch(t, c.name, c.torch, c.make, strings.Contains(c.name, "bce"))
 			path := filepath.Join(dir, c.name+".json")
 			b, err := json.Marshal(run)
 			require.NoError(t, err)
@@ -109,7 +117,7 @@ func TestTrainingMatchesTorch(t *testing.T) {
 // through Linear(64, 32), ReLU, Linear(32, 10) and softmax cross-entropy
 // (mean), all in float64 on the CPU, and records everything torch needs.
 func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
-	newOpt func([]*autograd.Var) (optim.Optimizer, error)) *torchRun {
+	newOpt func([]*autograd.Var) (optim.Optimizer, error), bce bool) *torchRun {
 	t.Helper()
 	const k, steps = 32, 20
 	dev := cpuDev(t)
@@ -117,6 +125,9 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 	require.NoError(t, err)
 	run := &torchRun{Name: name, Sizes: []int{64, 32, 10}, Shapes: map[string][]int{}, Init: map[string][]float64{},
 		Optim: torchOptim, Final: map[string][]float64{}}
+	if bce {
+		run.Loss = "bce"
+	}
 
 	// torch.nn.Linear's initialisation bounds, from our own generator.
 	rng := rand.New(rand.NewPCG(11, 12))
@@ -156,11 +167,25 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 		run.Batches = append(run.Batches, torchBatch{X: xb, Y: yb})
 		xt, err := tensor.FromFloat64(dev, xb, k, 64)
 		require.NoError(t, err)
-		yt, err := tensor.FromFloat64(dev, yb, k)
+		var yt *tensor.Tensor
+		if bce {
+			onehot := make([]float64, k*10)
+			for i, c := range yb {
+				onehot[i*10+int(c)] = 1
+			}
+			yt, err = tensor.FromFloat64(dev, onehot, k, 10)
+		} else {
+			yt, err = tensor.FromFloat64(dev, yb, k)
+		}
 		require.NoError(t, err)
 		h := tp.Linear(tp.Constant(xt), params[0], params[1], device.ReLU)
 		logits := tp.Linear(h, params[2], params[3], device.Identity)
-		l := loss.SoftmaxCrossEntropyIndex(tp, logits, tp.Constant(yt), loss.Mean)
+		var l *autograd.Var
+		if bce {
+			l = loss.BCEWithLogits(tp, logits, tp.Constant(yt), loss.Mean)
+		} else {
+			l = loss.SoftmaxCrossEntropyIndex(tp, logits, tp.Constant(yt), loss.Mean)
+		}
 		opt.ZeroGrad()
 		require.NoError(t, tp.Backward(l))
 		require.NoError(t, opt.Step())

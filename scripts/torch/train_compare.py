@@ -7,7 +7,8 @@ the batches in order, the optimizer's torch name and hyper-parameters, the
 loss adjoint computed at every step and the parameters it ended with. This
 script builds the same torch.nn.Sequential in float64, loads the initial
 parameters, runs the same steps with torch.nn.functional.cross_entropy
-(mean reduction) and the named torch.optim optimizer, and fails when a
+(mean reduction; or, when the run says "loss": "bce", binary_cross_entropy_with_logits
+against one-hot targets) and the named torch.optim optimizer, and fails when a
 step's loss or a final parameter differs by more than --tol (relative to
 max(1, |value|)). It prints one line with the largest differences.
 
@@ -65,7 +66,11 @@ def compare(run, tol):
         x = torch.tensor(batch["x"], dtype=torch.float64).reshape(len(batch["y"]), run["sizes"][0])
         y = torch.tensor(batch["y"], dtype=torch.int64)
         opt.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        if run.get("loss") == "bce":
+            onehot = torch.nn.functional.one_hot(y, run["sizes"][-1]).double()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), onehot)
+        else:
+            loss = torch.nn.functional.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
         ours = run["losses"][step]
