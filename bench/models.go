@@ -235,8 +235,17 @@ func (n *network) loss() *autograd.Var {
 	return loss.SoftmaxCrossEntropyIndex(n.tp, n.logits(x), y, loss.Mean)
 }
 
-// gradient runs the forward pass on a fresh tape and the backward pass.
+// gradient runs the forward pass on a fresh tape and the backward pass,
+// and waits for the device.
 func (n *network) gradient() error {
+	if err := n.record(); err != nil {
+		return err
+	}
+	return n.dev.Sync()
+}
+
+// record queues the forward and backward passes on a fresh tape.
+func (n *network) record() error {
 	n.tp.Reset()
 	for _, p := range n.params {
 		p.ZeroGrad()
@@ -245,13 +254,14 @@ func (n *network) gradient() error {
 	if err := n.tp.Backward(n.last); err != nil {
 		return fmt.Errorf("bench: %s: %w", n.cfg.Name, err)
 	}
-	return n.dev.Sync()
+	return nil
 }
 
 // trainStep is one training step: forward, loss, backward, and a plain SGD
-// update of every parameter on the device.
+// update of every parameter on the device, then one wait for the device
+// (as PyTorch's step: nothing in the middle waits).
 func (n *network) trainStep() error {
-	if err := n.gradient(); err != nil {
+	if err := n.record(); err != nil {
 		return err
 	}
 	sgd := device.SGDConfig{LR: LearningRate}
