@@ -331,3 +331,130 @@ func adam[T float](p, g, m, v []T, cfg device.AdamConfig) {
 		p[i] -= stepSize * m[i] / denom
 	}
 }
+
+// LayerNorm normalises each row: y = (x − μ)/√(σ² + ϵ) ⊙ γ + β.
+func (c *CPU) LayerNorm(x device.Buffer, rows, cols int, gamma, beta device.Buffer, epsilon float64, y, mean, rstd device.Buffer) {
+	const name = "LayerNorm"
+	X, Y := bufs2(name, x, y)
+	G, B, M, R := opt(name, gamma), opt(name, beta), mustBuf(mean, name), mustBuf(rstd, name)
+	checkSame(name, X, G, B, M, R)
+	checkLen(name, "x", X, rows*cols)
+	checkLen(name, "y", Y, rows*cols)
+	checkLen(name, "gamma", G, cols)
+	checkLen(name, "beta", B, cols)
+	checkLen(name, "mean", M, rows)
+	checkLen(name, "rstd", R, rows)
+	if X.f64 != nil {
+		layerNorm(X.f64, rows, cols, buf64(G), buf64(B), epsilon, Y.f64, M.f64, R.f64)
+	} else {
+		layerNorm(X.f32, rows, cols, buf32(G), buf32(B), epsilon, Y.f32, M.f32, R.f32)
+	}
+}
+
+// buf64 and buf32 are a buffer's storage, nil for a nil buffer.
+func buf64(b *Buffer) []float64 {
+	if b == nil {
+		return nil
+	}
+	return b.f64
+}
+
+func buf32(b *Buffer) []float32 {
+	if b == nil {
+		return nil
+	}
+	return b.f32
+}
+
+// layerNorm normalises rows in float64 (two passes: mean, then variance).
+func layerNorm[T float](x []T, rows, cols int, gamma, beta []T, epsilon float64, y, mean, rstd []T) {
+	for i := 0; i < rows; i++ {
+		xr, yr := x[i*cols:(i+1)*cols], y[i*cols:(i+1)*cols]
+		var mu float64
+		for _, v := range xr {
+			mu += float64(v)
+		}
+		mu /= float64(max(cols, 1))
+		var v2 float64
+		for _, v := range xr {
+			d := float64(v) - mu
+			v2 += d * d
+		}
+		r := 1 / math.Sqrt(v2/float64(max(cols, 1))+epsilon)
+		for j, v := range xr {
+			h := (float64(v) - mu) * r
+			if gamma != nil {
+				h *= float64(gamma[j])
+			}
+			if beta != nil {
+				h += float64(beta[j])
+			}
+			yr[j] = T(h)
+		}
+		mean[i], rstd[i] = T(mu), T(r)
+	}
+}
+
+// LayerNormAdjoint computes δ = r (g − mean(g) − x̂ mean(g ⊙ x̂)), g = ε ⊙ γ,
+// and the parameter gradients Σ ε ⊙ x̂ and Σ ε.
+func (c *CPU) LayerNormAdjoint(x, eps device.Buffer, rows, cols int, gamma, mean, rstd device.Buffer, delta, gGamma, gBeta device.Buffer, beta float64) {
+	const name = "LayerNormAdjoint"
+	X, E := bufs2(name, x, eps)
+	G, M, R := opt(name, gamma), mustBuf(mean, name), mustBuf(rstd, name)
+	D, GG, GB := opt(name, delta), opt(name, gGamma), opt(name, gBeta)
+	checkSame(name, X, E, G, M, R, D, GG, GB)
+	checkLen(name, "x", X, rows*cols)
+	checkLen(name, "eps", E, rows*cols)
+	checkLen(name, "gamma", G, cols)
+	checkLen(name, "mean", M, rows)
+	checkLen(name, "rstd", R, rows)
+	checkLen(name, "delta", D, rows*cols)
+	checkLen(name, "gGamma", GG, cols)
+	checkLen(name, "gBeta", GB, cols)
+	if X.f64 != nil {
+		layerNormAdjoint(X.f64, E.f64, rows, cols, buf64(G), M.f64, R.f64, buf64(D), buf64(GG), buf64(GB), beta)
+	} else {
+		layerNormAdjoint(X.f32, E.f32, rows, cols, buf32(G), M.f32, R.f32, buf32(D), buf32(GG), buf32(GB), beta)
+	}
+}
+
+func layerNormAdjoint[T float](x, e []T, rows, cols int, gamma, mean, rstd, delta, gGamma, gBeta []T, beta float64) {
+	if delta != nil {
+		n := float64(max(cols, 1))
+		for i := 0; i < rows; i++ {
+			xr, er, dr := x[i*cols:(i+1)*cols], e[i*cols:(i+1)*cols], delta[i*cols:(i+1)*cols]
+			mu, r := float64(mean[i]), float64(rstd[i])
+			var s1, s2 float64 // Σ g, Σ g ⊙ x̂
+			for j, ev := range er {
+				g := float64(ev)
+				if gamma != nil {
+					g *= float64(gamma[j])
+				}
+				s1 += g
+				s2 += g * (float64(xr[j]) - mu) * r
+			}
+			for j, ev := range er {
+				g := float64(ev)
+				if gamma != nil {
+					g *= float64(gamma[j])
+				}
+				h := (float64(xr[j]) - mu) * r
+				dr[j] = T(r * (g - s1/n - h*s2/n))
+			}
+		}
+	}
+	for j := 0; j < cols && (gGamma != nil || gBeta != nil); j++ {
+		var sg, sb float64
+		for i := 0; i < rows; i++ {
+			ev := float64(e[i*cols+j])
+			sg += ev * (float64(x[i*cols+j]) - float64(mean[i])) * float64(rstd[i])
+			sb += ev
+		}
+		if gGamma != nil {
+			gGamma[j] = T(sg + betaTimes(beta, float64(gGamma[j])))
+		}
+		if gBeta != nil {
+			gBeta[j] = T(sb + betaTimes(beta, float64(gBeta[j])))
+		}
+	}
+}

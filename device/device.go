@@ -277,6 +277,21 @@ type Device interface {
 	// LogSoftmaxAdjoint computes δ = ε − exp(y) Σε per row, given y = logsoftmax(x).
 	LogSoftmaxAdjoint(y, eps Buffer, rows, cols int, delta Buffer)
 
+	// Layer normalisation, over each row of a rows×cols matrix (PyTorch's
+	// LayerNorm over the last dimension).
+
+	// LayerNorm computes, per row, the mean μ and the biased variance σ²,
+	// x̂ = (x − μ)·r with r = 1/√(σ² + ϵ), and y = x̂ ⊙ γ + β for cols-long
+	// γ and β (nil: 1 and 0). It writes mean and rstd = r (rows long) for
+	// the adjoint. y may be x.
+	LayerNorm(x Buffer, rows, cols int, gamma, beta Buffer, epsilon float64, y, mean, rstd Buffer)
+	// LayerNormAdjoint takes ε = ∂L/∂y and the forward's x, mean and rstd.
+	// With g = ε ⊙ γ it writes, when delta is not nil,
+	//	δ = r (g − mean(g) − x̂ mean(g ⊙ x̂))   per row
+	// and it sets (β = 0) or adds to (β = 1) the parameter gradients
+	// gGamma = Σ_rows ε ⊙ x̂ and gBeta = Σ_rows ε when they are not nil.
+	LayerNormAdjoint(x, eps Buffer, rows, cols int, gamma, mean, rstd Buffer, delta, gGamma, gBeta Buffer, beta float64)
+
 	// Loss writes ρ(target_k, pred_k) for every row k into losses (rows long)
 	// and, when eps is not nil, the error vectors ε_k = ∇_b ρ into eps
 	// (rows×cols). param is Huber's δ. For SoftmaxCrossEntropyIndex the target

@@ -1,5 +1,6 @@
 // softmax.cu: softmax and log-softmax over each row of a rows x cols
-// matrix, and their adjoints. Numerically stable: the row maximum is
+// matrix, and their adjoints; layer normalisation (the other row-wise
+// family) at the end. Numerically stable: the row maximum is
 // subtracted before exponentiating, and log-sum-exp is formed in double.
 //
 // Two launch shapes of the same code (see Row in common.cuh): *_warp puts
@@ -65,4 +66,119 @@ extern "C" __global__ void softmax_adjoint_warp(i64 rows, i64 cols, const float 
 extern "C" __global__ void softmax_adjoint_block(i64 rows, i64 cols, const float *y, const float *eps,
                                                  float *delta, i64 logp) {
 	softmaxAdjointRows<false>(rows, cols, y, eps, delta, logp != 0);
+}
+
+// Layer normalisation over each row (device.Device.LayerNorm): the mean and
+// the biased variance in double, two passes over the row, then
+// y = (x - mean) rstd * gamma + beta with rstd = 1/sqrt(var + epsilon);
+// gamma and beta may be NULL (1 and 0). y may be x: each element is read
+// by the thread that writes it.
+template <bool W>
+__device__ __forceinline__ void layerNormRows(i64 rows, i64 cols, const float *x, const float *gamma,
+                                              const float *beta, double epsilon, float *y, float *mean,
+                                              float *rstd) {
+	__shared__ double sd[32];
+	Row<W> r;
+	for (i64 row = r.row; row < rows; row += r.step) {
+		const float *xr = x + row * cols;
+		float *yr = y + row * cols;
+		double s = 0.0;
+		for (i64 j = r.lane; j < cols; j += r.width) s += xr[j];
+		const double mu = r.sum(s, sd) / (double)cols;
+		double v = 0.0;
+		for (i64 j = r.lane; j < cols; j += r.width) {
+			const double d = (double)xr[j] - mu;
+			v += d * d;
+		}
+		const double rs = 1.0 / sqrt(r.sum(v, sd) / (double)cols + epsilon);
+		for (i64 j = r.lane; j < cols; j += r.width) {
+			double h = ((double)xr[j] - mu) * rs;
+			if (gamma != nullptr) h *= (double)gamma[j];
+			if (beta != nullptr) h += (double)beta[j];
+			yr[j] = (float)h;
+		}
+		if (r.lane == 0) {
+			mean[row] = (float)mu;
+			rstd[row] = (float)rs;
+		}
+	}
+}
+
+// layerNormAdjointRows: delta = rstd (g - mean(g) - xhat mean(g xhat)) per
+// row, with g = eps * gamma and xhat recomputed from x, mean and rstd.
+template <bool W>
+__device__ __forceinline__ void layerNormAdjointRows(i64 rows, i64 cols, const float *x, const float *eps,
+                                                     const float *gamma, const float *mean, const float *rstd,
+                                                     float *delta) {
+	__shared__ double sd[32];
+	Row<W> r;
+	for (i64 row = r.row; row < rows; row += r.step) {
+		const float *xr = x + row * cols, *er = eps + row * cols;
+		float *dr = delta + row * cols;
+		const double mu = mean[row], rs = rstd[row], n = (double)cols;
+		double s1 = 0.0, s2 = 0.0;
+		for (i64 j = r.lane; j < cols; j += r.width) {
+			const double g = gamma != nullptr ? (double)er[j] * (double)gamma[j] : (double)er[j];
+			s1 += g;
+			s2 += g * ((double)xr[j] - mu) * rs;
+		}
+		s1 = r.sum(s1, sd);
+		s2 = r.sum(s2, sd);
+		for (i64 j = r.lane; j < cols; j += r.width) {
+			const double g = gamma != nullptr ? (double)er[j] * (double)gamma[j] : (double)er[j];
+			const double h = ((double)xr[j] - mu) * rs;
+			dr[j] = (float)(rs * (g - s1 / n - h * s2 / n));
+		}
+	}
+}
+
+// layernorm_*: see layerNormRows; used like softmax_* (warp for cols <= 1024).
+extern "C" __global__ void layernorm_warp(i64 rows, i64 cols, const float *x, const float *gamma, const float *beta,
+                                          double epsilon, float *y, float *mean, float *rstd) {
+	layerNormRows<true>(rows, cols, x, gamma, beta, epsilon, y, mean, rstd);
+}
+extern "C" __global__ void layernorm_block(i64 rows, i64 cols, const float *x, const float *gamma, const float *beta,
+                                           double epsilon, float *y, float *mean, float *rstd) {
+	layerNormRows<false>(rows, cols, x, gamma, beta, epsilon, y, mean, rstd);
+}
+
+// layernorm_adjoint_*: see layerNormAdjointRows.
+extern "C" __global__ void layernorm_adjoint_warp(i64 rows, i64 cols, const float *x, const float *eps,
+                                                  const float *gamma, const float *mean, const float *rstd,
+                                                  float *delta) {
+	layerNormAdjointRows<true>(rows, cols, x, eps, gamma, mean, rstd, delta);
+}
+extern "C" __global__ void layernorm_adjoint_block(i64 rows, i64 cols, const float *x, const float *eps,
+                                                   const float *gamma, const float *mean, const float *rstd,
+                                                   float *delta) {
+	layerNormAdjointRows<false>(rows, cols, x, eps, gamma, mean, rstd, delta);
+}
+
+// layernorm_param_grad: gGamma[j] = beta gGamma[j] + sum_i eps[i,j] xhat[i,j]
+// and gBeta[j] = beta gBeta[j] + sum_i eps[i,j] (either may be NULL; they
+// are not read when beta is 0). Block (32, 8) over a 32-column strip, as
+// sum_rows; grid ceil(cols/32).
+extern "C" __global__ void layernorm_param_grad(i64 rows, i64 cols, const float *x, const float *eps,
+                                                const float *mean, const float *rstd, float *gGamma,
+                                                float *gBeta, double beta) {
+	__shared__ double pg[8][33], pb[8][33];
+	const i64 j = (i64)blockIdx.x * 32 + threadIdx.x;
+	double sg = 0.0, sb = 0.0;
+	if (j < cols)
+		for (i64 i = threadIdx.y; i < rows; i += 8) {
+			const double e = eps[i * cols + j];
+			sg += e * ((double)x[i * cols + j] - (double)mean[i]) * (double)rstd[i];
+			sb += e;
+		}
+	pg[threadIdx.y][threadIdx.x] = sg;
+	pb[threadIdx.y][threadIdx.x] = sb;
+	__syncthreads();
+	if (threadIdx.y == 0 && j < cols) {
+		for (int q = 1; q < 8; q++) {
+			sg += pg[q][threadIdx.x];
+			sb += pb[q][threadIdx.x];
+		}
+		if (gGamma != nullptr) gGamma[j] = (float)(beta != 0.0 ? sg + beta * (double)gGamma[j] : sg);
+		if (gBeta != nullptr) gBeta[j] = (float)(beta != 0.0 ? sb + beta * (double)gBeta[j] : sb);
+	}
 }

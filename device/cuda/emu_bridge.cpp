@@ -60,6 +60,8 @@ const Kernel table[] = {
     K(fill), K(copy2d), K(axpy), K(scale), K(unary), K(unary_adjoint), K(binary), K(bias_act),
     K(dot_partial), K(dot_final), K(sum_rows), K(sum_cols), K(argmax_matches),
     K(softmax_warp), K(softmax_block), K(softmax_adjoint_warp), K(softmax_adjoint_block),
+    K(layernorm_warp), K(layernorm_block), K(layernorm_adjoint_warp), K(layernorm_adjoint_block),
+    K(layernorm_param_grad),
     K(loss_warp), K(loss_block), K(sgd), K(adam),
     K(sgemm_nn_128), K(sgemm_nt_128), K(sgemm_tn_128), K(sgemm_tt_128),
     K(sgemm_nn_64), K(sgemm_nt_64), K(sgemm_tn_64), K(sgemm_tt_64),

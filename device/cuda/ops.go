@@ -296,6 +296,63 @@ func (d *Device) softmaxAdjoint(op string, log bool, y, eps device.Buffer, rows,
 	d.launch(k, g, 1, threads, 1, intArg(rows), intArg(cols), ptrArg(Y), ptrArg(E), ptrArg(D), boolArg(log))
 }
 
+// LayerNorm normalises each row: y = (x − μ)/√(σ² + ϵ) ⊙ γ + β, writing μ
+// and 1/√(σ² + ϵ) per row.
+func (d *Device) LayerNorm(x device.Buffer, rows, cols int, gamma, beta device.Buffer, epsilon float64, y, mean, rstd device.Buffer) {
+	const name = "LayerNorm"
+	X, Y := d.buf(name, x, false), d.buf(name, y, false)
+	G, B := d.buf(name, gamma, true), d.buf(name, beta, true)
+	M, R := d.buf(name, mean, false), d.buf(name, rstd, false)
+	checkDims(name, rows, cols)
+	checkLen(name, "x", X, rows*cols)
+	checkLen(name, "y", Y, rows*cols)
+	checkLen(name, "gamma", G, cols)
+	checkLen(name, "beta", B, cols)
+	checkLen(name, "mean", M, rows)
+	checkLen(name, "rstd", R, rows)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	k, g := d.rowKernel(kLayerNormWarp, kLayerNormBlock, rows, cols)
+	d.launch(k, g, 1, threads, 1, intArg(rows), intArg(cols), ptrArg(X), ptrArg(G), ptrArg(B), fltArg(epsilon),
+		ptrArg(Y), ptrArg(M), ptrArg(R))
+}
+
+// LayerNormAdjoint computes δ per row (one row kernel) and the parameter
+// gradients Σ ε ⊙ x̂ and Σ ε (one column kernel), each when asked for.
+func (d *Device) LayerNormAdjoint(x, eps device.Buffer, rows, cols int, gamma, mean, rstd device.Buffer, delta, gGamma, gBeta device.Buffer, beta float64) {
+	const name = "LayerNormAdjoint"
+	X, E := d.buf(name, x, false), d.buf(name, eps, false)
+	G, M, R := d.buf(name, gamma, true), d.buf(name, mean, false), d.buf(name, rstd, false)
+	D, GG, GB := d.buf(name, delta, true), d.buf(name, gGamma, true), d.buf(name, gBeta, true)
+	checkDims(name, rows, cols)
+	checkLen(name, "x", X, rows*cols)
+	checkLen(name, "eps", E, rows*cols)
+	checkLen(name, "gamma", G, cols)
+	checkLen(name, "mean", M, rows)
+	checkLen(name, "rstd", R, rows)
+	checkLen(name, "delta", D, rows*cols)
+	checkLen(name, "gGamma", GG, cols)
+	checkLen(name, "gBeta", GB, cols)
+	if cols == 0 {
+		return
+	}
+	if D != nil && rows > 0 {
+		d.layerNormDelta(X, E, rows, cols, G, M, R, D)
+	}
+	if GG != nil || GB != nil {
+		d.launch(kLayerNormParamGrad, ceilDiv(cols, 32), 1, 32, 8, intArg(rows), intArg(cols), ptrArg(X), ptrArg(E),
+			ptrArg(M), ptrArg(R), ptrArg(GG), ptrArg(GB), fltArg(beta))
+	}
+}
+
+// layerNormDelta launches the row kernel of LayerNormAdjoint.
+func (d *Device) layerNormDelta(X, E *Buffer, rows, cols int, G, M, R, D *Buffer) {
+	k, g := d.rowKernel(kLayerNormAdjointWarp, kLayerNormAdjointBlock, rows, cols)
+	d.launch(k, g, 1, threads, 1, intArg(rows), intArg(cols), ptrArg(X), ptrArg(E), ptrArg(G), ptrArg(M),
+		ptrArg(R), ptrArg(D))
+}
+
 // Loss writes ρ per row and, when eps is not nil, ε = ∇_b ρ, in one fused
 // kernel. For SoftmaxCrossEntropyIndex a class index outside [0, cols)
 // gives that row a NaN loss and ε, and the next synchronizing call records

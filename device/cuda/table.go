@@ -31,6 +31,11 @@ const (
 	kSoftmaxBlock
 	kSoftmaxAdjointWarp
 	kSoftmaxAdjointBlock
+	kLayerNormWarp
+	kLayerNormBlock
+	kLayerNormAdjointWarp
+	kLayerNormAdjointBlock
+	kLayerNormParamGrad
 	kLossWarp
 	kLossBlock
 	kSGD
@@ -46,27 +51,32 @@ type kernelRef struct{ module, name string }
 // kernelTable names each kernel's module and entry point.
 var kernelTable = func() [numKernels]kernelRef {
 	t := [numKernels]kernelRef{
-		kFill:                {kernels.Elementwise, "fill"},
-		kCopy2D:              {kernels.Elementwise, "copy2d"},
-		kAxpy:                {kernels.Elementwise, "axpy"},
-		kScale:               {kernels.Elementwise, "scale"},
-		kUnary:               {kernels.Elementwise, "unary"},
-		kUnaryAdjoint:        {kernels.Elementwise, "unary_adjoint"},
-		kBinary:              {kernels.Elementwise, "binary"},
-		kBiasAct:             {kernels.Elementwise, "bias_act"},
-		kDotPartial:          {kernels.Reduce, "dot_partial"},
-		kDotFinal:            {kernels.Reduce, "dot_final"},
-		kSumRows:             {kernels.Reduce, "sum_rows"},
-		kSumCols:             {kernels.Reduce, "sum_cols"},
-		kArgMaxMatches:       {kernels.Reduce, "argmax_matches"},
-		kSoftmaxWarp:         {kernels.Softmax, "softmax_warp"},
-		kSoftmaxBlock:        {kernels.Softmax, "softmax_block"},
-		kSoftmaxAdjointWarp:  {kernels.Softmax, "softmax_adjoint_warp"},
-		kSoftmaxAdjointBlock: {kernels.Softmax, "softmax_adjoint_block"},
-		kLossWarp:            {kernels.Loss, "loss_warp"},
-		kLossBlock:           {kernels.Loss, "loss_block"},
-		kSGD:                 {kernels.Optim, "sgd"},
-		kAdam:                {kernels.Optim, "adam"},
+		kFill:                  {kernels.Elementwise, "fill"},
+		kCopy2D:                {kernels.Elementwise, "copy2d"},
+		kAxpy:                  {kernels.Elementwise, "axpy"},
+		kScale:                 {kernels.Elementwise, "scale"},
+		kUnary:                 {kernels.Elementwise, "unary"},
+		kUnaryAdjoint:          {kernels.Elementwise, "unary_adjoint"},
+		kBinary:                {kernels.Elementwise, "binary"},
+		kBiasAct:               {kernels.Elementwise, "bias_act"},
+		kDotPartial:            {kernels.Reduce, "dot_partial"},
+		kDotFinal:              {kernels.Reduce, "dot_final"},
+		kSumRows:               {kernels.Reduce, "sum_rows"},
+		kSumCols:               {kernels.Reduce, "sum_cols"},
+		kArgMaxMatches:         {kernels.Reduce, "argmax_matches"},
+		kSoftmaxWarp:           {kernels.Softmax, "softmax_warp"},
+		kSoftmaxBlock:          {kernels.Softmax, "softmax_block"},
+		kSoftmaxAdjointWarp:    {kernels.Softmax, "softmax_adjoint_warp"},
+		kSoftmaxAdjointBlock:   {kernels.Softmax, "softmax_adjoint_block"},
+		kLayerNormWarp:         {kernels.Softmax, "layernorm_warp"},
+		kLayerNormBlock:        {kernels.Softmax, "layernorm_block"},
+		kLayerNormAdjointWarp:  {kernels.Softmax, "layernorm_adjoint_warp"},
+		kLayerNormAdjointBlock: {kernels.Softmax, "layernorm_adjoint_block"},
+		kLayerNormParamGrad:    {kernels.Softmax, "layernorm_param_grad"},
+		kLossWarp:              {kernels.Loss, "loss_warp"},
+		kLossBlock:             {kernels.Loss, "loss_block"},
+		kSGD:                   {kernels.Optim, "sgd"},
+		kAdam:                  {kernels.Optim, "adam"},
 	}
 	for tile, g := range gemmTiles {
 		for _, ta := range []bool{false, true} {

@@ -87,6 +87,8 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 	s.run(t, "LogSoftmax", func(e *env) { testSoftmax(e, true) })
 	s.run(t, "SoftmaxAdjoint", func(e *env) { testSoftmaxAdjoint(e, false) })
 	s.run(t, "LogSoftmaxAdjoint", func(e *env) { testSoftmaxAdjoint(e, true) })
+	s.run(t, "LayerNorm", testLayerNorm)
+	s.run(t, "LayerNormAdjoint", testLayerNormAdjoint)
 	t.Run("Loss", func(t *testing.T) {
 		for _, kind := range device.LossKinds() {
 			if kind == device.Huber {
