@@ -58,6 +58,14 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Scale(in[0], -2.5) }},
 		{Name: "Softmax", Shapes: [][]int{{3, 4}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Softmax(in[0]) }},
+		{Name: "LayerNorm", Shapes: [][]int{{4, 5}, {5}, {5}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.LayerNorm(in[0], in[1], in[2], 1e-5) }},
+		{Name: "LayerNorm/noaffine", Shapes: [][]int{{3, 6}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.LayerNorm(in[0], nil, nil, 0.1) }},
+		{Name: "LayerNorm/gamma-only-fanout", Shapes: [][]int{{4, 5}, {5}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Mul(tp.LayerNorm(in[0], in[1], nil, 1e-5), in[0]) // x reaches the output twice
+			}},
 		{Name: "LogSoftmax", Shapes: [][]int{{3, 4}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.LogSoftmax(in[0]) }},
 		{Name: "Sum", Shapes: [][]int{{3, 4}},
