@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/adjoint-go/adjoint/autograd"
 	_ "github.com/adjoint-go/adjoint/cpu"
@@ -61,4 +62,26 @@ func ExampleSequential_Forward() {
 	// Output:
 	// nodes: 3
 	// gradient of 0.weight: [4 2]
+}
+
+// LayerNorm between layers, named as torch.nn.Sequential names it.
+func ExampleLayerNorm() {
+	dev, _ := device.Open("cpu")
+	rng := rand.New(rand.NewPCG(1, 2))
+	l1, _ := nn.NewLinear(dev, 4, 8, rng)
+	norm, _ := nn.NewLayerNorm(dev, 8, 1e-5, true)
+	l2, _ := nn.NewLinear(dev, 8, 2, rng)
+	model := nn.NewSequential(l1, norm, nn.ReLU(), l2)
+	fmt.Println(model)
+	for _, p := range nn.NamedParams(model) {
+		fmt.Println(p.Name, p.Var.Shape())
+	}
+	// Output:
+	// Sequential(Linear(4, 8), LayerNorm(8, eps=1e-05), relu, Linear(8, 2))
+	// 0.weight [8 4]
+	// 0.bias [8]
+	// 1.weight [8]
+	// 1.bias [8]
+	// 3.weight [2 8]
+	// 3.bias [2]
 }

@@ -24,15 +24,18 @@ import (
 // initial parameters (torch state_dict names), the batches in order, the
 // optimizer as torch names it, and what adjoint computed.
 type torchRun struct {
-	Name    string               `json:"name"`
-	Loss    string               `json:"loss,omitempty"` // "bce": BCEWithLogits on one-hot targets; else softmax CE
-	Sizes   []int                `json:"sizes"`
-	Shapes  map[string][]int     `json:"shapes"`
-	Init    map[string][]float64 `json:"init"`
-	Optim   map[string]any       `json:"optim"`
-	Batches []torchBatch         `json:"batches"`
-	Losses  []float64            `json:"losses"`
-	Final   map[string][]float64 `json:"final"`
+	Name string `json:"name"`
+	Loss string `json:"loss,omitempty"` // "bce": BCEWithLogits on one-hot targets; else softmax CE
+	// LayerNorm puts torch.nn.LayerNorm(32) between the first Linear and
+	// the ReLU (state_dict 0, 1, 3 instead of 0, 2).
+	LayerNorm bool                 `json:"layernorm,omitempty"`
+	Sizes     []int                `json:"sizes"`
+	Shapes    map[string][]int     `json:"shapes"`
+	Init      map[string][]float64 `json:"init"`
+	Optim     map[string]any       `json:"optim"`
+	Batches   []torchBatch         `json:"batches"`
+	Losses    []float64            `json:"losses"`
+	Final     map[string][]float64 `json:"final"`
 }
 
 type torchBatch struct {
@@ -89,6 +92,16 @@ func TestTrainingMatchesTorch(t *testing.T) {
 			func(p []*autograd.Var) (optim.Optimizer, error) {
 				return optim.NewAdamW(p, optim.AdamConfig{LR: 0.01, WeightDecay: 0.05, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6})
 			}},
+		{"adamw-layernorm", map[string]any{"name": "adamw", "lr": 0.01, "weight_decay": 0.01},
+			func(p []*autograd.Var) (optim.Optimizer, error) {
+				cfg := optim.DefaultAdamW()
+				cfg.LR = 0.01
+				return optim.NewAdamW(p, cfg)
+			}},
+		{"sgd-layernorm", map[string]any{"name": "sgd", "lr": 0.1, "momentum": 0.9},
+			func(p []*autograd.Var) (optim.Optimizer, error) {
+				return optim.NewSGD(p, optim.SGDConfig{LR: 0.1, Momentum: 0.9})
+			}},
 		{"adam-bce-with-logits", map[string]any{"name": "adam", "lr": 0.01},
 			func(p []*autograd.Var) (optim.Optimizer, error) {
 				cfg := optim.DefaultAdam()
@@ -97,8 +110,9 @@ func TestTrainingMatchesTorch(t *testing.T) {
 			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			// The -bce- runs train multi-label: BCEWithLogits on one-hot targets.
-			run := trainForTorch(t, c.name, c.torch, c.make, strings.Contains(c.name, "bce"))
+			// The -bce- runs train multi-label: BCEWithLogits on one-hot
+			// targets; the -layernorm- runs normalise the hidden layer.
+			run := trainForTorch(t, c.name, c.torch, c.make, strings.Contains(c.name, "bce"), strings.Contains(c.name, "layernorm"))
 			path := filepath.Join(dir, c.name+".json")
 			b, err := json.Marshal(run)
 			require.NoError(t, err)
@@ -117,7 +131,7 @@ func TestTrainingMatchesTorch(t *testing.T) {
 // through Linear(64, 32), ReLU, Linear(32, 10) and softmax cross-entropy
 // (mean), all in float64 on the CPU, and records everything torch needs.
 func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
-	newOpt func([]*autograd.Var) (optim.Optimizer, error), bce bool) *torchRun {
+	newOpt func([]*autograd.Var) (optim.Optimizer, error), bce, layerNorm bool) *torchRun {
 	t.Helper()
 	const k, steps = 32, 20
 	dev := cpuDev(t)
@@ -128,12 +142,19 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 	if bce {
 		run.Loss = "bce"
 	}
+	run.LayerNorm = layerNorm
 
-	// torch.nn.Linear's initialisation bounds, from our own generator.
+	// torch.nn.Linear's initialisation bounds, from our own generator;
+	// LayerNorm's γ and β drawn around 1 and 0 so that they matter.
 	rng := rand.New(rand.NewPCG(11, 12))
 	names := []string{"0.weight", "0.bias", "2.weight", "2.bias"}
 	shapes := [][]int{{32, 64}, {32}, {10, 32}, {10}}
 	fanIn := []float64{64, 64, 32, 32}
+	if layerNorm {
+		names = []string{"0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"}
+		shapes = [][]int{{32, 64}, {32}, {32}, {32}, {10, 32}, {10}}
+		fanIn = []float64{64, 64, 0, 0, 32, 32}
+	}
 	params := make([]*autograd.Var, len(names))
 	for i, shape := range shapes {
 		n := 1
@@ -144,6 +165,12 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 		bound := 1 / math.Sqrt(fanIn[i])
 		for j := range v {
 			v[j] = (2*rng.Float64() - 1) * bound
+			if fanIn[i] == 0 { // LayerNorm: γ ∈ [0.5, 1.5), β ∈ [−0.5, 0.5)
+				v[j] = rng.Float64() - 0.5
+				if strings.HasSuffix(names[i], "weight") {
+					v[j]++
+				}
+			}
 		}
 		run.Init[names[i]], run.Shapes[names[i]] = v, shape
 		x, err := tensor.FromFloat64(dev, v, shape...)
@@ -178,8 +205,15 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 			yt, err = tensor.FromFloat64(dev, yb, k)
 		}
 		require.NoError(t, err)
-		h := tp.Linear(tp.Constant(xt), params[0], params[1], device.ReLU)
-		logits := tp.Linear(h, params[2], params[3], device.Identity)
+		var logits *autograd.Var
+		if layerNorm {
+			h := tp.Linear(tp.Constant(xt), params[0], params[1], device.Identity)
+			h = tp.Apply(device.ReLU, tp.LayerNorm(h, params[2], params[3], 1e-5))
+			logits = tp.Linear(h, params[4], params[5], device.Identity)
+		} else {
+			h := tp.Linear(tp.Constant(xt), params[0], params[1], device.ReLU)
+			logits = tp.Linear(h, params[2], params[3], device.Identity)
+		}
 		var l *autograd.Var
 		if bce {
 			l = loss.BCEWithLogits(tp, logits, tp.Constant(yt), loss.Mean)
