@@ -36,6 +36,9 @@
 //	             row (8 rows per 256-thread block; used for cols ≤ 1024),
 //	             *_block a block on a row; max, then Σexp, by warp shuffles
 //	             (and shared memory across warps); log-sum-exp in double.
+//	             layernorm_* and layernorm_adjoint_* share that row layout
+//	             (mean and variance in double); layernorm_param_grad sums
+//	             the γ and β gradients over the rows like sum_rows.
 //	loss         every device.LossKind, one row per warp or block like
 //	             softmax; softmax + cross-entropy fused (max, Σexp, ε in
 //	             three sweeps of the row). An out-of-range class index makes

@@ -49,11 +49,15 @@
 // and sqrt, away from 0 for the rest, where abs and relu have kinks), Div
 // denominators away from 0. Softmax, LogSoftmax and the softmax losses include
 // rows of ±1000 logits and must stay finite with probabilities summing to 1.
-// ArgMaxMatches gets rows with tied maxima (only the first counts), rows
-// holding NaN (which wins, as in torch.argmax) and labels that are no class
-// (−1, cols, 0.5, NaN), and is checked exactly for β = 0 on a NaN count,
-// β = 1 and β = 0.5. The optimizers run three consecutive steps against the
-// formulas of device.SGDConfig and device.AdamConfig.
+// LayerNorm gets rows around 1000 with a small spread (cancellation in
+// x − μ) and constant rows (σ² = 0), with and without γ and β, in place
+// and not; its adjoint is checked with every output optional and the
+// parameter gradients both written and accumulated. ArgMaxMatches gets
+// rows with tied maxima (only the first counts), rows holding NaN (which
+// wins, as in torch.argmax) and labels that are no class (−1, cols, 0.5,
+// NaN), and is checked exactly for β = 0 on a NaN count, β = 1 and
+// β = 0.5. The optimizers run three consecutive steps against the formulas
+// of device.SGDConfig and device.AdamConfig.
 //
 // # Tolerance policy
 //
