@@ -79,6 +79,18 @@ func (l *Linear) String() string { return fmt.Sprintf("Linear(%d, %d)", l.In, l.
 // generator seeded with seed. act is ReLU, Tanh, Sigmoid or Identity (then
 // no activation layers are inserted, and the names are 0, 1, 2, …).
 func MLP(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequential, error) {
+	return mlp(dev, sizes, act, seed, false)
+}
+
+// MLPLayerNorm is MLP with a LayerNorm (ϵ = 1e-5, γ = 1, β = 0) after every
+// hidden Linear, before its activation: torch.nn.Sequential(Linear,
+// LayerNorm, act, Linear, LayerNorm, act, …, Linear). The Linear layers get
+// the same initial weights as MLP's for the same seed.
+func MLPLayerNorm(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequential, error) {
+	return mlp(dev, sizes, act, seed, true)
+}
+
+func mlp(dev device.Device, sizes []int, act device.UnaryOp, seed uint64, norm bool) (*Sequential, error) {
 	if len(sizes) < 2 {
 		return nil, fmt.Errorf("nn: MLP needs at least two sizes (input and output), have %v", sizes)
 	}
@@ -96,6 +108,14 @@ func MLP(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequ
 			return nil, fmt.Errorf("nn: MLP %v: %w", sizes, err)
 		}
 		s.Layers = append(s.Layers, l)
+		if i+2 < len(sizes) && norm {
+			ln, err := NewLayerNorm(dev, sizes[i+1], 1e-5, true)
+			if err != nil {
+				Release(s)
+				return nil, fmt.Errorf("nn: MLP %v: %w", sizes, err)
+			}
+			s.Layers = append(s.Layers, ln)
+		}
 		if i+2 < len(sizes) && act != device.Identity {
 			s.Layers = append(s.Layers, &Activation{Fn: act})
 		}

@@ -30,6 +30,7 @@ type checkpoint struct {
 	path       string
 	sizes      []int
 	act        string
+	norm       string // none or layer
 	task       string
 	loss       string
 	cfg        *config // nil for checkpoints written by other tools
@@ -57,7 +58,14 @@ func readCheckpoint(path string) (*checkpoint, error) {
 		}
 		return nil, bad("format %q, want %q", m[metaFormat], formatValue)
 	}
-	ck := &checkpoint{path: path, file: f, act: m[metaAct], task: m[metaTask], loss: m[metaLoss]}
+	ck := &checkpoint{path: path, file: f, act: m[metaAct], norm: m[metaNorm], task: m[metaTask], loss: m[metaLoss]}
+	switch ck.norm {
+	case "":
+		ck.norm = "none" // written before --norm existed
+	case "none", "layer":
+	default:
+		return nil, bad("metadata norm %q: want none or layer", ck.norm)
+	}
 	if ck.sizes, err = parseSizes(m[metaSizes]); err != nil || len(ck.sizes) < 2 {
 		return nil, bad("metadata sizes %q: want at least two comma-separated widths", m[metaSizes])
 	}
@@ -124,10 +132,18 @@ func readStandardizer(f *safetensors.File, meanName, stdName string, n int) (*da
 	return &data.Standardizer{Mean: mean, Std: std}, nil
 }
 
+// buildMLP is nn.MLP, or with norm "layer" nn.MLPLayerNorm.
+func buildMLP(dev device.Device, sizes []int, act device.UnaryOp, norm string, seed uint64) (*nn.Sequential, error) {
+	if norm == "layer" {
+		return nn.MLPLayerNorm(dev, sizes, act, seed)
+	}
+	return nn.MLP(dev, sizes, act, seed)
+}
+
 // model builds the checkpoint's MLP on dev and loads its weights.
 func (ck *checkpoint) model(dev device.Device) (*nn.Sequential, error) {
 	act, _ := nn.ParseActivation(ck.act)
-	m, err := nn.MLP(dev, ck.sizes, act, 0)
+	m, err := buildMLP(dev, ck.sizes, act, ck.norm, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ type config struct {
 	Task     string // classification or regression
 	Hidden   []int
 	Act      string
+	Norm     string // none or layer (a LayerNorm after each hidden Linear)
 	Loss     string
 	Optim    string
 	LR       float64
@@ -61,6 +62,7 @@ func addTrainFlags(fs *flag.FlagSet, c *config) {
 		return nil
 	})
 	fs.StringVar(&c.Act, "act", "relu", "activation: relu, tanh or sigmoid")
+	fs.StringVar(&c.Norm, "norm", "none", "normalisation after each hidden linear layer: none or layer (LayerNorm)")
 	fs.StringVar(&c.Loss, "loss", defaultLoss, "loss: ce (classification), mse, mae or huber (regression); default ce or mse by task")
 	fs.StringVar(&c.Optim, "optim", "adam", "optimizer: sgd, adam or adamw")
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default 1e-3 for adam/adamw, 0.05 for sgd)")
@@ -109,6 +111,13 @@ func (c *config) resolve(ds *data.Dataset) error {
 	}
 	if _, err := nn.ParseActivation(c.Act); err != nil || c.Act == "identity" {
 		return usagef("train: --act %q: want relu, tanh or sigmoid", c.Act)
+	}
+	switch c.Norm {
+	case "":
+		c.Norm = "none" // checkpoints written before --norm existed
+	case "none", "layer":
+	default:
+		return usagef("train: --norm %q: want none or layer", c.Norm)
 	}
 	switch c.Task {
 	case "":
@@ -214,6 +223,7 @@ const (
 	formatValue  = "adjoint-mlp/1"
 	metaSizes    = "sizes"
 	metaAct      = "act"
+	metaNorm     = "norm"
 	metaTask     = "task"
 	metaLoss     = "loss"
 	metaConfig   = "config" // JSON of config
@@ -243,6 +253,7 @@ func (c *config) metadata(sizes []int, epoch int, steps []int, hist []epochStats
 		metaFormat:   formatValue,
 		metaSizes:    joinInts(sizes),
 		metaAct:      c.Act,
+		metaNorm:     c.Norm,
 		metaTask:     c.Task,
 		metaLoss:     c.Loss,
 		metaConfig:   string(cj),

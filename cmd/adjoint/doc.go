@@ -10,7 +10,8 @@
 // (--data path.csv --label-col N --task classification|regression), holds
 // out a seeded test split (--test-frac), standardises the features (and
 // regression targets) with statistics of the training part, and trains
-// Sequential(Linear, act, …, Linear) with --hidden widths, --act, --loss
+// Sequential(Linear, act, …, Linear) with --hidden widths, --act, --norm
+// (none, or layer: Linear, LayerNorm, act), --loss
 // (ce, mse, mae, huber), --optim (sgd, adam, adamw), --lr, --momentum,
 // --weight-decay, --batch K, --epochs, --schedule (none, step, cosine),
 // --clip and --seed on --device (auto, cpu, cuda). It prints one line per

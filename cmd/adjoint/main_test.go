@@ -172,7 +172,7 @@ func loadParams(t testing.TB, path string) map[string][]float32 {
 // TestResumeExact: 10 epochs == 5 epochs, save, resume to 10, for every
 // optimizer (their state is in the checkpoint).
 func TestResumeExact(t *testing.T) {
-	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}} {
+	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}, {"--optim", "sgd", "--norm", "layer"}} {
 		t.Run(strings.Join(opt, " "), func(t *testing.T) {
 			dir := t.TempDir()
 			full, half := filepath.Join(dir, "full.st"), filepath.Join(dir, "half.st")
@@ -331,6 +331,7 @@ func TestBadInput(t *testing.T) {
 		{"stray argument", []string{"train", "digits"}, 2, `unexpected argument "digits"`},
 		{"bad number", []string{"train", "--epochs", "many"}, 2, `invalid value "many" for flag -epochs`},
 		{"unknown act", []string{"train", "--act", "gelu"}, 2, `--act "gelu"`},
+		{"unknown norm", []string{"train", "--norm", "batch"}, 2, `--norm "batch": want none or layer`},
 		{"unknown optim", []string{"train", "--optim", "lbfgs"}, 2, `--optim "lbfgs"`},
 		{"unknown loss", []string{"train", "--loss", "hinge"}, 2, `--loss "hinge"`},
 		{"loss for task", []string{"train", "--loss", "mse"}, 2, "--loss mse needs --task regression"},
@@ -463,6 +464,7 @@ func TestTorchRoundTrip(t *testing.T) {
 		x    string
 	}{
 		{"digits", []string{"--hidden", "32,16", "--act", "tanh"}, digitsRows(t, 25)},
+		{"digits-layernorm", []string{"--hidden", "32,16", "--norm", "layer"}, digitsRows(t, 25)},
 		{"diabetes", []string{"--data", "diabetes", "--hidden", "16", "--act", "sigmoid"}, "59,2,32.1,101,157,93.2,38,4,4.8598,87\n48,1,21.6,87,183,103.2,70,3,3.8918,69\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

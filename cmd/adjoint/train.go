@@ -54,7 +54,7 @@ type trainResult struct {
 // resumeLocked are the settings a resumed run must share with its
 // checkpoint; the others (epochs, learning rate, …) may change.
 var resumeLocked = map[string]string{
-	"data": "Data", "label-col": "LabelCol", "task": "Task", "hidden": "Hidden", "act": "Act",
+	"data": "Data", "label-col": "LabelCol", "task": "Task", "hidden": "Hidden", "act": "Act", "norm": "Norm",
 	"loss": "Loss", "optim": "Optim", "batch": "Batch", "seed": "Seed", "test-frac": "TestFrac",
 }
 
@@ -358,7 +358,7 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		return nil, err
 	}
 	sizes := c.sizes(ds)
-	model, err := nn.MLP(dev, sizes, c.activation(), c.Seed)
+	model, err := buildMLP(dev, sizes, c.activation(), c.Norm, c.Seed)
 	if err != nil {
 		return nil, err
 	}

@@ -72,11 +72,13 @@ def write_safetensors(path, tensors, meta):
 ACTS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
 
 
-def build(sizes, act):
+def build(sizes, act, norm="none"):
     layers = []
     for i in range(len(sizes) - 1):
         layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
         if i + 2 < len(sizes):
+            if norm == "layer":
+                layers.append(torch.nn.LayerNorm(sizes[i + 1], eps=1e-5))
             layers.append(ACTS[act]())
     return torch.nn.Sequential(*layers)
 
@@ -126,7 +128,7 @@ def main():
 
     tensors, meta = read_safetensors(a.checkpoint)
     sizes = [int(s) for s in meta["sizes"].split(",")]
-    model = build(sizes, meta["act"])
+    model = build(sizes, meta["act"], meta.get("norm", "none"))
     state = {k: v for k, v in tensors.items() if "/" not in k}
     model.load_state_dict(state, strict=True)  # names and shapes as torch's own
 
@@ -148,12 +150,17 @@ def main():
 
     # The other way: a model made and initialised by torch.
     torch.manual_seed(a.seed)
-    mine = build(sizes, meta["act"])
+    mine = build(sizes, meta["act"], meta.get("norm", "none"))
+    with torch.no_grad():  # LayerNorm starts at 1 and 0: make its parameters matter
+        for m in mine:
+            if isinstance(m, torch.nn.LayerNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
     out = dict(mine.state_dict())
     for k in ("data/mean", "data/std", "data/y_mean", "data/y_std"):
         if k in tensors:
             out[k] = tensors[k]
-    keep = ("format", "sizes", "act", "task", "loss")
+    keep = ("format", "sizes", "act", "norm", "task", "loss")
     write_safetensors(a.write_checkpoint, out, {k: meta[k] for k in keep if k in meta})
     write_rows(a.write_outputs, outputs(mine, out, meta, x))
     print(f"torch -> adjoint: wrote {a.write_checkpoint} and {a.write_outputs}")
