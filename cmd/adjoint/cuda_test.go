@@ -13,12 +13,16 @@ import (
 // cpu device, and requires the same metrics: the whole command path,
 // evaluation included, on the CUDA backend.
 func TestTrainCUDAMatchesCPU(t *testing.T) {
-	args := []string{"--epochs", "2", "--hidden", "32", "--batch", "128", "--seed", "5"}
-	g := trainJSON(t, append([]string{"--device", "cuda"}, args...)...)
-	c := trainJSON(t, append([]string{"--device", "cpu"}, args...)...)
-	assert.Contains(t, g.Device, "cuda")
-	assert.InDelta(t, c.TrainLoss, g.TrainLoss, 1e-4)
-	assert.InDelta(t, c.TestLoss, g.TestLoss, 1e-4)
-	assert.InDelta(t, c.TestAccuracy, g.TestAccuracy, 0.01)
-	assert.Greater(t, g.TestAccuracy, 0.2, "better than chance after two epochs")
+	for _, norm := range []string{"none", "layer"} {
+		t.Run("norm="+norm, func(t *testing.T) {
+			args := []string{"--epochs", "2", "--hidden", "32", "--batch", "128", "--seed", "5", "--norm", norm}
+			g := trainJSON(t, append([]string{"--device", "cuda"}, args...)...)
+			c := trainJSON(t, append([]string{"--device", "cpu"}, args...)...)
+			assert.Contains(t, g.Device, "cuda")
+			assert.InDelta(t, c.TrainLoss, g.TrainLoss, 1e-4)
+			assert.InDelta(t, c.TestLoss, g.TestLoss, 1e-4)
+			assert.InDelta(t, c.TestAccuracy, g.TestAccuracy, 0.01)
+			assert.Greater(t, g.TestAccuracy, 0.2, "better than chance after two epochs")
+		})
+	}
 }
