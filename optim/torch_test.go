@@ -153,7 +153,7 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 	if layerNorm {
 		names = []string{"0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"}
 		shapes = [][]int{{32, 64}, {32}, {32}, {32}, {10, 32}, {10}}
-		fanIn = []float64{64, 64, 0, 0, 32, 32}
+		fanIn = []float64{64, 64, 0, 0, 32, 32} // 0: a LayerNorm parameter
 	}
 	params := make([]*autograd.Var, len(names))
 	for i, shape := range shapes {
@@ -162,14 +162,14 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 			n *= d
 		}
 		v := make([]float64, n)
-		bound := 1 / math.Sqrt(fanIn[i])
 		for j := range v {
-			v[j] = (2*rng.Float64() - 1) * bound
-			if fanIn[i] == 0 { // LayerNorm: γ ∈ [0.5, 1.5), β ∈ [−0.5, 0.5)
+			switch {
+			case fanIn[i] > 0: // Linear: U(±1/√in)
+				v[j] = (2*rng.Float64() - 1) / math.Sqrt(fanIn[i])
+			case strings.HasSuffix(names[i], "weight"): // LayerNorm γ ∈ [0.5, 1.5)
+				v[j] = rng.Float64() + 0.5
+			default: // LayerNorm β ∈ [−0.5, 0.5)
 				v[j] = rng.Float64() - 0.5
-				if strings.HasSuffix(names[i], "weight") {
-					v[j]++
-				}
 			}
 		}
 		run.Init[names[i]], run.Shapes[names[i]] = v, shape
