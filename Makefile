@@ -4,7 +4,7 @@ PKGS      := ./...
 # Packages cheap enough to run under the race detector on 2 cores.
 RACE_PKGS := ./tensor/ ./autograd/... ./loss/ ./data/ ./safetensors/ ./optim/
 
-.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx cuda-check cuda-emu gpu-bundle fuzz clean
+.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx cuda-check cuda-emu cuda-fake gpu-bundle fuzz clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -45,12 +45,25 @@ cuda-check: ## vet and build everything with -tags cuda (needs the CUDA toolkit,
 	$(GO) vet -tags cuda $(PKGS)
 	$(GO) build -tags cuda $(PKGS)
 	d=$$(mktemp -d) && $(GO) test -tags cuda -c -o $$d/ $(PKGS) && ls $$d && rm -rf $$d
+	@# On a host without a GPU, the cuda build must still start and train on the CPU.
+	$(GO) test -count=1 -tags cuda -run 'TestDriverInit|TestCUDABuildWithoutGPU' ./device/cuda/ ./cmd/adjoint/
 
 cuda-emu: ## the CUDA backend's own tests with its kernels emulated on the CPU (needs g++; no GPU, no CUDA toolkit)
 	$(GO) vet -tags cudaemu ./device/cuda/ ./cmd/adjoint/
-	$(GO) test -tags cudaemu -timeout 15m ./device/cuda/
+	$(GO) test -tags cudaemu -short -timeout 15m ./device/cuda/
 	$(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU' ./cmd/adjoint/
 	$(GO) test -race -tags cudaemu -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts' ./device/cuda/
+
+# The stand-in driver of scripts/cuda/fakecuda, for cuda-built tests. -count=1:
+# go test cannot see that results depend on FAKECUDA_DEVICES.
+FAKECUDA := LD_LIBRARY_PATH=$(CURDIR)/.fakecuda$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}
+
+cuda-fake: ## the -tags cuda build itself (gorgonia.org/cu, driver_cu.go, the committed PTX) on a stand-in libcuda.so.1 whose kernels run on the CPU, with one device and with none (needs g++ and cuda.h; no GPU)
+	bash scripts/cuda/fakecuda/build.sh
+	$(FAKECUDA) $(GO) test -count=1 -tags cuda -short -timeout 15m ./device/cuda/
+	$(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestCUDABuildWithoutGPU' ./cmd/adjoint/
+	$(FAKECUDA) $(GO) test -count=1 -race -tags cuda -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestDriverInit' ./device/cuda/
+	FAKECUDA_DEVICES=0 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestDriverInit|TestCUDABuildWithoutGPU' ./device/cuda/ ./cmd/adjoint/
 
 gpu-bundle: ## build cuda-tagged test and bench binaries plus a runner into .gpu/
 	bash scripts/cuda/gpu-bundle.sh
@@ -59,4 +72,4 @@ fuzz: ## run the checkpoint-reader fuzzer for 60 s
 	$(GO) test -run XXX -fuzz FuzzRead -fuzztime 60s ./safetensors/
 
 clean:
-	rm -rf bin .gpu
+	rm -rf bin .gpu .fakecuda

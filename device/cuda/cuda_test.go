@@ -13,12 +13,25 @@ import (
 	"github.com/adjoint-go/adjoint/device/devicetest"
 )
 
-// These tests need an NVIDIA GPU: gorgonia.org/cu exits the test binary in
-// its init when the driver finds none. Build them anywhere with
+// These tests need a CUDA device: a GPU with the cuda build, or the
+// emulated one (-tags cudaemu, or -tags cuda on the stand-in driver of
+// scripts/cuda/fakecuda; `make cuda-emu`, `make cuda-fake`). Without one
+// they fail rather than skip, so that a GPU run cannot pass by accident.
+// Build them anywhere with
 //
 //	go test -tags cuda -c -o cuda.test ./device/cuda/
 //
 // and run them on the GPU host (scripts/cuda/gpu-bundle.sh, gpu-run.sh).
+
+// trainingSteps is how many steps TestTrainingStepMatchesCPU compares: 60,
+// or 12 with -short, for emulated kernels (every CUDA thread a host
+// thread, meeting at host barriers).
+func trainingSteps() int {
+	if testing.Short() {
+		return 12
+	}
+	return 60
+}
 
 func open(tb testing.TB) *Device {
 	tb.Helper()
@@ -271,7 +284,7 @@ func TestTrainingStepMatchesCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gpu, x, y := compareTraining(t, d, ref, trainingSteps)
+	gpu, x, y := compareTraining(t, d, ref, trainingSteps())
 	k := len(y)
 	if _, err := gpu.step(x, y, k); err != nil {
 		t.Fatal(err)

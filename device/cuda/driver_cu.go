@@ -12,8 +12,14 @@ import (
 	"github.com/adjoint-go/adjoint/kernels"
 )
 
-// deviceCount is the number of CUDA devices the driver sees.
-func deviceCount() (int, error) { return cu.NumDevices() }
+// deviceCount is the number of CUDA devices the driver sees, or the
+// reason the driver cannot be used (see cuinit.c).
+func deviceCount() (int, error) {
+	if err := initError(); err != nil {
+		return 0, err
+	}
+	return cu.NumDevices()
+}
 
 func newDriver() driver { return &cuDriver{mods: map[string]cu.Module{}} }
 
