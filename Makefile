@@ -4,7 +4,7 @@ PKGS      := ./...
 # Packages cheap enough to run under the race detector on 2 cores.
 RACE_PKGS := ./tensor/ ./autograd/... ./loss/ ./data/ ./safetensors/ ./optim/
 
-.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx cuda-check cuda-emu cuda-fake gpu-bundle fuzz clean
+.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx cuda-check cuda-emu cuda-fake gpu-dry-run gpu-bundle fuzz clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -64,6 +64,9 @@ cuda-fake: ## the -tags cuda build itself (gorgonia.org/cu, driver_cu.go, the co
 	$(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestCUDABuildWithoutGPU' ./cmd/adjoint/
 	$(FAKECUDA) $(GO) test -count=1 -race -tags cuda -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestDriverInit' ./device/cuda/
 	FAKECUDA_DEVICES=0 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestDriverInit|TestCUDABuildWithoutGPU' ./device/cuda/ ./cmd/adjoint/
+
+gpu-dry-run: ## build the GPU bundle and run a shortened gpu-run.sh on the stand-in driver (scripts/cuda/fakecuda/dry-run.sh)
+	bash scripts/cuda/fakecuda/dry-run.sh
 
 gpu-bundle: ## build cuda-tagged test and bench binaries plus a runner into .gpu/
 	bash scripts/cuda/gpu-bundle.sh

@@ -443,3 +443,31 @@ func TestMainRejectsBadFlags(t *testing.T) {
 	require.NoError(t, Main([]string{"-h"}, &out, &out))
 	require.Contains(t, out.String(), "usage: adjoint bench")
 }
+
+// --max-size keeps exactly the configurations whose dimensions all fit.
+func TestMaxSize(t *testing.T) {
+	require.Equal(t, 16, Config{Kind: KindGemm, M: 16, N: 16, K: 16}.MaxDim())
+	require.Equal(t, 784, Config{Kind: KindMLP, Sizes: []int{784, 512, 10}, Batch: 256}.MaxDim())
+	require.Equal(t, 4096, Config{Kind: KindMLP, Sizes: []int{64, 128, 10}, Batch: 4096}.MaxDim())
+	require.Equal(t, 32, Config{Kind: KindOrder, Layers: 3, Width: 32, Batch: 4}.MaxDim())
+
+	oldTable, oldTiming := tableFor, timingFor
+	tableFor = tinyTable
+	timingFor = func(bool) Timing { return Timing{Warmup: 1, MinReps: 1, MaxReps: 1} }
+	defer func() { tableFor, timingFor = oldTable, oldTiming }()
+	var stdout, stderr bytes.Buffer
+	path := filepath.Join(t.TempDir(), "b.json")
+	require.NoError(t, Main([]string{"--device", "cpu", "--no-peers", "--only", "gemm,mlp", "--max-size", "12", "--json", path}, &stdout, &stderr), stderr.String())
+	var rep Report
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &rep))
+	var names []string
+	for _, r := range rep.Rows {
+		names = append(names, r.Config.Name)
+	}
+	require.ElementsMatch(t, []string{"gemm/TN/8x12x5", "gemm/NT/8x12x5"}, names, "16-wide configurations must be skipped")
+
+	require.ErrorContains(t, Main([]string{"--device", "cpu", "--no-peers", "--max-size", "1"}, &stdout, &stderr), "leaves no configuration")
+	require.Error(t, Main([]string{"--max-size", "-1"}, &stdout, &stderr))
+}

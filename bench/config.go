@@ -72,6 +72,12 @@ func (c Config) OnDevice(dev string) bool {
 	return slices.Contains(c.Devices, fam)
 }
 
+// MaxDim is the largest matrix dimension c works with: a GEMM's m, n or
+// k, a layer width, the batch K. `adjoint bench --max-size` compares it.
+func (c Config) MaxDim() int {
+	return max(c.M, c.N, c.K, c.Width, c.Batch, slices.Max(append([]int{0}, c.Sizes...)))
+}
+
 // SubName is the name without its kind prefix, as go test sub-benchmarks
 // show it ("NT/256").
 func (c Config) SubName() string {

@@ -65,6 +65,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		mdPath   = fs.String("markdown", "", "write a complete BENCHMARKS.md (machine, date, command, table, slopes) to `file`")
 		noPeers  = fs.Bool("no-peers", false, "do not run the PyTorch/numpy peers")
 		only     = fs.String("only", "", "comma-separated benchmarks to run: "+kindList()+" (default all)")
+		maxSize  = fs.Int("max-size", 0, "skip the configurations with a matrix dimension (GEMM m, n, k; a layer width; a batch) over `n`; 0 keeps all (a quick look on a slow device, or a dry run of a GPU bundle on an emulated one)")
 		python   = fs.String("python", DefaultPython(), "Python interpreter for the peers (needs torch; numpy optional)")
 		threads  = fs.Int("threads", runtime.GOMAXPROCS(0), "CPU threads for our GEMM and for torch.set_num_threads")
 		kernel   = fs.String("cpu-kernel", "auto", "CPU GEMM micro-kernel (cpu.WithKernel)")
@@ -98,6 +99,9 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	}
 	if *threads < 1 {
 		return fmt.Errorf("bench: --threads %d: want at least 1", *threads)
+	}
+	if *maxSize < 0 {
+		return fmt.Errorf("bench: --max-size %d: want 0 (no limit) or a positive size", *maxSize)
 	}
 	tm := timingFor(*quick)
 	start := time.Now()
@@ -154,6 +158,12 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	}
 
 	cfgs := Select(tableFor(*quick), kinds)
+	if *maxSize > 0 {
+		cfgs = slices.DeleteFunc(cfgs, func(c Config) bool { return c.MaxDim() > *maxSize })
+		if len(cfgs) == 0 {
+			return fmt.Errorf("bench: --max-size %d leaves no configuration to run", *maxSize)
+		}
+	}
 	type job struct {
 		dev namedDev
 		cfg Config

@@ -14,13 +14,15 @@
 // Without the tag the package is empty, nothing is registered, and
 // device.Open("cuda") returns an error that says how to rebuild.
 //
-// gorgonia.org/cu initialises the driver in its package init and exits the
-// process when that fails, so a binary built with -tags cuda runs only on a
-// host with an NVIDIA driver and GPU. Its tests therefore run only there:
-// scripts/cuda/gpu-bundle.sh builds them here, scripts/cuda/gpu-run.sh runs
-// them on the GPU host.
+// gorgonia.org/cu calls cuInit in its package init and ends the process
+// when that fails. cuinit.c defines cuInit in the executable, ahead of
+// libcuda's: it asks the driver, keeps the answer, and lets cu's init go on.
+// A binary built with -tags cuda therefore starts on any host that has
+// libcuda.so.1 (the driver's library), GPU or not, trains on the CPU, and
+// device.Open("cuda") returns an error wrapping device.ErrUnavailable that
+// names the driver's answer ("cuInit returned CUDA_ERROR_NO_DEVICE (100)").
 //
-// # Testing without a GPU: -tags cudaemu
+// # Testing without a GPU: -tags cudaemu, and the stand-in driver
 //
 // The device thread reaches the driver through a narrow interface (driver.go):
 // driver_cu.go is gorgonia.org/cu, and driver_emu.go, built with
@@ -34,8 +36,21 @@
 // the device thread. Everything above the interface (the queue, launch
 // geometry, the allocator, the loss status word, the conformance suite, a
 // training step against the CPU, `adjoint train --device cuda`) then runs
-// in CI exactly as on a GPU, only slower. It tests logic, not speed, and
-// not the GPU's memory model or the real driver's behaviour.
+// exactly as on a GPU, only slower.
+//
+// The cuda build itself is tested the same way below the driver API:
+// scripts/cuda/fakecuda builds a stand-in libcuda.so.1 from the same
+// emulated kernels, and
+//
+//	make cuda-fake      (LD_LIBRARY_PATH=.fakecuda go test -tags cuda ...)
+//
+// runs this package's tests, driver_cu.go and gorgonia.org/cu included, on
+// it. The stand-in checks what a driver checks (cuInit first, a current
+// context on the calling thread, copies inside live allocations, the
+// kernel names and parameter widths of the loaded PTX, launch limits), and
+// with FAKECUDA_DEVICES=0 it is a host without a GPU. `make gpu-dry-run`
+// runs the GPU bundle's script on it. Both emulations test logic, not
+// speed, and not the GPU's memory model.
 //
 // # Threads, streams, launches
 //

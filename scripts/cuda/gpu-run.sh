@@ -19,7 +19,10 @@
 # logdir: $1, else $OUT when set, else .gpu/logs. Exit status 0 only when
 # every step passed. For a shorter rerun: GPU_RUN_STEPS (default
 # "test train bench tiles") picks steps, GPU_TEST_RUN (default ".") is passed to
-# the test binaries' -test.run.
+# the test binaries' -test.run; GPU_TEST_ARGS (e.g. -test.short),
+# GPU_TRAIN_ARGS (e.g. --epochs 1) and GPU_BENCH_ARGS (e.g. --max-size 256)
+# are added to the arguments of the test binaries, of both trainings and of
+# the bench (scripts/cuda/fakecuda/dry-run.sh uses them).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +33,9 @@ logs=$(cd "$logs" && pwd)
 budget=${GPU_RUN_BUDGET:-400}
 runSteps=" ${GPU_RUN_STEPS:-test train bench tiles} "
 testRun=${GPU_TEST_RUN:-.}
+read -r -a testArgs <<<"${GPU_TEST_ARGS:-}"
+read -r -a trainArgs <<<"${GPU_TRAIN_ARGS:-}"
+read -r -a benchArgs <<<"${GPU_BENCH_ARGS:-}"
 start=$SECONDS
 summary=$logs/summary.txt
 : >"$summary"
@@ -130,7 +136,7 @@ done
 for t in "${tests[@]}"; do
 	name=test-$(basename "$t" .test)
 	# The binary's own timeout fires first: it prints every goroutine.
-	step "$name" 170 "$t" -test.v -test.count=1 -test.run "$testRun" -test.timeout "$(($(limit 170) - 10))s"
+	step "$name" 170 "$t" -test.v -test.count=1 -test.run "$testRun" -test.timeout "$(($(limit 170) - 10))s" "${testArgs[@]}"
 	out=$logs/$name.out
 	say "   $(grep -c -- '--- PASS' "$out") passed, $(grep -c -- '--- FAIL' "$out") failed, $(grep -c -- '--- SKIP' "$out") skipped"
 	grep -E -- '^\s*--- FAIL|^panic|cuda: ' "$out" | head -n 40 | sed 's/^/   /' | tee -a "$summary"
@@ -139,13 +145,13 @@ done
 # (b) Training on digits, cuda then cpu (the accuracy comparison).
 if [ -x ./adjoint ]; then
 	if [[ $runSteps == *" train "* ]]; then
-		step train-cuda 60 ./adjoint train --device cuda --json
-		step train-cpu 60 ./adjoint train --device cpu --json
+		step train-cuda 60 ./adjoint train --device cuda --json "${trainArgs[@]}"
+		step train-cpu 60 ./adjoint train --device cpu --json "${trainArgs[@]}"
 	fi
 	# (c) Bench: GEMM and MLP training steps against PyTorch on this card.
 	if [[ $runSteps == *" bench "* ]]; then
 		step bench 200 ./adjoint bench --device cuda --only gemm,mlp --quick "${peers[@]}" \
-			--json "$logs/bench.json" --csv "$logs/bench.csv"
+			--json "$logs/bench.json" --csv "$logs/bench.csv" "${benchArgs[@]}"
 	fi
 else
 	say "no ./adjoint binary here: train and bench skipped"
