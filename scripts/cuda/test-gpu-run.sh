@@ -86,6 +86,15 @@ GPU_RUN_STEPS=test GPU_TEST_RUN='^TestGemm' bash "$tmp/ok/gpu-run.sh" "$tmp/sub-
 grep -q -- "-test.run ^TestGemm " "$tmp/sub-logs/summary.txt" || fail "GPU_TEST_RUN not passed to the test binary"
 ! [ -e "$tmp/ok/calls.txt" ] || fail "GPU_RUN_STEPS=test still ran adjoint: $(cat "$tmp/ok/calls.txt")"
 
+# 1d. The extra arguments of a shortened run reach every command.
+rm -f "$tmp/ok/calls.txt"
+GPU_RUN_STEPS="test train bench" GPU_TEST_ARGS="-test.short" GPU_TRAIN_ARGS="--epochs 1" GPU_BENCH_ARGS="--max-size 256" \
+	bash "$tmp/ok/gpu-run.sh" "$tmp/args-logs" >/dev/null 2>&1 || fail "run with extra arguments failed"
+grep -q -- "-test.short" "$tmp/args-logs/summary.txt" || fail "GPU_TEST_ARGS not passed to the test binary"
+[ "$(grep -cE -- "^adjoint train --device (cuda|cpu) --json --epochs 1$" "$tmp/ok/calls.txt")" -eq 2 ] ||
+	fail "GPU_TRAIN_ARGS not passed to both trainings: $(cat "$tmp/ok/calls.txt")"
+grep -q -- "^adjoint bench .* --max-size 256$" "$tmp/ok/calls.txt" || fail "GPU_BENCH_ARGS not passed to the bench"
+
 # 2. A failing and a hanging test binary, a 12 s budget.
 mkbundle "$tmp/bad"
 printf '#!/usr/bin/env bash\necho "--- FAIL: TestX (0.00s)"\necho FAIL\nexit 1\n' >"$tmp/bad/a_fail.test"
@@ -105,4 +114,4 @@ grep -Eq '^bench +skipped' "$s" || fail "bench not skipped after the budget ran 
 grep -q 'RESULT: some steps FAILED' "$s" || fail "no failure line"
 sleep 1
 if pgrep -f "$tmp/bad/b_hang.test" >/dev/null; then fail "the hanging test survived"; fi
-echo "test-gpu-run: OK (all-pass, \$1/\$OUT logs, step subset, failure, hang and budget cases)"
+echo "test-gpu-run: OK (all-pass, \$1/\$OUT logs, step subset, extra arguments, failure, hang and budget cases)"
