@@ -11,6 +11,7 @@
 #include "../../../kernels/softmax.cu"
 
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 static int failures = 0, checks = 0;
@@ -405,14 +406,27 @@ static void testOptim() {
 	}
 }
 
-int main() {
-	testElementwise();
-	testReduce();
-	testArgMax();
-	testOptim();
-	testSoftmax();
-	testLoss();
-	testGemm();
+// main runs every group of checks, or only those named on the command line
+// (elementwise reduce argmax optim softmax loss gemm).
+int main(int argc, char **argv) {
+	const struct {
+		const char *name;
+		void (*run)();
+	} groups[] = {{"elementwise", testElementwise}, {"reduce", testReduce}, {"argmax", testArgMax}, {"optim", testOptim},
+	              {"softmax", testSoftmax},         {"loss", testLoss},     {"gemm", testGemm}};
+	for (int a = 1; a < argc; a++) {
+		bool known = false;
+		for (auto &g : groups) known = known || strcmp(argv[a], g.name) == 0;
+		if (!known) {
+			fprintf(stderr, "emu_test: unknown group %s\n", argv[a]);
+			return 2;
+		}
+	}
+	for (auto &g : groups) {
+		bool run = argc == 1;
+		for (int a = 1; a < argc; a++) run = run || strcmp(argv[a], g.name) == 0;
+		if (run) g.run();
+	}
 	printf("%d checks, %d failures\n", checks, failures);
 	return failures != 0;
 }
