@@ -18,6 +18,11 @@
 //                          with the driver installed and no card.
 //   FAKECUDA_MEMORY=BYTES  memory per device (default 8 GiB).
 //   FAKECUDA_TRACE=1       one line per driver call on stderr.
+//   FAKECUDA_NULL=1        launches are checked but not run: what remains
+//                          of a step's time is the host's cost per launch
+//                          and per copy (Go, the device thread, cgo,
+//                          gorgonia.org/cu), the floor under a small step
+//                          on a real GPU. Results are then garbage.
 //
 // Calls outside this set are not defined: the dynamic loader then stops
 // the program at the first such call, naming the symbol.
@@ -42,6 +47,7 @@ bool initialized;
 int devices = 1;
 size_t memoryPerDevice = size_t(8) << 30;
 bool trace;
+bool nullKernels;
 
 struct Context {
 	int device;
@@ -144,6 +150,7 @@ CUresult CUDAAPI cuInit(unsigned int flags) {
 	if (const char *v = std::getenv("FAKECUDA_TRACE")) trace = *v && *v != '0';
 	if (const char *v = std::getenv("FAKECUDA_DEVICES")) devices = std::atoi(v);
 	if (const char *v = std::getenv("FAKECUDA_MEMORY")) memoryPerDevice = std::strtoull(v, nullptr, 10);
+	if (const char *v = std::getenv("FAKECUDA_NULL")) nullKernels = *v && *v != '0';
 	if (devices > 8) devices = 8;
 	say("cuInit(%u): %d devices", flags, devices);
 	if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
@@ -226,7 +233,14 @@ CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice device) {
 	if (primary[device].retained == 0)
 		return complain(CUDA_ERROR_INVALID_CONTEXT, "cuDevicePrimaryCtxRelease(%d) without a retain", device);
 	if (--primary[device].retained == 0) {
-		// A real driver destroys the context and with it the device's memory.
+		// A real driver destroys the context and with it the device's memory,
+		// silently; device/cuda's Close frees everything first, so memory
+		// still allocated here is a leak worth a line.
+		size_t live = 0;
+		for (auto &[p, a] : allocations) live += a.device == device;
+		if (live > 0)
+			complain(CUDA_SUCCESS, "context of device %d released with %zu allocations (%zu bytes) still live", device,
+			         live, used[device]);
 		for (auto it = allocations.begin(); it != allocations.end();) {
 			if (it->second.device == device) {
 				emu_free(it->first);
@@ -374,6 +388,7 @@ CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned
 	uint64_t args[16];
 	for (int i = 0; i < fn->nargs && i < 16; i++) std::memcpy(&args[i], params[i], 8);
 	say("cuLaunchKernel(%s, %ux%u, %ux%u)", fn->name.c_str(), gx, gy, bx, by);
+	if (nullKernels) return CUDA_SUCCESS;
 	int rc = emu_launch(fn->emuIndex, gx, gy, bx, by, args, fn->nargs);
 	if (rc != 0) return complain(CUDA_ERROR_LAUNCH_FAILED, "launch %s: emulator code %d", fn->name.c_str(), rc);
 	return CUDA_SUCCESS;
