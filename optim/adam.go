@@ -81,8 +81,13 @@ func (o *Adam) LR() float64 { return o.cfg.LR }
 // SetLR sets the learning rate.
 func (o *Adam) SetLR(lr float64) { o.cfg.LR = lr }
 
-// Step updates every parameter that has a gradient.
+// Step updates every parameter that has a gradient: in one device call
+// when the device has a multi-tensor Adam and every such parameter is at
+// the same step (see stepTogether), else one call per parameter.
 func (o *Adam) Step() error {
+	if done, err := o.stepTogether(); done {
+		return err
+	}
 	for i, p := range o.params {
 		g := p.Grad()
 		if g == nil {
@@ -103,4 +108,47 @@ func (o *Adam) Step() error {
 		})
 	}
 	return errDevice(o.kind, o.params)
+}
+
+// stepTogether updates every parameter that has a gradient in one
+// AdamTensors call, if the parameters' device has it and they share one
+// configuration: the same step count. That is the usual case; a parameter
+// that missed a step's gradient falls behind the others, and then Step
+// updates each parameter with its own count. It reports whether it did the
+// step, and returns the error of a failed state allocation.
+func (o *Adam) stepTogether() (bool, error) {
+	mt, ok := o.batchDevice().(multiTensorAdam)
+	if !ok {
+		return false, nil
+	}
+	idx := o.batch.idx
+	step := o.steps[idx[0]]
+	for _, i := range idx {
+		if o.steps[i] != step {
+			return false, nil
+		}
+	}
+	b := &o.batch
+	defer b.reset()
+	for _, i := range idx {
+		m, err := o.buffer(i, 0)
+		if err != nil {
+			return true, err
+		}
+		v, err := o.buffer(i, 1)
+		if err != nil {
+			return true, err
+		}
+		p := o.params[i]
+		b.ps, b.gs = append(b.ps, p.Value().Buffer()), append(b.gs, p.Grad().Buffer())
+		b.ms, b.vs = append(b.ms, m), append(b.vs, v)
+	}
+	for _, i := range idx {
+		o.steps[i]++
+	}
+	mt.AdamTensors(b.ps, b.gs, b.ms, b.vs, device.AdamConfig{
+		LR: o.cfg.LR, Beta1: o.cfg.Beta1, Beta2: o.cfg.Beta2, Eps: o.cfg.Eps,
+		WeightDecay: o.cfg.WeightDecay, Decoupled: o.decoupled, Step: step + 1,
+	})
+	return true, errDevice(o.kind, o.params)
 }

@@ -6,7 +6,12 @@
 // An optimizer updates a fixed list of parameters (autograd Vars) in place
 // on their device, one fused device call per parameter tensor
 // (device.Device.SGD and Adam); only scalars cross to the host. Parameters
-// without a gradient are skipped, as in PyTorch.
+// without a gradient are skipped, as in PyTorch. Where the device also has
+// a multi-tensor update (SGDTensors, AdamTensors: the cuda device, where it
+// is one kernel launch for the whole step, like PyTorch's fused and foreach
+// optimizers), a step is one call for all parameters with a gradient as
+// long as they share one configuration (the same Adam step count; for SGD
+// all first steps or none), with the same results bit for bit.
 //
 // State (momentum buffers, Adam's moments and per-parameter step counts) is
 // exported by State and restored by LoadState, so a run that saves and

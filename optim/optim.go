@@ -52,6 +52,7 @@ type base struct {
 	steps  []int
 	names  []string // buffer names, in order
 	bufs   [][]tensor.Tensor
+	batch  tensorBatch // for multi-tensor steps
 }
 
 func newBase(kind string, params []*autograd.Var, names ...string) (base, error) {

@@ -62,8 +62,13 @@ func (o *SGD) LR() float64 { return o.cfg.LR }
 // SetLR sets the learning rate.
 func (o *SGD) SetLR(lr float64) { o.cfg.LR = lr }
 
-// Step updates every parameter that has a gradient.
+// Step updates every parameter that has a gradient: in one device call
+// when the device has a multi-tensor SGD and every such parameter gets the
+// same configuration (see stepTogether), else one call per parameter.
 func (o *SGD) Step() error {
+	if done, err := o.stepTogether(); done {
+		return err
+	}
 	for i, p := range o.params {
 		g := p.Grad()
 		if g == nil {
@@ -84,4 +89,50 @@ func (o *SGD) Step() error {
 		o.steps[i]++
 	}
 	return errDevice("SGD", o.params)
+}
+
+// stepTogether updates every parameter that has a gradient in one
+// SGDTensors call, if the parameters' device has it and they share one
+// configuration: the step count enters SGD's only through whether the step
+// is a parameter's first (which sets its momentum buffer), so that must be
+// the same for all of them, as it is unless a parameter missed the first
+// step's gradient. It reports whether it did the step, and returns the
+// error of a failed state allocation.
+func (o *SGD) stepTogether() (bool, error) {
+	mt, ok := o.batchDevice().(multiTensorSGD)
+	if !ok {
+		return false, nil
+	}
+	idx := o.batch.idx
+	first := o.steps[idx[0]] == 0
+	for _, i := range idx {
+		if (o.steps[i] == 0) != first {
+			return false, nil
+		}
+	}
+	b := &o.batch
+	defer b.reset()
+	for _, i := range idx {
+		p := o.params[i]
+		b.ps, b.gs = append(b.ps, p.Value().Buffer()), append(b.gs, p.Grad().Buffer())
+		if o.cfg.Momentum != 0 {
+			v, err := o.buffer(i, 0)
+			if err != nil {
+				return true, err
+			}
+			b.vs = append(b.vs, v)
+		}
+	}
+	var vs []device.Buffer // nil without momentum
+	if o.cfg.Momentum != 0 {
+		vs = b.vs
+	}
+	mt.SGDTensors(b.ps, b.gs, vs, device.SGDConfig{
+		LR: o.cfg.LR, Momentum: o.cfg.Momentum, Dampening: o.cfg.Dampening,
+		WeightDecay: o.cfg.WeightDecay, Nesterov: o.cfg.Nesterov, First: first,
+	})
+	for _, i := range idx {
+		o.steps[i]++
+	}
+	return true, errDevice("SGD", o.params)
 }

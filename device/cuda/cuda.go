@@ -50,6 +50,8 @@ type Device struct {
 
 	launches, roundTrips, driverAllocs atomic.Int64 // see Stats
 
+	tables tableCache // the tables of the multi-tensor optimizer steps
+
 	w worker // touched only by the device thread
 
 	// forceTile, when positive, makes Gemm use gemmTiles[forceTile−1]
@@ -126,6 +128,7 @@ func (d *Device) Close() error {
 	d.allocMu.Lock()
 	clear(d.free)
 	d.allocMu.Unlock()
+	d.closeTables()
 	return r.err
 }
 

@@ -64,8 +64,12 @@
 // Upload, Download, Sync, Dot and Alloc on a cache miss are one round trip.
 // All work goes to the context's default stream, so it runs in call order.
 // Device.Stats counts launches, round trips and driver allocations: a
-// 64-128-10 training step with Adam makes 20 launches and 3 round trips
+// 64-128-10 training step with Adam makes 17 launches and 3 round trips
 // (two uploads, the loss download), which TestStepCounts keeps in check.
+// The optimizer's share is one launch: SGDTensors and AdamTensors update
+// every parameter tensor of a step in one kernel, reading the tensors from
+// a table in device memory that is uploaded once per list of buffers and
+// cached (multi.go); package optim uses them when the device has them.
 //
 // # Memory
 //

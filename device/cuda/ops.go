@@ -420,3 +420,106 @@ func (d *Device) Adam(p, g, m, v device.Buffer, cfg device.AdamConfig) {
 		fltArg(cfg.Beta1), fltArg(cfg.Beta2), fltArg(cfg.Eps), fltArg(cfg.WeightDecay), fltArg(cfg.LR/bc1),
 		fltArg(math.Sqrt(bc2)), boolArg(cfg.Decoupled))
 }
+
+// checkTensorLists panics unless every list has one buffer per parameter.
+func checkTensorLists(op string, n int, lists ...[]device.Buffer) {
+	for _, l := range lists {
+		if len(l) != n {
+			panic(fmt.Sprintf("cuda: %s: %d parameters but a list of %d buffers", op, n, len(l)))
+		}
+	}
+}
+
+// SGDTensors performs one torch.optim.SGD step on every ps[i], with
+// gradient gs[i] and momentum buffer vs[i] (vs may be nil without
+// momentum), all with the same configuration, in one launch of sgd_multi:
+// the result is the same, bit for bit, as SGD on each tensor in turn.
+// Package optim uses it when the device has it. The table of the tensors
+// is uploaded on the first call with these buffers and reused after that
+// (see multi.go).
+func (d *Device) SGDTensors(ps, gs, vs []device.Buffer, cfg device.SGDConfig) {
+	const op = "SGDTensors"
+	checkTensorLists(op, len(ps), gs)
+	if vs != nil {
+		checkTensorLists(op, len(ps), vs)
+	}
+	d.tables.mu.Lock()
+	defer d.tables.mu.Unlock()
+	d.tables.words = d.tables.words[:0]
+	empty := true
+	for i := range ps {
+		P, G := d.buf(op, ps[i], false), d.buf(op, gs[i], false)
+		checkEq(op, P, G)
+		var V *Buffer
+		if vs != nil {
+			V = d.buf(op, vs[i], true)
+		}
+		if cfg.Momentum != 0 && V == nil {
+			panic(fmt.Sprintf("cuda: %s: momentum needs a velocity buffer for tensor %d", op, i))
+		}
+		if V != nil {
+			checkEq(op, P, V)
+		}
+		d.addTensorRef(P, G, nil, V)
+		empty = empty && P.n == 0
+	}
+	if empty {
+		return
+	}
+	table, ok := d.tensorTable(op)
+	if !ok {
+		return
+	}
+	flags := boolArg(cfg.First) | boolArg(cfg.Nesterov)<<1
+	for start := 0; start < len(ps); start += maxGridY {
+		chunk, gx, gy := d.tensorChunk(table, start)
+		if gx > 0 {
+			d.launch(kSGDMulti, gx, gy, threads, 1, devArg(chunk), fltArg(cfg.LR), fltArg(cfg.Momentum),
+				fltArg(cfg.Dampening), fltArg(cfg.WeightDecay), flags)
+		}
+	}
+}
+
+// AdamTensors performs one torch.optim.Adam (or AdamW) step on every
+// ps[i], with gradient gs[i] and moments ms[i] and vs[i], all at the same
+// step, in one launch of adam_multi: the result is the same, bit for bit,
+// as Adam on each tensor in turn. Package optim uses it when the device
+// has it. The table of the tensors is uploaded on the first call with
+// these buffers and reused after that (see multi.go).
+func (d *Device) AdamTensors(ps, gs, ms, vs []device.Buffer, cfg device.AdamConfig) {
+	const op = "AdamTensors"
+	checkTensorLists(op, len(ps), gs, ms, vs)
+	if cfg.Step < 1 {
+		panic(fmt.Sprintf("cuda: %s: step %d, want ≥ 1", op, cfg.Step))
+	}
+	d.tables.mu.Lock()
+	defer d.tables.mu.Unlock()
+	d.tables.words = d.tables.words[:0]
+	empty := true
+	for i := range ps {
+		P, G, M, V := d.buf(op, ps[i], false), d.buf(op, gs[i], false), d.buf(op, ms[i], false), d.buf(op, vs[i], false)
+		checkEq(op, P, G)
+		checkEq(op, P, M)
+		checkEq(op, P, V)
+		d.addTensorRef(P, G, M, V)
+		empty = empty && P.n == 0
+	}
+	if empty {
+		return
+	}
+	table, ok := d.tensorTable(op)
+	if !ok {
+		return
+	}
+	// As Adam: bias corrections in float64.
+	bc1 := 1 - math.Pow(cfg.Beta1, float64(cfg.Step))
+	bc2 := 1 - math.Pow(cfg.Beta2, float64(cfg.Step))
+	for start := 0; start < len(ps); start += maxGridY {
+		chunk, gx, gy := d.tensorChunk(table, start)
+		if gx > 0 {
+			d.launch(kAdamMulti, gx, gy, threads, 1, devArg(chunk), fltArg(cfg.LR), fltArg(cfg.Beta1),
+				fltArg(cfg.Beta2), fltArg(cfg.Eps), fltArg(cfg.WeightDecay), fltArg(cfg.LR/bc1),
+				fltArg(math.Sqrt(bc2)), boolArg(cfg.Decoupled))
+		}
+	}
+}

@@ -40,6 +40,8 @@ const (
 	kLossBlock
 	kSGD
 	kAdam
+	kSGDMulti
+	kAdamMulti
 	// kGemm is the first of 12 SGEMM kernels, indexed by
 	// kGemm + 4·tile + 2·transA + transB (see gemmKernel).
 	kGemm
@@ -77,6 +79,8 @@ var kernelTable = func() [numKernels]kernelRef {
 		kLossBlock:             {kernels.Loss, "loss_block"},
 		kSGD:                   {kernels.Optim, "sgd"},
 		kAdam:                  {kernels.Optim, "adam"},
+		kSGDMulti:              {kernels.Optim, "sgd_multi"},
+		kAdamMulti:             {kernels.Optim, "adam_multi"},
 	}
 	for tile, g := range gemmTiles {
 		for _, ta := range []bool{false, true} {
