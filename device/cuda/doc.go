@@ -36,7 +36,10 @@
 // the device thread. Everything above the interface (the queue, launch
 // geometry, the allocator, the loss status word, the conformance suite, a
 // training step against the CPU, `adjoint train --device cuda`) then runs
-// exactly as on a GPU, only slower.
+// exactly as on a GPU, only slower. emu_bridge.cpp includes kernels/*.cu
+// from outside this package, which Go's build cache does not watch; it
+// does watch the embedded PTX, so after editing a .cu file run `make
+// kernels` (or `go clean -cache`) before testing it under cudaemu.
 //
 // The cuda build itself is tested the same way below the driver API:
 // scripts/cuda/fakecuda builds a stand-in libcuda.so.1 from the same
