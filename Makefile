@@ -52,7 +52,7 @@ cuda-emu: ## the CUDA backend's own tests with its kernels emulated on the CPU (
 	$(GO) vet -tags cudaemu ./device/cuda/ ./cmd/adjoint/
 	$(GO) test -tags cudaemu -short -timeout 15m ./device/cuda/
 	$(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU' ./cmd/adjoint/
-	$(GO) test -race -tags cudaemu -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts' ./device/cuda/
+	$(GO) test -race -tags cudaemu -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestConcurrentCallers' ./device/cuda/
 
 # The stand-in driver of scripts/cuda/fakecuda, for cuda-built tests. -count=1:
 # go test cannot see that results depend on FAKECUDA_DEVICES.
@@ -62,7 +62,7 @@ cuda-fake: ## the -tags cuda build itself (gorgonia.org/cu, driver_cu.go, the co
 	bash scripts/cuda/fakecuda/build.sh
 	$(FAKECUDA) $(GO) test -count=1 -tags cuda -short -timeout 15m ./device/cuda/
 	$(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestCUDABuildWithoutGPU' ./cmd/adjoint/
-	$(FAKECUDA) $(GO) test -count=1 -race -tags cuda -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestDriverInit' ./device/cuda/
+	$(FAKECUDA) $(GO) test -count=1 -race -tags cuda -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestDriverInit|TestConcurrentCallers|TestMultiTensor|TestTensorTableCache' ./device/cuda/
 	FAKECUDA_DEVICES=0 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestDriverInit|TestCUDABuildWithoutGPU' ./device/cuda/ ./cmd/adjoint/
 
 gpu-dry-run: ## build the GPU bundle and run a shortened gpu-run.sh on the stand-in driver (scripts/cuda/fakecuda/dry-run.sh)

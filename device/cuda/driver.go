@@ -10,13 +10,14 @@ type devPtr uintptr
 // kernelFn is a loaded kernel, as the driver returns it.
 type kernelFn any
 
-// driver is the part of the CUDA driver API the device thread uses. Two
+// driver is the part of the CUDA driver API the device uses. Two
 // implementations exist, chosen by build tag: cuDriver (driver_cu.go, tag
 // cuda) calls the real driver through gorgonia.org/cu; emuDriver
 // (driver_emu.go, tag cudaemu) runs the same kernels/*.cu on the CPU
 // through scripts/cuda/emu/cuda_emu.h, so that everything above this
 // interface (queue, allocator, launch geometry, error handling) is tested
-// without a GPU. All methods are called on the device thread only.
+// without a GPU. All methods are called under Device.mu, on a locked OS
+// thread on which makeCurrent (or open) has made the context current.
 type driver interface {
 	// open makes device index current on the calling thread and reports
 	// the card's name and multiprocessor count.
@@ -24,6 +25,8 @@ type driver interface {
 	// release unloads the modules and releases the context; it is safe
 	// after a failed open.
 	release() error
+	// makeCurrent makes the context current on the calling thread.
+	makeCurrent() error
 	memAlloc(bytes int64) (devPtr, error)
 	memFree(p devPtr) error
 	// outOfMemory reports whether err from memAlloc means the device is

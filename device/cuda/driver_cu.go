@@ -24,8 +24,9 @@ func deviceCount() (int, error) {
 func newDriver() driver { return &cuDriver{mods: map[string]cu.Module{}} }
 
 // cuDriver is the real CUDA driver through gorgonia.org/cu: the device's
-// primary context, current on the device thread, and the PTX modules of
-// package kernels, JIT-compiled by the driver on first use.
+// primary context, made current on the calling thread for each call, and
+// the PTX modules of package kernels, JIT-compiled by the driver on first
+// use.
 type cuDriver struct {
 	dev  cu.Device
 	ctx  cu.CUContext
@@ -53,6 +54,8 @@ func (c *cuDriver) open(index int) (string, int, error) {
 	}
 	return name, sms, nil
 }
+
+func (c *cuDriver) makeCurrent() error { return cu.SetCurrentContext(c.ctx) }
 
 func (c *cuDriver) release() error {
 	var first error

@@ -22,8 +22,8 @@ import (
 // compiled for the CPU by emu_bridge.cpp with scripts/cuda/emu/cuda_emu.h
 // (each CUDA thread a host thread, blocks one after another) and device
 // memory is host memory. Everything above the driver interface runs as it
-// does on a GPU: the device thread, the launch queue, launch geometry,
-// the caching allocator, the loss status word, error handling. It is a
+// does on a GPU: the call path, launch geometry, the caching allocator,
+// the loss status word, error handling. It is a
 // test of that code and of the kernels' logic, not of speed or of the
 // GPU's memory model.
 
@@ -57,6 +57,8 @@ func (e *emuDriver) open(index int) (string, int, error) {
 }
 
 func (e *emuDriver) release() error { return nil }
+
+func (e *emuDriver) makeCurrent() error { return nil }
 
 func (e *emuDriver) memAlloc(bytes int64) (devPtr, error) {
 	e.mu.Lock()

@@ -11,7 +11,7 @@ import (
 )
 
 // Validation mirrors package cpu: shape and length misuse panics with the
-// method's name. Everything else is queued for the device thread.
+// method's name. Everything else is handed to the driver (exec in cuda.go).
 
 var (
 	numUnary  = device.UnaryOp(len(device.UnaryOps()))

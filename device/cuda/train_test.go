@@ -25,7 +25,7 @@ type trainer struct {
 	lossOut [1]float64
 }
 
-func newTrainer(t *testing.T, dev device.Device) *trainer {
+func newTrainer(t testing.TB, dev device.Device) *trainer {
 	t.Helper()
 	model, err := nn.MLP(dev, []int{64, 128, 10}, device.ReLU, 1)
 	if err != nil {
