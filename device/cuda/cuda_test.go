@@ -415,15 +415,7 @@ func TestLaunchFailureIsRecorded(t *testing.T) {
 func TestStepCounts(t *testing.T) {
 	d := open(t)
 	defer d.Close()
-	tr := newTrainer(t, d)
-	rng := rand.New(rand.NewPCG(7, 8))
-	x, y := randVec(rng, 64*64), make([]float32, 64)
-	for i := range y {
-		y[i] = float32(i % 10)
-	}
-	if _, err := tr.step(x, y, 64); err != nil {
-		t.Fatal(err)
-	}
+	tr, x, y := warmTrainer(t, d)
 	before := d.Stats()
 	const steps = 3
 	for range steps {

@@ -16,15 +16,7 @@ import (
 func BenchmarkTrainingStep(b *testing.B) {
 	d := open(b)
 	defer d.Close()
-	tr := newTrainer(b, d)
-	rng := rand.New(rand.NewPCG(7, 8))
-	x, y := randVec(rng, 64*64), make([]float32, 64)
-	for i := range y {
-		y[i] = float32(i % 10)
-	}
-	if _, err := tr.step(x, y, 64); err != nil {
-		b.Fatal(err)
-	}
+	tr, x, y := warmTrainer(b, d)
 	before := d.Stats()
 	b.ResetTimer()
 	for range b.N {
@@ -36,4 +28,21 @@ func BenchmarkTrainingStep(b *testing.B) {
 	after := d.Stats()
 	b.ReportMetric(float64(after.Launches-before.Launches)/float64(b.N), "launches/op")
 	b.ReportMetric(float64(after.RoundTrips-before.RoundTrips)/float64(b.N), "roundtrips/op")
+}
+
+// warmTrainer returns a trainer of the digits MLP on d and a batch of 64
+// samples, after one step on it: the allocator's cache and the optimizer's
+// tensor table are then warm, as in any later step.
+func warmTrainer(tb testing.TB, d *Device) (tr *trainer, x, y []float32) {
+	tb.Helper()
+	tr = newTrainer(tb, d)
+	rng := rand.New(rand.NewPCG(7, 8))
+	x, y = randVec(rng, 64*64), make([]float32, 64)
+	for i := range y {
+		y[i] = float32(i % 10)
+	}
+	if _, err := tr.step(x, y, 64); err != nil {
+		tb.Fatal(err)
+	}
+	return tr, x, y
 }
