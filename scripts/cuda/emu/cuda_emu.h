@@ -30,7 +30,7 @@
 struct dim3 {
 	unsigned x = 1, y = 1, z = 1;
 };
-struct float4 {
+struct alignas(16) float4 { // as CUDA's: a float4 load needs a 16-byte aligned address
 	float x, y, z, w;
 };
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }

@@ -19,7 +19,11 @@ done
 	echo "fakecuda: no cuda.h (run scripts/cuda/install-toolkit.sh)" >&2
 	exit 1
 }
-g++ -std=c++20 -O2 -fPIC -shared -pthread -Wall -Wno-unknown-pragmas "${inc[@]}" \
+# UndefinedBehaviorSanitizer, as in scripts/cuda/emu/run.sh: a kernel's
+# misaligned float4 access (a fault on a GPU) stops the program here too,
+# now with the buffers, offsets and leading dimensions the Go side passes.
+g++ -std=c++20 -O2 -g -fPIC -shared -pthread -Wall -Wno-unknown-pragmas "${inc[@]}" \
+	-fsanitize=undefined -fno-sanitize-recover=undefined \
 	-Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1" \
 	"$here/libcuda.cpp" "$root/device/cuda/emu_bridge.cpp"
 echo "fakecuda: built $out/libcuda.so.1"
