@@ -12,8 +12,9 @@
 #   train-*    adjoint train --json on digits, on cuda then on cpu
 #   bench      adjoint bench --device cuda --only gemm,mlp --quick, PyTorch
 #              on the same card as the peer
-#   tiles      cuda.test -test.bench GemmTiles: every SGEMM tile at every
-#              size, for tuning gemmPlan on this card
+#   tiles      cuda.test -test.bench 'GemmTiles|TrainingStep': every SGEMM
+#              tile at every size, for tuning gemmPlan on this card, and the
+#              digits training step with its launches per step
 #   summary    a short table: tests, accuracy cuda vs cpu, bench rows, tiles
 # Logs (NAME.out = stdout, NAME.err = stderr, per step) and summary.txt go to
 # logdir: $1, else $OUT when set, else .gpu/logs. Exit status 0 only when
@@ -161,7 +162,7 @@ fi
 # (d) Every SGEMM tile at every size (BenchmarkGemmTiles): the data for
 # tuning gemmPlan on this card. Last, as the least needed.
 if [[ $runSteps == *" tiles "* ]] && [ -x ./cuda.test ]; then
-	step tiles 100 ./cuda.test -test.run '^$' -test.bench 'GemmTiles' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
+	step tiles 100 ./cuda.test -test.run '^$' -test.bench 'GemmTiles|TrainingStep' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
 fi
 
 # (e) The table.
@@ -195,6 +196,11 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 		echo
 		echo "bench: no CSV; its stdout table:"
 		tail -n 40 "$logs/bench.out"
+	fi
+	if grep -q '^BenchmarkTrainingStep' "$logs/tiles.out" 2>/dev/null; then
+		echo
+		awk '/^BenchmarkTrainingStep/ { for (i = 2; i <= NF; i++) { if ($i == "ns/op") us = $(i - 1) / 1000; if ($i == "launches/op") l = $(i - 1) }
+			printf "training step (64-128-10, Adam, K = 64, BenchmarkTrainingStep): %.1f us, %s launches\n", us, l }' "$logs/tiles.out"
 	fi
 	if grep -q '^BenchmarkGemmTiles/' "$logs/tiles.out" 2>/dev/null; then
 		echo

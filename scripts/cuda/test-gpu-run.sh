@@ -21,8 +21,9 @@ mkbundle() { # mkbundle DIR
 	cp "$here/gpu-run.sh" "$1/"
 	cat >"$1/cuda.test" <<'EOF'
 #!/usr/bin/env bash
-if [[ " $* " == *" -test.bench GemmTiles "* ]]; then
+if [[ " $* " == *" -test.bench GemmTiles|TrainingStep "* ]]; then
 	echo "BenchmarkGemmTiles/NT/4096/128-16         	      40	   3400000 ns/op	     40423 GFLOP/s"
+	echo "BenchmarkTrainingStep-16         	    9000	     61234 ns/op	        17.00 launches/op	         3.000 roundtrips/op"
 	echo "PASS"
 	exit 0
 fi
@@ -75,6 +76,7 @@ grep -q "bench --device cuda --only gemm,mlp --quick --python $(command -v pytho
 	fail "bench not called with --python: $(cat "$tmp/ok/calls.txt")"
 grep -q '1 passed, 0 failed, 1 skipped' "$s" || fail "test counts missing"
 grep -Eq '^NT/4096/128 +40423$' "$s" || fail "tile row missing"
+grep -q '^training step (64-128-10, Adam, K = 64, BenchmarkTrainingStep): 61.2 us, 17.00 launches$' "$s" || fail "training step line missing"
 
 # 1b. Logs into $1 (wins over $OUT).
 OUT=$tmp/ignored bash "$tmp/ok/gpu-run.sh" "$tmp/arg-logs" >/dev/null 2>&1 || fail "run with a log dir argument failed"
