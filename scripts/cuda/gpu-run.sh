@@ -192,6 +192,22 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 			  ms = tms($5); pt = tms($15)
 			  printf "%-38s %11s %11s %9s %9s %s\n", $1, ms, pt, ($17 == "" ? "-" : $17), ($12 == "" ? "-" : $12), err }
 			function tms(s) { return s == "" ? "-" : sprintf("%.4f", s * 1000) }' "$logs/bench.csv"
+		echo
+		# Issue #4's targets, as our time over PyTorch's on this card: SGEMM
+		# at n >= 4096 at most 1.25 (0.8 of torch.mm's speed), the wide MLP
+		# step (4096-4096-4096-10, K = 4096) at most 1, the small (digits)
+		# step at most 0.5.
+		awk -F, 'NR > 1 && $3 ~ /^cuda/ {
+				if ($1 ~ /^gemm\/[A-Z]+\/[0-9]+$/) { split($1, p, "/"); if (p[3] + 0 >= 4096) check($1, $17, 1.25) }
+				else if ($1 ~ /^mlp\/wide\/4096-/) check($1, $17, 1)
+				else if ($1 ~ /^mlp\/small\//) check($1, $17, 0.5)
+			}
+			function check(name, r, limit) {
+				n++
+				if (r == "") { printf "target %-34s no PyTorch time (want <= %s)\n", name, limit; return }
+				printf "target %-34s ours/pt %6.3f, want <= %-4s %s\n", name, r, limit, (r + 0 <= limit ? "MET" : "MISSED")
+			}
+			END { if (n == 0) print "targets: no target configuration in this bench run" }' "$logs/bench.csv"
 	elif [ -s "$logs/bench.out" ]; then
 		echo
 		echo "bench: no CSV; its stdout table:"

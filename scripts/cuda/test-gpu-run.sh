@@ -52,6 +52,9 @@ bench)
 		echo "config,kind,device,reps,median_s,q1_s,q3_s,min_s,max_s,iqr_pct,flops,gflops,samples,per_sample_s,torch_median_s,torch_iqr_pct,torch_ratio,numpy_median_s,numpy_ratio,error"
 		echo "gemm/nn/1024,gemm,cuda,7,0.0001,,,,,,2.1e9,21000,0,,0.00008,,1.25,,,"
 		echo "mlp/small/64-128-10/K64,mlp,cuda,7,0.0002,,,,,,,,64,,,,,,,\"boom, with a comma\""
+		echo "gemm/NT/4096,gemm,cuda,7,0.003,,,,,,1.4e11,45000,0,,0.0025,,1.2,,,"
+		echo "mlp/wide/4096-4096-4096-10/K4096,mlp,cuda,7,0.02,,,,,,,,4096,,0.018,,1.111,,,"
+		echo "mlp/medium/784-512-512-10/K256,mlp,cuda,7,0.0001,,,,,,,,256,,0.0003,,0.333,,,"
 	} >"$csv"
 	;;
 esac
@@ -72,6 +75,10 @@ grep -Eq '^cuda +0\.98 ' "$s" || fail "cuda accuracy missing"
 grep -Eq '^cpu +0\.98 ' "$s" || fail "cpu accuracy missing"
 grep -Eq '^gemm/nn/1024 +0\.1000 +0\.0800 +1\.25 +21000' "$s" || fail "bench gemm row missing"
 grep -q 'boom, with a comma' "$s" || fail "bench error column lost"
+grep -Eq '^target gemm/NT/4096 +ours/pt +1\.200, want <= 1\.25 MET$' "$s" || fail "SGEMM target line missing"
+grep -Eq '^target mlp/wide/4096-4096-4096-10/K4096 +ours/pt +1\.111, want <= 1 +MISSED$' "$s" || fail "wide MLP target line missing"
+grep -Eq '^target mlp/small/64-128-10/K64 +no PyTorch time' "$s" || fail "small MLP target line missing"
+! grep -q '^target gemm/nn/1024\|^target mlp/medium' "$s" || fail "a configuration without a target got a target line"
 grep -q "bench --device cuda --only gemm,mlp --quick --python $(command -v python3)" "$tmp/ok/calls.txt" ||
 	fail "bench not called with --python: $(cat "$tmp/ok/calls.txt")"
 grep -q '1 passed, 0 failed, 1 skipped' "$s" || fail "test counts missing"
