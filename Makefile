@@ -60,8 +60,8 @@ FAKECUDA := LD_LIBRARY_PATH=$(CURDIR)/.fakecuda$${LD_LIBRARY_PATH:+:$$LD_LIBRARY
 
 cuda-fake: ## the -tags cuda build itself (gorgonia.org/cu, driver_cu.go, the committed PTX) on a stand-in libcuda.so.1 whose kernels run on the CPU, with one device and with none (needs g++ and cuda.h; no GPU)
 	bash scripts/cuda/fakecuda/build.sh
-	$(FAKECUDA) $(GO) test -count=1 -tags cuda -short -timeout 15m ./device/cuda/
-	$(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestCUDABuildWithoutGPU' ./cmd/adjoint/
+	FAKECUDA_STRICT=1 $(FAKECUDA) $(GO) test -count=1 -tags cuda -short -timeout 15m ./device/cuda/
+	FAKECUDA_STRICT=1 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestCUDABuildWithoutGPU' ./cmd/adjoint/
 	$(FAKECUDA) $(GO) test -count=1 -race -tags cuda -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestDriverInit|TestConcurrentCallers|TestMultiTensor|TestTensorTableCache' ./device/cuda/
 	FAKECUDA_DEVICES=0 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestDriverInit|TestCUDABuildWithoutGPU' ./device/cuda/ ./cmd/adjoint/
 

@@ -18,6 +18,12 @@
 //                          with the driver installed and no card.
 //   FAKECUDA_MEMORY=BYTES  memory per device (default 8 GiB).
 //   FAKECUDA_TRACE=1       one line per driver call on stderr.
+//   FAKECUDA_STRICT=1      a misuse that a real driver would answer with an
+//                          error code (no current context, a copy outside
+//                          every allocation, an unknown kernel, ...), or a
+//                          context released with memory still allocated,
+//                          aborts the program: tests that pass under it
+//                          made no such call (make cuda-fake sets it).
 //   FAKECUDA_NULL=1        launches are checked but not run: what remains
 //                          of a step's time is the host's cost per launch
 //                          and per copy (Go, the device thread, cgo,
@@ -48,6 +54,7 @@ int devices = 1;
 size_t memoryPerDevice = size_t(8) << 30;
 bool trace;
 bool nullKernels;
+bool strict;
 
 struct Context {
 	int device;
@@ -91,6 +98,10 @@ CUresult complain(CUresult r, const char *format, ...) {
 	std::vfprintf(stderr, format, ap);
 	std::fputc('\n', stderr);
 	va_end(ap);
+	if (strict) {
+		std::fputs("fakecuda: FAKECUDA_STRICT is set: aborting\n", stderr);
+		std::abort();
+	}
 	return r;
 }
 
@@ -151,6 +162,7 @@ CUresult CUDAAPI cuInit(unsigned int flags) {
 	if (const char *v = std::getenv("FAKECUDA_DEVICES")) devices = std::atoi(v);
 	if (const char *v = std::getenv("FAKECUDA_MEMORY")) memoryPerDevice = std::strtoull(v, nullptr, 10);
 	if (const char *v = std::getenv("FAKECUDA_NULL")) nullKernels = *v && *v != '0';
+	if (const char *v = std::getenv("FAKECUDA_STRICT")) strict = *v && *v != '0';
 	if (devices > 8) devices = 8;
 	say("cuInit(%u): %d devices", flags, devices);
 	if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
