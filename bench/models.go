@@ -8,6 +8,7 @@ import (
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/loss"
+	"github.com/adjoint-go/adjoint/optim"
 	"github.com/adjoint-go/adjoint/tensor"
 )
 
@@ -168,6 +169,7 @@ type network struct {
 	ts     *tensors
 	ws, bs []*autograd.Var
 	params []*autograd.Var
+	opt    *optim.SGD     // plain SGD, as the PyTorch peer's torch.optim.SGD
 	x, y   *tensor.Tensor // a batch: K × in inputs and K class indices
 	last   *autograd.Var  // the loss of the latest step, valid until the next
 }
@@ -183,6 +185,11 @@ func newNetwork(dev device.Device, dt device.DType, c Config, rng *rand.Rand) (*
 		w, b := autograd.NewParam(fmt.Sprintf("w%d", i), wt), autograd.NewParam(fmt.Sprintf("b%d", i), bt)
 		n.ws, n.bs = append(n.ws, w), append(n.bs, b)
 		n.params = append(n.params, w, b)
+	}
+	var err error
+	if n.opt, err = optim.NewSGD(n.params, optim.SGDConfig{LR: LearningRate}); err != nil {
+		n.release()
+		return nil, fmt.Errorf("bench: %s: %w", c.Name, err)
 	}
 	ls := c.Linears()
 	in, classes := ls[0][0], ls[len(ls)-1][1]
@@ -258,17 +265,15 @@ func (n *network) record() error {
 }
 
 // trainStep is one training step: forward, loss, backward, and a plain SGD
-// update of every parameter on the device, then one wait for the device
-// (as PyTorch's step: nothing in the middle waits).
+// update of every parameter by package optim (on a GPU one launch for all
+// of them, as PyTorch's foreach SGD), then one wait for the device (as
+// PyTorch's step: nothing in the middle waits).
 func (n *network) trainStep() error {
 	if err := n.record(); err != nil {
 		return err
 	}
-	sgd := device.SGDConfig{LR: LearningRate}
-	for _, p := range n.params {
-		if g := p.Grad(); g != nil {
-			n.dev.SGD(p.Value().Buffer(), g.Buffer(), nil, sgd)
-		}
+	if err := n.opt.Step(); err != nil {
+		return fmt.Errorf("bench: %s: %w", n.cfg.Name, err)
 	}
 	return n.dev.Sync()
 }
