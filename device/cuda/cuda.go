@@ -117,24 +117,16 @@ var errClosed = errors.New("cuda: device is closed")
 // allocated (buffers still held become invalid), unloads the kernels and
 // releases the context. Further calls fail with an error.
 func (d *Device) Close() error {
-	d.mu.Lock()
-	if d.closed.Load() {
-		d.mu.Unlock()
+	r := d.exec(&call{op: opClose})
+	if r.err == errClosed {
 		return nil
 	}
-	runtime.LockOSThread()
-	err := d.w.drv.makeCurrent()
-	if err == nil {
-		err = d.shutdown()
-	}
-	runtime.UnlockOSThread()
-	d.closed.Store(true)
-	d.mu.Unlock()
+	d.closed.Store(true) // also when the context could not be made current
 	d.allocMu.Lock()
 	clear(d.free)
 	d.allocMu.Unlock()
 	d.closeTables()
-	return err
+	return r.err
 }
 
 // opcode is the kind of a call to the driver.
@@ -147,6 +139,7 @@ const (
 	opDownload               // ptr → host, bytes
 	opSync                   // cuCtxSynchronize
 	opDot                    // Σ x·y over n = bytes elements, x = ptr, y = ptr2
+	opClose                  // shutdown; later calls fail with errClosed
 )
 
 // call is one request to the driver, built on the caller's stack so that a
@@ -366,6 +359,10 @@ func (d *Device) serve(c *call) reply {
 		}
 		d.checkLoss()
 		return reply{f: v, err: err}
+	case opClose:
+		err := d.shutdown()
+		d.closed.Store(true)
+		return reply{err: err}
 	}
 	return reply{}
 }

@@ -92,6 +92,31 @@ func (d *Device) tensorTable(op string) (devPtr, bool) {
 	return b.ptr, true
 }
 
+// launchTensorChunks calls launch for the table assembled in
+// d.tables.words (found in the cache or uploaded), once per chunk of at
+// most maxGridY tensors that holds any elements; a table of empty tensors
+// launches nothing and is not uploaded. On failure to upload, the error is
+// recorded and nothing launches. The caller holds d.tables.mu.
+func (d *Device) launchTensorChunks(op string, launch func(chunk devPtr, gx, gy int)) {
+	words := d.tables.words
+	empty := true
+	for i := tensorRefWords - 1; i < len(words); i += tensorRefWords {
+		empty = empty && words[i] == 0
+	}
+	if empty {
+		return
+	}
+	table, ok := d.tensorTable(op)
+	if !ok {
+		return
+	}
+	for start := 0; start < len(words)/tensorRefWords; start += maxGridY {
+		if chunk, gx, gy := d.tensorChunk(table, start); gx > 0 {
+			launch(chunk, gx, gy)
+		}
+	}
+}
+
 // tensorChunk returns the part of the table at ptr (holding
 // d.tables.words) that starts at entry start and its launch grid: the
 // multi-tensor kernels take the tensor index from blockIdx.y, which CUDA

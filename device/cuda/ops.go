@@ -446,7 +446,6 @@ func (d *Device) SGDTensors(ps, gs, vs []device.Buffer, cfg device.SGDConfig) {
 	d.tables.mu.Lock()
 	defer d.tables.mu.Unlock()
 	d.tables.words = d.tables.words[:0]
-	empty := true
 	for i := range ps {
 		P, G := d.buf(op, ps[i], false), d.buf(op, gs[i], false)
 		checkEq(op, P, G)
@@ -461,23 +460,12 @@ func (d *Device) SGDTensors(ps, gs, vs []device.Buffer, cfg device.SGDConfig) {
 			checkEq(op, P, V)
 		}
 		d.addTensorRef(P, G, nil, V)
-		empty = empty && P.n == 0
-	}
-	if empty {
-		return
-	}
-	table, ok := d.tensorTable(op)
-	if !ok {
-		return
 	}
 	flags := boolArg(cfg.First) | boolArg(cfg.Nesterov)<<1
-	for start := 0; start < len(ps); start += maxGridY {
-		chunk, gx, gy := d.tensorChunk(table, start)
-		if gx > 0 {
-			d.launch(kSGDMulti, gx, gy, threads, 1, devArg(chunk), fltArg(cfg.LR), fltArg(cfg.Momentum),
-				fltArg(cfg.Dampening), fltArg(cfg.WeightDecay), flags)
-		}
-	}
+	d.launchTensorChunks(op, func(chunk devPtr, gx, gy int) {
+		d.launch(kSGDMulti, gx, gy, threads, 1, devArg(chunk), fltArg(cfg.LR), fltArg(cfg.Momentum),
+			fltArg(cfg.Dampening), fltArg(cfg.WeightDecay), flags)
+	})
 }
 
 // AdamTensors performs one torch.optim.Adam (or AdamW) step on every
@@ -495,31 +483,19 @@ func (d *Device) AdamTensors(ps, gs, ms, vs []device.Buffer, cfg device.AdamConf
 	d.tables.mu.Lock()
 	defer d.tables.mu.Unlock()
 	d.tables.words = d.tables.words[:0]
-	empty := true
 	for i := range ps {
 		P, G, M, V := d.buf(op, ps[i], false), d.buf(op, gs[i], false), d.buf(op, ms[i], false), d.buf(op, vs[i], false)
 		checkEq(op, P, G)
 		checkEq(op, P, M)
 		checkEq(op, P, V)
 		d.addTensorRef(P, G, M, V)
-		empty = empty && P.n == 0
-	}
-	if empty {
-		return
-	}
-	table, ok := d.tensorTable(op)
-	if !ok {
-		return
 	}
 	// As Adam: bias corrections in float64.
 	bc1 := 1 - math.Pow(cfg.Beta1, float64(cfg.Step))
 	bc2 := 1 - math.Pow(cfg.Beta2, float64(cfg.Step))
-	for start := 0; start < len(ps); start += maxGridY {
-		chunk, gx, gy := d.tensorChunk(table, start)
-		if gx > 0 {
-			d.launch(kAdamMulti, gx, gy, threads, 1, devArg(chunk), fltArg(cfg.LR), fltArg(cfg.Beta1),
-				fltArg(cfg.Beta2), fltArg(cfg.Eps), fltArg(cfg.WeightDecay), fltArg(cfg.LR/bc1),
-				fltArg(math.Sqrt(bc2)), boolArg(cfg.Decoupled))
-		}
-	}
+	d.launchTensorChunks(op, func(chunk devPtr, gx, gy int) {
+		d.launch(kAdamMulti, gx, gy, threads, 1, devArg(chunk), fltArg(cfg.LR), fltArg(cfg.Beta1),
+			fltArg(cfg.Beta2), fltArg(cfg.Eps), fltArg(cfg.WeightDecay), fltArg(cfg.LR/bc1),
+			fltArg(math.Sqrt(bc2)), boolArg(cfg.Decoupled))
+	})
 }

@@ -122,6 +122,16 @@ bool inside(uintptr_t p, size_t bytes) {
 	return p >= it->first && p - it->first + bytes <= it->second.bytes;
 }
 
+// deviceRange checks a copy or memset: a current context, and
+// [p, p+bytes) inside one live allocation.
+CUresult deviceRange(const char *call, CUdeviceptr p, size_t bytes) {
+	if (CUresult r = needContext(call)) return r;
+	if (!inside(p, bytes))
+		return complain(CUDA_ERROR_INVALID_VALUE, "%s of %zu bytes at %#llx: outside every allocation", call, bytes,
+		                (unsigned long long)p);
+	return CUDA_SUCCESS;
+}
+
 // parseEntries returns the kernels a PTX image declares, with their
 // parameter counts, or an error message.
 std::string parseEntries(const char *ptx, std::vector<std::pair<std::string, int>> &entries) {
@@ -311,30 +321,23 @@ CUresult CUDAAPI cuMemFree(CUdeviceptr p) {
 
 CUresult CUDAAPI cuMemcpyHtoD(CUdeviceptr dst, const void *src, size_t bytes) {
 	std::lock_guard<std::mutex> lock(mu);
-	if (CUresult r = needContext("cuMemcpyHtoD")) return r;
-	if (!inside(dst, bytes))
-		return complain(CUDA_ERROR_INVALID_VALUE, "cuMemcpyHtoD of %zu bytes to %#llx: outside every allocation", bytes,
-		                (unsigned long long)dst);
+	if (CUresult r = deviceRange("cuMemcpyHtoD", dst, bytes)) return r;
 	emu_htod(dst, src, bytes);
 	return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuMemcpyDtoH(void *dst, CUdeviceptr src, size_t bytes) {
 	std::lock_guard<std::mutex> lock(mu);
-	if (CUresult r = needContext("cuMemcpyDtoH")) return r;
-	if (!inside(src, bytes))
-		return complain(CUDA_ERROR_INVALID_VALUE, "cuMemcpyDtoH of %zu bytes from %#llx: outside every allocation", bytes,
-		                (unsigned long long)src);
+	if (CUresult r = deviceRange("cuMemcpyDtoH", src, bytes)) return r;
 	emu_dtoh(dst, src, bytes);
 	return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuMemsetD32(CUdeviceptr dst, unsigned int value, size_t n) {
 	std::lock_guard<std::mutex> lock(mu);
-	if (CUresult r = needContext("cuMemsetD32")) return r;
-	if (dst % 4 != 0 || !inside(dst, 4 * n))
-		return complain(CUDA_ERROR_INVALID_VALUE, "cuMemsetD32 of %zu words at %#llx: misaligned or outside every allocation",
-		                n, (unsigned long long)dst);
+	if (CUresult r = deviceRange("cuMemsetD32", dst, 4 * n)) return r;
+	if (dst % 4 != 0)
+		return complain(CUDA_ERROR_INVALID_VALUE, "cuMemsetD32 at %#llx: misaligned", (unsigned long long)dst);
 	emu_memset32(dst, value, n);
 	return CUDA_SUCCESS;
 }
