@@ -4,7 +4,7 @@ PKGS      := ./...
 # Packages cheap enough to run under the race detector on 2 cores.
 RACE_PKGS := ./tensor/ ./autograd/... ./loss/ ./data/ ./safetensors/ ./optim/
 
-.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx cuda-check cuda-emu cuda-fake gpu-dry-run gpu-bundle fuzz clean
+.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx sass-check cuda-check cuda-emu cuda-fake gpu-dry-run gpu-bundle fuzz clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,6 +40,9 @@ kernels: ## regenerate kernels/*.ptx from kernels/*.cu (needs nvcc)
 
 check-ptx: ## fail if the committed PTX differs from what nvcc generates
 	bash scripts/cuda/check-ptx.sh
+
+sass-check: ## compile the SGEMM PTX for sm_90 and fail if its fast k-loops lose FFMA share (needs the CUDA toolkit, not a GPU)
+	bash scripts/cuda/sass-loops.sh --check
 
 cuda-check: ## vet and build everything with -tags cuda (needs the CUDA toolkit, not a GPU)
 	$(GO) vet -tags cuda $(PKGS)

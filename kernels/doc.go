@@ -45,7 +45,7 @@
 //	             the row's loss NaN and is flagged in a device status word.
 //	optim        sgd, adam: the whole update of one parameter tensor in one
 //	             grid-stride pass (momentum / moment buffers updated in place).
-//	gemm         sgemm_{nn,nt,tn,tt}_{128,64,32}: see below.
+//	gemm         sgemm_{nn,nt,tn,tt}_{128,64,32,128x256}: see below.
 //
 // # SGEMM
 //
@@ -69,14 +69,27 @@
 //	    on the way in)
 //
 //	for each K tile t:                      one __syncthreads per tile
-//	    registers ← global tile t+1         float4 loads when the tile is
-//	                                        inside the matrix and aligned,
-//	                                        else bounds-checked scalars (0 outside)
+//	    registers ← global tile t+1         (two k-loops, below)
 //	    for kk < BK: a[TM] ← As[kk][rows], b[TN] ← Bs[kk][cols]
 //	                 acc[TM][TN] += a ⊗ b   (TM·TN FMAs per 2 float4-pairs of loads)
 //	    shared buffer (t+1)&1 ← registers
 //	C ← α·acc + β·C                         C not read when β = 0; float4
 //	                                        stores where aligned, else checked
+//
+// Each block runs one of two copies of the k-loop. The fast one serves a
+// block wholly inside C with 16-byte aligned operands whose leading
+// dimensions divide by 4 (nearly every block of a large product): each
+// thread keeps a pointer per float4 it fetches and steps it one tile at a
+// time, without bounds checks; a partial last K tile is fetched checked,
+// after the loop. The edge one checks every fetch: float4 where the tile
+// lies inside the matrix, else scalars with zeros outside. An SGEMM of this
+// kind is bound by instruction issue on a GPU (a scheduler issues one warp
+// instruction per cycle, and an FFMA is one), so what counts is the FFMA
+// share of the loop: for the 128 tile on sm_90 (ptxas of nvcc 11.8) it is
+// 512 of 578 instructions per K tile in the fast loop, against 512 of about
+// 650 executed in the single checked loop this replaced. Every output is
+// accumulated over p = 0, 1, …, k−1 in order on every tile and both loops,
+// so every tile gives the same bits (scripts/cuda/emu checks this).
 //
 // The transposes only change how a tile is fetched: op(A) = Aᵀ is read along
 // its stored rows (contiguous in i) and stored straight into As[p][i]; the
@@ -84,15 +97,20 @@
 // rows are padded by 4 floats against bank conflicts in those transposing
 // stores.
 //
-// Three tile shapes, chosen per call by the host (device/cuda gemmPlan):
+// Four tile shapes. device/cuda picks one per product: a product of at
+// least 2³⁰ flops is autotuned (every tile timed on the card on the first
+// product of its size class); a smaller one takes gemmPlan's choice among
+// the first three, which needs no timing:
 //
-//	tile  BM×BN    BK  threads  TM×TN  used when
-//	128   128×128   8    256     8×8   ≥ one 128-tile per SM (large products)
-//	64     64×64   16    256     4×4   ≥ one 64-tile per SM
-//	32     32×32   16     64     4×4   smaller products (small layers)
+//	tile     BM×BN    BK  threads  TM×TN  gemmPlan uses it when
+//	128      128×128   8    256     8×8   ≥ one 128-tile per SM (large products)
+//	64        64×64   16    256     4×4   ≥ one 64-tile per SM
+//	32        32×32   16     64     4×4   smaller products (small layers)
+//	128x256  128×256   8    256    8×16   never: autotuning only (one block per
+//	                                      SM, 92% FFMA in its fast loop)
 //
 // ptxas (sm_90, nvcc 11.8) reports no spills: 128 registers for the 128
-// tile (__launch_bounds__(256, 2)), 71-91 for the others. Grid: (⌈n/BN⌉,
-// ⌈m/BM⌉), so m ≤ 65535·BM. There is no split-K: a product with small m·n
-// and huge k runs on few blocks.
+// tile (__launch_bounds__(256, 2)), 231 for 128x256 (__launch_bounds__(256,
+// 1)), fewer for the others. Grid: (⌈n/BN⌉, ⌈m/BM⌉), so m ≤ 65535·BM. There
+// is no split-K: a product with small m·n and huge k runs on few blocks.
 package kernels

@@ -14,10 +14,20 @@
 // already hold its share of tile t+1, stored to the other buffer after the
 // arithmetic; one __syncthreads per tile.
 //
-// A tile is loaded with float4 when it lies wholly inside the matrix and
-// the operand is 16-byte aligned with a leading dimension divisible by 4;
-// otherwise with bounds-checked scalar loads that read zeros outside (the
-// edge path). The decision is per tile and uniform across the block.
+// Two copies of the k-loop are compiled, chosen once per block:
+//   - the fast path, for a block wholly inside C whose operands are 16-byte
+//     aligned with leading dimensions divisible by 4 (nearly every block of
+//     a large product): each thread keeps a pointer per float4 it loads and
+//     advances it by one tile, with no bounds checks; only a last partial
+//     tile (k not a multiple of BK) takes the checked load;
+//   - the edge path: every load bounds-checked, float4 where the tile lies
+//     inside the matrix, scalar reads with zeros outside otherwise.
+// On a GPU an SGEMM of this shape is bound by instruction issue (one warp
+// instruction per cycle per scheduler, and an FFMA is one of them), so the
+// fast path exists to keep the loop's non-FFMA instructions few: the edge
+// path's 64-bit index arithmetic and predicates would cost about a sixth of
+// the issue slots. Both paths accumulate each output over p = 0, 1, ...,
+// k-1 in order, so every tile and path gives bit-identical results.
 template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB>
 __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
                                           const float *__restrict__ A, i64 lda,
@@ -32,6 +42,11 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 	constexpr int SA = BM + 4, SB = BN + 4; // padded shared row strides
 	constexpr int RA = 4 * BM / TM;         // row distance of a thread's 4-row groups
 	constexpr int RB = 4 * BN / TN;         // column distance of its 4-column groups
+	// A tile of a stored operand is read as rows of float4: WA (WB) float4
+	// per stored row. op(A) is m x k: stored m x k (rows i, columns p) or,
+	// when TA, k x m (rows p, columns i); op(B) likewise.
+	constexpr int WA = TA ? BM / 4 : BK / 4;
+	constexpr int WB = TB ? BK / 4 : BN / 4;
 
 	__shared__ __align__(16) float As[2][BK * SA];
 	__shared__ __align__(16) float Bs[2][BK * SB];
@@ -45,71 +60,38 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 
 	float4 ra[VA], rb[VB];
 
-	// load fetches the tile starting at k0 into registers.
-	auto load = [&](i64 k0) {
+	// load4 reads 4 consecutive floats of a stored row: float4 when allowed,
+	// else scalars with zeros past the row's end or for a row outside.
+	auto load4 = [](const float *src, bool vec, bool rowIn, i64 col, i64 cols) {
+		if (vec) return *reinterpret_cast<const float4 *>(src);
+		float4 v;
+		v.x = rowIn && col + 0 < cols ? src[0] : 0.f;
+		v.y = rowIn && col + 1 < cols ? src[1] : 0.f;
+		v.z = rowIn && col + 2 < cols ? src[2] : 0.f;
+		v.w = rowIn && col + 3 < cols ? src[3] : 0.f;
+		return v;
+	};
+
+	// loadChecked fetches the tile starting at k0 into registers, with
+	// bounds checks (the edge path, and the fast path's partial last tile).
+	auto loadChecked = [&](i64 k0) {
 		const bool kin = k0 + BK <= k;
 		const bool fa = fullM && kin && vecA, fb = fullN && kin && vecB;
 #pragma unroll
 		for (int v = 0; v < VA; v++) {
-			const int idx = tid + v * NT;
-			if (!TA) { // op(A)[i][p] = A[i*lda + p]: rows i, 4 consecutive p
-				const int r = idx / (BK / 4), c = (idx % (BK / 4)) * 4;
-				const i64 gi = bm + r, gp = k0 + c;
-				const float *src = A + gi * lda + gp;
-				if (fa) {
-					ra[v] = *reinterpret_cast<const float4 *>(src);
-				} else {
-					const bool ok = gi < m;
-					ra[v].x = ok && gp + 0 < k ? src[0] : 0.f;
-					ra[v].y = ok && gp + 1 < k ? src[1] : 0.f;
-					ra[v].z = ok && gp + 2 < k ? src[2] : 0.f;
-					ra[v].w = ok && gp + 3 < k ? src[3] : 0.f;
-				}
-			} else { // op(A)[i][p] = A[p*lda + i]: rows p, 4 consecutive i
-				const int r = idx / (BM / 4), c = (idx % (BM / 4)) * 4;
-				const i64 gp = k0 + r, gi = bm + c;
-				const float *src = A + gp * lda + gi;
-				if (fa) {
-					ra[v] = *reinterpret_cast<const float4 *>(src);
-				} else {
-					const bool ok = gp < k;
-					ra[v].x = ok && gi + 0 < m ? src[0] : 0.f;
-					ra[v].y = ok && gi + 1 < m ? src[1] : 0.f;
-					ra[v].z = ok && gi + 2 < m ? src[2] : 0.f;
-					ra[v].w = ok && gi + 3 < m ? src[3] : 0.f;
-				}
-			}
+			const int idx = tid + v * NT, r = idx / WA, c = (idx % WA) * 4;
+			if (!TA) // rows i, 4 consecutive p
+				ra[v] = load4(A + (bm + r) * lda + k0 + c, fa, bm + r < m, k0 + c, k);
+			else // rows p, 4 consecutive i
+				ra[v] = load4(A + (k0 + r) * lda + bm + c, fa, k0 + r < k, bm + c, m);
 		}
 #pragma unroll
 		for (int v = 0; v < VB; v++) {
-			const int idx = tid + v * NT;
-			if (!TB) { // op(B)[p][j] = B[p*ldb + j]: rows p, 4 consecutive j
-				const int r = idx / (BN / 4), c = (idx % (BN / 4)) * 4;
-				const i64 gp = k0 + r, gj = bn + c;
-				const float *src = B + gp * ldb + gj;
-				if (fb) {
-					rb[v] = *reinterpret_cast<const float4 *>(src);
-				} else {
-					const bool ok = gp < k;
-					rb[v].x = ok && gj + 0 < n ? src[0] : 0.f;
-					rb[v].y = ok && gj + 1 < n ? src[1] : 0.f;
-					rb[v].z = ok && gj + 2 < n ? src[2] : 0.f;
-					rb[v].w = ok && gj + 3 < n ? src[3] : 0.f;
-				}
-			} else { // op(B)[p][j] = B[j*ldb + p]: rows j, 4 consecutive p
-				const int r = idx / (BK / 4), c = (idx % (BK / 4)) * 4;
-				const i64 gj = bn + r, gp = k0 + c;
-				const float *src = B + gj * ldb + gp;
-				if (fb) {
-					rb[v] = *reinterpret_cast<const float4 *>(src);
-				} else {
-					const bool ok = gj < n;
-					rb[v].x = ok && gp + 0 < k ? src[0] : 0.f;
-					rb[v].y = ok && gp + 1 < k ? src[1] : 0.f;
-					rb[v].z = ok && gp + 2 < k ? src[2] : 0.f;
-					rb[v].w = ok && gp + 3 < k ? src[3] : 0.f;
-				}
-			}
+			const int idx = tid + v * NT, r = idx / WB, c = (idx % WB) * 4;
+			if (!TB) // rows p, 4 consecutive j
+				rb[v] = load4(B + (k0 + r) * ldb + bn + c, fb, k0 + r < k, bn + c, n);
+			else // rows j, 4 consecutive p
+				rb[v] = load4(B + (bn + r) * ldb + k0 + c, fb, bn + r < n, k0 + c, k);
 		}
 	};
 
@@ -117,27 +99,23 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 	auto store = [&](int buf) {
 #pragma unroll
 		for (int v = 0; v < VA; v++) {
-			const int idx = tid + v * NT;
+			const int idx = tid + v * NT, r = idx / WA, c = (idx % WA) * 4;
 			if (!TA) {
-				const int r = idx / (BK / 4), c = (idx % (BK / 4)) * 4;
 				float *dst = &As[buf][c * SA + r];
 				dst[0 * SA] = ra[v].x;
 				dst[1 * SA] = ra[v].y;
 				dst[2 * SA] = ra[v].z;
 				dst[3 * SA] = ra[v].w;
 			} else {
-				const int r = idx / (BM / 4), c = (idx % (BM / 4)) * 4;
 				*reinterpret_cast<float4 *>(&As[buf][r * SA + c]) = ra[v];
 			}
 		}
 #pragma unroll
 		for (int v = 0; v < VB; v++) {
-			const int idx = tid + v * NT;
+			const int idx = tid + v * NT, r = idx / WB, c = (idx % WB) * 4;
 			if (!TB) {
-				const int r = idx / (BN / 4), c = (idx % (BN / 4)) * 4;
 				*reinterpret_cast<float4 *>(&Bs[buf][r * SB + c]) = rb[v];
 			} else {
-				const int r = idx / (BK / 4), c = (idx % (BK / 4)) * 4;
 				float *dst = &Bs[buf][c * SB + r];
 				dst[0 * SB] = rb[v].x;
 				dst[1 * SB] = rb[v].y;
@@ -153,22 +131,14 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 #pragma unroll
 		for (int j = 0; j < TN; j++) acc[i][j] = 0.f;
 
-	const i64 ntiles = (k + BK - 1) / BK;
-	if (ntiles > 0) {
-		load(0);
-		store(0);
-	}
-	__syncthreads();
-	for (i64 t = 0; t < ntiles; t++) {
-		const int cur = (int)(t & 1);
-		const bool more = t + 1 < ntiles;
-		if (more) load((t + 1) * BK); // in flight during the arithmetic below
+	// multiply accumulates the tile in shared buffer buf.
+	auto multiply = [&](int buf) {
 #pragma unroll
 		for (int kk = 0; kk < BK; kk++) {
 			float a[TM], b[TN];
 #pragma unroll
 			for (int g = 0; g < TM / 4; g++) {
-				const float4 v = *reinterpret_cast<const float4 *>(&As[cur][kk * SA + g * RA + ty * 4]);
+				const float4 v = *reinterpret_cast<const float4 *>(&As[buf][kk * SA + g * RA + ty * 4]);
 				a[4 * g + 0] = v.x;
 				a[4 * g + 1] = v.y;
 				a[4 * g + 2] = v.z;
@@ -176,7 +146,7 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 			}
 #pragma unroll
 			for (int g = 0; g < TN / 4; g++) {
-				const float4 v = *reinterpret_cast<const float4 *>(&Bs[cur][kk * SB + g * RB + tx * 4]);
+				const float4 v = *reinterpret_cast<const float4 *>(&Bs[buf][kk * SB + g * RB + tx * 4]);
 				b[4 * g + 0] = v.x;
 				b[4 * g + 1] = v.y;
 				b[4 * g + 2] = v.z;
@@ -187,9 +157,84 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 #pragma unroll
 				for (int j = 0; j < TN; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
 		}
-		if (more) store(cur ^ 1);
+	};
+
+	const i64 ntiles = (k + BK - 1) / BK;
+
+	// edgeLoop is the k-loop of the edge path: every load checked.
+	auto edgeLoop = [&]() {
+		if (ntiles > 0) {
+			loadChecked(0);
+			store(0);
+		}
 		__syncthreads();
-	}
+		for (i64 t = 0; t < ntiles; t++) {
+			const int cur = (int)(t & 1);
+			const bool more = t + 1 < ntiles;
+			if (more) loadChecked((t + 1) * BK); // in flight during the arithmetic
+			multiply(cur);
+			if (more) store(cur ^ 1);
+			__syncthreads();
+		}
+	};
+
+	// fastLoop is the k-loop of the fast path (k >= BK): the k/BK full tiles
+	// are read through per-thread pointers that step one tile at a time; a
+	// partial last tile is read checked after the loop, so that the loop
+	// itself holds no bounds arithmetic (nor its registers).
+	auto fastLoop = [&]() {
+		const float *pa[VA], *pb[VB];
+#pragma unroll
+		for (int v = 0; v < VA; v++) {
+			const int idx = tid + v * NT, r = idx / WA, c = (idx % WA) * 4;
+			pa[v] = TA ? A + r * lda + bm + c : A + (bm + r) * lda + c;
+		}
+#pragma unroll
+		for (int v = 0; v < VB; v++) {
+			const int idx = tid + v * NT, r = idx / WB, c = (idx % WB) * 4;
+			pb[v] = TB ? B + (bn + r) * ldb + c : B + r * ldb + bn + c;
+		}
+		const i64 stepA = TA ? BK * lda : BK, stepB = TB ? BK : BK * ldb;
+		auto loadFast = [&]() {
+#pragma unroll
+			for (int v = 0; v < VA; v++) {
+				ra[v] = *reinterpret_cast<const float4 *>(pa[v]);
+				pa[v] += stepA;
+			}
+#pragma unroll
+			for (int v = 0; v < VB; v++) {
+				rb[v] = *reinterpret_cast<const float4 *>(pb[v]);
+				pb[v] += stepB;
+			}
+		};
+		const i64 nfull = k / BK;
+		loadFast();
+		store(0);
+		__syncthreads();
+		i64 t = 0;
+		for (; t + 1 < nfull; t++) { // the next tile is full too
+			const int cur = (int)(t & 1);
+			loadFast();
+			multiply(cur);
+			store(cur ^ 1);
+			__syncthreads();
+		}
+		const int cur = (int)(t & 1); // holds the last full tile
+		if (nfull < ntiles) {         // a partial tile follows
+			loadChecked(nfull * BK);
+			multiply(cur);
+			store(cur ^ 1);
+			__syncthreads();
+			multiply(cur ^ 1);
+		} else {
+			multiply(cur);
+		}
+	};
+
+	if (fullM && fullN && vecA && vecB && k >= BK)
+		fastLoop();
+	else
+		edgeLoop();
 
 	// Epilogue: C = alpha acc + beta C; C is not read when beta is 0.
 	const bool vecC = ldc % 4 == 0 && ((size_t)C & 15) == 0;
@@ -257,3 +302,12 @@ SGEMM(sgemm_nn_32, 32, 32, 16, 4, 4, false, false, 4)
 SGEMM(sgemm_nt_32, 32, 32, 16, 4, 4, false, true, 4)
 SGEMM(sgemm_tn_32, 32, 32, 16, 4, 4, true, false, 4)
 SGEMM(sgemm_tt_32, 32, 32, 16, 4, 4, true, true, 4)
+
+// 128 x 256 tiles, BK 8, 256 threads of 8 x 16 outputs, one block per SM:
+// a candidate for the largest products, where its higher share of FFMA
+// in the k-loop may beat the 128 tile's occupancy. device/cuda picks it
+// only when timing on the card says so (autotune).
+SGEMM(sgemm_nn_128x256, 128, 256, 8, 8, 16, false, false, 1)
+SGEMM(sgemm_nt_128x256, 128, 256, 8, 8, 16, false, true, 1)
+SGEMM(sgemm_tn_128x256, 128, 256, 8, 8, 16, true, false, 1)
+SGEMM(sgemm_tt_128x256, 128, 256, 8, 8, 16, true, true, 1)

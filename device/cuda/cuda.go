@@ -52,6 +52,7 @@ type Device struct {
 	launches, roundTrips, driverAllocs atomic.Int64 // see Stats
 
 	tables tableCache // the tables of the multi-tensor optimizer steps
+	tune   tuner      // the autotuned SGEMM tiles (tune.go)
 
 	w worker // the driver-side state, under mu
 

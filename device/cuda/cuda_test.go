@@ -78,7 +78,10 @@ func TestGemmShapes(t *testing.T) {
 	defer d.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {33, 31, 17}, {64, 64, 64}, {129, 127, 9},
-		{200, 300, 1}, {256, 130, 100}, {1000, 1100, 70}, {17, 2000, 3}, {0, 5, 5}, {5, 5, 0}}
+		{200, 300, 1}, {256, 130, 100}, {1000, 1100, 70}, {17, 2000, 3}, {0, 5, 5}, {5, 5, 0},
+		// The fast k-loop (interior blocks, aligned operands): k a multiple
+		// of the k-tile, a partial last tile, and k below one tile.
+		{128, 128, 8}, {128, 128, 12}, {256, 256, 100}, {64, 64, 4}}
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		for _, ta := range []bool{false, true} {

@@ -66,6 +66,7 @@ const Kernel table[] = {
     K(sgemm_nn_128), K(sgemm_nt_128), K(sgemm_tn_128), K(sgemm_tt_128),
     K(sgemm_nn_64), K(sgemm_nt_64), K(sgemm_tn_64), K(sgemm_tt_64),
     K(sgemm_nn_32), K(sgemm_nt_32), K(sgemm_tn_32), K(sgemm_tt_32),
+    K(sgemm_nn_128x256), K(sgemm_nt_128x256), K(sgemm_tn_128x256), K(sgemm_tt_128x256),
 };
 #undef K
 constexpr int numKernels = sizeof(table) / sizeof(table[0]);

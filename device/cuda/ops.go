@@ -72,7 +72,8 @@ func (d *Device) Fill(x device.Buffer, v float64) {
 }
 
 // Gemm computes C = α op(A) op(B) + βC with the register-tiled kernels of
-// kernels/gemm.cu; C is not read when β is 0.
+// kernels/gemm.cu, on the tile that autotuning or gemmPlan picks (see
+// SetGemmAutotune); C is not read when β is 0.
 func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.Buffer, lda int, b device.Buffer, ldb int, beta float64, c device.Buffer, ldc int) {
 	A, B, C := d.buf("Gemm", a, false), d.buf("Gemm", b, false), d.buf("Gemm", c, false)
 	checkDims("Gemm", m, n, k, lda, ldb, ldc)
@@ -83,14 +84,17 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 	checkOperand("Gemm", "A", A, transA, m, k, lda)
 	checkOperand("Gemm", "B", B, transB, k, n, ldb)
 	checkOperand("Gemm", "C", C, false, m, n, ldc)
-	tile, gx, gy := gemmPlan(m, n, d.sms)
-	if d.forceTile > 0 {
-		tile, gx, gy = gemmGrid(d.forceTile-1, m, n)
-	}
+	tile := d.gemmTileFor(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 	if tile < 0 {
 		d.record(fmt.Errorf("cuda: Gemm: m = %d rows exceed the kernel grid", m))
 		return
 	}
+	d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+}
+
+// launchGemm queues the product on the given tile (whose grid fits).
+func (d *Device) launchGemm(tile int, transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer, ldc int) {
+	_, gx, gy := gemmGrid(tile, m, n)
 	d.launch(gemmKernel(tile, transA, transB), gx, gy, gemmTiles[tile].threads, 1,
 		intArg(m), intArg(n), intArg(k), fltArg(alpha), ptrArg(A), intArg(lda), ptrArg(B), intArg(ldb),
 		fltArg(beta), ptrArg(C), intArg(ldc))

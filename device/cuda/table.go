@@ -1,7 +1,9 @@
 package cuda
 
 import (
+	"math"
 	"math/bits"
+	"time"
 
 	"github.com/adjoint-go/adjoint/kernels"
 )
@@ -42,7 +44,7 @@ const (
 	kAdam
 	kSGDMulti
 	kAdamMulti
-	// kGemm is the first of 12 SGEMM kernels, indexed by
+	// kGemm is the first of 4·numGemmTiles SGEMM kernels, indexed by
 	// kGemm + 4·tile + 2·transA + transB (see gemmKernel).
 	kGemm
 	numKernels = kGemm + 4*numGemmTiles
@@ -107,14 +109,21 @@ type gemmTile struct {
 	suffix  string
 }
 
-const numGemmTiles = 3
+const numGemmTiles = 4
 
-// gemmTiles is ordered from the largest tile to the smallest.
+// gemmTiles lists the block tiles of kernels/gemm.cu. gemmPlan chooses
+// among the first numPlanTiles, ordered from the largest to the smallest;
+// the tiles after them are candidates only when a product is autotuned
+// (tune.go), i.e. when timing on the card has shown them faster.
 var gemmTiles = [numGemmTiles]gemmTile{
 	{128, 128, 256, "128"},
 	{64, 64, 256, "64"},
 	{32, 32, 64, "32"},
+	{128, 256, 256, "128x256"},
 }
+
+// numPlanTiles is how many of gemmTiles gemmPlan considers.
+const numPlanTiles = 3
 
 func gemmKernel(tile int, transA, transB bool) kernelID {
 	id := kGemm + kernelID(4*tile)
@@ -131,14 +140,15 @@ func gemmKernel(tile int, transA, transB bool) kernelID {
 const maxGridY = 65535
 
 // gemmPlan picks the block tile for an m×n product on a GPU with sms
-// multiprocessors: the largest tile that still gives at least one block per
-// SM, else the smallest (small products: more, smaller blocks beat a few
-// idle-heavy large ones). It returns −1 when m is too large for any tile's
-// grid. The thresholds are first guesses, to be tuned on the GPU with
-// BenchmarkGemm.
+// multiprocessors, without timing anything: the largest tile that still
+// gives at least one block per SM, else the smallest (small products: more,
+// smaller blocks beat a few idle-heavy large ones). It returns −1 when m is
+// too large for any tile's grid. Products large enough to time are
+// autotuned instead (tune.go); gemmPlan is their fallback and the choice
+// for everything smaller.
 func gemmPlan(m, n, sms int) (tile int, gridX, gridY int) {
-	tile = numGemmTiles - 1
-	for i, g := range gemmTiles {
+	tile = numPlanTiles - 1
+	for i, g := range gemmTiles[:numPlanTiles] {
 		if ceilDiv(m, g.bm)*ceilDiv(n, g.bn) >= sms {
 			tile = i
 			break
@@ -149,6 +159,53 @@ func gemmPlan(m, n, sms int) (tile int, gridX, gridY int) {
 		tile--
 	}
 	return gemmGrid(tile, m, n)
+}
+
+// Autotuning (tune.go): the first product of each size class that is
+// large enough times every tile on the card and keeps the fastest.
+const (
+	// tuneMinFlops is the smallest product (2mnk flops) that is autotuned:
+	// about 25 µs on an H100, long enough to time with a host clock and
+	// large enough for the choice of tile to matter.
+	tuneMinFlops = 1 << 30
+	// tuneFlops is the work timed per tile: enough launches that they
+	// take about 0.2 ms on an H100, at most maxTuneReps.
+	tuneFlops   = 1 << 33
+	maxTuneReps = 16
+)
+
+// gemmClass is the size class of a product for autotuning: its transposes
+// and ⌈log₂⌉ of m, n and k. Products of one class share a tile.
+type gemmClass struct {
+	transA, transB bool
+	m, n, k        uint8
+}
+
+func classOf(transA, transB bool, m, n, k int) gemmClass {
+	lg := func(x int) uint8 { return uint8(bits.Len(uint(x - 1))) }
+	return gemmClass{transA, transB, lg(m), lg(n), lg(k)}
+}
+
+// tuneReps is how many launches of an m×n×k product are timed per tile.
+func tuneReps(m, n, k int) int {
+	flops := 2 * float64(m) * float64(n) * float64(k)
+	return int(min(maxTuneReps, max(1, math.Ceil(tuneFlops/flops))))
+}
+
+// fastest returns the candidate with the least measured time, the first
+// of equals; a failed measurement ends the search with its error.
+func fastest(candidates []int, measure func(tile int) (time.Duration, error)) (int, error) {
+	best, bestTime := -1, time.Duration(math.MaxInt64)
+	for _, tile := range candidates {
+		t, err := measure(tile)
+		if err != nil {
+			return -1, err
+		}
+		if t < bestTime {
+			best, bestTime = tile, t
+		}
+	}
+	return best, nil
 }
 
 // gemmGrid returns the grid of an m×n product in the given tile, or −1

@@ -50,23 +50,33 @@ static Tile tiles[] = {
     {128, 128, 256, {sgemm_nn_128, sgemm_nt_128, sgemm_tn_128, sgemm_tt_128}},
     {64, 64, 256, {sgemm_nn_64, sgemm_nt_64, sgemm_tn_64, sgemm_tt_64}},
     {32, 32, 64, {sgemm_nn_32, sgemm_nt_32, sgemm_tn_32, sgemm_tt_32}},
+    {128, 256, 256, {sgemm_nn_128x256, sgemm_nt_128x256, sgemm_tn_128x256, sgemm_tt_128x256}},
 };
 
+// testGemm checks every tile and transpose variant against a float64 sum,
+// on shapes that take the edge path (edges, k < BK, leading dimensions not
+// divisible by 4) and the fast path (interior blocks, with and without a
+// partial last k-tile), and checks that every tile gives the same bits:
+// each output is accumulated over p in order whatever the tile or path, so
+// that device/cuda may pick any tile for a product without changing it.
 static void testGemm() {
-	int shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {33, 31, 17}, {64, 64, 64}, {129, 127, 9}, {130, 260, 33}, {5, 5, 0}};
-	for (auto &t : tiles)
-		for (auto &s : shapes)
-			for (int v = 0; v < 4; v++)
-				for (int pad : {0, 3})
-					for (double beta : {0.0, 0.5}) {
-						bool ta = v & 2, tb = v & 1;
-						int m = s[0], n = s[1], k = s[2];
-						int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
-						int lda = ac + pad, ldb = bc + pad, ldc = n + pad;
-						auto A = rnd(std::max(ar * lda, 1)), B = rnd(std::max(br * ldb, 1)), C = rnd(m * ldc);
-						if (beta == 0)
-							for (auto &x : C) x = NAN;
-						auto C0 = C;
+	int shapes[][3] = {{1, 1, 1},       {3, 5, 7},       {33, 31, 17},   {64, 64, 64},  {129, 127, 9},
+	                   {130, 260, 33},  {5, 5, 0},       {128, 128, 8},  {128, 128, 12}, {256, 128, 100},
+	                   {130, 260, 36},  {64, 64, 4},     {256, 512, 20}};
+	for (auto &s : shapes)
+		for (int v = 0; v < 4; v++)
+			for (int pad : {0, 3})
+				for (double beta : {0.0, 0.5}) {
+					bool ta = v & 2, tb = v & 1;
+					int m = s[0], n = s[1], k = s[2];
+					int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+					int lda = ac + pad, ldb = bc + pad, ldc = n + pad;
+					auto A = rnd(std::max(ar * lda, 1)), B = rnd(std::max(br * ldb, 1)), C0 = rnd(m * ldc);
+					if (beta == 0)
+						for (auto &x : C0) x = NAN;
+					std::vector<float> first;
+					for (auto &t : tiles) {
+						auto C = C0;
 						double alpha = 1.5;
 						emu::launch(dim3{(unsigned)((n + t.bn - 1) / t.bn), (unsigned)((m + t.bm - 1) / t.bm)},
 						            dim3{(unsigned)t.threads}, [&] {
@@ -88,10 +98,17 @@ static void testGemm() {
 								}
 								double want = alpha * sum + (beta != 0 ? beta * C0[i * ldc + j] : 0);
 								CHECK(std::fabs(C[i * ldc + j] - want) <= 1e-5 * (alpha * abs + 1),
-								      "gemm tile %d %c%c m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g", t.bm,
+								      "gemm tile %dx%d %c%c m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g", t.bm, t.bn,
 								      ta ? 't' : 'n', tb ? 't' : 'n', m, n, k, pad, beta, i, j, C[i * ldc + j], want);
+								if (!first.empty())
+									CHECK(memcmp(&C[i * ldc + j], &first[i * ldc + j], 4) == 0,
+									      "gemm tile %dx%d %c%c m%d n%d k%d pad%d beta%g C[%d,%d]=%a, tile %dx%d gave %a",
+									      t.bm, t.bn, ta ? 't' : 'n', tb ? 't' : 'n', m, n, k, pad, beta, i, j,
+									      C[i * ldc + j], tiles[0].bm, tiles[0].bn, first[i * ldc + j]);
 							}
+						if (first.empty()) first = C;
 					}
+				}
 }
 
 static double lse(const float *x, int n) {

@@ -1,0 +1,108 @@
+//go:build cuda || cudaemu
+
+package cuda
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// tuner keeps the autotuned SGEMM tile of each product class.
+type tuner struct {
+	mu       sync.Mutex // held while a class is tuned, so it is tuned once
+	off      bool
+	minFlops float64 // tuneMinFlops; tests lower it
+	tiles    map[gemmClass]int
+}
+
+// SetGemmAutotune turns the autotuning of large products on (the default)
+// or off. On, the first product of each size class of at least 2³⁰ flops
+// (transposes and ⌈log₂⌉ of m, n, k) launches every SGEMM tile a few times,
+// timed with the device synchronized before and after, and the class keeps
+// the fastest: a one-off cost of a few milliseconds for tiles that fit the
+// card in hand rather than thresholds guessed for another. Every tile
+// accumulates in the same order, so the choice never changes a result.
+// Off, every product takes gemmPlan's untimed choice.
+func (d *Device) SetGemmAutotune(on bool) {
+	d.tune.mu.Lock()
+	d.tune.off = !on
+	d.tune.mu.Unlock()
+}
+
+// gemmTileFor returns the tile for a product: the class's autotuned tile
+// when the product is large enough, tuning the class on its first call,
+// else gemmPlan's. It returns −1 when m is too large for any tile's grid.
+func (d *Device) gemmTileFor(transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer, ldc int) int {
+	if d.forceTile > 0 {
+		tile, _, _ := gemmGrid(d.forceTile-1, m, n)
+		return tile
+	}
+	plan, _, _ := gemmPlan(m, n, d.sms)
+	t := &d.tune
+	minFlops := float64(tuneMinFlops)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.minFlops > 0 {
+		minFlops = t.minFlops
+	}
+	if t.off || plan < 0 || 2*float64(m)*float64(n)*float64(k) < minFlops {
+		return plan
+	}
+	class := classOf(transA, transB, m, n, k)
+	if tile, ok := t.tiles[class]; ok {
+		if g, _, _ := gemmGrid(tile, m, n); g >= 0 {
+			return tile
+		}
+		return plan // a taller product of the class than the one tuned
+	}
+	tile, err := d.tuneGemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+	if err != nil || tile < 0 {
+		// Not worth failing the product over: keep the plan for the class.
+		tile = plan
+	}
+	if t.tiles == nil {
+		t.tiles = map[gemmClass]int{}
+	}
+	t.tiles[class] = tile
+	return tile
+}
+
+// tuneGemm times every tile whose grid fits on this product and returns
+// the fastest. With β = 0 the product writes C without reading it, so the
+// timing runs write C itself (the real launch follows); otherwise they
+// write a scratch m×n matrix, so that C is not accumulated into repeatedly.
+func (d *Device) tuneGemm(transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer, ldc int) (int, error) {
+	out, ldo := C, ldc
+	if beta != 0 {
+		s, err := d.Alloc(device.Float32, m*n)
+		if err != nil {
+			return -1, fmt.Errorf("cuda: Gemm autotune scratch: %w", err)
+		}
+		defer d.Free(s)
+		out, ldo = s.(*Buffer), n
+	}
+	var candidates []int
+	for tile := range gemmTiles {
+		if g, _, _ := gemmGrid(tile, m, n); g >= 0 {
+			candidates = append(candidates, tile)
+		}
+	}
+	reps := tuneReps(m, n, k)
+	return fastest(candidates, func(tile int) (time.Duration, error) {
+		d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, 0, out, ldo) // loads the kernel
+		if err := d.Sync(); err != nil {
+			return 0, err
+		}
+		start := time.Now()
+		for range reps {
+			d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, 0, out, ldo)
+		}
+		if err := d.Sync(); err != nil {
+			return 0, err
+		}
+		return time.Since(start), nil
+	})
+}
