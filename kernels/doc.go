@@ -45,7 +45,14 @@
 //	             the row's loss NaN and is flagged in a device status word.
 //	optim        sgd, adam: the whole update of one parameter tensor in one
 //	             grid-stride pass (momentum / moment buffers updated in place).
-//	gemm         sgemm_{nn,nt,tn,tt}_{128,64,32,128x256}: see below.
+//	gemm         sgemm_{nn,nt,tn,tt}_{128,64,32}: see below.
+//	gemm_wide    sgemm_{nn,nt,tn,tt}_128x256, the tile only autotuning picks,
+//	             in a module of its own: the driver JIT-compiles a module
+//	             whole on first load (ptxas takes 3 to 4 s for each of the
+//	             two SGEMM modules on this project's 2-core machine; the
+//	             driver caches the result), so a program whose products
+//	             stay small never compiles it.
+//	             Both SGEMM modules instantiate the template of gemm.cuh.
 //
 // # SGEMM
 //
@@ -90,6 +97,7 @@
 // 650 executed in the single checked loop this replaced. Every output is
 // accumulated over p = 0, 1, …, k−1 in order on every tile and both loops,
 // so every tile gives the same bits (scripts/cuda/emu checks this).
+// scripts/cuda/sass-loops.sh prints every kernel's loops and FFMA share.
 //
 // The transposes only change how a tile is fetched: op(A) = Aᵀ is read along
 // its stored rows (contiguous in i) and stored straight into As[p][i]; the

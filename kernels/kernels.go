@@ -17,6 +17,7 @@ var ptxFiles embed.FS
 const (
 	Elementwise = "elementwise"
 	Gemm        = "gemm"
+	GemmWide    = "gemm_wide"
 	Loss        = "loss"
 	Optim       = "optim"
 	Reduce      = "reduce"
@@ -25,7 +26,7 @@ const (
 
 // Modules lists the module names, sorted.
 func Modules() []string {
-	return []string{Elementwise, Gemm, Loss, Optim, Reduce, Softmax}
+	return []string{Elementwise, Gemm, GemmWide, Loss, Optim, Reduce, Softmax}
 }
 
 // PTX returns the PTX text of module name, ready for cuModuleLoadData.

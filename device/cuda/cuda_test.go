@@ -11,6 +11,7 @@ import (
 
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/device/devicetest"
+	"github.com/adjoint-go/adjoint/kernels"
 )
 
 // These tests need a CUDA device: a GPU with the cuda build, or the
@@ -440,5 +441,13 @@ func TestStepCounts(t *testing.T) {
 	}
 	if after.DriverAllocs != before.DriverAllocs {
 		t.Errorf("%d device allocations in %d steady-state steps, want 0", after.DriverAllocs-before.DriverAllocs, steps)
+	}
+	// A small network never loads the wide tile's module (JIT time).
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, ref := range kernelTable {
+		if ref.module == kernels.GemmWide && d.w.have[id] {
+			t.Errorf("a small training step loaded %s of module %s", ref.name, ref.module)
+		}
 	}
 }

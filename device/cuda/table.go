@@ -88,7 +88,7 @@ var kernelTable = func() [numKernels]kernelRef {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
 				name := "sgemm_" + flag(ta) + flag(tb) + "_" + g.suffix
-				t[gemmKernel(tile, ta, tb)] = kernelRef{kernels.Gemm, name}
+				t[gemmKernel(tile, ta, tb)] = kernelRef{g.module, name}
 			}
 		}
 	}
@@ -102,24 +102,25 @@ func flag(t bool) string {
 	return "n"
 }
 
-// gemmTile is one SGEMM block-tile configuration of kernels/gemm.cu.
+// gemmTile is one SGEMM block-tile configuration of kernels/gemm.cuh.
 type gemmTile struct {
 	bm, bn  int // block tile of C
 	threads int // threads per block
 	suffix  string
+	module  string // the kernels module that instantiates it
 }
 
 const numGemmTiles = 4
 
-// gemmTiles lists the block tiles of kernels/gemm.cu. gemmPlan chooses
+// gemmTiles lists the block tiles of kernels/gemm.cuh. gemmPlan chooses
 // among the first numPlanTiles, ordered from the largest to the smallest;
 // the tiles after them are candidates only when a product is autotuned
 // (tune.go), i.e. when timing on the card has shown them faster.
 var gemmTiles = [numGemmTiles]gemmTile{
-	{128, 128, 256, "128"},
-	{64, 64, 256, "64"},
-	{32, 32, 64, "32"},
-	{128, 256, 256, "128x256"},
+	{128, 128, 256, "128", kernels.Gemm},
+	{64, 64, 256, "64", kernels.Gemm},
+	{32, 32, 64, "32", kernels.Gemm},
+	{128, 256, 256, "128x256", kernels.GemmWide},
 }
 
 // numPlanTiles is how many of gemmTiles gemmPlan considers.

@@ -132,8 +132,8 @@ var (
 	ptxParamRE     = regexp.MustCompile(`\.param\s+\.(\w+)`)
 )
 
-// cuSource returns the kernels' C sources without comments and with line
-// continuations joined, by file name.
+// cuSources returns the kernels' C sources (.cu and .cuh) without comments
+// and with line continuations joined, by file name.
 func cuSources(t *testing.T) map[string]string {
 	t.Helper()
 	needSources(t)
@@ -141,6 +141,11 @@ func cuSources(t *testing.T) map[string]string {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no kernels/*.cu found (%v)", err)
 	}
+	headers, err := filepath.Glob("../../kernels/*.cuh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, headers...)
 	srcs := map[string]string{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -208,8 +213,12 @@ func cuSignatures(t *testing.T) map[string]string {
 		}
 		sigs[name] = k
 	}
-	for file, src := range cuSources(t) {
-		macros := map[string]bool{}
+	srcs := cuSources(t)
+	// A kernel macro (SGEMM in gemm.cuh) may be used in another file than
+	// the one that defines it: collect the macros of every file first.
+	type kernelMacro struct{ name, params string }
+	var macros []kernelMacro
+	for file, src := range srcs {
 		for _, d := range defineRE.FindAllStringSubmatch(src, -1) {
 			m := kernelSigRE.FindStringSubmatch(d[3])
 			if m == nil {
@@ -220,11 +229,15 @@ func cuSignatures(t *testing.T) map[string]string {
 				t.Errorf("%s: macro %s defines kernel %s, whose name is not the macro's first parameter", file, d[1], m[1])
 				continue
 			}
-			macros[d[1]] = true
-			// Every use of the macro at the start of a line defines a kernel.
-			use := regexp.MustCompile(`(?m)^` + d[1] + `\(\s*([A-Za-z_]\w*)`)
+			macros = append(macros, kernelMacro{d[1], m[2]})
+		}
+	}
+	for file, src := range srcs {
+		// Every use of a kernel macro at the start of a line defines a kernel.
+		for _, mac := range macros {
+			use := regexp.MustCompile(`(?m)^` + mac.name + `\(\s*([A-Za-z_]\w*)`)
 			for _, u := range use.FindAllStringSubmatch(src, -1) {
-				add(file, u[1], m[2])
+				add(file, u[1], mac.params)
 			}
 		}
 		noDefines := defineRE.ReplaceAllString(src, "")
@@ -488,41 +501,48 @@ func TestLaunchSitesMatchKernels(t *testing.T) {
 	}
 }
 
-// TestGemmTilesMatchSource checks gemmTiles (block tile and threads per
-// block) against the SGEMM instantiations of gemm.cu, whose
+// TestGemmTilesMatchSource checks gemmTiles (block tile, threads per block
+// and module) against the SGEMM instantiations of gemm.cu and gemm_wide.cu,
+// whose
 // __launch_bounds__ is (BM/TM)·(BN/TN): a launch with more threads fails.
 func TestGemmTilesMatchSource(t *testing.T) {
-	src := cuSources(t)["gemm.cu"]
+	srcs := cuSources(t)
 	use := regexp.MustCompile(`(?m)^SGEMM\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\d+)\s*\)`)
 	n := 0
-	for _, m := range use.FindAllStringSubmatch(src, -1) {
-		n++
-		v := func(i int) int { x, _ := strconv.Atoi(m[i]); return x }
-		bm, bn, tm, tn := v(2), v(3), v(5), v(6)
-		found := false
-		for tile, g := range gemmTiles {
-			for _, ta := range []bool{false, true} {
-				for _, tb := range []bool{false, true} {
-					if kernelTable[gemmKernel(tile, ta, tb)].name != m[1] {
-						continue
-					}
-					found = true
-					if g.bm != bm || g.bn != bn || g.threads != (bm/tm)*(bn/tn) {
-						t.Errorf("%s: gemm.cu has a %d×%d tile with %d threads, gemmTiles[%d] says %d×%d with %d",
-							m[1], bm, bn, (bm/tm)*(bn/tn), tile, g.bm, g.bn, g.threads)
-					}
-					if m[7] != strconv.FormatBool(ta) || m[8] != strconv.FormatBool(tb) {
-						t.Errorf("%s: gemm.cu transposes (%s, %s), the name says (%v, %v)", m[1], m[7], m[8], ta, tb)
+	for _, module := range []string{kernels.Gemm, kernels.GemmWide} {
+		file := module + ".cu"
+		for _, m := range use.FindAllStringSubmatch(srcs[file], -1) {
+			n++
+			v := func(i int) int { x, _ := strconv.Atoi(m[i]); return x }
+			bm, bn, tm, tn := v(2), v(3), v(5), v(6)
+			found := false
+			for tile, g := range gemmTiles {
+				for _, ta := range []bool{false, true} {
+					for _, tb := range []bool{false, true} {
+						if kernelTable[gemmKernel(tile, ta, tb)].name != m[1] {
+							continue
+						}
+						found = true
+						if g.bm != bm || g.bn != bn || g.threads != (bm/tm)*(bn/tn) {
+							t.Errorf("%s: %s has a %d×%d tile with %d threads, gemmTiles[%d] says %d×%d with %d",
+								m[1], file, bm, bn, (bm/tm)*(bn/tn), tile, g.bm, g.bn, g.threads)
+						}
+						if g.module != module {
+							t.Errorf("%s: instantiated in %s, gemmTiles[%d] says module %s", m[1], file, tile, g.module)
+						}
+						if m[7] != strconv.FormatBool(ta) || m[8] != strconv.FormatBool(tb) {
+							t.Errorf("%s: %s transposes (%s, %s), the name says (%v, %v)", m[1], file, m[7], m[8], ta, tb)
+						}
 					}
 				}
 			}
-		}
-		if !found {
-			t.Errorf("gemm.cu instantiates %s, which gemmTiles does not name", m[1])
+			if !found {
+				t.Errorf("%s instantiates %s, which gemmTiles does not name", file, m[1])
+			}
 		}
 	}
 	if n != 4*numGemmTiles {
-		t.Errorf("gemm.cu instantiates %d SGEMM kernels, want %d", n, 4*numGemmTiles)
+		t.Errorf("gemm.cu and gemm_wide.cu instantiate %d SGEMM kernels, want %d", n, 4*numGemmTiles)
 	}
 }
 

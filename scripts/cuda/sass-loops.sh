@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# sass-loops.sh [--check] [arch]: compile the committed kernels/gemm.ptx to
-# machine code (ptxas, default sm_90) and print, for each SGEMM kernel, the
+# sass-loops.sh [--check] [arch]: compile the committed SGEMM PTX
+# (kernels/gemm.ptx, gemm_wide.ptx) to machine code (ptxas, default sm_90)
+# and print, for each SGEMM kernel, the
 # loops that hold its FFMAs: instructions per trip, FFMAs, shared loads and
 # the FFMA share. No GPU needed (ptxas and cuobjdump come with the toolkit).
 #
 # Why: an SGEMM like ours is bound by instruction issue on the GPU (each
 # scheduler issues one warp instruction per cycle, and an FFMA is one), so
 # the FFMA share of the k-loop bounds the fraction of FP32 peak a kernel
-# can reach. The last loop of each kernel is its fast k-loop (gemm.cu);
+# can reach. The last loop of each kernel is its fast k-loop (gemm.cuh);
 # the first, the edge loop that checks every load.
 #
 # --check fails unless the fast loop of every 128 and 128x256 kernel keeps
@@ -23,8 +24,10 @@ fi
 arch=${1:-sm_90}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ptxas -arch="$arch" -O3 kernels/gemm.ptx -o "$tmp/gemm.cubin"
-cuobjdump -sass "$tmp/gemm.cubin" >"$tmp/gemm.sass"
+for m in gemm gemm_wide; do
+	ptxas -arch="$arch" -O3 "kernels/$m.ptx" -o "$tmp/$m.cubin"
+	cuobjdump -sass "$tmp/$m.cubin"
+done >"$tmp/gemm.sass"
 # A loop is a backward branch: the instructions from its target to it.
 awk -v check="$check" '
 function hex(s,   i, v) {

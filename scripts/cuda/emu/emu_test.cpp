@@ -5,6 +5,7 @@
 
 #include "../../../kernels/elementwise.cu"
 #include "../../../kernels/gemm.cu"
+#include "../../../kernels/gemm_wide.cu"
 #include "../../../kernels/loss.cu"
 #include "../../../kernels/optim.cu"
 #include "../../../kernels/reduce.cu"

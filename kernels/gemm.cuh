@@ -1,0 +1,288 @@
+// gemm.cuh: the single-precision matrix product C = alpha op(A) op(B) +
+// beta C, row-major, with leading dimensions, as device.Device.Gemm: the
+// block-tile template and the SGEMM macro that instantiates it as a kernel.
+// gemm.cu and gemm_wide.cu instantiate the tiles, as two modules so that a
+// program whose products never reach the wide tile never JIT-compiles it.
+// See doc.go for the tiling diagram.
+#pragma once
+#include "common.cuh"
+
+// sgemmTile computes one BM x BN block of C. The block's (BM/TM)(BN/TN)
+// threads each own TM x TN outputs, split into 4 x 4 groups spaced
+// 4*BM/TM rows and 4*BN/TN columns apart so that the float4 reads of the
+// shared tiles are contiguous across a warp (no bank conflicts).
+//
+// The K dimension is walked in tiles of BK. The shared tiles hold op(A)
+// k-major (As[p][i]) and op(B) k-major (Bs[p][j]), double buffered: while
+// the block multiplies tile t out of one buffer, each thread's registers
+// already hold its share of tile t+1, stored to the other buffer after the
+// arithmetic; one __syncthreads per tile.
+//
+// Two copies of the k-loop are compiled, chosen once per block:
+//   - the fast path, for a block wholly inside C whose operands are 16-byte
+//     aligned with leading dimensions divisible by 4 (nearly every block of
+//     a large product): each thread keeps a pointer per float4 it loads and
+//     advances it by one tile, with no bounds checks; only a last partial
+//     tile (k not a multiple of BK) takes the checked load;
+//   - the edge path: every load bounds-checked, float4 where the tile lies
+//     inside the matrix, scalar reads with zeros outside otherwise.
+// On a GPU an SGEMM of this shape is bound by instruction issue (one warp
+// instruction per cycle per scheduler, and an FFMA is one of them), so the
+// fast path exists to keep the loop's non-FFMA instructions few: the edge
+// path's 64-bit index arithmetic and predicates would cost about a sixth of
+// the issue slots. Both paths accumulate each output over p = 0, 1, ...,
+// k-1 in order, so every tile and path gives bit-identical results.
+template <int BM, int BN, int BK, int TM, int TN, bool TA, bool TB>
+__device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
+                                          const float *__restrict__ A, i64 lda,
+                                          const float *__restrict__ B, i64 ldb,
+                                          float beta, float *C, i64 ldc) {
+	constexpr int NT = (BM / TM) * (BN / TN); // threads per block
+	constexpr int VA = BM * BK / 4 / NT;      // float4 of A per thread per tile
+	constexpr int VB = BN * BK / 4 / NT;
+	static_assert(VA * NT * 4 == BM * BK, "A tile does not split evenly");
+	static_assert(VB * NT * 4 == BN * BK, "B tile does not split evenly");
+	static_assert(TM % 4 == 0 && TN % 4 == 0, "TM, TN must be multiples of 4");
+	constexpr int SA = BM + 4, SB = BN + 4; // padded shared row strides
+	constexpr int RA = 4 * BM / TM;         // row distance of a thread's 4-row groups
+	constexpr int RB = 4 * BN / TN;         // column distance of its 4-column groups
+	// A tile of a stored operand is read as rows of float4: WA (WB) float4
+	// per stored row. op(A) is m x k: stored m x k (rows i, columns p) or,
+	// when TA, k x m (rows p, columns i); op(B) likewise.
+	constexpr int WA = TA ? BM / 4 : BK / 4;
+	constexpr int WB = TB ? BK / 4 : BN / 4;
+
+	__shared__ __align__(16) float As[2][BK * SA];
+	__shared__ __align__(16) float Bs[2][BK * SB];
+
+	const int tid = threadIdx.x;
+	const int tx = tid % (BN / TN), ty = tid / (BN / TN);
+	const i64 bm = (i64)blockIdx.y * BM, bn = (i64)blockIdx.x * BN;
+	const bool vecA = lda % 4 == 0 && ((size_t)A & 15) == 0;
+	const bool vecB = ldb % 4 == 0 && ((size_t)B & 15) == 0;
+	const bool fullM = bm + BM <= m, fullN = bn + BN <= n;
+
+	float4 ra[VA], rb[VB];
+
+	// load4 reads 4 consecutive floats of a stored row: float4 when allowed,
+	// else scalars with zeros past the row's end or for a row outside.
+	auto load4 = [](const float *src, bool vec, bool rowIn, i64 col, i64 cols) {
+		if (vec) return *reinterpret_cast<const float4 *>(src);
+		float4 v;
+		v.x = rowIn && col + 0 < cols ? src[0] : 0.f;
+		v.y = rowIn && col + 1 < cols ? src[1] : 0.f;
+		v.z = rowIn && col + 2 < cols ? src[2] : 0.f;
+		v.w = rowIn && col + 3 < cols ? src[3] : 0.f;
+		return v;
+	};
+
+	// loadChecked fetches the tile starting at k0 into registers, with
+	// bounds checks (the edge path, and the fast path's partial last tile).
+	auto loadChecked = [&](i64 k0) {
+		const bool kin = k0 + BK <= k;
+		const bool fa = fullM && kin && vecA, fb = fullN && kin && vecB;
+#pragma unroll
+		for (int v = 0; v < VA; v++) {
+			const int idx = tid + v * NT, r = idx / WA, c = (idx % WA) * 4;
+			if (!TA) // rows i, 4 consecutive p
+				ra[v] = load4(A + (bm + r) * lda + k0 + c, fa, bm + r < m, k0 + c, k);
+			else // rows p, 4 consecutive i
+				ra[v] = load4(A + (k0 + r) * lda + bm + c, fa, k0 + r < k, bm + c, m);
+		}
+#pragma unroll
+		for (int v = 0; v < VB; v++) {
+			const int idx = tid + v * NT, r = idx / WB, c = (idx % WB) * 4;
+			if (!TB) // rows p, 4 consecutive j
+				rb[v] = load4(B + (k0 + r) * ldb + bn + c, fb, k0 + r < k, bn + c, n);
+			else // rows j, 4 consecutive p
+				rb[v] = load4(B + (bn + r) * ldb + k0 + c, fb, bn + r < n, k0 + c, k);
+		}
+	};
+
+	// store writes the registers into shared buffer buf, k-major.
+	auto store = [&](int buf) {
+#pragma unroll
+		for (int v = 0; v < VA; v++) {
+			const int idx = tid + v * NT, r = idx / WA, c = (idx % WA) * 4;
+			if (!TA) {
+				float *dst = &As[buf][c * SA + r];
+				dst[0 * SA] = ra[v].x;
+				dst[1 * SA] = ra[v].y;
+				dst[2 * SA] = ra[v].z;
+				dst[3 * SA] = ra[v].w;
+			} else {
+				*reinterpret_cast<float4 *>(&As[buf][r * SA + c]) = ra[v];
+			}
+		}
+#pragma unroll
+		for (int v = 0; v < VB; v++) {
+			const int idx = tid + v * NT, r = idx / WB, c = (idx % WB) * 4;
+			if (!TB) {
+				*reinterpret_cast<float4 *>(&Bs[buf][r * SB + c]) = rb[v];
+			} else {
+				float *dst = &Bs[buf][c * SB + r];
+				dst[0 * SB] = rb[v].x;
+				dst[1 * SB] = rb[v].y;
+				dst[2 * SB] = rb[v].z;
+				dst[3 * SB] = rb[v].w;
+			}
+		}
+	};
+
+	float acc[TM][TN];
+#pragma unroll
+	for (int i = 0; i < TM; i++)
+#pragma unroll
+		for (int j = 0; j < TN; j++) acc[i][j] = 0.f;
+
+	// multiply accumulates the tile in shared buffer buf.
+	auto multiply = [&](int buf) {
+#pragma unroll
+		for (int kk = 0; kk < BK; kk++) {
+			float a[TM], b[TN];
+#pragma unroll
+			for (int g = 0; g < TM / 4; g++) {
+				const float4 v = *reinterpret_cast<const float4 *>(&As[buf][kk * SA + g * RA + ty * 4]);
+				a[4 * g + 0] = v.x;
+				a[4 * g + 1] = v.y;
+				a[4 * g + 2] = v.z;
+				a[4 * g + 3] = v.w;
+			}
+#pragma unroll
+			for (int g = 0; g < TN / 4; g++) {
+				const float4 v = *reinterpret_cast<const float4 *>(&Bs[buf][kk * SB + g * RB + tx * 4]);
+				b[4 * g + 0] = v.x;
+				b[4 * g + 1] = v.y;
+				b[4 * g + 2] = v.z;
+				b[4 * g + 3] = v.w;
+			}
+#pragma unroll
+			for (int i = 0; i < TM; i++)
+#pragma unroll
+				for (int j = 0; j < TN; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+		}
+	};
+
+	const i64 ntiles = (k + BK - 1) / BK;
+
+	// edgeLoop is the k-loop of the edge path: every load checked.
+	auto edgeLoop = [&]() {
+		if (ntiles > 0) {
+			loadChecked(0);
+			store(0);
+		}
+		__syncthreads();
+		for (i64 t = 0; t < ntiles; t++) {
+			const int cur = (int)(t & 1);
+			const bool more = t + 1 < ntiles;
+			if (more) loadChecked((t + 1) * BK); // in flight during the arithmetic
+			multiply(cur);
+			if (more) store(cur ^ 1);
+			__syncthreads();
+		}
+	};
+
+	// fastLoop is the k-loop of the fast path (k >= BK): the k/BK full tiles
+	// are read through per-thread pointers that step one tile at a time; a
+	// partial last tile is read checked after the loop, so that the loop
+	// itself holds no bounds arithmetic (nor its registers).
+	auto fastLoop = [&]() {
+		const float *pa[VA], *pb[VB];
+#pragma unroll
+		for (int v = 0; v < VA; v++) {
+			const int idx = tid + v * NT, r = idx / WA, c = (idx % WA) * 4;
+			pa[v] = TA ? A + r * lda + bm + c : A + (bm + r) * lda + c;
+		}
+#pragma unroll
+		for (int v = 0; v < VB; v++) {
+			const int idx = tid + v * NT, r = idx / WB, c = (idx % WB) * 4;
+			pb[v] = TB ? B + (bn + r) * ldb + c : B + r * ldb + bn + c;
+		}
+		const i64 stepA = TA ? BK * lda : BK, stepB = TB ? BK : BK * ldb;
+		auto loadFast = [&]() {
+#pragma unroll
+			for (int v = 0; v < VA; v++) {
+				ra[v] = *reinterpret_cast<const float4 *>(pa[v]);
+				pa[v] += stepA;
+			}
+#pragma unroll
+			for (int v = 0; v < VB; v++) {
+				rb[v] = *reinterpret_cast<const float4 *>(pb[v]);
+				pb[v] += stepB;
+			}
+		};
+		const i64 nfull = k / BK;
+		loadFast();
+		store(0);
+		__syncthreads();
+		i64 t = 0;
+		for (; t + 1 < nfull; t++) { // the next tile is full too
+			const int cur = (int)(t & 1);
+			loadFast();
+			multiply(cur);
+			store(cur ^ 1);
+			__syncthreads();
+		}
+		const int cur = (int)(t & 1); // holds the last full tile
+		if (nfull < ntiles) {         // a partial tile follows
+			loadChecked(nfull * BK);
+			multiply(cur);
+			store(cur ^ 1);
+			__syncthreads();
+			multiply(cur ^ 1);
+		} else {
+			multiply(cur);
+		}
+	};
+
+	if (fullM && fullN && vecA && vecB && k >= BK)
+		fastLoop();
+	else
+		edgeLoop();
+
+	// Epilogue: C = alpha acc + beta C; C is not read when beta is 0.
+	const bool vecC = ldc % 4 == 0 && ((size_t)C & 15) == 0;
+#pragma unroll
+	for (int gi = 0; gi < TM / 4; gi++) {
+#pragma unroll
+		for (int qi = 0; qi < 4; qi++) {
+			const i64 row = bm + gi * RA + ty * 4 + qi;
+			if (row >= m) continue;
+			const float *ar = acc[4 * gi + qi];
+#pragma unroll
+			for (int gj = 0; gj < TN / 4; gj++) {
+				const i64 col = bn + gj * RB + tx * 4;
+				float *c = C + row * ldc + col;
+				const float *s = ar + 4 * gj;
+				if (vecC && col + 4 <= n) {
+					float4 v = make_float4(alpha * s[0], alpha * s[1], alpha * s[2], alpha * s[3]);
+					if (beta != 0.f) {
+						const float4 o = *reinterpret_cast<const float4 *>(c);
+						v.x += beta * o.x;
+						v.y += beta * o.y;
+						v.z += beta * o.z;
+						v.w += beta * o.w;
+					}
+					*reinterpret_cast<float4 *>(c) = v;
+				} else {
+#pragma unroll
+					for (int q = 0; q < 4; q++) {
+						if (col + q < n) c[q] = beta == 0.f ? alpha * s[q] : alpha * s[q] + beta * c[q];
+					}
+				}
+			}
+		}
+	}
+}
+
+// The kernels: sgemm_<op(A)><op(B)>_<tile>, n for a plain operand and t for
+// a transposed one. Grid (ceil(n/BN), ceil(m/BM)), block (BM/TM)(BN/TN)
+// threads, no dynamic shared memory. Parameters:
+//   m, n, k, alpha, A, lda, B, ldb, beta, C, ldc
+#define SGEMM(name, BM, BN, BK, TM, TN, TA, TB, MINB)                                 \
+	extern "C" __global__ void __launch_bounds__((BM / TM) * (BN / TN), MINB) name(     \
+	    i64 m, i64 n, i64 k, double alpha, const float *__restrict__ A, i64 lda,        \
+	    const float *__restrict__ B, i64 ldb, double beta, float *C, i64 ldc) {         \
+		sgemmTile<BM, BN, BK, TM, TN, TA, TB>(m, n, k, (float)alpha, A, lda, B, ldb,  \
+		                                      (float)beta, C, ldc);                   \
+	}
