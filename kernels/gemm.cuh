@@ -7,6 +7,16 @@
 #pragma once
 #include "common.cuh"
 
+// spread copies 4 floats from 16-byte aligned shared memory (one float4
+// load) into registers dst[0..3].
+__device__ __forceinline__ void spread(float *dst, const float *src) {
+	const float4 v = *reinterpret_cast<const float4 *>(src);
+	dst[0] = v.x;
+	dst[1] = v.y;
+	dst[2] = v.z;
+	dst[3] = v.w;
+}
+
 // sgemmTile computes one BM x BN block of C. The block's (BM/TM)(BN/TN)
 // threads each own TM x TN outputs, split into 4 x 4 groups spaced
 // 4*BM/TM rows and 4*BN/TN columns apart so that the float4 reads of the
@@ -141,21 +151,9 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 		for (int kk = 0; kk < BK; kk++) {
 			float a[TM], b[TN];
 #pragma unroll
-			for (int g = 0; g < TM / 4; g++) {
-				const float4 v = *reinterpret_cast<const float4 *>(&As[buf][kk * SA + g * RA + ty * 4]);
-				a[4 * g + 0] = v.x;
-				a[4 * g + 1] = v.y;
-				a[4 * g + 2] = v.z;
-				a[4 * g + 3] = v.w;
-			}
+			for (int g = 0; g < TM / 4; g++) spread(&a[4 * g], &As[buf][kk * SA + g * RA + ty * 4]);
 #pragma unroll
-			for (int g = 0; g < TN / 4; g++) {
-				const float4 v = *reinterpret_cast<const float4 *>(&Bs[buf][kk * SB + g * RB + tx * 4]);
-				b[4 * g + 0] = v.x;
-				b[4 * g + 1] = v.y;
-				b[4 * g + 2] = v.z;
-				b[4 * g + 3] = v.w;
-			}
+			for (int g = 0; g < TN / 4; g++) spread(&b[4 * g], &Bs[buf][kk * SB + g * RB + tx * 4]);
 #pragma unroll
 			for (int i = 0; i < TM; i++)
 #pragma unroll

@@ -344,8 +344,9 @@ func TestAllocOutOfMemory(t *testing.T) {
 // BenchmarkGemmTiles times every SGEMM tile on the products a training step
 // makes (NN: δ = εW, NT: Z = XWᵀ, TN: g_W = εᵀX) at square sizes, in GFLOP/s,
 // bypassing gemmPlan: the data for tuning gemmPlan's choice on a new card.
-// Sub-benchmarks are named op/n/tile, e.g. NT/4096/128; auto is gemmPlan's
-// choice.
+// Sub-benchmarks are named op/n/tile, e.g. NT/4096/128; auto is what Gemm
+// itself runs (autotuned from 2³⁰ flops, else gemmPlan's choice), and its
+// log line names the tile.
 func BenchmarkGemmTiles(b *testing.B) {
 	d := open(b)
 	defer d.Close()
@@ -378,6 +379,17 @@ func BenchmarkGemmTiles(b *testing.B) {
 					}
 					b.StopTimer()
 					b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					if force == 0 { // which tile auto ran: gpu-run.sh's table shows it
+						d.tune.mu.Lock()
+						tile, ok := d.tune.tiles[classOf(op.ta, op.tb, n, n, n)]
+						d.tune.mu.Unlock()
+						if ok {
+							b.Logf("%s/%d: autotuned to tile %s", op.name, n, gemmTiles[tile].suffix)
+						} else {
+							tile, _, _ := gemmPlan(n, n, d.sms)
+							b.Logf("%s/%d: gemmPlan's tile %s", op.name, n, gemmTiles[tile].suffix)
+						}
+					}
 				})
 			}
 		}

@@ -11,7 +11,7 @@ import (
 
 // TestGemmTilesAgree runs products on every tile and checks that they give
 // the same bits: each output is accumulated over p in order on every tile
-// and on both k-loop paths (gemm.cu), which is what lets autotuning pick
+// and on both k-loop paths (gemm.cuh), which is what lets autotuning pick
 // any tile without changing a result. The shapes take the fast path with
 // and without a partial last k-tile, and the edge path.
 func TestGemmTilesAgree(t *testing.T) {

@@ -221,8 +221,14 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 	if grep -q '^BenchmarkGemmTiles/' "$logs/tiles.out" 2>/dev/null; then
 		echo
 		printf '%-28s %10s\n' "sgemm tile (op/n/tile)" "GFLOP/s"
-		awk '/^BenchmarkGemmTiles\// { name = $1; sub(/^BenchmarkGemmTiles\//, "", name); sub(/-[0-9]+$/, "", name)
-			for (i = 2; i <= NF; i++) if ($i == "GFLOP/s") printf "%-28s %10s\n", name, $(i - 1) }' "$logs/tiles.out"
+		# A log line "NT/4096: autotuned to tile 128x256" (or "gemmPlan's
+		# tile 64") follows each auto row: show the tile beside it.
+		awk '/^BenchmarkGemmTiles\// { if (row != "") print row; row = ""; name = $1; sub(/^BenchmarkGemmTiles\//, "", name); sub(/-[0-9]+$/, "", name)
+				for (i = 2; i <= NF; i++) if ($i == "GFLOP/s") row = sprintf("%-28s %10s", name, $(i - 1))
+				next }
+			/: autotuned to tile / { if (row != "") { t = $0; sub(/.*: autotuned to tile /, "", t); print row "  (autotuned: " t ")"; row = "" } next }
+			/: gemmPlan.s tile / { if (row != "") { t = $0; sub(/.*: gemmPlan.s tile /, "", t); print row "  (gemmPlan: " t ")"; row = "" } next }
+			END { if (row != "") print row }' "$logs/tiles.out"
 	fi
 	echo
 	echo "logs: $logs"

@@ -22,7 +22,14 @@ mkbundle() { # mkbundle DIR
 	cat >"$1/cuda.test" <<'EOF'
 #!/usr/bin/env bash
 if [[ " $* " == *" -test.bench GemmTiles|TrainingStep "* ]]; then
+	echo "BenchmarkGemmTiles/NT/4096/auto-16        	      40	   3100000 ns/op	     44334 GFLOP/s"
+	echo "--- BENCH: BenchmarkGemmTiles/NT/4096/auto-16"
+	echo "    cuda_test.go:380: NT/4096: autotuned to tile 128x256"
+	echo "    cuda_test.go:380: NT/4096: autotuned to tile 128x256"
 	echo "BenchmarkGemmTiles/NT/4096/128-16         	      40	   3400000 ns/op	     40423 GFLOP/s"
+	echo "BenchmarkGemmTiles/NT/256/auto-16         	    9000	     61234 ns/op	       548 GFLOP/s"
+	echo "--- BENCH: BenchmarkGemmTiles/NT/256/auto-16"
+	echo "    cuda_test.go:383: NT/256: gemmPlan's tile 32"
 	echo "BenchmarkTrainingStep-16         	    9000	     61234 ns/op	        17.00 launches/op	         3.000 roundtrips/op"
 	echo "PASS"
 	exit 0
@@ -83,6 +90,9 @@ grep -q "bench --device cuda --only gemm,mlp --quick --python $(command -v pytho
 	fail "bench not called with --python: $(cat "$tmp/ok/calls.txt")"
 grep -q '1 passed, 0 failed, 1 skipped' "$s" || fail "test counts missing"
 grep -Eq '^NT/4096/128 +40423$' "$s" || fail "tile row missing"
+grep -Eq '^NT/4096/auto +44334  \(autotuned: 128x256\)$' "$s" || fail "autotuned tile row missing"
+grep -Eq '^NT/256/auto +548  \(gemmPlan: 32\)$' "$s" || fail "gemmPlan tile row missing"
+[ "$(grep -c '^NT/4096/auto' "$s")" -eq 1 ] || fail "auto row repeated"
 grep -q '^training step (64-128-10, Adam, K = 64, BenchmarkTrainingStep): 61.2 us, 17.00 launches$' "$s" || fail "training step line missing"
 
 # 1b. Logs into $1 (wins over $OUT).
