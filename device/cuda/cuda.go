@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/adjoint-go/adjoint/device"
@@ -50,6 +51,7 @@ type Device struct {
 	conv   []float32 // staging for Upload64 and Download64
 
 	launches, roundTrips, driverAllocs atomic.Int64 // see Stats
+	loadNanos                          atomic.Int64 // see Stats.LoadTime
 
 	tables tableCache // the tables of the multi-tensor optimizer steps
 	tune   tuner      // the autotuned SGEMM tiles (tune.go)
@@ -141,6 +143,7 @@ const (
 	opSync                   // cuCtxSynchronize
 	opDot                    // Σ x·y over n = bytes elements, x = ptr, y = ptr2
 	opClose                  // shutdown; later calls fail with errClosed
+	opPreload                // look up every kernel, loading its module
 )
 
 // call is one request to the driver, built on the caller's stack so that a
@@ -208,11 +211,27 @@ type Stats struct {
 	Launches     int64 // kernels queued (a Dot counts as one round trip)
 	RoundTrips   int64 // calls that wait for the device: uploads, downloads, Sync, Dot, cache-missing Alloc
 	DriverAllocs int64 // device memory allocations (the caching allocator's misses)
+	// LoadTime is the time spent loading kernels: module loads, in which
+	// the driver JIT-compiles the module's PTX for the card (or finds the
+	// result in its compute cache), and function lookups.
+	LoadTime time.Duration
 }
 
 // Stats returns the counts so far.
 func (d *Device) Stats() Stats {
-	return Stats{Launches: d.launches.Load(), RoundTrips: d.roundTrips.Load(), DriverAllocs: d.driverAllocs.Load()}
+	return Stats{Launches: d.launches.Load(), RoundTrips: d.roundTrips.Load(), DriverAllocs: d.driverAllocs.Load(),
+		LoadTime: time.Duration(d.loadNanos.Load())}
+}
+
+// Preload loads every kernel module now, instead of on the first use of
+// one of its kernels: the driver JIT-compiles a module's PTX for the card
+// when it loads it (seconds for the SGEMM modules, the first time on a
+// machine; the driver caches the result), so a server that must answer its
+// first request quickly, or a benchmark, pays for it up front. It returns
+// the first failure, which is also recorded as the device's error.
+func (d *Device) Preload() error {
+	r := d.exec(&call{op: opPreload})
+	return r.err
 }
 
 // roundTrip makes a synchronous call: one that waits for the device.
@@ -364,21 +383,42 @@ func (d *Device) serve(c *call) reply {
 		err := d.shutdown()
 		d.closed.Store(true)
 		return reply{err: err}
+	case opPreload:
+		for k := range kernelID(numKernels) {
+			if err := d.load(k); err != nil {
+				err = fmt.Errorf("cuda: preload %s: %w", kernelTable[k].name, err)
+				d.record(err)
+				return reply{err: err}
+			}
+		}
+		return reply{}
 	}
 	return reply{}
+}
+
+// load looks kernel k up, loading its module on first use.
+func (d *Device) load(k kernelID) error {
+	w := &d.w
+	if w.have[k] {
+		return nil
+	}
+	start := time.Now()
+	ref := kernelTable[k]
+	fn, err := w.drv.function(ref.module, ref.name)
+	d.loadNanos.Add(int64(time.Since(start)))
+	if err != nil {
+		return err
+	}
+	w.fns[k], w.have[k] = fn, true
+	return nil
 }
 
 // run launches c's kernel, loading its module on first use.
 func (d *Device) run(c *call) error {
 	w := &d.w
 	k := c.kernel
-	if !w.have[k] {
-		ref := kernelTable[k]
-		fn, err := w.drv.function(ref.module, ref.name)
-		if err != nil {
-			return err
-		}
-		w.fns[k], w.have[k] = fn, true
+	if err := d.load(k); err != nil {
+		return err
 	}
 	n := int(c.nargs)
 	copy(w.args[:n], c.args[:n])

@@ -463,3 +463,34 @@ func TestStepCounts(t *testing.T) {
 		}
 	}
 }
+
+// TestPreload loads every kernel of the device at once. On a GPU the driver
+// JIT-compiles each module's PTX for the card here, so this is where a
+// module the card cannot load fails, even one that only large products
+// reach (gemm_wide); the log line gives the time (gpu-run.sh's summary
+// shows it: the JIT on a machine's first run, the driver's cache after).
+func TestPreload(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	if err := d.Preload(); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	for id, ok := range d.w.have {
+		if !ok {
+			t.Errorf("after Preload, kernel %s is not loaded", kernelTable[id].name)
+		}
+	}
+	d.mu.Unlock()
+	first := d.Stats().LoadTime
+	t.Logf("kernels loaded in %v (%d modules: the driver's JIT, or its cache)", first, len(kernels.Modules()))
+	if first <= 0 {
+		t.Errorf("Stats().LoadTime = %v after loading every kernel", first)
+	}
+	if err := d.Preload(); err != nil {
+		t.Fatal(err)
+	}
+	if again := d.Stats().LoadTime; again != first {
+		t.Errorf("a second Preload loaded kernels again: LoadTime %v, then %v", first, again)
+	}
+}

@@ -80,6 +80,17 @@
 // a table in device memory that is uploaded once per list of buffers and
 // cached (multi.go); package optim uses them when the device has them.
 //
+// # Kernel modules
+//
+// The kernels come in modules, one per kernels/*.cu source, loaded into the
+// context on the first use of one of their kernels. Loading a module makes
+// the driver JIT-compile its PTX for the card: seconds for each SGEMM
+// module the first time on a machine, milliseconds afterwards, when the
+// driver finds the result in its compute cache (~/.nv/ComputeCache, or
+// $CUDA_CACHE_PATH). Preload loads every module at once, for a program that
+// would rather pay that at start-up than in its first step;
+// Stats().LoadTime says how long loading took.
+//
 // # SGEMM tiles and autotuning
 //
 // Gemm runs one of four block tiles of kernels/gemm.cu (128×128, 64×64,
