@@ -72,7 +72,7 @@ func (d *Device) Fill(x device.Buffer, v float64) {
 }
 
 // Gemm computes C = α op(A) op(B) + βC with the register-tiled kernels of
-// kernels/gemm.cu, on the tile that autotuning or gemmPlan picks (see
+// kernels/gemm.cuh, on the tile that autotuning or gemmPlan picks (see
 // SetGemmAutotune); C is not read when β is 0.
 func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.Buffer, lda int, b device.Buffer, ldb int, beta float64, c device.Buffer, ldc int) {
 	A, B, C := d.buf("Gemm", a, false), d.buf("Gemm", b, false), d.buf("Gemm", c, false)

@@ -92,7 +92,7 @@ func (d *Device) tuneGemm(transA, transB bool, m, n, k int, alpha float64, A *Bu
 	}
 	reps := tuneReps(m, n, k)
 	return fastest(candidates, func(tile int) (time.Duration, error) {
-		d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, 0, out, ldo) // loads the kernel
+		d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, 0, out, ldo) // warm-up; loads the kernel
 		if err := d.Sync(); err != nil {
 			return 0, err
 		}
