@@ -93,20 +93,21 @@
 //
 // # SGEMM tiles and autotuning
 //
-// Gemm runs one of four block tiles of kernels/gemm.cu (128×128, 64×64,
+// Gemm runs one of four block tiles of kernels/gemm.cuh (128×128, 64×64,
 // 32×32, 128×256; see package kernels for their shapes and k-loops). A
 // product of at least 2³⁰ flops is autotuned: the first product of its
 // size class (the transposes and ⌈log₂⌉ of m, n and k) times every tile
-// on the card, a few launches each between two synchronisations, and the
-// class keeps the fastest for the life of the Device. That costs a few
-// milliseconds once per class, and adapts the choice to the card in hand
-// (an H100, an A100 and a laptop GPU differ in SMs, registers and clocks)
-// instead of thresholds guessed for one of them. A smaller product takes
-// gemmPlan's untimed choice (the largest tile that still gives every SM a
-// block). Every tile accumulates each output in the same order, so the
-// choice never changes a result: a product gives the same bits however it
-// was tuned. SetGemmAutotune(false) turns the timing off. The timing runs
-// of a product with β ≠ 0 write to a scratch matrix, not to C.
+// on the card, a warm-up and at most 16 launches each between two
+// synchronisations, and the class keeps the fastest for the life of the
+// Device. That costs those launches once per class, and adapts the choice
+// to the card in hand (an H100, an A100 and a laptop GPU differ in SMs,
+// registers and clocks) instead of thresholds guessed for one of them. A
+// smaller product takes gemmPlan's untimed choice (the largest tile that
+// still gives every SM a block). Every tile accumulates each output in the
+// same order, so the choice never changes a result: a product gives the
+// same bits however it was tuned. SetGemmAutotune(false) turns the timing
+// off. The timing runs of a product with β ≠ 0 write to a scratch matrix,
+// not to C.
 //
 // # Memory
 //

@@ -166,11 +166,11 @@ func gemmPlan(m, n, sms int) (tile int, gridX, gridY int) {
 // large enough times every tile on the card and keeps the fastest.
 const (
 	// tuneMinFlops is the smallest product (2mnk flops) that is autotuned:
-	// about 25 µs on an H100, long enough to time with a host clock and
-	// large enough for the choice of tile to matter.
+	// 27 µs at 40 TFLOP/s (the order of an H100's FP32 rate), long enough
+	// to time with a host clock and large enough for the tile to matter.
 	tuneMinFlops = 1 << 30
-	// tuneFlops is the work timed per tile: enough launches that they
-	// take about 0.2 ms on an H100, at most maxTuneReps.
+	// tuneFlops is the work timed per tile: enough launches for 0.2 ms at
+	// 40 TFLOP/s, at most maxTuneReps.
 	tuneFlops   = 1 << 33
 	maxTuneReps = 16
 )

@@ -198,7 +198,8 @@ func paramKinds(list string) (string, error) {
 
 // cuSignatures returns each kernel's parameter kinds as its .cu source
 // declares them, directly or through a macro whose first parameter is the
-// kernel's name (SGEMM in gemm.cu).
+// kernel's name (SGEMM, defined in gemm.cuh and used in gemm.cu and
+// gemm_wide.cu).
 func cuSignatures(t *testing.T) map[string]string {
 	t.Helper()
 	sigs := map[string]string{}

@@ -22,8 +22,9 @@ type tuner struct {
 // or off. On, the first product of each size class of at least 2³⁰ flops
 // (transposes and ⌈log₂⌉ of m, n, k) launches every SGEMM tile a few times,
 // timed with the device synchronized before and after, and the class keeps
-// the fastest: a one-off cost of a few milliseconds for tiles that fit the
-// card in hand rather than thresholds guessed for another. Every tile
+// the fastest: a one-off cost (one warm-up and at most 16 timed launches per
+// tile) for tiles that fit the card in hand rather than thresholds guessed
+// for another. Every tile
 // accumulates in the same order, so the choice never changes a result.
 // Off, every product takes gemmPlan's untimed choice.
 func (d *Device) SetGemmAutotune(on bool) {
