@@ -93,8 +93,9 @@
 // kind is bound by instruction issue on a GPU (a scheduler issues one warp
 // instruction per cycle, and an FFMA is one), so what counts is the FFMA
 // share of the loop: for the 128 tile on sm_90 (ptxas of nvcc 11.8) it is
-// 512 of 578 instructions per K tile in the fast loop, against 512 of about
-// 650 executed in the single checked loop this replaced. Every output is
+// 512 of 578 instructions per K tile in the fast loop, against 512 of 699
+// in the single checked loop this replaced (about 650 of them executed on
+// its vector path, counted by hand from the SASS). Every output is
 // accumulated over p = 0, 1, …, k−1 in order on every tile and both loops,
 // so every tile gives the same bits (scripts/cuda/emu checks this).
 // scripts/cuda/sass-loops.sh prints every kernel's loops and FFMA share.
