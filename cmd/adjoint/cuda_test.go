@@ -19,6 +19,8 @@ func TestTrainCUDAMatchesCPU(t *testing.T) {
 			g := trainJSON(t, append([]string{"--device", "cuda"}, args...)...)
 			c := trainJSON(t, append([]string{"--device", "cpu"}, args...)...)
 			assert.Contains(t, g.Device, "cuda")
+			assert.Greater(t, g.LoadSeconds, 0.0, "the cuda device preloads its kernels before the clock starts")
+			assert.Zero(t, c.LoadSeconds, "the cpu device has nothing to load")
 			assert.InDelta(t, c.TrainLoss, g.TrainLoss, 1e-4)
 			assert.InDelta(t, c.TestLoss, g.TestLoss, 1e-4)
 			assert.InDelta(t, c.TestAccuracy, g.TestAccuracy, 0.01)

@@ -19,7 +19,9 @@
 // summary; on a terminal a progress bar (batches, loss, ETA) runs on
 // stderr. --json prints the final metrics as one JSON object on stdout
 // (human-readable lines then go to stderr). --plot curve.png draws loss and
-// accuracy per epoch.
+// accuracy per epoch. On a GPU the kernels are loaded (JIT-compiled by the
+// driver) before the clock starts: their time is load_seconds, apart from
+// train_seconds.
 //
 // Checkpoints (--save) are safetensors files readable by PyTorch tools: the
 // parameters under torch.nn.Sequential's state_dict names (0.weight,

@@ -197,11 +197,12 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 		printf '%-22s %s\n' "$s" "${result[$s]}"
 	done
 	echo
-	printf '%-6s %10s %10s %10s %s\n' device test_acc test_loss train_s model
+	# load_s: the kernels' load (JIT) before training, not in train_s.
+	printf '%-6s %10s %10s %10s %8s %s\n' device test_acc test_loss train_s load_s model
 	for d in cuda cpu; do
 		f=$logs/train-$d.out
-		printf '%-6s %10s %10s %10s %s\n' "$d" "$(jsonField "$f" test_accuracy)" "$(jsonField "$f" test_loss)" \
-			"$(jsonField "$f" train_seconds)" "$(jsonField "$f" model)"
+		printf '%-6s %10s %10s %10s %8s %s\n' "$d" "$(jsonField "$f" test_accuracy)" "$(jsonField "$f" test_loss)" \
+			"$(jsonField "$f" train_seconds)" "$(jsonField "$f" load_seconds)" "$(jsonField "$f" model)"
 	done
 	if [ -s "$logs/bench.csv" ]; then
 		echo

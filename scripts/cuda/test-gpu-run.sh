@@ -53,7 +53,9 @@ case $1 in
 train)
 	dev=$3
 	echo "epoch 30/30 ..." >&2
-	echo "{\"data\":\"digits\",\"device\":\"$dev\",\"model\":\"Sequential(Linear(64, 512), relu, Linear(512, 10))\",\"train_seconds\":0.5,\"test_loss\":0.07,\"test_accuracy\":0.98}"
+	load=
+	[ "$dev" = cuda ] && load=',"load_seconds":2.5'
+	echo "{\"data\":\"digits\",\"device\":\"$dev\",\"model\":\"Sequential(Linear(64, 512), relu, Linear(512, 10))\",\"train_seconds\":0.5$load,\"test_loss\":0.07,\"test_accuracy\":0.98}"
 	;;
 bench)
 	csv=
@@ -87,6 +89,8 @@ s=$tmp/ok-logs/summary.txt
 grep -q 'RESULT: all steps passed' "$s" || fail "no success line"
 grep -q '^== jit (limit [0-9]*s): ./cuda.test .*-test.run ^TestPreload\$' "$s" || fail "no jit step before the tests"
 grep -q 'kernels loaded in 3.2s' "$s" || fail "the jit step's load time is not in the summary"
+grep -Eq '^cuda +0.98 +0.07 +0.5 +2.5 Sequential' "$s" || fail "train row of cuda (with load_s) missing"
+grep -Eq '^cpu +0.98 +0.07 +0.5 +Sequential' "$s" || fail "train row of cpu missing"
 grep -Eq '^cuda +0\.98 ' "$s" || fail "cuda accuracy missing"
 grep -Eq '^cpu +0\.98 ' "$s" || fail "cpu accuracy missing"
 grep -Eq '^gemm/nn/1024 +0\.1000 +0\.0800 +1\.25 +21000' "$s" || fail "bench gemm row missing"
