@@ -134,6 +134,12 @@ else
 	peers=(--no-peers)
 fi
 
+# highlights FILE N: the first N lines of a test log worth reading in the
+# summary (failures, panics, the backend's errors, the kernels' load time).
+highlights() {
+	grep -E -- '^\s*--- FAIL|^panic|cuda: |kernels loaded in' "$1" | head -n "$2" | sed 's/^/   /' | tee -a "$summary"
+}
+
 # (a) Tests: cuda.test first.
 tests=()
 [ -x ./cuda.test ] && tests+=(./cuda.test)
@@ -151,7 +157,7 @@ done
 # load fails here by name.
 if [ ${#tests[@]} -gt 0 ] && [ "${tests[0]}" = ./cuda.test ]; then
 	step jit 120 ./cuda.test -test.v -test.count=1 -test.run '^TestPreload$' -test.timeout "$(($(limit 120) - 10))s"
-	grep -E -- '^\s*--- FAIL|^panic|cuda: |kernels loaded in' "$logs/jit.out" | head -n 10 | sed 's/^/   /' | tee -a "$summary"
+	highlights "$logs/jit.out" 10
 fi
 for t in "${tests[@]}"; do
 	name=test-$(basename "$t" .test)
@@ -159,7 +165,7 @@ for t in "${tests[@]}"; do
 	step "$name" 170 "$t" -test.v -test.count=1 -test.run "$testRun" -test.timeout "$(($(limit 170) - 10))s" "${testArgs[@]}"
 	out=$logs/$name.out
 	say "   $(grep -c -- '--- PASS' "$out") passed, $(grep -c -- '--- FAIL' "$out") failed, $(grep -c -- '--- SKIP' "$out") skipped"
-	grep -E -- '^\s*--- FAIL|^panic|cuda: |kernels loaded in' "$out" | head -n 40 | sed 's/^/   /' | tee -a "$summary"
+	highlights "$out" 40
 done
 
 # (b) Training on digits, cuda then cpu (the accuracy comparison).

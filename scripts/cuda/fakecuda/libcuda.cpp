@@ -79,13 +79,18 @@ struct Module {
 	std::vector<Function *> functions; // every .entry of the image
 };
 
+// vline writes one "fakecuda: ..." line to stderr.
+void vline(const char *format, va_list ap) {
+	std::fputs("fakecuda: ", stderr);
+	std::vfprintf(stderr, format, ap);
+	std::fputc('\n', stderr);
+}
+
 void say(const char *format, ...) {
 	if (!trace) return;
 	va_list ap;
 	va_start(ap, format);
-	std::fputs("fakecuda: ", stderr);
-	std::vfprintf(stderr, format, ap);
-	std::fputc('\n', stderr);
+	vline(format, ap);
 	va_end(ap);
 }
 
@@ -94,9 +99,7 @@ void say(const char *format, ...) {
 CUresult complain(CUresult r, const char *format, ...) {
 	va_list ap;
 	va_start(ap, format);
-	std::fputs("fakecuda: ", stderr);
-	std::vfprintf(stderr, format, ap);
-	std::fputc('\n', stderr);
+	vline(format, ap);
 	va_end(ap);
 	if (strict) {
 		std::fputs("fakecuda: FAKECUDA_STRICT is set: aborting\n", stderr);
