@@ -440,6 +440,10 @@ func TestMainRejectsBadFlags(t *testing.T) {
 		err := Main([]string{"--device", "cuda", "--no-peers"}, &out, &out)
 		require.ErrorIs(t, err, device.ErrUnavailable)
 	}
+	// 3xTF32 is a cuda setting: a run without a cuda device refuses it
+	// rather than printing FP32 rows as if they were 3xTF32 ones.
+	require.ErrorContains(t, Main([]string{"--device", "cpu", "--tf32x3", "--no-peers", "--only", "gemm", "--max-size", "64"}, &out, &out),
+		"--tf32x3 needs a cuda device")
 	require.NoError(t, Main([]string{"-h"}, &out, &out))
 	require.Contains(t, out.String(), "usage: adjoint bench")
 }

@@ -71,6 +71,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		kernel   = fs.String("cpu-kernel", "auto", "CPU GEMM micro-kernel (cpu.WithKernel)")
 		note     = fs.String("note", "", "a remark to record in the JSON and markdown reports (for example where a GPU was not available)")
 		ompWait  = fs.String("omp-wait-policy", "PASSIVE", "OMP_WAIT_POLICY for the peers' OpenMP threads (empty: the environment's); PASSIVE keeps PyTorch from losing whole time slices to spinning on a busy machine")
+		tf32x3   = fs.Bool("tf32x3", false, "cuda: allow products of at least 2^30 flops to run on tensor cores with 3xTF32 (Device.AllowTF32x3) when autotuning finds it faster; the PyTorch peers keep TF32 off")
 		from     = fs.String("from", "", "run nothing: read the reports saved earlier with --json from the comma-separated `files` and write the table, --markdown, --plot, --csv and --json from them, merged (each run keeps its own machine, date and command); only those output flags may go with it")
 	)
 	fs.Usage = func() {
@@ -152,11 +153,22 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		if g, ok := d.(interface{ GPU() string }); ok && g.GPU() != "" {
 			rep.Meta.GPUs = map[string]string{"cuda": g.GPU()}
 		}
+		if *tf32x3 {
+			a, ok := d.(tf32x3Allower)
+			if !ok {
+				return fmt.Errorf("bench: --tf32x3: the cuda device %s cannot run 3xTF32", d.Name())
+			}
+			a.AllowTF32x3(true)
+			rep.Meta.DeviceNotes["cuda"] = "3xTF32 allowed (--tf32x3): products of at least 2^30 flops may run on tensor cores"
+		}
 		devs = append(devs, namedDev{"cuda", d})
 	default:
 		return fmt.Errorf("bench: --device %q: want cpu, cuda or all", *devFlag)
 	}
 
+	if *tf32x3 && len(devs) > 0 && devs[len(devs)-1].name != "cuda" {
+		return fmt.Errorf("bench: --tf32x3 needs a cuda device (--device %s opened none)", *devFlag)
+	}
 	cfgs := Select(tableFor(*quick), kinds)
 	if *maxSize > 0 {
 		cfgs = slices.DeleteFunc(cfgs, func(c Config) bool { return c.MaxDim() > *maxSize })
@@ -484,3 +496,7 @@ func (p *progress) done() {
 	}
 	fmt.Fprintf(p.w, "bench: %d runs in %.0fs\n", p.total, time.Since(p.start).Seconds())
 }
+
+// tf32x3Allower is a device that can run large products on tensor cores
+// with 3xTF32 (device/cuda's Device.AllowTF32x3).
+type tf32x3Allower interface{ AllowTF32x3(on bool) }

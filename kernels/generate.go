@@ -13,6 +13,7 @@ package kernels
 
 //go:generate nvcc -ptx -arch=compute_80 -O3 -std=c++17 -o elementwise.ptx elementwise.cu
 //go:generate nvcc -ptx -arch=compute_80 -O3 -std=c++17 -o gemm.ptx gemm.cu
+//go:generate nvcc -ptx -arch=compute_80 -O3 -std=c++17 -o gemm_tc.ptx gemm_tc.cu
 //go:generate nvcc -ptx -arch=compute_80 -O3 -std=c++17 -o gemm_wide.ptx gemm_wide.cu
 //go:generate nvcc -ptx -arch=compute_80 -O3 -std=c++17 -o loss.ptx loss.cu
 //go:generate nvcc -ptx -arch=compute_80 -O3 -std=c++17 -o optim.ptx optim.cu

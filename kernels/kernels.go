@@ -18,6 +18,7 @@ const (
 	Elementwise = "elementwise"
 	Gemm        = "gemm"
 	GemmWide    = "gemm_wide"
+	GemmTC      = "gemm_tc"
 	Loss        = "loss"
 	Optim       = "optim"
 	Reduce      = "reduce"
@@ -26,7 +27,7 @@ const (
 
 // Modules lists the module names, sorted.
 func Modules() []string {
-	return []string{Elementwise, Gemm, GemmWide, Loss, Optim, Reduce, Softmax}
+	return []string{Elementwise, Gemm, GemmTC, GemmWide, Loss, Optim, Reduce, Softmax}
 }
 
 // PTX returns the PTX text of module name, ready for cuModuleLoadData.

@@ -10,6 +10,7 @@
 #include "../../kernels/elementwise.cu"
 #include "../../kernels/gemm.cu"
 #include "../../kernels/gemm_wide.cu"
+#include "../../kernels/gemm_tc.cu"
 #include "../../kernels/loss.cu"
 #include "../../kernels/optim.cu"
 #include "../../kernels/reduce.cu"
@@ -68,6 +69,7 @@ const Kernel table[] = {
     K(sgemm_nn_64), K(sgemm_nt_64), K(sgemm_tn_64), K(sgemm_tt_64),
     K(sgemm_nn_32), K(sgemm_nt_32), K(sgemm_tn_32), K(sgemm_tt_32),
     K(sgemm_nn_128x256), K(sgemm_nt_128x256), K(sgemm_tn_128x256), K(sgemm_tt_128x256),
+    K(sgemm_nn_tf32x3), K(sgemm_nt_tf32x3), K(sgemm_tn_tf32x3), K(sgemm_tt_tf32x3),
 };
 #undef K
 constexpr int numKernels = sizeof(table) / sizeof(table[0]);

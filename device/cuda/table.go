@@ -102,25 +102,32 @@ func flag(t bool) string {
 	return "n"
 }
 
-// gemmTile is one SGEMM block-tile configuration of kernels/gemm.cuh.
+// gemmTile is one SGEMM block-tile configuration: of kernels/gemm.cuh, or
+// the tensor-core kernels of kernels/gemm_tc.cu (tf32x3).
 type gemmTile struct {
 	bm, bn  int // block tile of C
 	threads int // threads per block
 	suffix  string
 	module  string // the kernels module that instantiates it
+	// tf32x3 marks the tensor-core tile, whose float32 operands are split
+	// into TF32 pairs (3xTF32): within FP32's error, but not the FP32
+	// tiles' bits, so autotuning considers it only when the device allows
+	// it (Device.AllowTF32x3).
+	tf32x3 bool
 }
 
-const numGemmTiles = 4
+const numGemmTiles = 5
 
-// gemmTiles lists the block tiles of kernels/gemm.cuh. gemmPlan chooses
-// among the first numPlanTiles, ordered from the largest to the smallest;
-// the tiles after them are candidates only when a product is autotuned
-// (tune.go), i.e. when timing on the card has shown them faster.
+// gemmTiles lists the block tiles. gemmPlan chooses among the first
+// numPlanTiles, ordered from the largest to the smallest; the tiles after
+// them are candidates only when a product is autotuned (tune.go), i.e.
+// when timing on the card has shown them faster.
 var gemmTiles = [numGemmTiles]gemmTile{
-	{128, 128, 256, "128", kernels.Gemm},
-	{64, 64, 256, "64", kernels.Gemm},
-	{32, 32, 64, "32", kernels.Gemm},
-	{128, 256, 256, "128x256", kernels.GemmWide},
+	{128, 128, 256, "128", kernels.Gemm, false},
+	{64, 64, 256, "64", kernels.Gemm, false},
+	{32, 32, 64, "32", kernels.Gemm, false},
+	{128, 256, 256, "128x256", kernels.GemmWide, false},
+	{128, 128, 256, "tf32x3", kernels.GemmTC, true},
 }
 
 // numPlanTiles is how many of gemmTiles gemmPlan considers.

@@ -504,46 +504,69 @@ func TestLaunchSitesMatchKernels(t *testing.T) {
 
 // TestGemmTilesMatchSource checks gemmTiles (block tile, threads per block
 // and module) against the SGEMM instantiations of gemm.cu and gemm_wide.cu,
-// whose
-// __launch_bounds__ is (BM/TM)·(BN/TN): a launch with more threads fails.
+// whose __launch_bounds__ is (BM/TM)·(BN/TN): a launch with more threads
+// fails; and against the tensor-core kernels of gemm_tc.cu, whose block
+// tile is the template's BM×BN and whose threads are its macro's
+// __launch_bounds__.
 func TestGemmTilesMatchSource(t *testing.T) {
 	srcs := cuSources(t)
-	use := regexp.MustCompile(`(?m)^SGEMM\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\d+)\s*\)`)
 	n := 0
-	for _, module := range []string{kernels.Gemm, kernels.GemmWide} {
-		file := module + ".cu"
-		for _, m := range use.FindAllStringSubmatch(srcs[file], -1) {
-			n++
-			v := func(i int) int { x, _ := strconv.Atoi(m[i]); return x }
-			bm, bn, tm, tn := v(2), v(3), v(5), v(6)
-			found := false
-			for tile, g := range gemmTiles {
-				for _, ta := range []bool{false, true} {
-					for _, tb := range []bool{false, true} {
-						if kernelTable[gemmKernel(tile, ta, tb)].name != m[1] {
-							continue
-						}
-						found = true
-						if g.bm != bm || g.bn != bn || g.threads != (bm/tm)*(bn/tn) {
-							t.Errorf("%s: %s has a %d×%d tile with %d threads, gemmTiles[%d] says %d×%d with %d",
-								m[1], file, bm, bn, (bm/tm)*(bn/tn), tile, g.bm, g.bn, g.threads)
-						}
-						if g.module != module {
-							t.Errorf("%s: instantiated in %s, gemmTiles[%d] says module %s", m[1], file, tile, g.module)
-						}
-						if m[7] != strconv.FormatBool(ta) || m[8] != strconv.FormatBool(tb) {
-							t.Errorf("%s: %s transposes (%s, %s), the name says (%v, %v)", m[1], file, m[7], m[8], ta, tb)
-						}
+	// check finds kernel name in gemmTiles and compares what the source says.
+	check := func(file, module, name string, bm, bn, threads int, ta, tb string) {
+		n++
+		found := false
+		for tile, g := range gemmTiles {
+			for _, tA := range []bool{false, true} {
+				for _, tB := range []bool{false, true} {
+					if kernelTable[gemmKernel(tile, tA, tB)].name != name {
+						continue
+					}
+					found = true
+					if g.bm != bm || g.bn != bn || g.threads != threads {
+						t.Errorf("%s: %s has a %d×%d tile with %d threads, gemmTiles[%d] says %d×%d with %d",
+							name, file, bm, bn, threads, tile, g.bm, g.bn, g.threads)
+					}
+					if g.module != module {
+						t.Errorf("%s: instantiated in %s, gemmTiles[%d] says module %s", name, file, tile, g.module)
+					}
+					if g.tf32x3 != (module == kernels.GemmTC) {
+						t.Errorf("%s: in %s, gemmTiles[%d] says tf32x3 = %v", name, file, tile, g.tf32x3)
+					}
+					if ta != strconv.FormatBool(tA) || tb != strconv.FormatBool(tB) {
+						t.Errorf("%s: %s transposes (%s, %s), the name says (%v, %v)", name, file, ta, tb, tA, tB)
 					}
 				}
 			}
-			if !found {
-				t.Errorf("%s instantiates %s, which gemmTiles does not name", file, m[1])
-			}
+		}
+		if !found {
+			t.Errorf("%s instantiates %s, which gemmTiles does not name", file, name)
 		}
 	}
+	atoi := func(s string) int { x, _ := strconv.Atoi(s); return x }
+
+	use := regexp.MustCompile(`(?m)^SGEMM\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\d+)\s*\)`)
+	for _, module := range []string{kernels.Gemm, kernels.GemmWide} {
+		file := module + ".cu"
+		for _, m := range use.FindAllStringSubmatch(srcs[file], -1) {
+			bm, bn, tm, tn := atoi(m[2]), atoi(m[3]), atoi(m[5]), atoi(m[6])
+			check(file, module, m[1], bm, bn, (bm/tm)*(bn/tn), m[7], m[8])
+		}
+	}
+
+	file := kernels.GemmTC + ".cu"
+	src := srcs[file]
+	tileRE := regexp.MustCompile(`constexpr int BM = (\d+), BN = (\d+),`)
+	boundsRE := regexp.MustCompile(`(?s)#define SGEMM_TF32X3\(name, TA, TB\).*?__launch_bounds__\((\d+),`)
+	tileM, boundsM := tileRE.FindStringSubmatch(src), boundsRE.FindStringSubmatch(src)
+	if tileM == nil || boundsM == nil {
+		t.Fatalf("%s: cannot find the template's BM, BN (%v) or the macro's __launch_bounds__ (%v)", file, tileM, boundsM)
+	}
+	useTC := regexp.MustCompile(`(?m)^SGEMM_TF32X3\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*\)`)
+	for _, m := range useTC.FindAllStringSubmatch(src, -1) {
+		check(file, kernels.GemmTC, m[1], atoi(tileM[1]), atoi(tileM[2]), atoi(boundsM[1]), m[2], m[3])
+	}
 	if n != 4*numGemmTiles {
-		t.Errorf("gemm.cu and gemm_wide.cu instantiate %d SGEMM kernels, want %d", n, 4*numGemmTiles)
+		t.Errorf("gemm.cu, gemm_wide.cu and gemm_tc.cu instantiate %d SGEMM kernels, want %d", n, 4*numGemmTiles)
 	}
 }
 

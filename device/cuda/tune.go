@@ -14,6 +14,7 @@ import (
 type tuner struct {
 	mu       sync.Mutex // held while a class is tuned, so it is tuned once
 	off      bool
+	tf32x3   bool    // the tensor-core tile is a candidate (AllowTF32x3)
 	minFlops float64 // tuneMinFlops; tests lower it
 	tiles    map[gemmClass]int
 }
@@ -24,12 +25,35 @@ type tuner struct {
 // timed with the device synchronized before and after, and the class keeps
 // the fastest: a one-off cost (one warm-up and at most 16 timed launches per
 // tile) for tiles that fit the card in hand rather than thresholds guessed
-// for another. Every tile
-// accumulates in the same order, so the choice never changes a result.
-// Off, every product takes gemmPlan's untimed choice.
+// for another. Every FP32 tile accumulates in the same order, so the choice
+// never changes a result (the tensor-core tile, which AllowTF32x3 adds,
+// does). Off, every product takes gemmPlan's untimed choice.
 func (d *Device) SetGemmAutotune(on bool) {
 	d.tune.mu.Lock()
 	d.tune.off = !on
+	d.tune.mu.Unlock()
+}
+
+// AllowTF32x3 lets autotuning run large products (at least 2³⁰ flops) on
+// the tensor cores, with each float32 operand split into a pair of TF32
+// numbers and three TF32 products summed in float32 (3xTF32): the class
+// takes the tensor-core kernel when timing on the card finds it faster
+// than every FP32 tile. Off by default, like PyTorch's allow_tf32.
+//
+// What changes: a product's error stays of the order of FP32's (each
+// product is within about 3·2⁻²² of exact before the float32 sum, against
+// 2⁻²⁴ for an FP32 multiply-add), but the bits differ from the FP32 tiles'
+// and depend on the class's choice; and an infinite operand (or one within
+// 2⁻¹² of the largest float32) makes its products NaN where FP32 gives
+// ±inf. NaNs propagate as in FP32. Products below the threshold, and every
+// product with autotuning off, stay on the FP32 tiles. Changing the setting
+// forgets the tiles tuned so far.
+func (d *Device) AllowTF32x3(on bool) {
+	d.tune.mu.Lock()
+	if d.tune.tf32x3 != on {
+		d.tune.tf32x3 = on
+		d.tune.tiles = nil
+	}
 	d.tune.mu.Unlock()
 }
 
@@ -59,7 +83,7 @@ func (d *Device) gemmTileFor(transA, transB bool, m, n, k int, alpha float64, A 
 		}
 		return plan // a taller product of the class than the one tuned
 	}
-	tile, err := d.tuneGemm(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+	tile, err := d.tuneGemm(t.tf32x3, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 	if err != nil || tile < 0 {
 		// Not worth failing the product over: keep the plan for the class.
 		tile = plan
@@ -71,11 +95,11 @@ func (d *Device) gemmTileFor(transA, transB bool, m, n, k int, alpha float64, A 
 	return tile
 }
 
-// tuneGemm times every tile whose grid fits on this product and returns
-// the fastest. With β = 0 the product writes C without reading it, so the
+// tuneGemm times every tile whose grid fits on this product (the
+// tensor-core tile only when tf32x3 allows it) and returns the fastest. With β = 0 the product writes C without reading it, so the
 // timing runs write C itself (the real launch follows); otherwise they
 // write a scratch m×n matrix, so that C is not accumulated into repeatedly.
-func (d *Device) tuneGemm(transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer, ldc int) (int, error) {
+func (d *Device) tuneGemm(tf32x3, transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer, ldc int) (int, error) {
 	out, ldo := C, ldc
 	if beta != 0 {
 		s, err := d.Alloc(device.Float32, m*n)
@@ -86,7 +110,10 @@ func (d *Device) tuneGemm(transA, transB bool, m, n, k int, alpha float64, A *Bu
 		out, ldo = s.(*Buffer), n
 	}
 	var candidates []int
-	for tile := range gemmTiles {
+	for tile, g := range gemmTiles {
+		if g.tf32x3 && !tf32x3 {
+			continue
+		}
 		if g, _, _ := gemmGrid(tile, m, n); g >= 0 {
 			candidates = append(candidates, tile)
 		}

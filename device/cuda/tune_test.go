@@ -9,10 +9,11 @@ import (
 	"testing"
 )
 
-// TestGemmTilesAgree runs products on every tile and checks that they give
-// the same bits: each output is accumulated over p in order on every tile
-// and on both k-loop paths (gemm.cuh), which is what lets autotuning pick
-// any tile without changing a result. The shapes take the fast path with
+// TestGemmTilesAgree runs products on every FP32 tile and checks that they
+// give the same bits: each output is accumulated over p in order on every
+// tile and on both k-loop paths (gemm.cuh), which is what lets autotuning
+// pick any of them without changing a result. (The tensor-core tile is
+// checked against float64 in TestGemmTF32x3.) The shapes take the fast path with
 // and without a partial last k-tile, and the edge path.
 func TestGemmTilesAgree(t *testing.T) {
 	d := open(t)
@@ -33,7 +34,10 @@ func TestGemmTilesAgree(t *testing.T) {
 						ldb = k
 					}
 					var first []float32
-					for tile := range gemmTiles {
+					for tile, g := range gemmTiles {
+						if g.tf32x3 {
+							continue
+						}
 						C := upload(t, d, c0)
 						d.forceTile = tile + 1
 						d.Gemm(ta, tb, m, n, k, 0.5, A, lda, B, ldb, 0.25, C, n)
@@ -88,8 +92,9 @@ func TestGemmAutotune(t *testing.T) {
 				t.Fatalf("class %+v was not tuned", class)
 			}
 			t.Logf("tuned tile %s after %d launches", gemmTiles[tile].suffix, tuned.Launches-before.Launches)
-			if tuned.Launches-before.Launches < int64(1+2*numGemmTiles) {
-				t.Errorf("tuning made %d launches, want at least 2 per tile and the product", tuned.Launches-before.Launches)
+			if want := int64(1 + (1+tuneReps(m, n, k))*fp32Tiles()); tuned.Launches-before.Launches != want {
+				t.Errorf("tuning made %d launches, want %d: a warm-up and %d timed per FP32 tile, and the product",
+					tuned.Launches-before.Launches, want, tuneReps(m, n, k))
 			}
 			// The class is tuned: one launch, no synchronisation.
 			checkGemm(t, d, rng, false, true, m, n, k, 0, 1.5, beta)
@@ -103,7 +108,7 @@ func TestGemmAutotune(t *testing.T) {
 	// Tuning a β ≠ 0 product gives its scratch matrix back.
 	A, B, C := upload(t, d, randVec(rng, 96*96)), upload(t, d, randVec(rng, 96*96)), upload(t, d, randVec(rng, 96*96))
 	inUse := buffersInUse(d)
-	if _, err := d.tuneGemm(false, false, 96, 96, 96, 1, A.(*Buffer), 96, B.(*Buffer), 96, 1, C.(*Buffer), 96); err != nil {
+	if _, err := d.tuneGemm(false, false, false, 96, 96, 96, 1, A.(*Buffer), 96, B.(*Buffer), 96, 1, C.(*Buffer), 96); err != nil {
 		t.Fatal(err)
 	}
 	if got := buffersInUse(d); got != inUse {
@@ -121,6 +126,82 @@ func TestGemmAutotune(t *testing.T) {
 	}
 	if _, ok := d.tune.tiles[classOf(true, false, 96, 96, 96)]; ok {
 		t.Error("with autotuning off a class was tuned")
+	}
+}
+
+// fp32Tiles is the number of FP32 (not tensor-core) tiles.
+func fp32Tiles() int {
+	n := 0
+	for _, g := range gemmTiles {
+		if !g.tf32x3 {
+			n++
+		}
+	}
+	return n
+}
+
+// TestGemmTF32x3 checks the tensor-core tile (3xTF32) against the float64
+// reference with checkGemm's FP32 tolerance, on shapes that take its fast
+// loop with and without a partial last k-tile and its edge loop, every
+// transpose pair, padded leading dimensions, β = 0 and β ≠ 0. Then it
+// checks that autotuning times that tile only when AllowTF32x3 is on, and
+// that changing the setting forgets the tuned classes.
+func TestGemmTF32x3(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	rng := rand.New(rand.NewPCG(11, 12))
+	tc := -1
+	for tile, g := range gemmTiles {
+		if g.tf32x3 {
+			tc = tile
+		}
+	}
+	if tc < 0 {
+		t.Fatal("gemmTiles has no tensor-core tile")
+	}
+	shapes := [][3]int{{256, 256, 64}, {256, 128, 100}, {130, 260, 33}, {33, 31, 17}, {1, 1, 1}, {5, 7, 0}}
+	if testing.Short() {
+		shapes = shapes[2:]
+	}
+	for _, s := range shapes {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, c := range []struct {
+					pad  int
+					beta float64
+				}{{0, 0}, {3, 0.5}} {
+					t.Run(fmt.Sprintf("m%d_n%d_k%d_%s%s_pad%d", s[0], s[1], s[2], flag(ta), flag(tb), c.pad), func(t *testing.T) {
+						d.forceTile = tc + 1
+						defer func() { d.forceTile = 0 }()
+						checkGemm(t, d, rng, ta, tb, s[0], s[1], s[2], c.pad, 1.5, c.beta)
+					})
+				}
+			}
+		}
+	}
+
+	d.tune.minFlops = 2 * 64 * 64 * 64
+	m, n, k := 200, 300, 40
+	reps := int64(1 + tuneReps(m, n, k)) // a warm-up and the timed launches
+	for _, allow := range []bool{true, false} {
+		d.AllowTF32x3(allow)
+		if d.tune.tiles != nil {
+			t.Fatalf("AllowTF32x3(%v) kept the tuned classes", allow)
+		}
+		before := d.Stats()
+		checkGemm(t, d, rng, false, false, m, n, k, 0, 1, 0)
+		want := 1 + reps*int64(fp32Tiles())
+		if allow {
+			want += reps
+		}
+		if got := d.Stats().Launches - before.Launches; got != want {
+			t.Errorf("AllowTF32x3(%v): tuning made %d launches, want %d", allow, got, want)
+		}
+		tile := d.tune.tiles[classOf(false, false, m, n, k)]
+		t.Logf("AllowTF32x3(%v): tuned to tile %s", allow, gemmTiles[tile].suffix)
+		if !allow && gemmTiles[tile].tf32x3 {
+			t.Errorf("AllowTF32x3(false) tuned a class to the tensor-core tile")
+		}
 	}
 }
 

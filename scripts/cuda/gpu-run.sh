@@ -14,6 +14,9 @@
 #   train-*    adjoint train --json on digits, on cuda then on cpu
 #   bench      adjoint bench --device cuda --only gemm,mlp --quick, PyTorch
 #              on the same card as the peer
+#   bench-tf32x3  the same rows with --tf32x3 (large products may run on
+#              tensor cores, 3xTF32) and no peers: the summary sets them
+#              against the bench step's PyTorch times
 #   tiles      cuda.test -test.bench 'GemmTiles|TrainingStep': every SGEMM
 #              tile at every size, for tuning gemmPlan on this card, and the
 #              digits training step with its launches per step
@@ -178,6 +181,8 @@ if [ -x ./adjoint ]; then
 	if [[ $runSteps == *" bench "* ]]; then
 		step bench 200 ./adjoint bench --device cuda --only gemm,mlp --quick "${peers[@]}" \
 			--json "$logs/bench.json" --csv "$logs/bench.csv" "${benchArgs[@]}"
+		step bench-tf32x3 90 ./adjoint bench --device cuda --only gemm,mlp --quick --no-peers --tf32x3 \
+			--json "$logs/bench-tf32x3.json" --csv "$logs/bench-tf32x3.csv" "${benchArgs[@]}"
 	fi
 else
 	say "no ./adjoint binary here: train and bench skipped"
@@ -234,6 +239,25 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 				printf "target %-34s ours/pt %6.3f, want <= %-4s %s\n", name, r, limit, (r + 0 <= limit ? "MET" : "MISSED")
 			}
 			END { if (n == 0) print "targets: no target configuration in this bench run" }' "$logs/bench.csv"
+		if [ -s "$logs/bench-tf32x3.csv" ]; then
+			echo
+			# The 3xTF32 rows (tensor cores allowed) against the FP32 run's
+			# own time and PyTorch's, both from bench.csv; the targets again.
+			awk -F, 'NR == FNR { if (FNR > 1 && $3 ~ /^cuda/) { fp[$1] = $5; pt[$1] = $15 } next }
+				FNR == 1 { printf "%-38s %11s %11s %11s %9s %9s\n", "bench (cuda, --tf32x3)", "ours_ms", "fp32_ms", "torch_ms", "ours/pt", "GFLOP/s"; next }
+				$3 ~ /^cuda/ {
+					r = (pt[$1] == "" || $5 == "") ? "" : sprintf("%.3f", $5 / pt[$1])
+					printf "%-38s %11s %11s %11s %9s %9s\n", $1, tms($5), tms(fp[$1]), tms(pt[$1]), (r == "" ? "-" : r), ($12 == "" ? "-" : $12)
+					if ($1 ~ /^gemm\/[A-Z]+\/[0-9]+$/) { split($1, p, "/"); if (p[3] + 0 >= 4096) t[++n] = check($1, r, 1.25) }
+					else if ($1 ~ /^mlp\/wide\/4096-/) t[++n] = check($1, r, 1)
+				}
+				function tms(s) { return s == "" ? "-" : sprintf("%.4f", s * 1000) }
+				function check(name, r, limit) {
+					if (r == "") return sprintf("target (3xTF32) %-26s no PyTorch time (want <= %s)", name, limit)
+					return sprintf("target (3xTF32) %-26s ours/pt %6.3f, want <= %-4s %s", name, r, limit, (r + 0 <= limit ? "MET" : "MISSED"))
+				}
+				END { for (i = 1; i <= n; i++) print t[i] }' "$logs/bench.csv" "$logs/bench-tf32x3.csv"
+		fi
 	elif [ -s "$logs/bench.out" ]; then
 		echo
 		echo "bench: no CSV; its stdout table:"

@@ -2,7 +2,8 @@
 # test-gpu-run.sh: check gpu-run.sh's logic without a GPU, with fake
 # binaries standing in for cuda.test and adjoint:
 #   1. everything passes: exit 0, the table has both accuracies and the
-#      bench rows, the bench got --python, logs land in $1 / $OUT;
+#      bench rows (the 3xTF32 ones against the FP32 run's PyTorch times),
+#      the bench got --python, logs land in $1 / $OUT;
 #   2. a test binary fails and one hangs: non-zero exit, the hang is killed
 #      at the overall budget, later steps are skipped, and nothing is left
 #      running.
@@ -58,12 +59,22 @@ train)
 	echo "{\"data\":\"digits\",\"device\":\"$dev\",\"model\":\"Sequential(Linear(64, 512), relu, Linear(512, 10))\",\"train_seconds\":0.5$load,\"test_loss\":0.07,\"test_accuracy\":0.98}"
 	;;
 bench)
-	csv=
+	csv= tf32x3=
 	while [ $# -gt 0 ]; do
 		[ "$1" = --csv ] && csv=$2
+		[ "$1" = --tf32x3 ] && tf32x3=1
 		shift
 	done
 	echo "a table" 
+	if [ -n "$tf32x3" ]; then # no peers: no torch columns
+		{
+			echo "config,kind,device,reps,median_s,q1_s,q3_s,min_s,max_s,iqr_pct,flops,gflops,samples,per_sample_s,torch_median_s,torch_iqr_pct,torch_ratio,numpy_median_s,numpy_ratio,error"
+			echo "gemm/nn/1024,gemm,cuda,7,0.0001,,,,,,2.1e9,21000,0,,,,,,,"
+			echo "gemm/NT/4096,gemm,cuda,7,0.002,,,,,,1.4e11,68000,0,,,,,,,"
+			echo "mlp/wide/4096-4096-4096-10/K4096,mlp,cuda,7,0.015,,,,,,,,4096,,,,,,,"
+		} >"$csv"
+		exit 0
+	fi
 	{
 		echo "config,kind,device,reps,median_s,q1_s,q3_s,min_s,max_s,iqr_pct,flops,gflops,samples,per_sample_s,torch_median_s,torch_iqr_pct,torch_ratio,numpy_median_s,numpy_ratio,error"
 		echo "gemm/nn/1024,gemm,cuda,7,0.0001,,,,,,2.1e9,21000,0,,0.00008,,1.25,,,"
@@ -99,6 +110,10 @@ grep -Eq '^target gemm/NT/4096 +ours/pt +1\.200, want <= 1\.25 MET$' "$s" || fai
 grep -Eq '^target mlp/wide/4096-4096-4096-10/K4096 +ours/pt +1\.111, want <= 1 +MISSED$' "$s" || fail "wide MLP target line missing"
 grep -Eq '^target mlp/small/64-128-10/K64 +no PyTorch time' "$s" || fail "small MLP target line missing"
 ! grep -q '^target gemm/nn/1024\|^target mlp/medium' "$s" || fail "a configuration without a target got a target line"
+grep -Eq '^gemm/NT/4096 +2\.0000 +3\.0000 +2\.5000 +0\.800 +68000$' "$s" || fail "3xTF32 bench row missing"
+grep -Eq '^target \(3xTF32\) gemm/NT/4096 +ours/pt +0\.800, want <= 1\.25 MET$' "$s" || fail "3xTF32 SGEMM target line missing"
+grep -Eq '^target \(3xTF32\) mlp/wide/4096-4096-4096-10/K4096 +ours/pt +0\.833, want <= 1 +MET$' "$s" || fail "3xTF32 wide MLP target line missing"
+grep -q "bench --device cuda --only gemm,mlp --quick --no-peers --tf32x3" "$tmp/ok/calls.txt" || fail "no 3xTF32 bench: $(cat "$tmp/ok/calls.txt")"
 grep -q "bench --device cuda --only gemm,mlp --quick --python $(command -v python3)" "$tmp/ok/calls.txt" ||
 	fail "bench not called with --python: $(cat "$tmp/ok/calls.txt")"
 grep -q '1 passed, 0 failed, 1 skipped' "$s" || fail "test counts missing"

@@ -34,6 +34,10 @@ struct alignas(16) float4 { // as CUDA's: a float4 load needs a 16-byte aligned 
 	float x, y, z, w;
 };
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
+struct alignas(8) float2 {
+	float x, y;
+};
+inline float2 make_float2(float x, float y) { return {x, y}; }
 
 inline dim3 blockIdx, blockDim, gridDim;
 inline thread_local dim3 threadIdx;
@@ -42,6 +46,7 @@ namespace emu {
 inline std::unique_ptr<std::barrier<>> block;
 inline std::vector<std::unique_ptr<std::barrier<>>> warps;
 inline std::vector<double> lanes; // one slot per thread for shuffles
+inline std::vector<float> frags;  // 6 slots per thread for mmaTF32's operands
 inline std::mutex atomicMu;
 inline int linear() { return threadIdx.x + threadIdx.y * blockDim.x; }
 
@@ -67,6 +72,7 @@ class Pool {
 		warps.clear();
 		for (int w = 0; w < (n + 31) / 32; w++) warps.push_back(std::make_unique<std::barrier<>>(std::min(32, n - 32 * w)));
 		lanes.assign(n, 0.0);
+		frags.assign(6 * n, 0.f);
 		next = std::make_unique<std::barrier<Advance>>(n, Advance{});
 		fn = std::move(kernel);
 		active = n;
@@ -154,6 +160,57 @@ T __shfl_xor_sync(unsigned, T v, int o) {
 	T r = (T)emu::lanes[(t ^ o)];
 	emu::warps[w]->arrive_and_wait();
 	return r;
+}
+
+inline float __uint_as_float(unsigned u) {
+	float f;
+	std::memcpy(&f, &u, 4);
+	return f;
+}
+inline unsigned __float_as_uint(float f) {
+	unsigned u;
+	std::memcpy(&u, &f, 4);
+	return u;
+}
+
+// toTF32 is cvt.rna.tf32.f32 followed by gemm_tc.cu's mask: round to 10
+// explicit mantissa bits, to nearest with ties away from zero (add half an
+// ulp to the magnitude, then truncate; a carry rounds up the exponent, to
+// infinity past the largest finite), NaN unchanged.
+inline float toTF32(float x) {
+	if (std::isnan(x)) return x;
+	return __uint_as_float((__float_as_uint(x) + 0x1000u) & 0xffffe000u);
+}
+
+// mmaTF32 is mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 for the
+// calling warp, with the PTX ISA's fragment layout (g = lane/4, t = lane%4):
+// a = {A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4]}, b = {B[t][g], B[t+4][g]},
+// d = {D[g][2t], D[g][2t+1], D[g+8][2t], D[g+8][2t+1]}. Like the tensor
+// core it reads only the TF32 bits of a and b (the low 13 are ignored).
+// Each lane publishes its fragments, the warp meets, each lane computes
+// its four outputs (products exact in float, summed over k in order), and
+// the warp meets again before the slots are reused.
+inline void mmaTF32(float *d, const float *a, const float *b) {
+	const int self = emu::linear(), w = self / 32, lane = self % 32;
+	auto tf32 = [](float x) { return __uint_as_float(__float_as_uint(x) & 0xffffe000u); };
+	float *slot = &emu::frags[6 * self];
+	for (int q = 0; q < 4; q++) slot[q] = tf32(a[q]);
+	slot[4] = tf32(b[0]);
+	slot[5] = tf32(b[1]);
+	emu::warps[w]->arrive_and_wait();
+	const float *warp = &emu::frags[6 * 32 * w];
+	auto A = [&](int i, int p) { return warp[6 * ((i % 8) * 4 + p % 4) + (i >= 8) + 2 * (p >= 4)]; };
+	auto B = [&](int p, int j) { return warp[6 * (j * 4 + p % 4) + 4 + (p >= 4)]; };
+	const int g = lane / 4, t = lane % 4;
+	float out[4];
+	for (int q = 0; q < 4; q++) {
+		const int i = g + 8 * (q / 2), j = 2 * t + q % 2;
+		float s = d[q];
+		for (int p = 0; p < 8; p++) s = fmaf(A(i, p), B(p, j), s);
+		out[q] = s;
+	}
+	emu::warps[w]->arrive_and_wait();
+	for (int q = 0; q < 4; q++) d[q] = out[q];
 }
 
 inline int atomicCAS(int *p, int cmp, int val) {

@@ -6,6 +6,7 @@
 #include "../../../kernels/elementwise.cu"
 #include "../../../kernels/gemm.cu"
 #include "../../../kernels/gemm_wide.cu"
+#include "../../../kernels/gemm_tc.cu"
 #include "../../../kernels/loss.cu"
 #include "../../../kernels/optim.cu"
 #include "../../../kernels/reduce.cu"
@@ -116,6 +117,74 @@ static void testGemm() {
 						if (first.empty()) first = C;
 					}
 				}
+}
+
+// testGemmTF32x3 checks the tensor-core kernels (3xTF32) on the shapes of
+// testGemm: within FP32's tolerance of the float64 sum (a single TF32
+// product, with its 2⁻¹¹ rounding, would miss it by far on these random
+// operands), padding untouched, and non-finite operands as documented in
+// gemm_tc.cu: a NaN or an infinity makes its row's products NaN, and only
+// its row's.
+static void testGemmTF32x3() {
+	gemmFn fns[4] = {sgemm_nn_tf32x3, sgemm_nt_tf32x3, sgemm_tn_tf32x3, sgemm_tt_tf32x3};
+	int shapes[][3] = {{1, 1, 1},      {3, 5, 7},      {33, 31, 17},   {128, 128, 8}, {129, 127, 9},
+	                   {130, 260, 33}, {5, 5, 0},      {128, 128, 12}, {256, 128, 100}, {256, 256, 64}};
+	double worst = 0; // largest error over the bound's scale, for the log
+	for (auto &s : shapes)
+		for (int v = 0; v < 4; v++)
+			for (int pad : {0, 3})
+				for (double beta : {0.0, 0.5}) {
+					bool ta = v & 2, tb = v & 1;
+					int m = s[0], n = s[1], k = s[2];
+#ifdef __SANITIZE_THREAD__
+					if ((long)m * n * k > 1500000) continue;
+#endif
+					int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
+					int lda = ac + pad, ldb = bc + pad, ldc = n + pad;
+					auto A = rnd(std::max(ar * lda, 1)), B = rnd(std::max(br * ldb, 1)), C = rnd(m * ldc);
+					if (beta == 0)
+						for (auto &x : C) x = NAN;
+					const auto C0 = C;
+					double alpha = 1.5;
+					emu::launch(dim3{(unsigned)((n + 127) / 128), (unsigned)((m + 127) / 128)}, dim3{256},
+					            [&] { fns[v](m, n, k, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc); });
+					for (int i = 0; i < m; i++)
+						for (int j = 0; j < ldc; j++) {
+							if (j >= n) {
+								CHECK(std::isnan(C0[i * ldc + j]) ? std::isnan(C[i * ldc + j]) : C[i * ldc + j] == C0[i * ldc + j],
+								      "tf32x3 padding touched");
+								continue;
+							}
+							double sum = 0, abs = 0;
+							for (int p = 0; p < k; p++) {
+								double a = ta ? A[p * lda + i] : A[i * lda + p];
+								double b = tb ? B[j * ldb + p] : B[p * ldb + j];
+								sum += a * b;
+								abs += std::fabs(a * b);
+							}
+							double want = alpha * sum + (beta != 0 ? beta * C0[i * ldc + j] : 0);
+							double scale = alpha * abs + 1, err = std::fabs(C[i * ldc + j] - want);
+							worst = std::max(worst, err / scale);
+							CHECK(err <= 1e-5 * scale, "tf32x3 %c%c m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g",
+							      ta ? 't' : 'n', tb ? 't' : 'n', m, n, k, pad, beta, i, j, C[i * ldc + j], want);
+						}
+				}
+	printf("tf32x3: largest error %.2e of |alpha| sum|a b| + 1 (bound 1e-5)\n", worst);
+
+	// Non-finite operands: row 0 of A holds +inf at p = 0, row 1 a NaN; B
+	// is positive. FP32 gives C[0][*] = +inf; 3xTF32 gives NaN (its cross
+	// terms meet inf with 0). The other rows stay finite.
+	int m = 130, n = 131, k = 20;
+	auto A = rnd(m * k, 0.5, 1), B = rnd(k * n, 0.5, 1);
+	std::vector<float> C(m * n);
+	A[0] = INFINITY;
+	A[k + 3] = NAN;
+	emu::launch(dim3{2, 2}, dim3{256}, [&] { sgemm_nn_tf32x3(m, n, k, 1.0, A.data(), k, B.data(), n, 0.0, C.data(), n); });
+	for (int j = 0; j < n; j++) {
+		CHECK(std::isnan(C[j]), "tf32x3 inf row: C[0,%d]=%g want NaN", j, C[j]);
+		CHECK(std::isnan(C[n + j]), "tf32x3 NaN row: C[1,%d]=%g want NaN", j, C[n + j]);
+		CHECK(std::isfinite(C[2 * n + j]), "tf32x3 finite row: C[2,%d]=%g", j, C[2 * n + j]);
+	}
 }
 
 static double lse(const float *x, int n) {
@@ -431,13 +500,14 @@ static void testOptim() {
 }
 
 // main runs every group of checks, or only those named on the command line
-// (elementwise reduce argmax optim softmax loss gemm).
+// (elementwise reduce argmax optim softmax loss gemm tf32x3).
 int main(int argc, char **argv) {
 	const struct {
 		const char *name;
 		void (*run)();
 	} groups[] = {{"elementwise", testElementwise}, {"reduce", testReduce}, {"argmax", testArgMax}, {"optim", testOptim},
-	              {"softmax", testSoftmax},         {"loss", testLoss},     {"gemm", testGemm}};
+	              {"softmax", testSoftmax},         {"loss", testLoss},     {"gemm", testGemm},
+	              {"tf32x3", testGemmTF32x3}};
 	for (int a = 1; a < argc; a++) {
 		bool known = false;
 		for (auto &g : groups) known = known || strcmp(argv[a], g.name) == 0;

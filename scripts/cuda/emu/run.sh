@@ -2,7 +2,7 @@
 # run.sh [--tsan] [group ...]: compile kernels/*.cu for the CPU with
 # cuda_emu.h and check them against the references in emu_test.cpp (all
 # groups, or the named ones: elementwise reduce argmax optim softmax loss
-# gemm). Needs only g++ (C++20); no GPU, no nvcc. A logic check of the
+# gemm tf32x3). Needs only g++ (C++20); no GPU, no nvcc. A logic check of the
 # kernels, not of speed; the real test is device/cuda's suite on a GPU.
 #
 # The build has UndefinedBehaviorSanitizer: float4 is 16-byte aligned as
