@@ -53,6 +53,10 @@
 //	             driver caches the result), so a program whose products
 //	             stay small never compiles it.
 //	             Both SGEMM modules instantiate the template of gemm.cuh.
+//	gemm_tc      sgemm_{nn,nt,tn,tt}_tf32x3: the same product on tensor
+//	             cores with 3xTF32 (below), which only autotuning picks and
+//	             only where the device allows it; a module of its own for
+//	             the same reason.
 //
 // # SGEMM
 //
@@ -106,10 +110,11 @@
 // rows are padded by 4 floats against bank conflicts in those transposing
 // stores.
 //
-// Four tile shapes. device/cuda picks one per product: a product of at
-// least 2³⁰ flops is autotuned (every tile timed on the card on the first
-// product of its size class); a smaller one takes gemmPlan's choice among
-// the first three, which needs no timing:
+// Four FP32 tile shapes, and the tensor-core tile. device/cuda picks one
+// per product: a product of at least 2³⁰ flops is autotuned (every tile
+// timed on the card on the first product of its size class; the tf32x3 one
+// only when the device allows it); a smaller one takes gemmPlan's choice
+// among the first three, which needs no timing:
 //
 //	tile     BM×BN    BK  threads  TM×TN  gemmPlan uses it when
 //	128      128×128   8    256     8×8   ≥ one 128-tile per SM (large products)
@@ -118,8 +123,44 @@
 //	128x256  128×256   8    256    8×16   never: autotuning only (one block per
 //	                                      SM, 92% FFMA in its fast loop)
 //
+//	tf32x3   128×128   8    256     (mma) tensor cores, 3xTF32: autotuning
+//	                                      only, and only with AllowTF32x3
+//
 // ptxas (sm_90, nvcc 11.8) reports no spills: 128 registers for the 128
 // tile (__launch_bounds__(256, 2)), 231 for 128x256 (__launch_bounds__(256,
-// 1)), fewer for the others. Grid: (⌈n/BN⌉, ⌈m/BM⌉), so m ≤ 65535·BM. There
+// 1)), 146 to 154 for tf32x3 (__launch_bounds__(256, 1)), fewer for the
+// others. Grid: (⌈n/BN⌉, ⌈m/BM⌉), so m ≤ 65535·BM. There
 // is no split-K: a product with small m·n and huge k runs on few blocks.
+//
+// # 3xTF32 on tensor cores
+//
+// gemm_tc.cu computes the same product with mma.sync.m16n8k8 (TF32 inputs,
+// float32 accumulators), whose throughput on an A100 or H100 is several
+// times the FP32 cores'. TF32 keeps 10 of float32's 23 mantissa bits, so
+// each operand is split in two TF32 numbers, x = big + small + r with
+// big = tf32(x), small = tf32(x − big) and |r| ≤ 2⁻²²|x|, and each product
+// is summed from three mma into the same accumulators:
+//
+//	a·b ≈ a_small·b_big + a_big·b_small + a_big·b_big     (a_small·b_small dropped)
+//
+// The terms left out are each below 2⁻²²|ab|, so a product is within
+// about 3·2⁻²²|ab| of exact before the float32 sum (an FP32 multiply-add
+// rounds at 2⁻²⁴), and over a sum of k products the accumulation error of
+// float32, which both share, dominates. scripts/cuda/emu checks the kernels
+// to 10⁻⁵ of Σ|ab| (the largest error there is 4·10⁻⁷ of it), a bound a
+// single TF32 product misses by far (4·10⁻⁴). The bits differ from the FP32
+// tiles', and an infinite operand makes its products NaN (its infinite big
+// part meets the other operand's zero small parts) where FP32 gives ±inf.
+//
+// The kernel splits each element once, on its way into shared memory,
+// where the big and small parts of both tiles take the static limit of
+// 48 KiB with double buffering; 8 warps each own a 64×32 block of C as
+// 4×4 mma tiles of 16×8 (64 accumulators per thread). Shared tiles keep
+// the layout the global rows arrive in (row [i][p] with stride BK+4, or
+// k-major [p][i] with stride BM+8), which makes every store one float4
+// and every fragment load of a warp hit 32 distinct banks. As in gemm.cuh,
+// interior blocks with aligned operands run a fast k-loop without bounds
+// checks: ptxas (sm_90) makes it 197 to 201 instructions per K tile for
+// its 48 HMMA, an HMMA share of 0.24, the rest mostly the splitting of the
+// next tile and the 48 shared loads of the fragments (sass-loops.sh).
 package kernels

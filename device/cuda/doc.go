@@ -109,6 +109,14 @@
 // off. The timing runs of a product with β ≠ 0 write to a scratch matrix,
 // not to C.
 //
+// AllowTF32x3(true) adds a fifth candidate to the timing: the tensor-core
+// kernel of kernels/gemm_tc.cu, which splits each float32 operand into two
+// TF32 numbers and sums three TF32 products in float32 (3xTF32). Its
+// error is of the order of FP32's (each product within about 3·2⁻²² of
+// exact before the float32 sum), but its bits are its own, and an
+// infinite operand gives NaN products where FP32 gives ±inf. It is off by
+// default, as PyTorch's allow_tf32; `adjoint bench --tf32x3` measures it.
+//
 // # Memory
 //
 // Buffers are float32 only: Alloc(device.Float64, n) fails, which tells
