@@ -29,10 +29,7 @@ func (tp *Tape) sumScaled(op *Op, x *Var, scale float64) *Var {
 		return out
 	}
 	node.Float = scale
-	tp.dev.SumCols(x.value.Buffer(), 1, x.value.Len(), 0, out.value.Buffer())
-	if scale != 1 {
-		tp.dev.Scale(scale, out.value.Buffer(), out.value.Buffer())
-	}
+	tp.dev.SumCols(x.value.Buffer(), 1, x.value.Len(), scale, 0, out.value.Buffer())
 	return tp.Done(node)
 }
 
@@ -58,8 +55,7 @@ func sumTangent(tp *Tape, n *Node) *tensor.Tensor {
 	x := n.In[0]
 	t := tp.Temp()
 	if t.Valid() {
-		tp.dev.SumCols(x.tangent.Buffer(), 1, x.value.Len(), 0, t.Buffer())
-		tp.dev.Scale(n.Float, t.Buffer(), t.Buffer())
+		tp.dev.SumCols(x.tangent.Buffer(), 1, x.value.Len(), n.Float, 0, t.Buffer())
 	}
 	return t
 }

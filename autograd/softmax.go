@@ -75,7 +75,7 @@ func logSoftmaxTangent(tp *Tape, n *Node) *tensor.Tensor {
 	d := tp.dev
 	d.Unary(device.Exp, y.Buffer(), s.Buffer())
 	d.Binary(device.Mul, s.Buffer(), dx.Buffer(), s.Buffer())
-	d.SumCols(s.Buffer(), rows, cols, 0, r.Buffer()) // rᵢ = ⟨sᵢ, ẋᵢ⟩
+	d.SumCols(s.Buffer(), rows, cols, 1, 0, r.Buffer()) // rᵢ = ⟨sᵢ, ẋᵢ⟩
 	t.CopyFrom(dx)
 	// t −= r 1ᵀ: a rank-one update broadcasts r across the columns.
 	d.Gemm(false, false, rows, cols, 1, -1, r.Buffer(), 1, tp.Ones(cols).Buffer(), cols, 1, t.Buffer(), cols)

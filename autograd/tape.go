@@ -25,6 +25,9 @@ type Var struct {
 	persistent bool
 	hasGrad    bool
 	hasTangent bool
+	// seedPending: grad is Backward's unit seed, not yet written because
+	// the root's op never reads it (Op.UnitSeedAware); Grad writes it.
+	seedPending bool
 }
 
 // NewParam wraps t as a trainable parameter. Parameters live across tapes;
@@ -55,6 +58,10 @@ func (v *Var) RequiresGrad() bool { return v.needsGrad }
 func (v *Var) Grad() *tensor.Tensor {
 	if !v.hasGrad {
 		return nil
+	}
+	if v.seedPending {
+		v.seedPending = false
+		v.grad.Device().Fill(v.grad.Buffer(), 1)
 	}
 	return &v.grad
 }
@@ -101,6 +108,11 @@ type Op struct {
 	// Tangent returns J·ṫ, given the inputs' tangents (nil for inputs
 	// without one), as a new temporary tensor.
 	Tangent func(tp *Tape, n *Node) *tensor.Tensor
+	// UnitSeedAware says that Adjoint never reads ε when tp.UnitSeed(n.Out)
+	// (it treats ε as the number 1), so that Backward from such a node with
+	// the default seed need not write the seed on the device: one launch
+	// less per step for a loss.
+	UnitSeedAware bool
 }
 
 // Node is one recorded application of an Op.
@@ -346,15 +358,19 @@ func (tp *Tape) BackwardWith(root *Var, seed *tensor.Tensor) error {
 	if !g.Valid() {
 		return tp.err
 	}
-	if seed == nil {
+	// An op that treats a unit seed as the number 1 needs no seed in
+	// memory: Var.Grad writes it if someone asks for the root's gradient.
+	lazySeed := seed == nil && root.node != nil && root.node.Op.UnitSeedAware
+	if seed == nil && !lazySeed {
 		tp.dev.Fill(g.Buffer(), 1)
-	} else {
+	} else if seed != nil {
 		if !seed.SameShape(&root.value) && seed.Len() != root.value.Len() {
 			return fmt.Errorf("autograd: BackwardWith: seed %v, output %v: %w", seed.Shape(), root.Shape(), ErrBadSeedShape)
 		}
 		g.CopyFrom(seed)
 	}
 	tp.Accumulate(root, g)
+	root.seedPending = lazySeed
 	if root.node == nil {
 		return tp.dev.Err()
 	}

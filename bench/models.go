@@ -396,7 +396,7 @@ func (ch *chain) leftToRight() error {
 		}
 		// ε = ∇ρ at z_M, then the gradient as the row vector εᵀJ.
 		dev.Copy2D(buf(ch.tgt), 0, n, buf(ch.target), k*n, n, 1, n)
-		dev.Loss(device.MSE, 0, buf(ch.zs[len(ch.ws)]), buf(ch.tgt), 1, n, buf(ch.losses), buf(ch.eps))
+		dev.Loss(device.MSE, 0, buf(ch.zs[len(ch.ws)]), buf(ch.tgt), 1, n, buf(ch.losses), buf(ch.eps), 1)
 		dev.Gemm(false, false, 1, n, n, 1, buf(ch.eps), n, buf(ch.j), n, 0, buf(ch.g), n)
 		dev.Copy2D(buf(ch.ltrGrad), k*n, n, buf(ch.g), 0, n, 1, n)
 	}

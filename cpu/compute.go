@@ -419,24 +419,25 @@ func sumRows[T float](x []T, rows, cols int, beta T, y []T) {
 	}
 }
 
-// SumCols computes y = βy + Σⱼ x[:,j].
-func (c *CPU) SumCols(x device.Buffer, rows, cols int, beta float64, y device.Buffer) {
+// SumCols computes y = βy + αΣⱼ x[:,j].
+func (c *CPU) SumCols(x device.Buffer, rows, cols int, alpha, beta float64, y device.Buffer) {
 	X, Y := bufs2("SumCols", x, y)
 	checkLen("SumCols", "x", X, rows*cols)
 	checkLen("SumCols", "y", Y, rows)
 	if X.f64 != nil {
-		sumCols(X.f64, rows, cols, beta, Y.f64)
+		sumCols(X.f64, rows, cols, alpha, beta, Y.f64)
 	} else {
-		sumCols(X.f32, rows, cols, beta, Y.f32)
+		sumCols(X.f32, rows, cols, alpha, beta, Y.f32)
 	}
 }
 
-func sumCols[T float](x []T, rows, cols int, beta float64, y []T) {
+func sumCols[T float](x []T, rows, cols int, alpha, beta float64, y []T) {
 	for i := 0; i < rows; i++ {
 		var s float64 // accumulate in float64: these sums feed the loss value
 		for _, v := range x[i*cols : (i+1)*cols] {
 			s += float64(v)
 		}
+		s *= alpha
 		if beta != 0 {
 			s += beta * float64(y[i])
 		}

@@ -40,6 +40,7 @@ type args struct {
 	log        bool
 	alpha      float32
 	param      float64
+	scale      float64 // Loss's epsScale
 	x, y, e, d []float32
 	b, m       []float32
 	cols       int
@@ -154,7 +155,7 @@ func (p *pool) exec(t task) {
 		} else {
 			target = a.x[lo*c : hi*c]
 		}
-		p.errs[t.slot] = loss(a.loss, a.param, a.y[lo*c:hi*c], target, lo, hi-lo, c, a.d[lo:hi], opt32(a.e, lo*c, hi*c))
+		p.errs[t.slot] = loss(a.loss, a.param, a.y[lo*c:hi*c], target, lo, hi-lo, c, a.d[lo:hi], opt32(a.e, lo*c, hi*c), a.scale)
 	case taskSGD:
 		sgd(a.x[lo:hi], a.y[lo:hi], opt32(a.m, lo, hi), a.sgd)
 	case taskAdam:

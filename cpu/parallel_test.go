@@ -25,7 +25,7 @@ func TestParallelKernels(t *testing.T) {
 	target := alloc(rows)
 	dev.Fill(target, 1)
 	require.NoError(t, dev.Upload32(target, append(make([]float32, 250), append([]float32{float32(cols)}, make([]float32, rows-251)...)...)))
-	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pred, target, rows, cols, losses, eps)
+	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pred, target, rows, cols, losses, eps, 1)
 	require.ErrorContains(t, dev.Sync(), "row 250: class index 129 out of range [0, 129)")
 
 	dev2, err := cpu.New(cpu.WithThreads(2))

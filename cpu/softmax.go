@@ -105,8 +105,8 @@ func softmaxAdjointRow[T float](log bool, y, e, d []T) {
 	}
 }
 
-// Loss writes ρ per row and, when eps is not nil, ε = ∇_b ρ.
-func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buffer, rows, cols int, losses, eps device.Buffer) {
+// Loss writes ρ per row and, when eps is not nil, epsScale·∇_b ρ.
+func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buffer, rows, cols int, losses, eps device.Buffer, epsScale float64) {
 	P, T := bufs2("Loss", pred, target)
 	L, E := opt("Loss", losses), opt("Loss", eps)
 	checkSame("Loss", P, L, E)
@@ -124,13 +124,13 @@ func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buff
 		if E != nil {
 			e = E.f64
 		}
-		err = loss(kind, param, P.f64, T.f64, 0, rows, cols, L.f64, e)
+		err = loss(kind, param, P.f64, T.f64, 0, rows, cols, L.f64, e, epsScale)
 	} else {
 		var e []float32
 		if E != nil {
 			e = E.f32
 		}
-		c.par.a = args{loss: kind, param: param, y: P.f32, x: T.f32, d: L.f32, e: e, cols: cols}
+		c.par.a = args{loss: kind, param: param, scale: epsScale, y: P.f32, x: T.f32, d: L.f32, e: e, cols: cols}
 		err = c.par.run(taskLoss, rows, 8*cols)
 	}
 	if err != nil {
@@ -140,7 +140,9 @@ func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buff
 
 // loss evaluates rows consecutive samples; row0 is the index of the first,
 // for error messages.
-func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, rows, cols int, losses, eps []T) error {
+// loss computes each row's ρ in float64 and ε scaled by epsScale, rounded
+// once to T.
+func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, rows, cols int, losses, eps []T, epsScale float64) error {
 	for k := 0; k < rows; k++ {
 		b := pred[k*cols : (k+1)*cols]
 		var e []T
@@ -158,9 +160,12 @@ func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, 
 			rho = lse - float64(b[c])
 			if e != nil {
 				for j, v := range b {
-					e[j] = T(math.Exp(float64(v) - lse))
+					p := math.Exp(float64(v) - lse)
+					if j == c {
+						p--
+					}
+					e[j] = T(p * epsScale)
 				}
-				e[c]--
 			}
 		case device.SoftmaxCrossEntropy:
 			a := target[k*cols : (k+1)*cols]
@@ -172,7 +177,7 @@ func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, 
 			}
 			if e != nil {
 				for j, v := range b {
-					e[j] = T(math.Exp(float64(v)-lse)*sa - float64(a[j]))
+					e[j] = T((math.Exp(float64(v)-lse)*sa - float64(a[j])) * epsScale)
 				}
 			}
 		default:
@@ -215,7 +220,7 @@ func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, 
 					return fmt.Errorf("cpu: unknown loss kind %v", kind)
 				}
 				if e != nil {
-					e[j] = T(g)
+					e[j] = T(g * epsScale)
 				}
 			}
 		}

@@ -257,8 +257,9 @@ type Device interface {
 
 	// SumRows computes y = β y + Σᵢ x[i,:] (a cols-long y): the bias gradient Σ_k ε_k.
 	SumRows(x Buffer, rows, cols int, beta float64, y Buffer)
-	// SumCols computes y = β y + Σⱼ x[:,j] (a rows-long y).
-	SumCols(x Buffer, rows, cols int, beta float64, y Buffer)
+	// SumCols computes y = β y + α Σⱼ x[:,j] (a rows-long y): α folds a
+	// mean's 1/n into the reduction.
+	SumCols(x Buffer, rows, cols int, alpha, beta float64, y Buffer)
 	// ArgMaxMatches computes count = β count + #{i : argmax_j x[i,j] = labels[i]}
 	// for a rows×cols x, a rows-long labels holding class indices and a
 	// one-element count: the number of correct predictions, kept on the
@@ -293,10 +294,12 @@ type Device interface {
 	LayerNormAdjoint(x, eps Buffer, rows, cols int, gamma, mean, rstd Buffer, delta, gGamma, gBeta Buffer, beta float64)
 
 	// Loss writes ρ(target_k, pred_k) for every row k into losses (rows long)
-	// and, when eps is not nil, the error vectors ε_k = ∇_b ρ into eps
-	// (rows×cols). param is Huber's δ. For SoftmaxCrossEntropyIndex the target
-	// holds one class index per row (rows long).
-	Loss(kind LossKind, param float64, pred, target Buffer, rows, cols int, losses, eps Buffer)
+	// and, when eps is not nil, the error vectors scaled by epsScale,
+	// epsScale·ε_k = epsScale·∇_b ρ, into eps (rows×cols). param is Huber's
+	// δ. For SoftmaxCrossEntropyIndex the target holds one class index per
+	// row (rows long). epsScale lets a loss node fold its reduction's factor
+	// (1/K for a mean) into the kernel instead of scaling ε afterwards.
+	Loss(kind LossKind, param float64, pred, target Buffer, rows, cols int, losses, eps Buffer, epsScale float64)
 
 	// Optimizer updates, one parameter tensor per call.
 

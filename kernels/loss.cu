@@ -18,7 +18,8 @@ __device__ __forceinline__ double signd(double r) { return r > 0.0 ? 1.0 : (r < 
 
 template <bool W>
 __device__ __forceinline__ void lossRows(i64 kind, i64 rows, i64 cols, double delta, const float *pred,
-                                         const float *target, float *losses, float *eps, int *status) {
+                                         const float *target, float *losses, float *eps, double escale,
+                                         int *status) {
 	__shared__ float sf[32];
 	__shared__ double sd[32];
 	const float nan = __int_as_float(0x7fc00000);
@@ -46,9 +47,9 @@ __device__ __forceinline__ void lossRows(i64 kind, i64 rows, i64 cols, double de
 			rho = lse - (double)b[c];
 			if (e != nullptr)
 				for (i64 j = r.lane; j < cols; j += r.width) {
-					float p = (float)exp((double)b[j] - lse);
-					if (j == c) p -= 1.f;
-					e[j] = p;
+					double p = exp((double)b[j] - lse);
+					if (j == c) p -= 1.0;
+					e[j] = (float)(p * escale);
 				}
 			if (r.lane == 0) losses[row] = (float)rho;
 			continue;
@@ -64,7 +65,7 @@ __device__ __forceinline__ void lossRows(i64 kind, i64 rows, i64 cols, double de
 			sa = r.sum(sa, sd);
 			if (e != nullptr)
 				for (i64 j = r.lane; j < cols; j += r.width)
-					e[j] = (float)(exp((double)b[j] - lse) * sa - (double)a[j]);
+					e[j] = (float)((exp((double)b[j] - lse) * sa - (double)a[j]) * escale);
 		} else {
 			for (i64 j = r.lane; j < cols; j += r.width) {
 				const double av = a[j], bv = b[j], d = av - bv;
@@ -99,7 +100,7 @@ __device__ __forceinline__ void lossRows(i64 kind, i64 rows, i64 cols, double de
 					break;
 				}
 				}
-				if (e != nullptr) e[j] = (float)g;
+				if (e != nullptr) e[j] = (float)(g * escale);
 			}
 		}
 		rho = r.sum(rho, sd);
@@ -107,13 +108,15 @@ __device__ __forceinline__ void lossRows(i64 kind, i64 rows, i64 cols, double de
 	}
 }
 
-// loss_*: losses[k] = rho(target_k, pred_k); eps (may be NULL) = grad.
+// loss_*: losses[k] = rho(target_k, pred_k); eps (may be NULL) = escale
+// times the gradient (a mean's 1/K folded in), computed in double and
+// rounded once.
 // delta is Huber's threshold; status is a 3-int device word (see above).
 extern "C" __global__ void loss_warp(i64 kind, i64 rows, i64 cols, double delta, const float *pred,
-                                     const float *target, float *losses, float *eps, int *status) {
-	lossRows<true>(kind, rows, cols, delta, pred, target, losses, eps, status);
+                                     const float *target, float *losses, float *eps, double escale, int *status) {
+	lossRows<true>(kind, rows, cols, delta, pred, target, losses, eps, escale, status);
 }
 extern "C" __global__ void loss_block(i64 kind, i64 rows, i64 cols, double delta, const float *pred,
-                                      const float *target, float *losses, float *eps, int *status) {
-	lossRows<false>(kind, rows, cols, delta, pred, target, losses, eps, status);
+                                      const float *target, float *losses, float *eps, double escale, int *status) {
+	lossRows<false>(kind, rows, cols, delta, pred, target, losses, eps, escale, status);
 }

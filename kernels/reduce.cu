@@ -44,16 +44,16 @@ extern "C" __global__ void sum_rows(i64 rows, i64 cols, const float *x, double b
 	}
 }
 
-// sum_cols: y[i] = beta y[i] + sum_j x[i*cols + j]. One warp per row,
-// THREADS/32 rows per block, grid-stride over the rows. y is not read when
-// beta is 0.
-extern "C" __global__ void sum_cols(i64 rows, i64 cols, const float *x, double beta, float *y) {
+// sum_cols: y[i] = beta y[i] + alpha sum_j x[i*cols + j]. One warp per
+// row, THREADS/32 rows per block, grid-stride over the rows. y is not read
+// when beta is 0.
+extern "C" __global__ void sum_cols(i64 rows, i64 cols, const float *x, double alpha, double beta, float *y) {
 	Row<true> r;
 	for (i64 row = r.row; row < rows; row += r.step) {
 		const float *xr = x + row * cols;
 		double s = 0.0;
 		for (i64 j = r.lane; j < cols; j += r.width) s += xr[j];
-		s = warpSum(s);
+		s = alpha * warpSum(s);
 		if (r.lane == 0) {
 			if (beta != 0.0) s += beta * (double)y[row];
 			y[row] = (float)s;

@@ -125,23 +125,31 @@ func checkShapes(kind device.LossKind, pred, target *tensor.Tensor) {
 	}
 }
 
-// op is the loss node: its adjoint scales the saved error vectors by the
-// reduction factor and the upstream scalar, δ_b = (s·ε_up) ε.
+// op is the loss node. The forward kernel saves the error vectors already
+// scaled by the reduction factor s, sε; the adjoint multiplies them by the
+// upstream scalar, δ_b = ε_up·(sε). From Backward's unit seed that is sε
+// itself: the prediction adopts the saved tensor as its gradient, with no
+// launch at all, and the seed is never read (UnitSeedAware).
 var op = autograd.Op{
-	Name: "Loss",
+	Name:          "Loss",
+	UnitSeedAware: true,
 	Adjoint: func(tp *autograd.Tape, n *autograd.Node, _ *tensor.Tensor) {
 		eps := &n.Saved[0]
 		pred, target := n.In[0], n.In[1]
-		if dst, beta := tp.GradDest(pred); dst != nil {
-			tp.ScaleByScalar(n.Float, eps, n.Out, beta, dst)
-		}
-		// For the symmetric distortions ∇_a ρ = −∇_b ρ.
+		// For the symmetric distortions ∇_a ρ = −∇_b ρ. The target goes
+		// first: the prediction may adopt eps, and a later addition into
+		// its gradient would change it.
 		if dst, beta := tp.GradDest(target); dst != nil {
-			tp.ScaleByScalar(-n.Float, eps, n.Out, beta, dst)
+			tp.ScaleByScalar(-1, eps, n.Out, beta, dst)
+		}
+		if tp.UnitSeed(n.Out) {
+			tp.Accumulate(pred, eps)
+		} else if dst, beta := tp.GradDest(pred); dst != nil {
+			tp.ScaleByScalar(1, eps, n.Out, beta, dst)
 		}
 	},
 	Tangent: func(tp *autograd.Tape, n *autograd.Node) *tensor.Tensor {
-		// L̇ = s Σ ⟨ε_k, ḃ_k⟩ − s Σ ⟨ε_k, ȧ_k⟩.
+		// L̇ = Σ ⟨sε_k, ḃ_k⟩ − Σ ⟨sε_k, ȧ_k⟩ (eps holds sε).
 		t := tp.Temp()
 		if !t.Valid() {
 			return t
@@ -154,7 +162,7 @@ var op = autograd.Op{
 				break // targets of the cross-entropies are constants
 			}
 			if tangent := in.Tangent(); tangent != nil {
-				tp.Device().Gemm(false, false, 1, 1, eps.Len(), sign*n.Float, eps.Buffer(), eps.Len(), tangent.Buffer(), 1, 1, t.Buffer(), 1)
+				tp.Device().Gemm(false, false, 1, 1, eps.Len(), sign, eps.Buffer(), eps.Len(), tangent.Buffer(), 1, 1, t.Buffer(), 1)
 			}
 		}
 		return t
@@ -173,7 +181,6 @@ func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target 
 	if tp.Failed() {
 		return out
 	}
-	node.Float = scale
 	node.Int[0] = int(kind)
 	losses := tp.Temp(rows)
 	var eps *tensor.Tensor
@@ -189,9 +196,8 @@ func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target 
 	if eps != nil {
 		epsBuf = eps.Buffer()
 	}
-	dev.Loss(kind, param, p.Buffer(), t.Buffer(), rows, cols, losses.Buffer(), epsBuf)
-	dev.SumCols(losses.Buffer(), 1, rows, 0, out.Value().Buffer())
-	dev.Scale(scale, out.Value().Buffer(), out.Value().Buffer())
+	dev.Loss(kind, param, p.Buffer(), t.Buffer(), rows, cols, losses.Buffer(), epsBuf, scale)
+	dev.SumCols(losses.Buffer(), 1, rows, scale, 0, out.Value().Buffer())
 	return tp.Done(node)
 }
 
@@ -209,7 +215,7 @@ func ErrorVectors(kind device.LossKind, param float64, pred, target *tensor.Tens
 		rho.Release()
 		return nil, nil, err
 	}
-	dev.Loss(kind, param, pred.Buffer(), target.Buffer(), pred.Rows(), pred.Cols(), rho.Buffer(), eps.Buffer())
+	dev.Loss(kind, param, pred.Buffer(), target.Buffer(), pred.Rows(), pred.Cols(), rho.Buffer(), eps.Buffer(), 1)
 	if err := dev.Err(); err != nil {
 		rho.Release()
 		eps.Release()

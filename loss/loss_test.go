@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/adjoint-go/adjoint/autograd"
@@ -197,4 +198,77 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// launchCounter counts the device calls a loss's backward pass could make
+// besides the products: filling the seed, scaling ε, copying it.
+type launchCounter struct {
+	device.Device
+	fills, scales, axpys int
+}
+
+func (c *launchCounter) Fill(b device.Buffer, v float64) { c.fills++; c.Device.Fill(b, v) }
+func (c *launchCounter) Scale(a float64, x, y device.Buffer) {
+	c.scales++
+	c.Device.Scale(a, x, y)
+}
+func (c *launchCounter) Axpy(a float64, x, y device.Buffer) {
+	c.axpys++
+	c.Device.Axpy(a, x, y)
+}
+
+// TestBackwardFromLossLaunchesNothing checks what the loss node costs
+// besides its loss kernel and the reduction to the loss value: the kernel
+// folds the mean's 1/K into ε and the reduction into the value, so nothing
+// is scaled afterwards; in Backward from the default seed the prediction
+// adopts the saved ε as its gradient, and the seed ε = 1 is never written
+// on the device, until someone asks for the loss's own gradient. On a GPU
+// each of these was one kernel launch per step.
+func TestBackwardFromLossLaunchesNothing(t *testing.T) {
+	dev := &launchCounter{Device: newCPU(t)}
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	pred := []float64{0.5, -1, 2, 0.25, 1, 3}
+	target := []float64{1, 0, 2, -1, 0.5, 2}
+	x := tp.Input(must(tensor.FromFloat64(dev, pred, 2, 3)), true)
+	y := constant(tp, target, 2, 3)
+	fills, scales, axpys := dev.fills, dev.scales, dev.axpys
+	l := loss.MSE(tp, x, y, loss.Mean)
+	require.NoError(t, tp.Backward(l))
+	assert.Equal(t, fills, dev.fills, "Backward filled a seed no op reads")
+	assert.Equal(t, scales, dev.scales, "the loss or its ε was scaled after its kernel")
+	assert.Equal(t, axpys, dev.axpys, "Backward added ε into a fresh gradient")
+	g, err := x.Grad().Float64s()
+	require.NoError(t, err)
+	for i := range pred {
+		assert.InDelta(t, -2*(target[i]-pred[i])/6, g[i], 1e-15, "∂L/∂pred[%d] of MSE mean", i)
+	}
+	value, err := l.Value().Item()
+	require.NoError(t, err)
+	var want float64
+	for i := range pred {
+		want += (target[i] - pred[i]) * (target[i] - pred[i]) / 6
+	}
+	assert.InDelta(t, want, value, 1e-15, "MSE mean")
+	seed, err := l.Grad().Item()
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, seed, "the loss's own gradient is the seed 1")
+	assert.Equal(t, fills+1, dev.fills, "Grad writes the seed when asked")
+
+	// The same with a second gradient flowing into pred, and into the
+	// target too (MSE is symmetric): adopting ε must not let one of them
+	// change the other.
+	tp.Reset()
+	x = tp.Input(must(tensor.FromFloat64(dev, pred, 2, 3)), true)
+	y = tp.Input(must(tensor.FromFloat64(dev, target, 2, 3)), true)
+	l = tp.Add(loss.MSE(tp, x, y, loss.Sum), loss.MSE(tp, x, x, loss.Sum))
+	require.NoError(t, tp.Backward(l))
+	gx, err := x.Grad().Float64s()
+	require.NoError(t, err)
+	gy, err := y.Grad().Float64s()
+	require.NoError(t, err)
+	for i := range pred {
+		assert.InDelta(t, -2*(target[i]-pred[i]), gx[i], 1e-15, "∂L/∂x[%d]: ρ(x, x) adds nothing", i)
+		assert.InDelta(t, 2*(target[i]-pred[i]), gy[i], 1e-15, "∂L/∂y[%d]", i)
+	}
 }

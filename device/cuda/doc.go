@@ -73,8 +73,12 @@
 // which runs no kernels).
 // All work goes to the context's default stream, so it runs in call order.
 // Device.Stats counts launches, round trips and driver allocations: a
-// 64-128-10 training step with Adam makes 17 launches and 3 round trips
+// 64-128-10 training step with Adam makes 14 launches and 3 round trips
 // (two uploads, the loss download), which TestStepCounts keeps in check.
+// The loss costs two of them: its kernel writes ε already scaled by the
+// mean's 1/K, and sum_cols scales the sum into the mean; Backward then
+// neither writes the unit seed nor scales ε (the prediction adopts it as
+// its gradient, package loss).
 // The optimizer's share is one launch: SGDTensors and AdamTensors update
 // every parameter tensor of a step in one kernel, reading the tensors from
 // a table in device memory that is uploaded once per list of buffers and

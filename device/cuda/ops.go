@@ -222,8 +222,8 @@ func (d *Device) SumRows(x device.Buffer, rows, cols int, beta float64, y device
 	d.launch(kSumRows, ceilDiv(cols, 32), 1, 32, 8, intArg(rows), intArg(cols), ptrArg(X), fltArg(beta), ptrArg(Y))
 }
 
-// SumCols computes y = βy + Σⱼ x[:,j] (row sums).
-func (d *Device) SumCols(x device.Buffer, rows, cols int, beta float64, y device.Buffer) {
+// SumCols computes y = βy + αΣⱼ x[:,j] (row sums).
+func (d *Device) SumCols(x device.Buffer, rows, cols int, alpha, beta float64, y device.Buffer) {
 	X, Y := d.buf("SumCols", x, false), d.buf("SumCols", y, false)
 	checkDims("SumCols", rows, cols)
 	checkLen("SumCols", "x", X, rows*cols)
@@ -231,7 +231,7 @@ func (d *Device) SumCols(x device.Buffer, rows, cols int, beta float64, y device
 	if rows == 0 {
 		return
 	}
-	d.launch(kSumCols, gridFor(rows, threads/32, d.sms), 1, threads, 1, intArg(rows), intArg(cols), ptrArg(X), fltArg(beta), ptrArg(Y))
+	d.launch(kSumCols, gridFor(rows, threads/32, d.sms), 1, threads, 1, intArg(rows), intArg(cols), ptrArg(X), fltArg(alpha), fltArg(beta), ptrArg(Y))
 }
 
 // ArgMaxMatches computes count = β count + #{i : argmax_j x[i,j] = labels[i]}
@@ -357,11 +357,11 @@ func (d *Device) layerNormDelta(X, E *Buffer, rows, cols int, G, M, R, D *Buffer
 		ptrArg(R), ptrArg(D))
 }
 
-// Loss writes ρ per row and, when eps is not nil, ε = ∇_b ρ, in one fused
-// kernel. For SoftmaxCrossEntropyIndex a class index outside [0, cols)
+// Loss writes ρ per row and, when eps is not nil, epsScale·∇_b ρ, in one
+// fused kernel. For SoftmaxCrossEntropyIndex a class index outside [0, cols)
 // gives that row a NaN loss and ε, and the next synchronizing call records
 // an error naming the row.
-func (d *Device) Loss(kind device.LossKind, param float64, pred, target device.Buffer, rows, cols int, losses, eps device.Buffer) {
+func (d *Device) Loss(kind device.LossKind, param float64, pred, target device.Buffer, rows, cols int, losses, eps device.Buffer, epsScale float64) {
 	P, T := d.buf("Loss", pred, false), d.buf("Loss", target, false)
 	L, E := d.buf("Loss", losses, false), d.buf("Loss", eps, true)
 	checkDims("Loss", rows, cols)
@@ -382,7 +382,7 @@ func (d *Device) Loss(kind device.LossKind, param float64, pred, target device.B
 	}
 	k, g := d.rowKernel(kLossWarp, kLossBlock, rows, cols)
 	c := newCall(k, g, 1, threads, 1, intArg(int(kind)), intArg(rows), intArg(cols), fltArg(param),
-		ptrArg(P), ptrArg(T), ptrArg(L), ptrArg(E), devArg(d.w.scratch+scratchStatus))
+		ptrArg(P), ptrArg(T), ptrArg(L), ptrArg(E), fltArg(epsScale), devArg(d.w.scratch+scratchStatus))
 	c.loss = kind == device.SoftmaxCrossEntropyIndex
 	d.submit(c)
 }

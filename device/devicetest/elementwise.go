@@ -161,7 +161,7 @@ var sumBetas = []float64{0, 1, 0.5}
 // testSumRows checks y = βy + Σᵢ x[i,:].
 func testSumRows(e *env) { testSum(e, "SumRows", true) }
 
-// testSumCols checks y = βy + Σⱼ x[:,j].
+// testSumCols checks y = βy + αΣⱼ x[:,j] (α = 1, and α = 1/4 with β ≠ 0).
 func testSumCols(e *env) { testSum(e, "SumCols", false) }
 
 // testSum checks one of the two reductions of a rows×cols x: over the rows
@@ -181,22 +181,27 @@ func testSum(e *env, name string, overRows bool) {
 			if beta != 0 {
 				y = e.uniform(outs, -1, 1)
 			}
+			alpha := 1.0 // SumCols scales its sums; SumRows has no α
+			if !overRows && beta != 0 {
+				alpha = 0.25
+			}
 			want, scale := make([]float64, outs), make([]float64, outs)
 			for o := range outs {
-				if beta != 0 {
-					want[o], scale[o] = beta*y[o], math.Abs(beta*y[o])
-				}
 				for t := range terms {
-					want[o] += x[at(o, t)]
-					scale[o] += math.Abs(x[at(o, t)])
+					want[o] += alpha * x[at(o, t)]
+					scale[o] += alpha * math.Abs(x[at(o, t)])
+				}
+				if beta != 0 {
+					want[o] += beta * y[o]
+					scale[o] += math.Abs(beta * y[o])
 				}
 			}
-			what := fmt.Sprintf("%s(rows=%d, cols=%d, beta=%g)", name, rows, cols, beta)
+			what := fmt.Sprintf("%s(rows=%d, cols=%d, alpha=%g, beta=%g)", name, rows, cols, alpha, beta)
 			xb, yb := e.upload(x), e.upload(y)
 			if overRows {
 				e.dev.SumRows(xb, rows, cols, beta, yb)
 			} else {
-				e.dev.SumCols(xb, rows, cols, beta, yb)
+				e.dev.SumCols(xb, rows, cols, alpha, beta, yb)
 			}
 			e.check(what, e.download(yb), want, e.tol*sqrtN(terms+1), func(i int) float64 { return scale[i] })
 			e.checkSame(what+": x must be untouched", e.download(xb), x)

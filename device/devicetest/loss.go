@@ -102,7 +102,7 @@ func (e *env) lossData(kind device.LossKind, delta float64, rows, cols int) (tar
 }
 
 // testLoss checks the per-row losses ρ and the error vectors ε of kind,
-// with eps given and with eps nil.
+// with eps given (scaled by 1, and by a mean's 1/rows) and with eps nil.
 func testLoss(e *env, kind device.LossKind, delta float64) {
 	for _, sh := range lossShapes {
 		rows, cols := sh[0], sh[1]
@@ -119,15 +119,19 @@ func testLoss(e *env, kind device.LossKind, delta float64) {
 			copy(wantEps[k*cols:], eps)
 			copy(epsScale[k*cols:], es)
 		}
-		for _, withEps := range []bool{true, false} {
-			what := fmt.Sprintf("Loss(%v, param=%g, rows=%d, cols=%d, eps nil=%v)", kind, delta, rows, cols, !withEps)
+		for _, c := range []struct {
+			withEps bool
+			scale   float64
+		}{{true, 1}, {true, 1 / float64(rows)}, {false, 1}} {
+			withEps, scale := c.withEps, c.scale
+			what := fmt.Sprintf("Loss(%v, param=%g, rows=%d, cols=%d, eps nil=%v, epsScale=%g)", kind, delta, rows, cols, !withEps, scale)
 			pb, tb := e.upload(pred), e.upload(target)
 			lb := e.upload(filled(rows, math.NaN()))
 			var eb device.Buffer
 			if withEps {
 				eb = e.upload(filled(rows*cols, math.NaN()))
 			}
-			e.dev.Loss(kind, delta, pb, tb, rows, cols, lb, eb)
+			e.dev.Loss(kind, delta, pb, tb, rows, cols, lb, eb, scale)
 			got := e.download(lb)
 			e.checkFinite(what+": losses", got)
 			for k := 0; k < rows; k++ {
@@ -139,8 +143,12 @@ func testLoss(e *env, kind device.LossKind, delta float64) {
 				e.checkFinite(what+": eps", gotEps)
 				for k := 0; k < rows; k++ {
 					lo, hi := k*cols, (k+1)*cols
-					e.check(fmt.Sprintf("%s: eps of row %d", what, k), gotEps[lo:hi], wantEps[lo:hi],
-						e.rowTol(maxAbs[k]), func(j int) float64 { return epsScale[lo+j] })
+					scaled := make([]float64, cols)
+					for j := range scaled {
+						scaled[j] = scale * wantEps[lo+j]
+					}
+					e.check(fmt.Sprintf("%s: eps of row %d", what, k), gotEps[lo:hi], scaled,
+						e.rowTol(maxAbs[k]), func(j int) float64 { return scale * epsScale[lo+j] })
 				}
 			}
 			e.checkSame(what+": pred must be untouched", e.download(pb), pred)
@@ -166,7 +174,7 @@ func testErrorReporting(t *testing.T, dev device.Device, dt device.DType) {
 	tb := e.upload([]float64{2, cols, 0})
 	lb := e.upload([]float64{7, 7, 7}) // finite, so a skipped row is not taken for NaN
 	eb := e.upload(filled(rows*cols, 0))
-	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb)
+	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb, 1)
 	if err := dev.Sync(); err != nil {
 		t.Logf("%s: Sync reports %v", what, err)
 		assert.Error(t, dev.Err(), "%s: Err must report the failure that Sync returned", what)
