@@ -12,9 +12,12 @@
 //	CE    ρ = −Σ aᵢ log bᵢ          ε = −a ⊘ b
 //	softmax CE (logits b)          ε = softmax(b)Σa − a
 //
-// The device computes ρ_k and ε_k for all K samples in one call; the loss
-// node's adjoint multiplies ε by the reduction factor, and the network's
-// nodes carry it right to left.
+// The device computes ρ_k and ε_k for all K samples in one call, ε already
+// multiplied by the reduction factor (1/K for a mean), and sums the ρ_k
+// into the loss value in a second; from Backward's unit seed the loss node's
+// adjoint then hands the saved ε to the prediction as its gradient as is,
+// and the network's nodes carry it right to left. On a GPU the loss costs
+// those two launches per step.
 //
 // Reductions. Mean is PyTorch's default, so that printed numbers match
 // torch.nn losses: MSE, MAE and Huber average over all K·N elements, the
