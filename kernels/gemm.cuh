@@ -5,7 +5,7 @@
 // program whose products never reach the wide tile never JIT-compiles it.
 // See doc.go for the tiling diagram.
 #pragma once
-#include "common.cuh"
+#include "kloop.cuh"
 
 // spread copies 4 floats from 16-byte aligned shared memory (one float4
 // load) into registers dst[0..3].
@@ -28,7 +28,7 @@ __device__ __forceinline__ void spread(float *dst, const float *src) {
 // already hold its share of tile t+1, stored to the other buffer after the
 // arithmetic; one __syncthreads per tile.
 //
-// Two copies of the k-loop are compiled, chosen once per block:
+// Two copies of the k-loop (kloop.cuh) are compiled, chosen once per block:
 //   - the fast path, for a block wholly inside C whose operands are 16-byte
 //     aligned with leading dimensions divisible by 4 (nearly every block of
 //     a large product): each thread keeps a pointer per float4 it loads and
@@ -161,30 +161,9 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 		}
 	};
 
-	const i64 ntiles = (k + BK - 1) / BK;
-
-	// edgeLoop is the k-loop of the edge path: every load checked.
-	auto edgeLoop = [&]() {
-		if (ntiles > 0) {
-			loadChecked(0);
-			store(0);
-		}
-		__syncthreads();
-		for (i64 t = 0; t < ntiles; t++) {
-			const int cur = (int)(t & 1);
-			const bool more = t + 1 < ntiles;
-			if (more) loadChecked((t + 1) * BK); // in flight during the arithmetic
-			multiply(cur);
-			if (more) store(cur ^ 1);
-			__syncthreads();
-		}
-	};
-
-	// fastLoop is the k-loop of the fast path (k >= BK): the k/BK full tiles
-	// are read through per-thread pointers that step one tile at a time; a
-	// partial last tile is read checked after the loop, so that the loop
-	// itself holds no bounds arithmetic (nor its registers).
-	auto fastLoop = [&]() {
+	if (fullM && fullN && vecA && vecB && k >= BK) {
+		// The fast path: per-thread pointers, one per float4 fetched,
+		// stepped one tile at a time.
 		const float *pa[VA], *pb[VB];
 #pragma unroll
 		for (int v = 0; v < VA; v++) {
@@ -209,34 +188,10 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 				pb[v] += stepB;
 			}
 		};
-		const i64 nfull = k / BK;
-		loadFast();
-		store(0);
-		__syncthreads();
-		i64 t = 0;
-		for (; t + 1 < nfull; t++) { // the next tile is full too
-			const int cur = (int)(t & 1);
-			loadFast();
-			multiply(cur);
-			store(cur ^ 1);
-			__syncthreads();
-		}
-		const int cur = (int)(t & 1); // holds the last full tile
-		if (nfull < ntiles) {         // a partial tile follows
-			loadChecked(nfull * BK);
-			multiply(cur);
-			store(cur ^ 1);
-			__syncthreads();
-			multiply(cur ^ 1);
-		} else {
-			multiply(cur);
-		}
-	};
-
-	if (fullM && fullN && vecA && vecB && k >= BK)
-		fastLoop();
-	else
-		edgeLoop();
+		fastKLoop<BK>(k, loadFast, loadChecked, store, multiply);
+	} else {
+		checkedKLoop<BK>(k, loadChecked, store, multiply);
+	}
 
 	// Epilogue: C = alpha acc + beta C; C is not read when beta is 0.
 	const bool vecC = ldc % 4 == 0 && ((size_t)C & 15) == 0;

@@ -3,7 +3,7 @@
 // (3xTF32). Only device/cuda's autotuning picks these kernels, and only when
 // the device allows it (Device.AllowTF32x3): their results are not the FP32
 // kernels' bits. See doc.go for the error analysis and the tiling.
-#include "common.cuh"
+#include "kloop.cuh"
 
 #ifdef __CUDA_ARCH__
 // toTF32 rounds x to TF32 (8 exponent bits, 10 explicit mantissa bits; to
@@ -173,10 +173,7 @@ __device__ __forceinline__ void sgemmTF32x3(i64 m, i64 n, i64 k, float alpha, co
 		}
 	};
 
-	const i64 ntiles = (k + BK - 1) / BK, nfull = k / BK;
-	if (bm + BM <= m && bn + BN <= n && vecA && vecB && nfull > 0) {
-		// The fast loop: the full tiles through stepped pointers, then a
-		// partial last tile (if any) fetched checked after the loop.
+	if (bm + BM <= m && bn + BN <= n && vecA && vecB && k >= BK) {
 		const float *pa = TA ? A + ra_ * lda + bm + ca : A + (bm + ra_) * lda + ca;
 		const float *pb = TB ? B + (bn + rb_) * ldb + cb : B + rb_ * ldb + bn + cb;
 		const i64 stepA = TA ? BK * lda : BK, stepB = TB ? BK : BK * ldb;
@@ -186,42 +183,9 @@ __device__ __forceinline__ void sgemmTF32x3(i64 m, i64 n, i64 k, float alpha, co
 			pa += stepA;
 			pb += stepB;
 		};
-		fetchFast();
-		store(0);
-		__syncthreads();
-		i64 tile = 0;
-		for (; tile + 1 < nfull; tile++) {
-			const int cur = (int)(tile & 1);
-			fetchFast();
-			multiply(cur);
-			store(cur ^ 1);
-			__syncthreads();
-		}
-		const int cur = (int)(tile & 1); // holds the last full tile
-		if (nfull < ntiles) {
-			fetchChecked(nfull * BK);
-			multiply(cur);
-			store(cur ^ 1);
-			__syncthreads();
-			multiply(cur ^ 1);
-		} else {
-			multiply(cur);
-		}
+		fastKLoop<BK>(k, fetchFast, fetchChecked, store, multiply);
 	} else {
-		// The edge loop: every fetch checked.
-		if (ntiles > 0) {
-			fetchChecked(0);
-			store(0);
-		}
-		__syncthreads();
-		for (i64 tile = 0; tile < ntiles; tile++) {
-			const int cur = (int)(tile & 1);
-			const bool more = tile + 1 < ntiles;
-			if (more) fetchChecked((tile + 1) * BK); // in flight during the arithmetic
-			multiply(cur);
-			if (more) store(cur ^ 1);
-			__syncthreads();
-		}
+		checkedKLoop<BK>(k, fetchChecked, store, multiply);
 	}
 
 	// Epilogue: C = alpha acc + beta C, two adjacent columns per write

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <bit>
 #include <condition_variable>
 #include <cmath>
 #include <cstdint>
@@ -162,16 +163,8 @@ T __shfl_xor_sync(unsigned, T v, int o) {
 	return r;
 }
 
-inline float __uint_as_float(unsigned u) {
-	float f;
-	std::memcpy(&f, &u, 4);
-	return f;
-}
-inline unsigned __float_as_uint(float f) {
-	unsigned u;
-	std::memcpy(&u, &f, 4);
-	return u;
-}
+inline float __uint_as_float(unsigned u) { return std::bit_cast<float>(u); }
+inline unsigned __float_as_uint(float f) { return std::bit_cast<unsigned>(f); }
 
 // toTF32 is cvt.rna.tf32.f32 followed by gemm_tc.cu's mask: round to 10
 // explicit mantissa bits, to nearest with ties away from zero (add half an
@@ -219,14 +212,6 @@ inline int atomicCAS(int *p, int cmp, int val) {
 	if (old == cmp) *p = val;
 	return old;
 }
-inline float __int_as_float(int i) {
-	float f;
-	std::memcpy(&f, &i, 4);
-	return f;
-}
-inline int __float_as_int(float f) {
-	int i;
-	std::memcpy(&i, &f, 4);
-	return i;
-}
+inline float __int_as_float(int i) { return std::bit_cast<float>(i); }
+inline int __float_as_int(float f) { return std::bit_cast<int>(f); }
 #include <math.h> // expf, logf, sqrtf, fabsf, tanhf, fmaf, fmaxf, truncf

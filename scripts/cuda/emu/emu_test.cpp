@@ -55,6 +55,51 @@ static Tile tiles[] = {
     {128, 256, 256, {sgemm_nn_128x256, sgemm_nt_128x256, sgemm_tn_128x256, sgemm_tt_128x256}},
 };
 
+// GemmCase is one product of the SGEMM tests: op(A) m×k and op(B) k×n with
+// transposes from v (bit 1: A, bit 0: B), random operands stored with
+// leading dimensions padded by pad, alpha 1.5, and C0 the C before the
+// product (NaN when beta = 0: it must not be read).
+struct GemmCase {
+	int m, n, k, v, pad;
+	double beta, alpha = 1.5;
+	bool ta, tb;
+	int lda, ldb, ldc;
+	std::vector<float> A, B, C0;
+	GemmCase(int m, int n, int k, int v, int pad, double beta)
+	    : m(m), n(n), k(k), v(v), pad(pad), beta(beta), ta(v & 2), tb(v & 1) {
+		lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+		A = rnd(std::max((ta ? k : m) * lda, 1)), B = rnd(std::max((tb ? n : k) * ldb, 1)), C0 = rnd(m * ldc);
+		if (beta == 0)
+			for (auto &x : C0) x = NAN;
+	}
+	// run launches fn on a grid of bm×bn blocks of threads and returns C.
+	std::vector<float> run(gemmFn fn, int bm, int bn, int threads) const {
+		auto C = C0;
+		emu::launch(dim3{(unsigned)((n + bn - 1) / bn), (unsigned)((m + bm - 1) / bm)}, dim3{(unsigned)threads},
+		            [&] { fn(m, n, k, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc); });
+		return C;
+	}
+	// want is alpha op(A) op(B) + beta C0 at (i, j) in double; scale is what
+	// its rounding error is measured against, alpha sum|a b| + 1.
+	double want(int i, int j, double &scale) const {
+		double sum = 0, abs = 0;
+		for (int p = 0; p < k; p++) {
+			double a = ta ? A[p * lda + i] : A[i * lda + p];
+			double b = tb ? B[j * ldb + p] : B[p * ldb + j];
+			sum += a * b;
+			abs += std::fabs(a * b);
+		}
+		scale = alpha * abs + 1;
+		return alpha * sum + (beta != 0 ? beta * C0[i * ldc + j] : 0);
+	}
+	// padKept reports whether C[i][j], a padding column, still holds C0's.
+	bool padKept(const std::vector<float> &C, int i, int j) const {
+		float c = C[i * ldc + j], c0 = C0[i * ldc + j];
+		return std::isnan(c0) ? std::isnan(c) : c == c0;
+	}
+	const char *ops() const { return v == 0 ? "nn" : v == 1 ? "nt" : v == 2 ? "tn" : "tt"; }
+};
+
 // testGemm checks every tile and transpose variant against a float64 sum,
 // on shapes that take the edge path (edges, k < BK, leading dimensions not
 // divisible by 4) and the fast path (interior blocks, with and without a
@@ -69,50 +114,30 @@ static void testGemm() {
 		for (int v = 0; v < 4; v++)
 			for (int pad : {0, 3})
 				for (double beta : {0.0, 0.5}) {
-					bool ta = v & 2, tb = v & 1;
-					int m = s[0], n = s[1], k = s[2];
 #ifdef __SANITIZE_THREAD__
 					// Under ThreadSanitizer every block costs thread hand-offs:
 					// the smaller shapes already take both k-loops (the fast one
 					// with a partial last tile in 130 x 260 x 36).
-					if ((long)m * n * k > 1500000) continue;
+					if ((long)s[0] * s[1] * s[2] > 1500000) continue;
 #endif
-					int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
-					int lda = ac + pad, ldb = bc + pad, ldc = n + pad;
-					auto A = rnd(std::max(ar * lda, 1)), B = rnd(std::max(br * ldb, 1)), C0 = rnd(m * ldc);
-					if (beta == 0)
-						for (auto &x : C0) x = NAN;
+					const GemmCase g(s[0], s[1], s[2], v, pad, beta);
 					std::vector<float> first;
 					for (auto &t : tiles) {
-						auto C = C0;
-						double alpha = 1.5;
-						emu::launch(dim3{(unsigned)((n + t.bn - 1) / t.bn), (unsigned)((m + t.bm - 1) / t.bm)},
-						            dim3{(unsigned)t.threads}, [&] {
-							            t.fn[v](m, n, k, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
-						            });
-						for (int i = 0; i < m; i++)
-							for (int j = 0; j < ldc; j++) {
-								if (j >= n) {
-									CHECK(std::isnan(C0[i * ldc + j]) ? std::isnan(C[i * ldc + j]) : C[i * ldc + j] == C0[i * ldc + j],
-									      "gemm padding touched");
+						auto C = g.run(t.fn[v], t.bm, t.bn, t.threads);
+						for (int i = 0; i < g.m; i++)
+							for (int j = 0; j < g.ldc; j++) {
+								if (j >= g.n) {
+									CHECK(g.padKept(C, i, j), "gemm padding touched");
 									continue;
 								}
-								double sum = 0, abs = 0;
-								for (int p = 0; p < k; p++) {
-									double a = ta ? A[p * lda + i] : A[i * lda + p];
-									double b = tb ? B[j * ldb + p] : B[p * ldb + j];
-									sum += a * b;
-									abs += std::fabs(a * b);
-								}
-								double want = alpha * sum + (beta != 0 ? beta * C0[i * ldc + j] : 0);
-								CHECK(std::fabs(C[i * ldc + j] - want) <= 1e-5 * (alpha * abs + 1),
-								      "gemm tile %dx%d %c%c m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g", t.bm, t.bn,
-								      ta ? 't' : 'n', tb ? 't' : 'n', m, n, k, pad, beta, i, j, C[i * ldc + j], want);
+								double scale, want = g.want(i, j, scale), c = C[i * g.ldc + j];
+								CHECK(std::fabs(c - want) <= 1e-5 * scale, "gemm tile %dx%d %s m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g",
+								      t.bm, t.bn, g.ops(), g.m, g.n, g.k, pad, beta, i, j, c, want);
 								if (!first.empty())
-									CHECK(memcmp(&C[i * ldc + j], &first[i * ldc + j], 4) == 0,
-									      "gemm tile %dx%d %c%c m%d n%d k%d pad%d beta%g C[%d,%d]=%a, tile %dx%d gave %a",
-									      t.bm, t.bn, ta ? 't' : 'n', tb ? 't' : 'n', m, n, k, pad, beta, i, j,
-									      C[i * ldc + j], tiles[0].bm, tiles[0].bn, first[i * ldc + j]);
+									CHECK(memcmp(&C[i * g.ldc + j], &first[i * g.ldc + j], 4) == 0,
+									      "gemm tile %dx%d %s m%d n%d k%d pad%d beta%g C[%d,%d]=%a, tile %dx%d gave %a", t.bm,
+									      t.bn, g.ops(), g.m, g.n, g.k, pad, beta, i, j, c, tiles[0].bm, tiles[0].bn,
+									      first[i * g.ldc + j]);
 							}
 						if (first.empty()) first = C;
 					}
@@ -134,8 +159,6 @@ static void testGemmTF32x3() {
 		for (int v = 0; v < 4; v++)
 			for (int pad : {0, 3})
 				for (double beta : {0.0, 0.5}) {
-					bool ta = v & 2, tb = v & 1;
-					int m = s[0], n = s[1], k = s[2];
 #ifdef __SANITIZE_THREAD__
 					// Every mma is two warp barriers, costly under ThreadSanitizer:
 					// one block per k-loop is enough to order every shared access,
@@ -143,36 +166,20 @@ static void testGemmTF32x3() {
 					// fast loop, 3 full tiles and a partial one; 129 x 127 x 25:
 					// the edge loop, 4 tiles).
 					// Padding and beta change no shared-memory access.
-					if ((long)m * n * k > 500000 || pad != 0 || beta == 0) continue;
+					if ((long)s[0] * s[1] * s[2] > 500000 || pad != 0 || beta == 0) continue;
 #endif
-					int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
-					int lda = ac + pad, ldb = bc + pad, ldc = n + pad;
-					auto A = rnd(std::max(ar * lda, 1)), B = rnd(std::max(br * ldb, 1)), C = rnd(m * ldc);
-					if (beta == 0)
-						for (auto &x : C) x = NAN;
-					const auto C0 = C;
-					double alpha = 1.5;
-					emu::launch(dim3{(unsigned)((n + 127) / 128), (unsigned)((m + 127) / 128)}, dim3{256},
-					            [&] { fns[v](m, n, k, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc); });
-					for (int i = 0; i < m; i++)
-						for (int j = 0; j < ldc; j++) {
-							if (j >= n) {
-								CHECK(std::isnan(C0[i * ldc + j]) ? std::isnan(C[i * ldc + j]) : C[i * ldc + j] == C0[i * ldc + j],
-								      "tf32x3 padding touched");
+					const GemmCase g(s[0], s[1], s[2], v, pad, beta);
+					auto C = g.run(fns[v], 128, 128, 256);
+					for (int i = 0; i < g.m; i++)
+						for (int j = 0; j < g.ldc; j++) {
+							if (j >= g.n) {
+								CHECK(g.padKept(C, i, j), "tf32x3 padding touched");
 								continue;
 							}
-							double sum = 0, abs = 0;
-							for (int p = 0; p < k; p++) {
-								double a = ta ? A[p * lda + i] : A[i * lda + p];
-								double b = tb ? B[j * ldb + p] : B[p * ldb + j];
-								sum += a * b;
-								abs += std::fabs(a * b);
-							}
-							double want = alpha * sum + (beta != 0 ? beta * C0[i * ldc + j] : 0);
-							double scale = alpha * abs + 1, err = std::fabs(C[i * ldc + j] - want);
-							worst = std::max(worst, err / scale);
-							CHECK(err <= 1e-5 * scale, "tf32x3 %c%c m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g",
-							      ta ? 't' : 'n', tb ? 't' : 'n', m, n, k, pad, beta, i, j, C[i * ldc + j], want);
+							double scale, want = g.want(i, j, scale), c = C[i * g.ldc + j];
+							worst = std::max(worst, std::fabs(c - want) / scale);
+							CHECK(std::fabs(c - want) <= 1e-5 * scale, "tf32x3 %s m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g",
+							      g.ops(), g.m, g.n, g.k, pad, beta, i, j, c, want);
 						}
 				}
 	printf("tf32x3: largest error %.2e of |alpha| sum|a b| + 1 (bound 1e-5)\n", worst);

@@ -1,0 +1,64 @@
+// kloop.cuh: the double-buffered k-loops the SGEMM kernels share (gemm.cuh
+// and gemm_tc.cu). A kernel supplies four callables over its own registers
+// and shared tiles:
+//   fetchFast()      the next full K tile into registers, through pointers
+//                    it steps itself (no bounds checks);
+//   fetchChecked(k0) the tile starting at k0 into registers, bounds-checked;
+//   store(buf)       those registers into shared buffer buf (0 or 1);
+//   multiply(buf)    accumulate the tile in shared buffer buf.
+// Both loops keep the next tile's fetch in flight during the arithmetic
+// and synchronise once per tile: a buffer is stored only after every
+// thread has passed the barrier that follows its last multiply.
+#pragma once
+#include "common.cuh"
+
+// fastKLoop walks k (at least BK) for a block whose fetches need no checks:
+// the k/BK full tiles through fetchFast, then a partial last tile, if any,
+// through fetchChecked after the loop, so that the loop itself holds no
+// bounds arithmetic (nor its registers).
+template <int BK, class FetchFast, class FetchChecked, class Store, class Multiply>
+__device__ __forceinline__ void fastKLoop(i64 k, FetchFast &fetchFast, FetchChecked &fetchChecked, Store &store,
+                                          Multiply &multiply) {
+	const i64 ntiles = (k + BK - 1) / BK, nfull = k / BK;
+	fetchFast();
+	store(0);
+	__syncthreads();
+	i64 t = 0;
+	for (; t + 1 < nfull; t++) { // the next tile is full too
+		const int cur = (int)(t & 1);
+		fetchFast();
+		multiply(cur);
+		store(cur ^ 1);
+		__syncthreads();
+	}
+	const int cur = (int)(t & 1); // holds the last full tile
+	if (nfull < ntiles) {         // a partial tile follows
+		fetchChecked(nfull * BK);
+		multiply(cur);
+		store(cur ^ 1);
+		__syncthreads();
+		multiply(cur ^ 1);
+	} else {
+		multiply(cur);
+	}
+}
+
+// checkedKLoop walks k with every fetch checked (edge blocks, unaligned
+// operands, k < BK).
+template <int BK, class FetchChecked, class Store, class Multiply>
+__device__ __forceinline__ void checkedKLoop(i64 k, FetchChecked &fetchChecked, Store &store, Multiply &multiply) {
+	const i64 ntiles = (k + BK - 1) / BK;
+	if (ntiles > 0) {
+		fetchChecked((i64)0);
+		store(0);
+	}
+	__syncthreads();
+	for (i64 t = 0; t < ntiles; t++) {
+		const int cur = (int)(t & 1);
+		const bool more = t + 1 < ntiles;
+		if (more) fetchChecked((t + 1) * BK);
+		multiply(cur);
+		if (more) store(cur ^ 1);
+		__syncthreads();
+	}
+}
