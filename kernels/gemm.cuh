@@ -74,18 +74,6 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 
 	float4 ra[VA], rb[VB];
 
-	// load4 reads 4 consecutive floats of a stored row: float4 when allowed,
-	// else scalars with zeros past the row's end or for a row outside.
-	auto load4 = [](const float *src, bool vec, bool rowIn, i64 col, i64 cols) {
-		if (vec) return *reinterpret_cast<const float4 *>(src);
-		float4 v;
-		v.x = rowIn && col + 0 < cols ? src[0] : 0.f;
-		v.y = rowIn && col + 1 < cols ? src[1] : 0.f;
-		v.z = rowIn && col + 2 < cols ? src[2] : 0.f;
-		v.w = rowIn && col + 3 < cols ? src[3] : 0.f;
-		return v;
-	};
-
 	// loadChecked fetches the tile starting at k0 into registers, with
 	// bounds checks (the edge path, and the fast path's partial last tile).
 	auto loadChecked = [&](i64 k0) {
@@ -95,17 +83,17 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 		for (int v = 0; v < VA; v++) {
 			const int idx = tid + v * NT, r = idx / WA, c = (idx % WA) * 4;
 			if (!TA) // rows i, 4 consecutive p
-				ra[v] = load4(A + (bm + r) * lda + k0 + c, fa, bm + r < m, k0 + c, k);
+				ra[v] = fetch4(A + (bm + r) * lda + k0 + c, fa, bm + r < m, k0 + c, k);
 			else // rows p, 4 consecutive i
-				ra[v] = load4(A + (k0 + r) * lda + bm + c, fa, k0 + r < k, bm + c, m);
+				ra[v] = fetch4(A + (k0 + r) * lda + bm + c, fa, k0 + r < k, bm + c, m);
 		}
 #pragma unroll
 		for (int v = 0; v < VB; v++) {
 			const int idx = tid + v * NT, r = idx / WB, c = (idx % WB) * 4;
 			if (!TB) // rows p, 4 consecutive j
-				rb[v] = load4(B + (k0 + r) * ldb + bn + c, fb, k0 + r < k, bn + c, n);
+				rb[v] = fetch4(B + (k0 + r) * ldb + bn + c, fb, k0 + r < k, bn + c, n);
 			else // rows j, 4 consecutive p
-				rb[v] = load4(B + (bn + r) * ldb + k0 + c, fb, bn + r < n, k0 + c, k);
+				rb[v] = fetch4(B + (bn + r) * ldb + k0 + c, fb, bn + r < n, k0 + c, k);
 		}
 	};
 

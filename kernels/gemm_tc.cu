@@ -92,27 +92,20 @@ __device__ __forceinline__ void sgemmTF32x3(i64 m, i64 n, i64 k, float alpha, co
 	// operand's tile (a row of A is op(A)'s column when A is transposed).
 	const int ra_ = tid / WA, ca = (tid % WA) * 4, rb_ = tid / WB, cb = (tid % WB) * 4;
 
-	// fetch4 reads 4 consecutive floats of a stored row: one float4 when
-	// they lie inside and the operand allows it, else scalars with zeros
-	// past the row's end or for a row outside.
-	auto fetch4 = [](const float *src, bool vec, bool rowIn, i64 col, i64 cols) {
-		if (vec && rowIn && col + 4 <= cols) return *reinterpret_cast<const float4 *>(src);
-		float4 v;
-		v.x = rowIn && col + 0 < cols ? src[0] : 0.f;
-		v.y = rowIn && col + 1 < cols ? src[1] : 0.f;
-		v.z = rowIn && col + 2 < cols ? src[2] : 0.f;
-		v.w = rowIn && col + 3 < cols ? src[3] : 0.f;
-		return v;
+	// fetchRow is fetch4 with one float4 whenever the operand allows it and
+	// the 4 floats lie inside.
+	auto fetchRow = [](const float *src, bool vec, bool rowIn, i64 col, i64 cols) {
+		return fetch4(src, vec && rowIn && col + 4 <= cols, rowIn, col, cols);
 	};
 	float4 ra, rb;
 	// fetchChecked reads the tile starting at k0 with bounds checks. Row r
 	// of A's tile is row k0+r of A when A is transposed (its columns are
 	// op(A)'s rows bm...), else row bm+r (its columns are k0...); B alike.
 	auto fetchChecked = [&](i64 k0) {
-		ra = TA ? fetch4(A + (k0 + ra_) * lda + bm + ca, vecA, k0 + ra_ < k, bm + ca, m)
-		        : fetch4(A + (bm + ra_) * lda + k0 + ca, vecA, bm + ra_ < m, k0 + ca, k);
-		rb = TB ? fetch4(B + (bn + rb_) * ldb + k0 + cb, vecB, bn + rb_ < n, k0 + cb, k)
-		        : fetch4(B + (k0 + rb_) * ldb + bn + cb, vecB, k0 + rb_ < k, bn + cb, n);
+		ra = TA ? fetchRow(A + (k0 + ra_) * lda + bm + ca, vecA, k0 + ra_ < k, bm + ca, m)
+		        : fetchRow(A + (bm + ra_) * lda + k0 + ca, vecA, bm + ra_ < m, k0 + ca, k);
+		rb = TB ? fetchRow(B + (bn + rb_) * ldb + k0 + cb, vecB, bn + rb_ < n, k0 + cb, k)
+		        : fetchRow(B + (k0 + rb_) * ldb + bn + cb, vecB, k0 + rb_ < k, bn + cb, n);
 	};
 	// store splits the fetched registers into buffer buf.
 	auto store = [&](int buf) {

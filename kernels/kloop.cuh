@@ -12,6 +12,20 @@
 #pragma once
 #include "common.cuh"
 
+// fetch4 reads 4 consecutive floats of a stored row at src: one float4
+// when whole (the caller knows them inside the row and 16-byte aligned),
+// else scalars, zero past the row's end (col + q >= cols) or for a row
+// outside (!rowIn). The checked fetches of both SGEMM kernels use it.
+__device__ __forceinline__ float4 fetch4(const float *src, bool whole, bool rowIn, i64 col, i64 cols) {
+	if (whole) return *reinterpret_cast<const float4 *>(src);
+	float4 v;
+	v.x = rowIn && col + 0 < cols ? src[0] : 0.f;
+	v.y = rowIn && col + 1 < cols ? src[1] : 0.f;
+	v.z = rowIn && col + 2 < cols ? src[2] : 0.f;
+	v.w = rowIn && col + 3 < cols ? src[3] : 0.f;
+	return v;
+}
+
 // fastKLoop walks k (at least BK) for a block whose fetches need no checks:
 // the k/BK full tiles through fetchFast, then a partial last tile, if any,
 // through fetchChecked after the loop, so that the loop itself holds no
