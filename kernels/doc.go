@@ -15,8 +15,8 @@
 //
 // Every kernel is extern "C" and float32. Parameters are pointers or 8-byte
 // scalars only: integers as long long, real scalars as double (converted to
-// float inside), because gorgonia.org/cu's Function.Launch copies each
-// argument as one 8-byte word. Op codes (device.UnaryOp, BinaryOp,
+// float inside), because device/cuda passes each argument as one 8-byte
+// word (as gorgonia.org/cu's Function.Launch does). Op codes (device.UnaryOp, BinaryOp,
 // LossKind) are passed as long long; common.cuh defines them and a test
 // checks them against package device.
 //

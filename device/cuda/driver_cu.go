@@ -2,6 +2,31 @@
 
 package cuda
 
+/*
+#cgo LDFLAGS: -lcuda
+#cgo linux CFLAGS: -I/usr/local/cuda/include
+#cgo linux LDFLAGS: -L/usr/local/cuda/lib64
+#include <cuda.h>
+#include <stdint.h>
+
+// adjoint_launch queues f with nargs 8-byte arguments copied from args on
+// the current context's default stream: one cgo call per launch, where
+// gorgonia.org/cu's Function.Launch makes five (it mallocs and frees two
+// argument arrays around cuLaunchKernel).
+static CUresult adjoint_launch(CUfunction f, unsigned gx, unsigned gy, unsigned bx, unsigned by,
+                               const uint64_t *args, int nargs) {
+	uint64_t words[16];
+	void *params[16];
+	if (nargs > 16) return CUDA_ERROR_INVALID_VALUE;
+	for (int i = 0; i < nargs; i++) {
+		words[i] = args[i];
+		params[i] = &words[i];
+	}
+	return cuLaunchKernel(f, gx, gy, 1, bx, by, 1, 0, 0, params, 0);
+}
+*/
+import "C"
+
 import (
 	"errors"
 	"fmt"
@@ -11,6 +36,19 @@ import (
 
 	"github.com/adjoint-go/adjoint/kernels"
 )
+
+// cuFunction is a loaded kernel: gorgonia.org/cu's handle, and the driver's
+// CUfunction inside it for adjoint_launch. cu.Function holds that one
+// pointer and exposes no accessor for it; TestCUFunctionLayout checks the
+// layout this reads (cu is pinned in go.sum).
+type cuFunction struct {
+	fn     cu.Function
+	handle C.CUfunction
+}
+
+func newCUFunction(fn cu.Function) cuFunction {
+	return cuFunction{fn: fn, handle: *(*C.CUfunction)(unsafe.Pointer(&fn))}
+}
 
 // deviceCount is the number of CUDA devices the driver sees, or the
 // reason the driver cannot be used (see cuinit.c).
@@ -112,9 +150,30 @@ func (c *cuDriver) function(module, name string) (kernelFn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", module, err)
 	}
-	return fn, nil
+	return newCUFunction(fn), nil
 }
 
-func (c *cuDriver) launch(f kernelFn, gx, gy, bx, by int, params []unsafe.Pointer) error {
-	return f.(cu.Function).Launch(gx, gy, 1, bx, by, 1, 0, cu.Stream{}, params)
+func (c *cuDriver) launch(f kernelFn, gx, gy, bx, by int, args []uint64) error {
+	if len(args) > maxArgs {
+		return fmt.Errorf("launch with %d arguments, at most %d", len(args), maxArgs)
+	}
+	var first *C.uint64_t
+	if len(args) > 0 {
+		first = (*C.uint64_t)(unsafe.Pointer(&args[0]))
+	}
+	r := C.adjoint_launch(f.(cuFunction).handle, C.unsigned(gx), C.unsigned(gy), C.unsigned(bx), C.unsigned(by), first, C.int(len(args)))
+	if r == C.CUDA_SUCCESS {
+		return nil
+	}
+	return asResult(cu.Success, int(r))
+}
+
+// asResult turns a CUresult into gorgonia.org/cu's error type (unexported;
+// its constants, such as cu.Success, give it to the type parameter), so
+// that our launches fail with the same errors as cu's calls.
+func asResult[R interface {
+	~int
+	error
+}](_ R, code int) error {
+	return R(code)
 }

@@ -100,8 +100,8 @@ func TestBucketBytes(t *testing.T) {
 	}
 }
 
-// The kernel calling convention (kernels/common.cuh): gorgonia.org/cu's
-// Function.Launch copies every argument as one 8-byte word, so every kernel
+// The kernel calling convention (kernels/common.cuh): the launch
+// (driver_cu.go) copies every argument as one 8-byte word, so every kernel
 // parameter must be a pointer, a 64-bit integer or a double, and each launch
 // site must pass the right kind of word in the right place. The tests below
 // check that statically, with neither a GPU nor the cuda build tag:
