@@ -89,8 +89,11 @@
 //
 // A GPU run happens on a GPU host that has no Go: it runs a prebuilt
 // cuda-tagged binary (scripts/cuda/gpu-run.sh runs
-// `adjoint bench --device cuda --only gemm,mlp --quick --json bench.json`)
-// and only its JSON report comes back. --from FILE[,FILE...] runs nothing:
+// `adjoint bench --device cuda --only gemm,mlp --quick --json bench.json`,
+// then the same with --tf32x3 --no-peers: large products may then run on
+// the tensor cores with 3xTF32, device/cuda's AllowTF32x3, which the
+// report's device note records; PyTorch keeps TF32 off in every run)
+// and only its JSON reports come back. --from FILE[,FILE...] runs nothing:
 // it reads reports written by --json and writes the table, --markdown,
 // --plot, --csv and --json from them, merged, so that CPU and GPU rows
 // measured on different machines end up in one BENCHMARKS.md. Each run keeps
