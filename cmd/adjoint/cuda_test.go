@@ -27,4 +27,10 @@ func TestTrainCUDAMatchesCPU(t *testing.T) {
 			assert.Greater(t, g.TestAccuracy, 0.2, "better than chance after two epochs")
 		})
 	}
+	// --tf32x3 is accepted by a cuda device; these products stay below its
+	// threshold, so the metrics are those of FP32.
+	args := []string{"--epochs", "1", "--hidden", "32", "--seed", "5"}
+	g := trainJSON(t, append([]string{"--device", "cuda", "--tf32x3"}, args...)...)
+	c := trainJSON(t, append([]string{"--device", "cpu"}, args...)...)
+	assert.InDelta(t, c.TestLoss, g.TestLoss, 1e-4)
 }

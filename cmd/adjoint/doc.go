@@ -21,7 +21,10 @@
 // (human-readable lines then go to stderr). --plot curve.png draws loss and
 // accuracy per epoch. On a GPU the kernels are loaded (JIT-compiled by the
 // driver) before the clock starts: their time is load_seconds, apart from
-// train_seconds.
+// train_seconds. --tf32x3 lets a cuda device run products of at least
+// 2³⁰ flops on its tensor cores with 3xTF32 where the card times them
+// faster (device/cuda's AllowTF32x3: about FP32's error, other bits); it
+// is an error on the CPU.
 //
 // Checkpoints (--save) are safetensors files readable by PyTorch tools: the
 // parameters under torch.nn.Sequential's state_dict names (0.weight,

@@ -351,6 +351,7 @@ func TestBadInput(t *testing.T) {
 		{"non-numeric csv", []string{"train", "--data", words}, 1, "words.csv"},
 		{"empty csv", []string{"train", "--data", empty}, 1, "empty.csv"},
 		{"cuda in a CPU build", []string{"train", "--device", "cuda"}, 1, "built without CUDA"},
+		{"tf32x3 on the cpu", []string{"train", "--device", "cpu", "--tf32x3"}, 1, "--tf32x3: device cpu has no tensor-core products"},
 		{"unknown device", []string{"train", "--device", "tpu"}, 1, `unknown device "tpu"`},
 		{"save dir missing", []string{"train", "--save", filepath.Join(dir, "no", "x.st")}, 1, "--save"},
 		{"resume missing", []string{"train", "--resume", filepath.Join(dir, "absent.st")}, 1, "no such file"},

@@ -78,6 +78,7 @@ func runTrain(args []string, e env) error {
 	plotPath := fs.String("plot", "", "write loss and accuracy per epoch to this image (.png, .svg or .pdf)")
 	jsonOut := fs.Bool("json", false, "print the final metrics as one JSON object on stdout (progress goes to stderr)")
 	quiet := fs.Bool("quiet", false, "print no progress, only the result")
+	tf32x3 := fs.Bool("tf32x3", false, "cuda: let matrix products of at least 2^30 flops run on tensor cores with 3xTF32 (float32 split into TF32 pairs: about FP32's error, other bits) where the card times them faster")
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
@@ -154,6 +155,13 @@ func runTrain(args []string, e env) error {
 	dev, err := device.Open(*devName)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
+	}
+	if *tf32x3 {
+		a, ok := dev.(tf32x3Allower)
+		if !ok {
+			return fmt.Errorf("train: --tf32x3: device %s has no tensor-core products (a cuda device has)", dev.Name())
+		}
+		a.AllowTF32x3(true)
 	}
 
 	log := e.stdout
@@ -358,6 +366,10 @@ func countParams(m nn.Module) int {
 // preloader is a device that can load all its kernels up front
 // (device/cuda's Device.Preload).
 type preloader interface{ Preload() error }
+
+// tf32x3Allower is a device that can run large products on tensor cores
+// with 3xTF32 (device/cuda's Device.AllowTF32x3).
+type tf32x3Allower interface{ AllowTF32x3(on bool) }
 
 func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o trainOptions) (*trainResult, error) {
 	p, err := prepare(c, ds, ck)
