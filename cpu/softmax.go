@@ -138,10 +138,9 @@ func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buff
 	}
 }
 
-// loss evaluates rows consecutive samples; row0 is the index of the first,
-// for error messages.
-// loss computes each row's ρ in float64 and ε scaled by epsScale, rounded
-// once to T.
+// loss evaluates rows consecutive samples (row0 is the index of the first,
+// for error messages): each row's ρ in float64, and ε scaled by epsScale,
+// rounded once to T.
 func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, rows, cols int, losses, eps []T, epsScale float64) error {
 	for k := 0; k < rows; k++ {
 		b := pred[k*cols : (k+1)*cols]

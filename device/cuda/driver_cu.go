@@ -15,7 +15,7 @@ package cuda
 // argument arrays around cuLaunchKernel).
 static CUresult adjoint_launch(CUfunction f, unsigned gx, unsigned gy, unsigned bx, unsigned by,
                                const uint64_t *args, int nargs) {
-	uint64_t words[16];
+	uint64_t words[16]; // newCall refuses more than maxArgs (13)
 	void *params[16];
 	if (nargs > 16) return CUDA_ERROR_INVALID_VALUE;
 	for (int i = 0; i < nargs; i++) {
@@ -37,18 +37,11 @@ import (
 	"github.com/adjoint-go/adjoint/kernels"
 )
 
-// cuFunction is a loaded kernel: gorgonia.org/cu's handle, and the driver's
-// CUfunction inside it for adjoint_launch. cu.Function holds that one
-// pointer and exposes no accessor for it; TestCUFunctionLayout checks the
-// layout this reads (cu is pinned in go.sum).
-type cuFunction struct {
-	fn     cu.Function
-	handle C.CUfunction
-}
-
-func newCUFunction(fn cu.Function) cuFunction {
-	return cuFunction{fn: fn, handle: *(*C.CUfunction)(unsafe.Pointer(&fn))}
-}
+// cuHandle is the driver's CUfunction inside a gorgonia.org/cu Function,
+// which adjoint_launch takes: cu.Function holds that one pointer and
+// exposes no accessor for it; TestCUFunctionLayout checks the layout this
+// reads (cu is pinned in go.sum).
+func cuHandle(fn cu.Function) C.CUfunction { return *(*C.CUfunction)(unsafe.Pointer(&fn)) }
 
 // deviceCount is the number of CUDA devices the driver sees, or the
 // reason the driver cannot be used (see cuinit.c).
@@ -150,18 +143,15 @@ func (c *cuDriver) function(module, name string) (kernelFn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", module, err)
 	}
-	return newCUFunction(fn), nil
+	return cuHandle(fn), nil
 }
 
 func (c *cuDriver) launch(f kernelFn, gx, gy, bx, by int, args []uint64) error {
-	if len(args) > maxArgs {
-		return fmt.Errorf("launch with %d arguments, at most %d", len(args), maxArgs)
-	}
 	var first *C.uint64_t
 	if len(args) > 0 {
 		first = (*C.uint64_t)(unsafe.Pointer(&args[0]))
 	}
-	r := C.adjoint_launch(f.(cuFunction).handle, C.unsigned(gx), C.unsigned(gy), C.unsigned(bx), C.unsigned(by), first, C.int(len(args)))
+	r := C.adjoint_launch(f.(C.CUfunction), C.unsigned(gx), C.unsigned(gy), C.unsigned(bx), C.unsigned(by), first, C.int(len(args)))
 	if r == C.CUDA_SUCCESS {
 		return nil
 	}

@@ -10,7 +10,7 @@ import (
 	"gorgonia.org/cu"
 )
 
-// TestCUFunctionLayout checks what newCUFunction assumes of
+// TestCUFunctionLayout checks what cuHandle assumes of
 // gorgonia.org/cu's Function: one field, the driver's CUfunction pointer,
 // at offset 0. A cu release that changes it fails here, not in a launch.
 func TestCUFunctionLayout(t *testing.T) {

@@ -108,7 +108,7 @@ func testLoss(e *env, kind device.LossKind, delta float64) {
 		rows, cols := sh[0], sh[1]
 		target, pred, maxAbs := e.lossData(kind, delta, rows, cols)
 		want, wantScale := make([]float64, rows), make([]float64, rows)
-		wantEps, epsScale := make([]float64, rows*cols), make([]float64, rows*cols)
+		wantEps, epsMag := make([]float64, rows*cols), make([]float64, rows*cols)
 		for k := 0; k < rows; k++ {
 			a := target[k : k+1]
 			if kind != device.SoftmaxCrossEntropyIndex {
@@ -117,7 +117,7 @@ func testLoss(e *env, kind device.LossKind, delta float64) {
 			rho, rs, eps, es := refLoss(kind, delta, a, pred[k*cols:(k+1)*cols])
 			want[k], wantScale[k] = rho, rs
 			copy(wantEps[k*cols:], eps)
-			copy(epsScale[k*cols:], es)
+			copy(epsMag[k*cols:], es)
 		}
 		for _, c := range []struct {
 			withEps bool
@@ -148,7 +148,7 @@ func testLoss(e *env, kind device.LossKind, delta float64) {
 						scaled[j] = scale * wantEps[lo+j]
 					}
 					e.check(fmt.Sprintf("%s: eps of row %d", what, k), gotEps[lo:hi], scaled,
-						e.rowTol(maxAbs[k]), func(j int) float64 { return scale * epsScale[lo+j] })
+						e.rowTol(maxAbs[k]), func(j int) float64 { return scale * epsMag[lo+j] })
 				}
 			}
 			e.checkSame(what+": pred must be untouched", e.download(pb), pred)
