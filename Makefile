@@ -51,11 +51,17 @@ cuda-check: ## vet and build everything with -tags cuda (needs the CUDA toolkit,
 	@# On a host without a GPU, the cuda build must still start and train on the CPU.
 	$(GO) test -count=1 -tags cuda -run 'TestDriverInit|TestCUDABuildWithoutGPU' ./device/cuda/ ./cmd/adjoint/
 
+# device/cuda's emu_bridge.cpp #includes kernels/*.cu from another folder,
+# which go's build cache does not see: a kernel edit would leave a cached
+# cudaemu build running the old kernel. CGO_CXXFLAGS is part of the cache
+# key, so a hash of those sources in it makes such a build compile anew.
+EMU := CGO_CXXFLAGS="-O2 -g -DADJOINT_EMU_SOURCES=$$(cat kernels/*.cu kernels/*.cuh scripts/cuda/emu/cuda_emu.h | cksum | cut -d' ' -f1)"
+
 cuda-emu: ## the CUDA backend's own tests with its kernels emulated on the CPU (needs g++; no GPU, no CUDA toolkit)
-	$(GO) vet -tags cudaemu ./device/cuda/ ./cmd/adjoint/
-	$(GO) test -tags cudaemu -short -timeout 15m ./device/cuda/
-	$(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU' ./cmd/adjoint/
-	$(GO) test -race -tags cudaemu -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestConcurrentCallers' ./device/cuda/
+	$(EMU) $(GO) vet -tags cudaemu ./device/cuda/ ./cmd/adjoint/
+	$(EMU) $(GO) test -tags cudaemu -short -timeout 15m ./device/cuda/
+	$(EMU) $(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU' ./cmd/adjoint/
+	$(EMU) $(GO) test -race -tags cudaemu -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestConcurrentCallers' ./device/cuda/
 
 # The stand-in driver of scripts/cuda/fakecuda, for cuda-built tests. -count=1:
 # go test cannot see that results depend on FAKECUDA_DEVICES.

@@ -214,11 +214,7 @@ func loadData(name string, labelCol int, task string) (*data.Dataset, error) {
 			return nil, usagef("--data %q: not a built-in data set (%s) nor a file", name, strings.Join(data.Names(), ", "))
 		}
 	}
-	t := data.Classification
-	if task == "regression" {
-		t = data.Regression
-	}
-	ds, err := data.LoadCSV(name, labelCol, t)
+	ds, err := data.LoadCSV(name, labelCol, taskOf(task))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("--data %s: no such file", name)

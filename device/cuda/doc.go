@@ -38,8 +38,10 @@
 // training step against the CPU, `adjoint train --device cuda`) then runs
 // exactly as on a GPU, only slower. emu_bridge.cpp includes kernels/*.cu
 // from outside this package, which Go's build cache does not watch; it
-// does watch the embedded PTX, so after editing a .cu file run `make
-// kernels` (or `go clean -cache`) before testing it under cudaemu.
+// does watch the embedded PTX, and `make cuda-emu` puts a hash of the
+// kernel sources into CGO_CXXFLAGS, so after editing a .cu file either run
+// `make kernels` or test through `make cuda-emu`: a bare `go test -tags
+// cudaemu` may otherwise reuse a build of the old kernel.
 //
 // The cuda build itself is tested the same way below the driver API:
 // scripts/cuda/fakecuda builds a stand-in libcuda.so.1 from the same
