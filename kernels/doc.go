@@ -129,7 +129,10 @@
 // ptxas (sm_90, nvcc 11.8) reports no spills: 128 registers for the 128
 // tile (__launch_bounds__(256, 2)), 231 for 128x256 (__launch_bounds__(256,
 // 1)), 146 to 154 for tf32x3 (__launch_bounds__(256, 1)), fewer for the
-// others. Grid: (⌈n/BN⌉, ⌈m/BM⌉), so m ≤ 65535·BM. There
+// others. Every other kernel runs blocks of at most 256 threads, where any
+// register count fits, except argmax_matches, whose 1024-thread block needs
+// __launch_bounds__(1024) (at most 64 registers a thread, whatever the
+// driver's JIT would choose). Grid: (⌈n/BN⌉, ⌈m/BM⌉), so m ≤ 65535·BM. There
 // is no split-K: a product with small m·n and huge k runs on few blocks.
 //
 // # 3xTF32 on tensor cores

@@ -79,8 +79,11 @@ __device__ __forceinline__ bool argmaxBefore(float v, i64 i, float w, i64 j) {
 // count free of atomics and its order fixed; the rows of one batch of
 // logits are few enough. count is not read when beta is 0. A label that is
 // not an integer in [0, cols) (NaN included) matches nothing.
-extern "C" __global__ void argmax_matches(i64 rows, i64 cols, const float *x, const float *labels, double beta,
-                                          float *count) {
+// __launch_bounds__(1024): a 1024-thread block needs at most 64 registers
+// a thread, and the driver's JIT, not only this nvcc, must keep to that or
+// the launch fails (device/cuda's TestLargeBlocksHaveLaunchBounds).
+extern "C" __global__ void __launch_bounds__(1024)
+    argmax_matches(i64 rows, i64 cols, const float *x, const float *labels, double beta, float *count) {
 	__shared__ double smem[32];
 	const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
 	double n = 0.0;

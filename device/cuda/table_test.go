@@ -301,6 +301,7 @@ type launchSite struct {
 	pos     string
 	kernels []string // names of the kernels it may launch
 	kinds   string   // the argument kinds it passes
+	block   string   // the block's x size as written (launch1: "threads")
 }
 
 // launchSites parses ops.go and cuda.go (whatever their build tags) and
@@ -411,7 +412,10 @@ func launchSites(t *testing.T) []launchSite {
 					t.Errorf("%s: %s with %d arguments", pos, name, len(c.Args))
 					return true
 				}
-				s := launchSite{pos: pos}
+				s := launchSite{pos: pos, block: "threads"}
+				if name != "launch1" {
+					s.block = types.ExprString(c.Args[3])
+				}
 				if id, ok := c.Args[0].(*ast.Ident); ok {
 					if k, ok := ids[id.Name]; ok {
 						s.kernels = []string{kernelTable[k].name}
@@ -581,5 +585,65 @@ func TestThreadsMatchesSource(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^#define THREADS (\d+)$`).FindSubmatch(b)
 	if m == nil || string(m[1]) != strconv.Itoa(threads) {
 		t.Errorf("common.cuh THREADS = %q, Go threads = %d", m, threads)
+	}
+}
+
+// TestLargeBlocksHaveLaunchBounds checks that every kernel launched with
+// blocks of more than 256 threads declares a bound that covers them in its
+// PTX (.maxntid, from __launch_bounds__). Up to 256 threads any register
+// count fits a multiprocessor (255 registers × 256 threads ≤ 65536); above,
+// a kernel compiled without the bound may take more registers than such a
+// block can have, and its launch fails on the card only ("too many
+// resources requested"): neither the emulator nor the stand-in driver can
+// see it, and the driver's JIT, not this repository's nvcc, picks the
+// register count. The SGEMM tiles carry their bounds in their macros
+// (TestGemmTilesMatchSource).
+func TestLargeBlocksHaveLaunchBounds(t *testing.T) {
+	if threads > 256 {
+		t.Fatalf("threads = %d: blocks above 256 threads need launch bounds in every kernel", threads)
+	}
+	// The block sizes of the launch sites, by expression; a site with
+	// another expression fails the test until it is added here.
+	small := map[string]bool{"threads": true, "32": true, "gemmTiles[tile].threads": true}
+	large := map[string]int{"argMaxThreads": argMaxThreads}
+	bounded := map[string]int{} // kernel name -> largest block it is launched with
+	for _, s := range launchSites(t) {
+		n, isLarge := large[s.block]
+		if !isLarge && !small[s.block] {
+			t.Errorf("%s: a block of %s threads: add it to this test as at most 256 or with its size", s.pos, s.block)
+			continue
+		}
+		for _, k := range s.kernels {
+			if isLarge {
+				bounded[k] = max(bounded[k], n)
+			}
+		}
+	}
+	if len(bounded) == 0 {
+		t.Fatal("no launch with a large block found (argmax_matches launches 1024 threads)")
+	}
+	for name, n := range bounded {
+		var ref kernelRef
+		for _, r := range kernelTable {
+			if r.name == name {
+				ref = r
+			}
+		}
+		src, err := kernels.PTX(ref.module)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		re := regexp.MustCompile(`\.entry\s+` + name + `\s*\([^)]*\)\s*\.maxntid\s+(\d+),\s*(\d+),\s*(\d+)`)
+		m := re.FindStringSubmatch(src)
+		if m == nil {
+			t.Errorf("%s is launched with %d threads a block, but its PTX has no .maxntid: give it __launch_bounds__(%d)", name, n, n)
+			continue
+		}
+		x, _ := strconv.Atoi(m[1])
+		y, _ := strconv.Atoi(m[2])
+		z, _ := strconv.Atoi(m[3])
+		if x*y*z < n {
+			t.Errorf("%s is launched with %d threads a block, its PTX allows %d (.maxntid %s, %s, %s)", name, n, x*y*z, m[1], m[2], m[3])
+		}
 	}
 }
