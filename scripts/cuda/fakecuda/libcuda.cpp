@@ -8,7 +8,8 @@
 // copies inside live allocations, out of memory beyond a fixed size,
 // kernels that exist in the module image that was loaded (the PTX's
 // .entry list, with every parameter 8 bytes wide as gorgonia.org/cu
-// passes them), launch geometry within the hardware limits. The kernels
+// passes them), launch geometry within the hardware limits and within the
+// kernel's own bound (the PTX's .maxntid, from __launch_bounds__). The kernels
 // themselves run on the CPU: emu_bridge.cpp compiles kernels/*.cu with
 // scripts/cuda/emu/cuda_emu.h, the same emulation as `-tags cudaemu`.
 //
@@ -74,6 +75,7 @@ struct Function {
 	std::string name;
 	int emuIndex;
 	int nargs;
+	long maxThreads; // .maxntid's product (__launch_bounds__), or 0 for none
 };
 struct Module {
 	std::vector<Function *> functions; // every .entry of the image
@@ -137,7 +139,7 @@ CUresult deviceRange(const char *call, CUdeviceptr p, size_t bytes) {
 
 // parseEntries returns the kernels a PTX image declares, with their
 // parameter counts, or an error message.
-std::string parseEntries(const char *ptx, std::vector<std::pair<std::string, int>> &entries) {
+std::string parseEntries(const char *ptx, std::vector<Function> &entries) {
 	std::string s(ptx);
 	if (s.find(".version") == std::string::npos || s.find(".target") == std::string::npos)
 		return "image is not PTX text (no .version or .target)";
@@ -159,7 +161,17 @@ std::string parseEntries(const char *ptx, std::vector<std::pair<std::string, int
 				       ": gorgonia.org/cu passes every parameter as 8 bytes";
 			n++;
 		}
-		entries.emplace_back(id, n);
+		// A .maxntid between the parameters and the body bounds the block
+		// size: a real driver refuses a larger block.
+		long maxThreads = 0;
+		size_t body = s.find('{', close), bound = s.find(".maxntid", close);
+		if (bound != std::string::npos && bound < body) {
+			long x = 1, y = 1, z = 1;
+			if (std::sscanf(s.c_str() + bound + 8, " %ld , %ld , %ld", &x, &y, &z) < 1)
+				return "kernel " + id + ": unreadable .maxntid";
+			maxThreads = x * y * z;
+		}
+		entries.push_back(Function{id, -1, n, maxThreads});
 	}
 	if (entries.empty()) return "image declares no .entry";
 	return "";
@@ -203,6 +215,7 @@ CUresult CUDAAPI cuGetErrorName(CUresult error, const char **name) {
 		NAME(CUDA_ERROR_INVALID_CONTEXT)
 		NAME(CUDA_ERROR_INVALID_HANDLE)
 		NAME(CUDA_ERROR_NOT_FOUND)
+		NAME(CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES)
 #undef NAME
 	default: *name = nullptr; return CUDA_ERROR_INVALID_VALUE;
 	}
@@ -348,17 +361,17 @@ CUresult CUDAAPI cuMemsetD32(CUdeviceptr dst, unsigned int value, size_t n) {
 CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image) {
 	std::lock_guard<std::mutex> lock(mu);
 	if (CUresult r = needContext("cuModuleLoadData")) return r;
-	std::vector<std::pair<std::string, int>> entries;
+	std::vector<Function> entries;
 	std::string bad = parseEntries(static_cast<const char *>(image), entries);
 	if (!bad.empty()) return complain(CUDA_ERROR_INVALID_IMAGE, "cuModuleLoadData: %s", bad.c_str());
 	auto *m = new Module;
-	for (auto &[name, nargs] : entries) {
+	for (Function &e : entries) {
 		int emuArgs = 0;
-		int k = emu_kernel(name.c_str(), &emuArgs);
-		if (k >= 0 && emuArgs != nargs)
-			return complain(CUDA_ERROR_INVALID_IMAGE, "kernel %s: %d parameters in the PTX, %d in the source", name.c_str(),
-			                nargs, emuArgs);
-		m->functions.push_back(new Function{name, k, nargs});
+		e.emuIndex = emu_kernel(e.name.c_str(), &emuArgs);
+		if (e.emuIndex >= 0 && emuArgs != e.nargs)
+			return complain(CUDA_ERROR_INVALID_IMAGE, "kernel %s: %d parameters in the PTX, %d in the source",
+			                e.name.c_str(), e.nargs, emuArgs);
+		m->functions.push_back(new Function(e));
 	}
 	*module = reinterpret_cast<CUmodule>(m);
 	say("cuModuleLoadData: %zu kernels", entries.size());
@@ -396,6 +409,10 @@ CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned
 	if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0 || gy > 65535 || gz > 65535 || bx > 1024 ||
 	    by > 1024 || bz > 64 || (unsigned long)bx * by * bz > 1024)
 		return CUDA_ERROR_INVALID_VALUE; // a real driver says no more than this
+	if (fn->maxThreads > 0 && (long)bx * by * bz > fn->maxThreads) { // as above: a code, not a complaint
+		say("launch %s: %ux%u threads a block, its __launch_bounds__ allows %ld", fn->name.c_str(), bx, by, fn->maxThreads);
+		return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
+	}
 	if (gz != 1 || bz != 1)
 		return complain(CUDA_ERROR_INVALID_VALUE, "launch %s: a z dimension is not emulated", fn->name.c_str());
 	if (sharedMemBytes != 0 || stream != nullptr || extra != nullptr)
