@@ -10,13 +10,22 @@ import (
 
 // TestConformance runs the device conformance suite on the default CPU
 // device and on every GEMM kernel that this build and this CPU provide,
-// single-threaded and with two threads. Each run gets a fresh device: the
+// single-threaded and with two threads, and with poisoned allocations. Each run gets a fresh device: the
 // suite's last check leaves a recorded error behind.
 func TestConformance(t *testing.T) {
 	t.Run("default", func(t *testing.T) {
 		dev, err := cpu.New()
 		if err != nil {
 			t.Fatalf("cpu.New(): %v", err)
+		}
+		devicetest.Run(t, dev)
+	})
+	// Buffers that start as NaN, as a GPU's fresh memory may hold anything:
+	// a kernel that reads its output before writing it fails here.
+	t.Run("poison", func(t *testing.T) {
+		dev, err := cpu.New(cpu.WithPoison())
+		if err != nil {
+			t.Fatalf("cpu.New(WithPoison): %v", err)
 		}
 		devicetest.Run(t, dev)
 	})

@@ -3,6 +3,7 @@ package cpu
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 
@@ -61,9 +62,10 @@ type CPU struct {
 	// free is a caching allocator: buffers released by Free are reused by
 	// the next Alloc of the same type and length, so a steady-state training
 	// step allocates nothing.
-	mu   sync.Mutex
-	free map[poolKey][]*Buffer
-	err  error
+	mu     sync.Mutex
+	free   map[poolKey][]*Buffer
+	err    error
+	poison bool // WithPoison
 }
 
 var _ device.Device = (*CPU)(nil)
@@ -74,6 +76,7 @@ type Option func(*config) error
 type config struct {
 	kernel  string
 	threads int
+	poison  bool
 }
 
 // WithKernel selects the GEMM micro-kernel by name ("auto", "generic",
@@ -93,6 +96,16 @@ func WithThreads(n int) Option {
 	}
 }
 
+// WithPoison makes Alloc fill every buffer it returns, new or reused, with
+// NaN. The Device contract leaves a buffer's contents unspecified, and a
+// GPU's fresh memory holds whatever was there last; Go's zeroed slices
+// would hide code that reads a buffer before writing it (β = 0 taken as
+// "add to zero", an accumulator assumed cleared), which NaN shows in every
+// result it reaches. For tests: it costs a pass over each buffer.
+func WithPoison() Option {
+	return func(c *config) error { c.poison = true; return nil }
+}
+
 // New returns a CPU device.
 func New(opts ...Option) (*CPU, error) {
 	cfg := config{kernel: "auto"}
@@ -109,7 +122,7 @@ func New(opts ...Option) (*CPU, error) {
 	if threads == 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	c := &CPU{gemm: g, par: newPool(threads), free: map[poolKey][]*Buffer{}}
+	c := &CPU{gemm: g, par: newPool(threads), free: map[poolKey][]*Buffer{}, poison: cfg.poison}
 	// The workers hold only the pool, so an unreachable CPU can stop them.
 	runtime.AddCleanup(c, func(p *pool) { p.close() }, c.par)
 	return c, nil
@@ -141,6 +154,24 @@ func (c *CPU) fail(err error) {
 
 // Alloc returns a buffer from the cache or a new one.
 func (c *CPU) Alloc(dt device.DType, n int) (device.Buffer, error) {
+	b, err := c.alloc(dt, n)
+	if err == nil && c.poison {
+		nan := math.NaN()
+		for i := range b.f32 {
+			b.f32[i] = float32(nan)
+		}
+		for i := range b.f64 {
+			b.f64[i] = nan
+		}
+	}
+	if err != nil {
+		return nil, err // not a nil *Buffer in a non-nil interface
+	}
+	return b, nil
+}
+
+// alloc takes a buffer from the cache, or makes one.
+func (c *CPU) alloc(dt device.DType, n int) (*Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cpu: alloc of %d elements", n)
 	}

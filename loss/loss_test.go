@@ -15,8 +15,10 @@ import (
 	"github.com/adjoint-go/adjoint/tensor"
 )
 
+// newCPU returns a CPU device whose buffers start as NaN (cpu.WithPoison),
+// so that a test fails where code reads a buffer before writing it.
 func newCPU(t testing.TB) *cpu.CPU {
-	dev, err := cpu.New()
+	dev, err := cpu.New(cpu.WithPoison())
 	require.NoError(t, err)
 	return dev
 }

@@ -11,16 +11,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/adjoint-go/adjoint/autograd"
-	_ "github.com/adjoint-go/adjoint/cpu"
+	"github.com/adjoint-go/adjoint/cpu"
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/nn"
 	"github.com/adjoint-go/adjoint/safetensors"
 	"github.com/adjoint-go/adjoint/tensor"
 )
 
+// cpuDev returns a CPU device whose buffers start as NaN (cpu.WithPoison),
+// so that a test fails where code reads a buffer before writing it.
 func cpuDev(t testing.TB) device.Device {
 	t.Helper()
-	dev, err := device.Open("cpu")
+	dev, err := cpu.New(cpu.WithPoison())
 	require.NoError(t, err)
 	return dev
 }
