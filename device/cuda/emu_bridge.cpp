@@ -96,9 +96,19 @@ extern "C" int emu_launch(int k, unsigned gx, unsigned gy, unsigned bx, unsigned
 	return 0;
 }
 
+// emu_alloc returns 256-byte aligned memory, as cuMemAlloc does, filled
+// with NaN (every byte 0xff: a NaN as float and as double). Fresh memory
+// from the host allocator is mostly zero pages, and code that reads a
+// buffer before writing it (β = 0 taken as "add to zero", an accumulator
+// assumed cleared) would pass here and fail on a GPU, whose fresh memory is
+// whatever was there; NaN makes such a read show in every result it
+// touches.
 extern "C" uintptr_t emu_alloc(size_t bytes) {
 	size_t n = (bytes + 255) / 256 * 256;
-	return reinterpret_cast<uintptr_t>(std::aligned_alloc(256, n == 0 ? 256 : n));
+	if (n == 0) n = 256;
+	void *p = std::aligned_alloc(256, n);
+	if (p != nullptr) std::memset(p, 0xff, n);
+	return reinterpret_cast<uintptr_t>(p);
 }
 
 extern "C" void emu_free(uintptr_t p) { std::free(reinterpret_cast<void *>(p)); }
