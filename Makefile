@@ -4,7 +4,7 @@ PKGS      := ./...
 # Packages cheap enough to run under the race detector on 2 cores.
 RACE_PKGS := ./tensor/ ./autograd/... ./loss/ ./data/ ./safetensors/ ./optim/
 
-.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx sass-check cuda-check cuda-emu cuda-fake gpu-dry-run gpu-bundle fuzz clean
+.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx ptxas-check sass-check cuda-check cuda-emu cuda-fake gpu-dry-run gpu-bundle fuzz clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,6 +40,9 @@ kernels: ## regenerate kernels/*.ptx from kernels/*.cu (needs nvcc)
 
 check-ptx: ## fail if the committed PTX differs from what nvcc generates
 	bash scripts/cuda/check-ptx.sh
+
+ptxas-check: ## assemble every committed PTX module for sm_80/86/89/90 as the driver's JIT would, and fail on an error, a spill or a stack frame (needs the CUDA toolkit, not a GPU)
+	bash scripts/cuda/ptxas-check.sh
 
 sass-check: ## compile the SGEMM PTX for sm_90 and fail if its fast k-loops lose FFMA share (needs the CUDA toolkit, not a GPU)
 	bash scripts/cuda/sass-loops.sh --check
