@@ -128,7 +128,7 @@
 //
 // ptxas (sm_90, nvcc 11.8) reports no spills: 128 registers for the 128
 // tile (__launch_bounds__(256, 2)), 231 for 128x256 (__launch_bounds__(256,
-// 1)), 146 to 154 for tf32x3 (__launch_bounds__(256, 1)), fewer for the
+// 1)), 218 for tf32x3 (__launch_bounds__(256, 1)), fewer for the
 // others. Every other kernel runs blocks of at most 256 threads, where any
 // register count fits, except argmax_matches, whose 1024-thread block needs
 // __launch_bounds__(1024) (at most 64 registers a thread, whatever the
@@ -142,18 +142,29 @@
 // times the FP32 cores'. TF32 keeps 10 of float32's 23 mantissa bits, so
 // each operand is split in two TF32 numbers, x = big + small + r with
 // big = tf32(x), small = tf32(x − big) and |r| ≤ 2⁻²²|x|, and each product
-// is summed from three mma into the same accumulators:
+// is summed from three mma:
 //
 //	a·b ≈ a_small·b_big + a_big·b_small + a_big·b_big     (a_small·b_small dropped)
 //
 // The terms left out are each below 2⁻²²|ab|, so a product is within
 // about 3·2⁻²²|ab| of exact before the float32 sum (an FP32 multiply-add
-// rounds at 2⁻²⁴), and over a sum of k products the accumulation error of
-// float32, which both share, dominates. scripts/cuda/emu checks the kernels
-// to 10⁻⁵ of Σ|ab| (the largest error there is 4·10⁻⁷ of it), a bound a
-// single TF32 product misses by far (4·10⁻⁴). The bits differ from the FP32
-// tiles', and an infinite operand makes its products NaN (its infinite big
-// part meets the other operand's zero small parts) where FP32 gives ±inf.
+// rounds at 2⁻²⁴). The sum is the other half. A tensor core does not round
+// its sums to nearest: measurements of V100, A100 and H100 find them
+// truncated, a bias toward zero of up to an ulp of the running sum per
+// mma, which over the k/8 mma steps of a long sum of same-signed products
+// grows linearly (about 3·(k/8) ulps, 1.7·10⁻⁵ of the result at k = 2048
+// had the three mma of every step been chained through one accumulator).
+// So each K step's three mma start from zero (a sum of 24 products, whose
+// truncation is an ulp of that small sum) and that partial result is added
+// to the block's accumulators by an FP32 add, rounded to nearest: the long
+// sum is then as accurate as FP32's, or better (k/8 roundings instead of
+// k). scripts/cuda/emu models the truncation (cuda_emu.h) and checks the
+// kernels to 10⁻⁵ of Σ|ab|: the largest error is 1.7·10⁻⁷ of it on random
+// operands and 8.7·10⁻⁷ on positive ones at k = 2048 (the FP32 128 tile
+// there: 2.5·10⁻⁶); a single TF32 product misses that bound by far
+// (4·10⁻⁴). The bits differ from the FP32 tiles', and an infinite operand
+// makes its products NaN (its infinite big part meets the other operand's
+// zero small parts) where FP32 gives ±inf.
 //
 // The kernel splits each element once, on its way into shared memory,
 // where the big and small parts of both tiles take the static limit of
@@ -163,7 +174,9 @@
 // k-major [p][i] with stride BM+8), which makes every store one float4
 // and every fragment load of a warp hit 32 distinct banks. As in gemm.cuh,
 // interior blocks with aligned operands run a fast k-loop without bounds
-// checks: ptxas (sm_90) makes it 197 to 201 instructions per K tile for
-// its 48 HMMA, an HMMA share of 0.24, the rest mostly the splitting of the
-// next tile and the 48 shared loads of the fragments (sass-loops.sh).
+// checks: ptxas (sm_90) makes it 260 to 264 instructions per K tile for
+// its 48 HMMA, an HMMA share of 0.18, the rest mostly the 64 FP32 adds of
+// the partial sums, the splitting of the next tile and the 48 shared loads
+// of the fragments (sass-loops.sh). Whether it outruns the FP32 tiles is
+// for timing on the card to say (autotuning does).
 package kernels

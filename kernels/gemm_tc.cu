@@ -64,8 +64,12 @@ __device__ __forceinline__ void splitTF32(float x, float &big, float &small) {
 // other blocks check every fetch.
 //
 // Each product a·b becomes a_small·b_big + a_big·b_small + a_big·b_big,
-// three mma into the same float32 accumulators, the big product last; the
-// dropped a_small·b_small and the split residues are each below 2⁻²² |ab|.
+// three mma, the big product last; the dropped a_small·b_small and the
+// split residues are each below 2⁻²² |ab|. The three mma of a K step start
+// from zero and their sum is added to the accumulators with FP32 adds: the
+// tensor core truncates each mma's sum instead of rounding it to nearest
+// (doc.go), and chaining every step through the accumulators would let
+// that bias grow with k.
 template <bool TA, bool TB>
 __device__ __forceinline__ void sgemmTF32x3(i64 m, i64 n, i64 k, float alpha, const float *__restrict__ A, i64 lda,
                                             const float *__restrict__ B, i64 ldb, float beta, float *C, i64 ldc) {
@@ -159,9 +163,12 @@ __device__ __forceinline__ void sgemmTF32x3(i64 m, i64 n, i64 k, float alpha, co
 			}
 #pragma unroll
 			for (int y = 0; y < NI; y++) {
-				mmaTF32(acc[x][y], a[1], b[0][y]);
-				mmaTF32(acc[x][y], a[0], b[1][y]);
-				mmaTF32(acc[x][y], a[0], b[0][y]);
+				float part[4] = {0.f, 0.f, 0.f, 0.f};
+				mmaTF32(part, a[1], b[0][y]);
+				mmaTF32(part, a[0], b[1][y]);
+				mmaTF32(part, a[0], b[0][y]);
+#pragma unroll
+				for (int q = 0; q < 4; q++) acc[x][y][q] += part[q];
 			}
 		}
 	};

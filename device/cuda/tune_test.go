@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/adjoint-go/adjoint/device"
 )
 
 // TestGemmTilesAgree runs products on every FP32 tile and checks that they
@@ -183,6 +185,8 @@ func TestGemmTF32x3(t *testing.T) {
 		}
 	}
 
+	t.Run("long positive sums", func(t *testing.T) { checkLongSums(t, d, rng, tc) })
+
 	m, n, k := 96, 80, 40
 	d.tune.minFlops = 2 * float64(m*n*k)
 	reps := int64(1 + tuneReps(m, n, k)) // a warm-up and the timed launches
@@ -205,6 +209,68 @@ func TestGemmTF32x3(t *testing.T) {
 		if !allow && gemmTiles[tile].tf32x3 {
 			t.Errorf("AllowTF32x3(false) tuned a class to the tensor-core tile")
 		}
+	}
+}
+
+// checkLongSums multiplies positive operands with a long k on the
+// tensor-core tile tc and on the FP32 128 tile, and checks the tensor-core
+// result against float64 with the FP32 bound, 10⁻⁵ of Σ|ab|. Every partial
+// sum grows here, which is where the tensor core's truncated sums would
+// drift had the kernel chained its mma steps through one accumulator
+// (kernels/doc.go; 1.7·10⁻⁵ at k = 2048 on the emulator's model of the
+// truncation). The log line gives both tiles' largest errors: on a GPU, the
+// card's own rounding.
+func checkLongSums(t *testing.T, d *Device, rng *rand.Rand, tc int) {
+	m, n, k := 128, 128, 4096
+	if testing.Short() {
+		k = 1024
+	}
+	a, b := make([]float32, m*k), make([]float32, k*n)
+	for i := range a {
+		a[i] = float32(rng.Float64())
+	}
+	for i := range b {
+		b[i] = float32(rng.Float64())
+	}
+	want, scale := make([]float64, m*n), make([]float64, m*n)
+	for i := range m {
+		for p := range k {
+			av := float64(a[i*k+p])
+			for j := range n {
+				ab := av * float64(b[p*n+j])
+				want[i*n+j] += ab
+				scale[i*n+j] += ab // positive: Σ|ab| = Σab
+			}
+		}
+	}
+	A, B := upload(t, d, a), upload(t, d, b)
+	defer d.Free(A)
+	defer d.Free(B)
+	C, err := d.Alloc(device.Float32, m*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Free(C)
+	worst := map[int]float64{}
+	for _, tile := range []int{0, tc} {
+		d.forceTile = tile + 1
+		d.Gemm(false, false, m, n, k, 1, A, k, B, n, 0, C, n)
+		d.forceTile = 0
+		got := make([]float32, m*n)
+		if err := d.Download32(got, C); err != nil {
+			t.Fatal(err)
+		}
+		for i, g := range got {
+			worst[tile] = max(worst[tile], math.Abs(float64(g)-want[i])/(scale[i]+1))
+		}
+	}
+	t.Logf("3xTF32 long sums (positive operands, %d×%d×%d): largest error %.2e of Σ|ab| on tile %s, %.2e on FP32 tile %s",
+		m, n, k, worst[tc], gemmTiles[tc].suffix, worst[0], gemmTiles[0].suffix)
+	if worst[tc] > 1e-5 {
+		t.Errorf("tile %s: largest error %.2e of Σ|ab|, want at most 1e-5", gemmTiles[tc].suffix, worst[tc])
+	}
+	if worst[0] > 1e-5 {
+		t.Errorf("tile %s: largest error %.2e of Σ|ab|, want at most 1e-5", gemmTiles[0].suffix, worst[0])
 	}
 }
 

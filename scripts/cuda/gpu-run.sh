@@ -138,9 +138,10 @@ else
 fi
 
 # highlights FILE N: the first N lines of a test log worth reading in the
-# summary (failures, panics, the backend's errors, the kernels' load time).
+# summary (failures, panics, the backend's errors, the kernels' load time,
+# and the 3xTF32 tile's long-sum error next to the FP32 tile's).
 highlights() {
-	grep -E -- '^\s*--- FAIL|^panic|cuda: |kernels loaded in' "$1" | head -n "$2" | sed 's/^/   /' | tee -a "$summary"
+	grep -E -- '^\s*--- FAIL|^panic|cuda: |kernels loaded in|3xTF32 long sums' "$1" | head -n "$2" | sed 's/^/   /' | tee -a "$summary"
 }
 
 # (a) Tests: cuda.test first.

@@ -14,9 +14,10 @@
 #
 # --check fails unless the fast loop of every 128 and 128x256 kernel keeps
 # at least the FFMA share it had when this check was written (0.88 and
-# 0.91), and that of every tf32x3 kernel its HMMA share (0.22: 48 HMMA in
-# about 200 instructions, the rest mostly the splitting of the next tile's
-# operands and the shared loads of the fragments): a guard against a change
+# 0.91), and that of every tf32x3 kernel its HMMA share (0.17: 48 HMMA in
+# about 262 instructions, the rest mostly the 64 FP32 adds of each step's
+# partial sums, the splitting of the next tile's operands and the shared
+# loads of the fragments; 0.18 when written): a guard against a change
 # that puts index arithmetic back into the loop.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,7 +66,7 @@ function flush(   i, j, a, t, n, f, l, line, last) {
 	}
 	if (check && fn ~ /_128$/ && last < 0.88) { printf "FAIL %s: fast loop FFMA share %.3f < 0.88\n", fn, last; bad = 1 }
 	if (check && fn ~ /_128x256$/ && last < 0.91) { printf "FAIL %s: fast loop FFMA share %.3f < 0.91\n", fn, last; bad = 1 }
-	if (check && fn ~ /_tf32x3$/ && last < 0.22) { printf "FAIL %s: fast loop HMMA share %.3f < 0.22\n", fn, last; bad = 1 }
+	if (check && fn ~ /_tf32x3$/ && last < 0.17) { printf "FAIL %s: fast loop HMMA share %.3f < 0.17\n", fn, last; bad = 1 }
 	if (check && fn ~ /_(128|128x256|tf32x3)$/) seen++
 }
 /Function : / { flush(); fn = $3; cnt = 0; next }

@@ -181,8 +181,19 @@ inline float toTF32(float x) {
 // d = {D[g][2t], D[g][2t+1], D[g+8][2t], D[g+8][2t+1]}. Like the tensor
 // core it reads only the TF32 bits of a and b (the low 13 are ignored).
 // Each lane publishes its fragments, the warp meets, each lane computes
-// its four outputs (products exact in float, summed over k in order), and
-// the warp meets again before the slots are reused.
+// its four outputs, and the warp meets again before the slots are reused.
+//
+// The arithmetic is a model of the tensor core's, not IEEE float: each
+// output is d plus its 8 products, all exact (TF32 products fit in 22
+// bits), summed exactly and then truncated toward zero to float32, once
+// per mma. NVIDIA does not document the rounding; published measurements
+// of V100, A100 and H100 tensor cores (Fasi et al. 2021, Khattak and
+// Mikaitis 2025) find exact products and a sum that is truncated rather
+// than rounded to nearest. Truncation biases every mma toward zero by up
+// to an ulp of the running sum, so code that chains many mma through one
+// accumulator drifts where FP32's rounding to nearest would not; this
+// model makes such drift show here. The hardware's finer points (bits lost
+// when terms are aligned to the largest) are left out.
 inline void mmaTF32(float *d, const float *a, const float *b) {
 	const int self = emu::linear(), w = self / 32, lane = self % 32;
 	auto tf32 = [](float x) { return __uint_as_float(__float_as_uint(x) & 0xffffe000u); };
@@ -198,8 +209,10 @@ inline void mmaTF32(float *d, const float *a, const float *b) {
 	float out[4];
 	for (int q = 0; q < 4; q++) {
 		const int i = g + 8 * (q / 2), j = 2 * t + q % 2;
-		float s = d[q];
-		for (int p = 0; p < 8; p++) s = fmaf(A(i, p), B(p, j), s);
+		double e = d[q]; // exact unless the 9 terms span more than 53 bits
+		for (int p = 0; p < 8; p++) e += (double)A(i, p) * (double)B(p, j);
+		float s = (float)e;
+		if (std::fabs((double)s) > std::fabs(e)) s = std::nextafter(s, 0.0f); // toward zero
 		out[q] = s;
 	}
 	emu::warps[w]->arrive_and_wait();

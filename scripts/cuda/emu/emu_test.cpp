@@ -184,6 +184,30 @@ static void testGemmTF32x3() {
 				}
 	printf("tf32x3: largest error %.2e of |alpha| sum|a b| + 1 (bound 1e-5)\n", worst);
 
+#ifndef __SANITIZE_THREAD__
+	// Long sums of positive products, where every partial sum grows: the
+	// emulated tensor core truncates each mma's sum (cuda_emu.h), and a
+	// kernel that chained all k/8 mma steps through one accumulator would
+	// drift toward zero by about 3·(k/8) ulps of the result (1.7e-5 of it at
+	// k = 2048). The kernel sums each step's three mma apart and adds that
+	// to its accumulators in float32, rounding to nearest.
+	{
+		GemmCase g(128, 128, 2048, 0, 0, 0.0);
+		std::uniform_real_distribution<float> u(0, 1);
+		for (auto &x : g.A) x = u(rng);
+		for (auto &x : g.B) x = u(rng);
+		auto C = g.run(sgemm_nn_tf32x3, 128, 128, 256);
+		double longWorst = 0;
+		for (int i = 0; i < g.m; i++)
+			for (int j = 0; j < g.n; j++) {
+				double scale, want = g.want(i, j, scale), c = C[i * g.ldc + j];
+				longWorst = std::max(longWorst, std::fabs(c - want) / scale);
+				CHECK(std::fabs(c - want) <= 1e-5 * scale, "tf32x3 positive k2048 C[%d,%d]=%g want %g", i, j, c, want);
+			}
+		printf("tf32x3: positive operands, k = 2048: largest error %.2e (bound 1e-5)\n", longWorst);
+	}
+#endif
+
 	// Non-finite operands: row 0 of A holds +inf at p = 0, row 1 a NaN; B
 	// is positive. FP32 gives C[0][*] = +inf; 3xTF32 gives NaN (its cross
 	// terms meet inf with 0). The other rows stay finite.
