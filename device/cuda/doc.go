@@ -124,7 +124,9 @@
 // kernel of kernels/gemm_tc.cu, which splits each float32 operand into two
 // TF32 numbers and sums three TF32 products in float32 (3xTF32). Its
 // error is of the order of FP32's (each product within about 3·2⁻²² of
-// exact before the float32 sum), but its bits are its own, and an
+// exact before the float32 sum, and each K step's partial sum added in
+// float32, so that long sums do not inherit the tensor core's truncation:
+// kernels/doc.go), but its bits are its own, and an
 // infinite operand gives NaN products where FP32 gives ±inf. It is off by
 // default, as PyTorch's allow_tf32; `adjoint bench --tf32x3` measures it.
 //
