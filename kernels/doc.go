@@ -159,9 +159,9 @@
 // to the block's accumulators by an FP32 add, rounded to nearest: the long
 // sum is then as accurate as FP32's, or better (k/8 roundings instead of
 // k). scripts/cuda/emu models the truncation (cuda_emu.h) and checks the
-// kernels to 10⁻⁵ of Σ|ab|: the largest error is 1.7·10⁻⁷ of it on random
-// operands and 8.7·10⁻⁷ on positive ones at k = 2048 (the FP32 128 tile
-// there: 2.5·10⁻⁶); a single TF32 product misses that bound by far
+// kernels to 10⁻⁵ of Σ|ab|: the largest error is about 2·10⁻⁷ of it on
+// random operands and 1·10⁻⁶ on positive ones at k = 2048 (the FP32 128
+// tile on such a sum: 2.5·10⁻⁶); a single TF32 product misses that bound by far
 // (4·10⁻⁴). The bits differ from the FP32 tiles', and an infinite operand
 // makes its products NaN (its infinite big part meets the other operand's
 // zero small parts) where FP32 gives ±inf.
