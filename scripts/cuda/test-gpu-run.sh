@@ -44,6 +44,8 @@ if [[ " $* " == *" -test.bench GemmTiles|TrainingStep "* ]]; then
 fi
 echo "=== RUN   TestConformance"
 echo "--- PASS: TestConformance (1.00s)"
+echo "=== RUN   TestGemmTF32x3/long_positive_sums"
+echo "    tune_test.go:267: 3xTF32 long sums (positive operands, 128×128×4096): largest error 1.24e-06 of Σ|ab| on tile tf32x3, 3.51e-06 on FP32 tile 128"
 echo "--- SKIP: TestKernelParamsMatchPTX (0.00s)"
 echo "PASS"
 EOF
@@ -100,6 +102,7 @@ s=$tmp/ok-logs/summary.txt
 grep -q 'RESULT: all steps passed' "$s" || fail "no success line"
 grep -q '^== jit (limit [0-9]*s): ./cuda.test .*-test.run ^TestPreload\$' "$s" || fail "no jit step before the tests"
 grep -q 'kernels loaded in 3.2s' "$s" || fail "the jit step's load time is not in the summary"
+grep -q '3xTF32 long sums (positive operands, 128×128×4096): largest error 1.24e-06' "$s" || fail "the 3xTF32 long-sum line is not in the summary"
 grep -Eq '^cuda +0.98 +0.07 +0.5 +2.5 Sequential' "$s" || fail "train row of cuda (with load_s) missing"
 grep -Eq '^cpu +0.98 +0.07 +0.5 +Sequential' "$s" || fail "train row of cpu missing"
 grep -Eq '^cuda +0\.98 ' "$s" || fail "cuda accuracy missing"
