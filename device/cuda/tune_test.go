@@ -41,13 +41,7 @@ func TestGemmTilesAgree(t *testing.T) {
 							continue
 						}
 						C := upload(t, d, c0)
-						d.forceTile = tile + 1
-						d.Gemm(ta, tb, m, n, k, 0.5, A, lda, B, ldb, 0.25, C, n)
-						d.forceTile = 0
-						got := make([]float32, m*n)
-						if err := d.Download32(got, C); err != nil {
-							t.Fatal(err)
-						}
+						got := gemmOnTile(t, d, tile, ta, tb, m, n, k, 0.5, A, lda, B, ldb, 0.25, C, n)
 						d.Free(C)
 						if first == nil {
 							first = got
@@ -253,13 +247,7 @@ func checkLongSums(t *testing.T, d *Device, rng *rand.Rand, tc int) {
 	defer d.Free(C)
 	worst := map[int]float64{}
 	for _, tile := range []int{0, tc} {
-		d.forceTile = tile + 1
-		d.Gemm(false, false, m, n, k, 1, A, k, B, n, 0, C, n)
-		d.forceTile = 0
-		got := make([]float32, m*n)
-		if err := d.Download32(got, C); err != nil {
-			t.Fatal(err)
-		}
+		got := gemmOnTile(t, d, tile, false, false, m, n, k, 1, A, k, B, n, 0, C, n)
 		for i, g := range got {
 			worst[tile] = max(worst[tile], math.Abs(float64(g)-want[i])/(scale[i]+1))
 		}
@@ -272,6 +260,20 @@ func checkLongSums(t *testing.T, d *Device, rng *rand.Rand, tc int) {
 	if worst[0] > 1e-5 {
 		t.Errorf("tile %s: largest error %.2e of Σ|ab|, want at most 1e-5", gemmTiles[0].suffix, worst[0])
 	}
+}
+
+// gemmOnTile runs Gemm on gemmTiles[tile] and returns C (m×ldc).
+func gemmOnTile(t *testing.T, d *Device, tile int, ta, tb bool, m, n, k int, alpha float64, A device.Buffer, lda int,
+	B device.Buffer, ldb int, beta float64, C device.Buffer, ldc int) []float32 {
+	t.Helper()
+	d.forceTile = tile + 1
+	d.Gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+	d.forceTile = 0
+	got := make([]float32, m*ldc)
+	if err := d.Download32(got, C); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // buffersInUse counts the device allocations that are not in the caching
