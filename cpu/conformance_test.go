@@ -9,9 +9,10 @@ import (
 )
 
 // TestConformance runs the device conformance suite on the default CPU
-// device and on every GEMM kernel that this build and this CPU provide,
-// single-threaded and with two threads, and with poisoned allocations. Each run gets a fresh device: the
-// suite's last check leaves a recorded error behind.
+// device, on one whose allocations start as NaN, and on every GEMM kernel
+// that this build and this CPU provide, single-threaded and with two
+// threads. Each run gets a fresh device: the suite's last check leaves a
+// recorded error behind.
 func TestConformance(t *testing.T) {
 	t.Run("default", func(t *testing.T) {
 		dev, err := cpu.New()

@@ -155,7 +155,10 @@ func (c *CPU) fail(err error) {
 // Alloc returns a buffer from the cache or a new one.
 func (c *CPU) Alloc(dt device.DType, n int) (device.Buffer, error) {
 	b, err := c.alloc(dt, n)
-	if err == nil && c.poison {
+	if err != nil {
+		return nil, err // not a nil *Buffer in a non-nil interface
+	}
+	if c.poison {
 		nan := math.NaN()
 		for i := range b.f32 {
 			b.f32[i] = float32(nan)
@@ -163,9 +166,6 @@ func (c *CPU) Alloc(dt device.DType, n int) (device.Buffer, error) {
 		for i := range b.f64 {
 			b.f64[i] = nan
 		}
-	}
-	if err != nil {
-		return nil, err // not a nil *Buffer in a non-nil interface
 	}
 	return b, nil
 }

@@ -96,9 +96,10 @@ func (d *Device) gemmTileFor(transA, transB bool, m, n, k int, alpha float64, A 
 }
 
 // tuneGemm times every tile whose grid fits on this product (the
-// tensor-core tile only when tf32x3 allows it) and returns the fastest. With β = 0 the product writes C without reading it, so the
-// timing runs write C itself (the real launch follows); otherwise they
-// write a scratch m×n matrix, so that C is not accumulated into repeatedly.
+// tensor-core tile only when tf32x3 allows it) and returns the fastest.
+// With β = 0 the product writes C without reading it, so the timing runs
+// write C itself (the real launch follows); otherwise they write a scratch
+// m×n matrix, so that C is not accumulated into repeatedly.
 func (d *Device) tuneGemm(tf32x3, transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer, ldc int) (int, error) {
 	out, ldo := C, ldc
 	if beta != 0 {

@@ -15,8 +15,8 @@ import (
 // give the same bits: each output is accumulated over p in order on every
 // tile and on both k-loop paths (gemm.cuh), which is what lets autotuning
 // pick any of them without changing a result. (The tensor-core tile is
-// checked against float64 in TestGemmTF32x3.) The shapes take the fast path with
-// and without a partial last k-tile, and the edge path.
+// checked against float64 in TestGemmTF32x3.) The shapes take the fast
+// path with and without a partial last k-tile, and the edge path.
 func TestGemmTilesAgree(t *testing.T) {
 	d := open(t)
 	defer d.Close()
