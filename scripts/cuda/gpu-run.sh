@@ -118,8 +118,12 @@ if [ -n "$glibc" ] && [ "$(printf '%s\n2.34\n' "$glibc" | sort -V | head -n 1)" 
 fi
 # The binaries link libcuda.so.1: when the loader's cache lacks it (a driver
 # mounted outside the usual folders), point LD_LIBRARY_PATH at the first
-# copy found rather than failing every step.
-if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
+# copy found rather than failing every step. The cache is read whole first:
+# `ldconfig -p | grep -q` under pipefail fails now and then even when the
+# library is there (grep exits at the match, ldconfig dies of SIGPIPE), and
+# the dry run then picked the system's libcuda over the stand-in.
+loaderCache=$(ldconfig -p 2>/dev/null || true)
+if [[ $loaderCache != *"libcuda.so.1 "* ]]; then
 	for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/local/cuda/compat; do
 		if [ -e "$dir/libcuda.so.1" ]; then
 			export LD_LIBRARY_PATH=$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
