@@ -149,16 +149,19 @@
 // The terms left out are each below 2⁻²²|ab|, so a product is within
 // about 3·2⁻²²|ab| of exact before the float32 sum (an FP32 multiply-add
 // rounds at 2⁻²⁴). The sum is the other half. A tensor core does not round
-// its sums to nearest: measurements of V100, A100 and H100 find them
-// truncated, a bias toward zero of up to an ulp of the running sum per
-// mma, which over the k/8 mma steps of a long sum of same-signed products
-// grows linearly (about 3·(k/8) ulps, 1.7·10⁻⁵ of the result at k = 2048
-// had the three mma of every step been chained through one accumulator).
-// So each K step's three mma start from zero (a sum of 24 products, whose
-// truncation is an ulp of that small sum) and that partial result is added
-// to the block's accumulators by an FP32 add, rounded to nearest: the long
-// sum is then as accurate as FP32's, or better (k/8 roundings instead of
-// k). scripts/cuda/emu models the truncation (cuda_emu.h) and checks the
+// its sums to nearest: measurements of V100, A100 and H100 find the terms
+// aligned to the largest with the bits below its significand cut off, and
+// the sum truncated, a bias toward zero of a few ulps of the running sum
+// per mma, which over the k/8 mma steps of a long sum of same-signed
+// products grows linearly (4.7·10⁻⁵ of the result at k = 2048 on the
+// emulator's model, had the three mma of every step been chained through
+// one accumulator). So each K step's three mma start from zero (a sum of
+// 24 products, whose truncation is a few ulps of that small sum) and that
+// partial result is added to the block's accumulators by an FP32 add,
+// rounded to nearest: the long sum is then as accurate as FP32's, or
+// better (k/8 roundings instead of k). scripts/cuda/emu models the cut
+// terms and the truncated sum with no extra bits kept, a pessimistic
+// choice (some cards keep a few), in cuda_emu.h's tcSum, and checks the
 // kernels to 10⁻⁵ of Σ|ab|: the largest error is about 2·10⁻⁷ of it on
 // random operands and 1·10⁻⁶ on positive ones at k = 2048 (the FP32 128
 // tile on such a sum: 2.5·10⁻⁶); a single TF32 product misses that bound by far

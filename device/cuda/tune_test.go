@@ -211,7 +211,7 @@ func TestGemmTF32x3(t *testing.T) {
 // result against float64 with the FP32 bound, 10⁻⁵ of Σ|ab|. Every partial
 // sum grows here, which is where the tensor core's truncated sums would
 // drift had the kernel chained its mma steps through one accumulator
-// (kernels/doc.go; 1.7·10⁻⁵ at k = 2048 on the emulator's model of the
+// (kernels/doc.go; 4.7·10⁻⁵ at k = 2048 on the emulator's model of the
 // truncation). The log line gives both tiles' largest errors: on a GPU, the
 // card's own rounding.
 func checkLongSums(t *testing.T, d *Device, rng *rand.Rand, tc int) {

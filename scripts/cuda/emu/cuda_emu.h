@@ -11,6 +11,7 @@
 #include <barrier>
 #include <bit>
 #include <condition_variable>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -175,6 +176,25 @@ inline float toTF32(float x) {
 	return __uint_as_float((__float_as_uint(x) + 0x1000u) & 0xffffe000u);
 }
 
+// tcSum is the tensor core's sum of n terms as mmaTF32's comment models
+// it: every term cut to the 24-bit grid of the largest (toward zero), the
+// cut terms summed exactly, the sum truncated toward zero to float32.
+// Non-finite terms are summed as IEEE does (NaN and ±inf propagate).
+inline float tcSum(const double *terms, int n) {
+	int emax = INT_MIN;
+	double plain = 0;
+	for (int p = 0; p < n; p++) {
+		plain += terms[p];
+		if (terms[p] != 0 && std::isfinite(terms[p])) emax = std::max(emax, std::ilogb(terms[p]));
+	}
+	if (!std::isfinite(plain) || emax == INT_MIN) return (float)plain;
+	double sum = 0; // exact: n multiples of 2^(emax-23), each below 2^(emax+1)
+	for (int p = 0; p < n; p++) sum += std::ldexp(std::trunc(std::ldexp(terms[p], 23 - emax)), emax - 23);
+	float s = (float)sum;
+	if (std::fabs((double)s) > std::fabs(sum)) s = std::nextafter(s, 0.0f); // toward zero
+	return s;
+}
+
 // mmaTF32 is mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 for the
 // calling warp, with the PTX ISA's fragment layout (g = lane/4, t = lane%4):
 // a = {A[g][t], A[g+8][t], A[g][t+4], A[g+8][t+4]}, b = {B[t][g], B[t+4][g]},
@@ -183,17 +203,16 @@ inline float toTF32(float x) {
 // Each lane publishes its fragments, the warp meets, each lane computes
 // its four outputs, and the warp meets again before the slots are reused.
 //
-// The arithmetic is a model of the tensor core's, not IEEE float: each
-// output is d plus its 8 products, all exact (TF32 products fit in 22
-// bits), summed exactly and then truncated toward zero to float32, once
-// per mma. NVIDIA does not document the rounding; published measurements
+// The arithmetic is a model of the tensor core's, not IEEE float, and a
+// pessimistic one: NVIDIA does not document it, and published measurements
 // of V100, A100 and H100 tensor cores (Fasi et al. 2021, Khattak and
-// Mikaitis 2025) find exact products and a sum that is truncated rather
-// than rounded to nearest. Truncation biases every mma toward zero by up
-// to an ulp of the running sum, so code that chains many mma through one
-// accumulator drifts where FP32's rounding to nearest would not; this
-// model makes such drift show here. The hardware's finer points (bits lost
-// when terms are aligned to the largest) are left out.
+// Mikaitis 2025) find exact products, terms aligned to the largest with
+// the bits below its 24-bit significand cut off (truncated, with a few
+// extra bits kept on some cards), and a sum truncated toward zero rather
+// than rounded to nearest. tcSum does that with no extra bits. Truncation
+// biases every mma toward zero by up to a few ulps of its largest term, so
+// code that chains many mma through one accumulator drifts where FP32's
+// rounding to nearest would not; this model makes such drift show here.
 inline void mmaTF32(float *d, const float *a, const float *b) {
 	const int self = emu::linear(), w = self / 32, lane = self % 32;
 	auto tf32 = [](float x) { return __uint_as_float(__float_as_uint(x) & 0xffffe000u); };
@@ -209,11 +228,9 @@ inline void mmaTF32(float *d, const float *a, const float *b) {
 	float out[4];
 	for (int q = 0; q < 4; q++) {
 		const int i = g + 8 * (q / 2), j = 2 * t + q % 2;
-		double e = d[q]; // exact unless the 9 terms span more than 53 bits
-		for (int p = 0; p < 8; p++) e += (double)A(i, p) * (double)B(p, j);
-		float s = (float)e;
-		if (std::fabs((double)s) > std::fabs(e)) s = std::nextafter(s, 0.0f); // toward zero
-		out[q] = s;
+		double terms[9] = {d[q]};
+		for (int p = 0; p < 8; p++) terms[1 + p] = (double)A(i, p) * (double)B(p, j); // exact: 11-bit significands
+		out[q] = tcSum(terms, 9);
 	}
 	emu::warps[w]->arrive_and_wait();
 	for (int q = 0; q < 4; q++) d[q] = out[q];

@@ -151,6 +151,19 @@ static void testGemm() {
 // gemm_tc.cu: a NaN or an infinity makes its row's products NaN, and only
 // its row's.
 static void testGemmTF32x3() {
+	// The model itself (cuda_emu.h's tcSum): terms below the largest's
+	// 24-bit grid are cut before the sum, so eight 2⁻²⁵ beside 1 vanish
+	// (an exact sum would give 1 + 2⁻²²), and the sum is cut toward zero.
+	{
+		double t[9] = {1, 0x1p-25, 0x1p-25, 0x1p-25, 0x1p-25, 0x1p-25, 0x1p-25, 0x1p-25, 0x1p-25};
+		CHECK(tcSum(t, 9) == 1.0f, "tcSum(1, 8 x 2^-25) = %a, want 1 (cut when aligned)", tcSum(t, 9));
+		double u[3] = {1, 0x1p-23, 0x1p-24}; // 1 + 2^-23 + 2^-24: cut to 1 + 2^-23, not rounded up
+		CHECK(tcSum(u, 3) == 1.0f + 0x1p-23f, "tcSum(1, 2^-23, 2^-24) = %a, want 0x1.000002p+0", tcSum(u, 3));
+		double v[5] = {-1, -1, -1, -1, -0x3p-23}; // -4 - 3·2⁻²³: nearest is -4 - 2⁻²¹, toward zero -4
+		CHECK(tcSum(v, 5) == -4.0f, "tcSum(4 x -1, -3·2^-23) = %a, want -4", tcSum(v, 5));
+		double w[2] = {INFINITY, 1};
+		CHECK(std::isinf(tcSum(w, 2)), "tcSum(inf, 1) = %g, want inf", tcSum(w, 2));
+	}
 	gemmFn fns[4] = {sgemm_nn_tf32x3, sgemm_nt_tf32x3, sgemm_tn_tf32x3, sgemm_tt_tf32x3};
 	int shapes[][3] = {{1, 1, 1},     {3, 5, 7},       {33, 31, 17}, {128, 128, 8},  {128, 128, 28},
 	                   {129, 127, 9}, {129, 127, 25},  {5, 5, 0},    {130, 260, 33}};
@@ -186,10 +199,10 @@ static void testGemmTF32x3() {
 
 #ifndef __SANITIZE_THREAD__
 	// Long sums of positive products, where every partial sum grows: the
-	// emulated tensor core truncates each mma's sum (cuda_emu.h), and a
-	// kernel that chained all k/8 mma steps through one accumulator would
-	// drift toward zero by about 3·(k/8) ulps of the result (1.7e-5 of it at
-	// k = 2048). The kernel sums each step's three mma apart and adds that
+	// emulated tensor core cuts its terms and its sum toward zero
+	// (cuda_emu.h), and a kernel that chained all k/8 mma steps through one
+	// accumulator would drift toward zero by several ulps of the result per
+	// step (4.7e-5 of it at k = 2048). The kernel sums each step's three mma apart and adds that
 	// to its accumulators in float32, rounding to nearest.
 	{
 		GemmCase g(128, 128, 2048, 0, 0, 0.0);
