@@ -63,7 +63,7 @@ EMU := CGO_CXXFLAGS="-O2 -g -DADJOINT_EMU_SOURCES=$$(cat kernels/*.cu kernels/*.
 cuda-emu: ## the CUDA backend's own tests with its kernels emulated on the CPU (needs g++; no GPU, no CUDA toolkit)
 	$(EMU) $(GO) vet -tags cudaemu ./device/cuda/ ./cmd/adjoint/
 	$(EMU) $(GO) test -tags cudaemu -short -timeout 15m ./device/cuda/
-	$(EMU) $(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU' ./cmd/adjoint/
+	$(EMU) $(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU|TestEvalPredictCUDAMatchesCPU' ./cmd/adjoint/
 	$(EMU) $(GO) test -race -tags cudaemu -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestConcurrentCallers' ./device/cuda/
 
 # The stand-in driver of scripts/cuda/fakecuda, for cuda-built tests. -count=1:
@@ -73,7 +73,7 @@ FAKECUDA := LD_LIBRARY_PATH=$(CURDIR)/.fakecuda$${LD_LIBRARY_PATH:+:$$LD_LIBRARY
 cuda-fake: ## the -tags cuda build itself (gorgonia.org/cu, driver_cu.go, the committed PTX) on a stand-in libcuda.so.1 whose kernels run on the CPU, with one device and with none (needs g++ and cuda.h; no GPU)
 	bash scripts/cuda/fakecuda/build.sh
 	FAKECUDA_STRICT=1 $(FAKECUDA) $(GO) test -count=1 -tags cuda -short -timeout 15m ./device/cuda/
-	FAKECUDA_STRICT=1 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestCUDABuildWithoutGPU' ./cmd/adjoint/
+	FAKECUDA_STRICT=1 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestEvalPredictCUDAMatchesCPU|TestCUDABuildWithoutGPU' ./cmd/adjoint/
 	$(FAKECUDA) $(GO) test -count=1 -race -tags cuda -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestDriverInit|TestConcurrentCallers|TestMultiTensor|TestTensorTableCache' ./device/cuda/
 	FAKECUDA_DEVICES=0 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestDriverInit|TestCUDABuildWithoutGPU' ./device/cuda/ ./cmd/adjoint/
 

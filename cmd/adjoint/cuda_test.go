@@ -3,9 +3,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestTrainCUDAMatchesCPU runs `adjoint train` on the cuda device (a GPU,
@@ -33,4 +40,51 @@ func TestTrainCUDAMatchesCPU(t *testing.T) {
 	g := trainJSON(t, append([]string{"--device", "cuda", "--tf32x3"}, args...)...)
 	c := trainJSON(t, append([]string{"--device", "cpu"}, args...)...)
 	assert.InDelta(t, c.TestLoss, g.TestLoss, 1e-4)
+}
+
+// TestEvalPredictCUDAMatchesCPU evaluates one checkpoint with `adjoint
+// eval` and `adjoint predict` on the cuda device, with --tf32x3 (accepted;
+// these products stay below its threshold), and on the cpu device: the
+// metrics and the raw outputs must agree.
+func TestEvalPredictCUDAMatchesCPU(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "m.st")
+	adjointOK(t, "train", "--device", "cpu", "--epochs", "1", "--hidden", "32", "--seed", "5", "--quiet", "--save", ck)
+	eval := func(dev ...string) evalResult {
+		out := adjointOK(t, append([]string{"eval", "--model", ck, "--json"}, dev...)...)
+		var r evalResult
+		require.NoError(t, json.Unmarshal([]byte(out), &r), "stdout must be one JSON object: %q", out)
+		return r
+	}
+	g, c := eval("--device", "cuda", "--tf32x3"), eval("--device", "cpu")
+	assert.Contains(t, g.Device, "cuda")
+	assert.Equal(t, c.Samples, g.Samples)
+	assert.InDelta(t, c.Loss, g.Loss, 1e-4)
+	assert.InDelta(t, c.Accuracy, g.Accuracy, 0.01)
+
+	var rows strings.Builder
+	for r := range 3 {
+		for j := range 64 {
+			if j > 0 {
+				rows.WriteByte(',')
+			}
+			fmt.Fprint(&rows, (r*7+j*3)%17)
+		}
+		rows.WriteByte('\n')
+	}
+	in := filepath.Join(dir, "rows.csv")
+	require.NoError(t, os.WriteFile(in, []byte(rows.String()), 0o644))
+	predict := func(dev ...string) []float64 {
+		out := adjointOK(t, append([]string{"predict", "--model", ck, "--input", in, "--raw"}, dev...)...)
+		var v []float64
+		for _, f := range strings.FieldsFunc(out, func(r rune) bool { return r == ',' || r == '\n' }) {
+			x, err := strconv.ParseFloat(f, 64)
+			require.NoError(t, err, "predict --raw: %q", out)
+			v = append(v, x)
+		}
+		return v
+	}
+	pg, pc := predict("--device", "cuda", "--tf32x3"), predict("--device", "cpu")
+	require.Len(t, pc, 3*10)
+	assert.InDeltaSlice(t, pc, pg, 1e-4)
 }

@@ -40,7 +40,9 @@ type opened struct {
 	cfg   *config
 }
 
-func openModel(path, devName string) (*opened, error) {
+// openModel reads the checkpoint at path and builds its model on the device
+// devName, with 3xTF32 products allowed when tf32x3 is set (--tf32x3).
+func openModel(path, devName string, tf32x3 bool) (*opened, error) {
 	if path == "" {
 		return nil, usagef("--model is required (a checkpoint written by adjoint train --save)")
 	}
@@ -51,6 +53,11 @@ func openModel(path, devName string) (*opened, error) {
 	dev, err := device.Open(devName)
 	if err != nil {
 		return nil, err
+	}
+	if tf32x3 {
+		if err := allowTF32x3(dev); err != nil {
+			return nil, err
+		}
 	}
 	m, err := ck.model(dev)
 	if err != nil {
@@ -78,11 +85,12 @@ func runEval(args []string, e env) error {
 	split := fs.String("split", "", "test (the held-out part of the training split) or all (default: test on the training data, all otherwise)")
 	devName := fs.String("device", "auto", "device: auto, cpu or cuda[:N]")
 	jsonOut := fs.Bool("json", false, "print the metrics as one JSON object")
+	tf32x3 := fs.Bool("tf32x3", false, tf32x3Usage)
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	set := setFlags(fs)
-	o, err := openModel(*modelPath, *devName)
+	o, err := openModel(*modelPath, *devName, *tf32x3)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -177,13 +185,14 @@ func runPredict(args []string, e env) error {
 	labelCol := fs.String("label-col", "", "the input rows also hold a label in column `N` (0 is the first; negative counts from the end), which is skipped")
 	devName := fs.String("device", "auto", "device: auto, cpu or cuda[:N]")
 	raw := fs.Bool("raw", false, "print the network's raw outputs (logits for classification), comma-separated")
+	tf32x3 := fs.Bool("tf32x3", false, tf32x3Usage)
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
 	if *input == "" {
 		return usagef("predict: --input is required (a CSV file of feature rows)")
 	}
-	o, err := openModel(*modelPath, *devName)
+	o, err := openModel(*modelPath, *devName, *tf32x3)
 	if err != nil {
 		return fmt.Errorf("predict: %w", err)
 	}

@@ -365,6 +365,8 @@ func TestBadInput(t *testing.T) {
 		{"eval other data", []string{"eval", "--model", dia, "--data", "digits"}, 2, "the built-in digits set is for classification, not regression"},
 		{"eval features", []string{"eval", "--model", small, "--data", ragged, "--split", "all"}, 1, "ragged.csv"},
 		{"eval bad split", []string{"eval", "--model", small, "--split", "train"}, 2, `--split "train"`},
+		{"eval tf32x3 on the cpu", []string{"eval", "--model", small, "--device", "cpu", "--tf32x3"}, 1, "eval: --tf32x3: device cpu has no tensor-core products"},
+		{"predict tf32x3 on the cpu", []string{"predict", "--model", small, "--input", in3, "--device", "cpu", "--tf32x3"}, 1, "predict: --tf32x3: device cpu has no tensor-core products"},
 		{"predict no input", []string{"predict", "--model", small}, 2, "--input is required"},
 		{"predict missing input", []string{"predict", "--model", small, "--input", filepath.Join(dir, "none.csv")}, 1, "none.csv: no such file"},
 		{"predict columns", []string{"predict", "--model", small, "--input", in3}, 1, "line 1 has 3 values, the model takes 64 features"},

@@ -78,7 +78,7 @@ func runTrain(args []string, e env) error {
 	plotPath := fs.String("plot", "", "write loss and accuracy per epoch to this image (.png, .svg or .pdf)")
 	jsonOut := fs.Bool("json", false, "print the final metrics as one JSON object on stdout (progress goes to stderr)")
 	quiet := fs.Bool("quiet", false, "print no progress, only the result")
-	tf32x3 := fs.Bool("tf32x3", false, "cuda: let matrix products of at least 2^30 flops run on tensor cores with 3xTF32 (float32 split into TF32 pairs: about FP32's error, other bits) where the card times them faster")
+	tf32x3 := fs.Bool("tf32x3", false, tf32x3Usage)
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
@@ -157,11 +157,9 @@ func runTrain(args []string, e env) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	if *tf32x3 {
-		a, ok := dev.(tf32x3Allower)
-		if !ok {
-			return fmt.Errorf("train: --tf32x3: device %s has no tensor-core products (a cuda device has)", dev.Name())
+		if err := allowTF32x3(dev); err != nil {
+			return fmt.Errorf("train: %w", err)
 		}
-		a.AllowTF32x3(true)
 	}
 
 	log := e.stdout
@@ -366,6 +364,19 @@ type preloader interface{ Preload() error }
 // tf32x3Allower is a device that can run large products on tensor cores
 // with 3xTF32 (device/cuda's Device.AllowTF32x3).
 type tf32x3Allower interface{ AllowTF32x3(on bool) }
+
+// tf32x3Usage is the --tf32x3 flag's text in train, eval and predict.
+const tf32x3Usage = "cuda: let matrix products of at least 2^30 flops run on tensor cores with 3xTF32 (float32 split into TF32 pairs: about FP32's error, other bits) where the card times them faster"
+
+// allowTF32x3 turns 3xTF32 on for dev (--tf32x3), or says why it cannot.
+func allowTF32x3(dev device.Device) error {
+	a, ok := dev.(tf32x3Allower)
+	if !ok {
+		return fmt.Errorf("--tf32x3: device %s has no tensor-core products (a cuda device has)", dev.Name())
+	}
+	a.AllowTF32x3(true)
+	return nil
+}
 
 func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o trainOptions) (*trainResult, error) {
 	p, err := prepare(c, ds, ck)
