@@ -1,0 +1,276 @@
+package autograd_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/loss"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+// jsonFloat is a float64 that survives JSON when it is not finite: "NaN",
+// "+Inf" and "-Inf" travel as strings (encoding/json writes no NaN), and
+// scripts/torch/ops_compare.py reads them back with float().
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	x := float64(f)
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return []byte(`"` + strconv.FormatFloat(x, 'g', -1, 64) + `"`), nil
+	}
+	return []byte(strconv.FormatFloat(x, 'g', -1, 64)), nil
+}
+
+func jsonFloats(v []float64) []jsonFloat {
+	out := make([]jsonFloat, len(v))
+	for i, x := range v {
+		out[i] = jsonFloat(x)
+	}
+	return out
+}
+
+// torchInput is one named input of a case: its values, and whether the
+// case asks for its gradient.
+type torchInput struct {
+	Shape []int       `json:"shape"`
+	Data  []jsonFloat `json:"data"`
+	Grad  bool        `json:"grad,omitempty"`
+}
+
+// torchCase is what ops_compare.py recomputes with torch: an op on named
+// inputs, the seed of Backward (none for a scalar loss), and adjoint's
+// output and gradients.
+type torchCase struct {
+	Name      string                 `json:"name"`
+	Op        string                 `json:"op"`
+	Param     float64                `json:"param,omitempty"`
+	Reduction string                 `json:"reduction,omitempty"`
+	Inputs    map[string]torchInput  `json:"inputs"`
+	Seed      []jsonFloat            `json:"seed,omitempty"`
+	Out       []jsonFloat            `json:"out"`
+	Grads     map[string][]jsonFloat `json:"grads"`
+}
+
+// input is a case's input before evaluation.
+type input struct {
+	name  string
+	shape []int
+	data  []float64
+	grad  bool
+}
+
+// opCase is one row of TestOpsMatchTorch's table: the torch-side op name,
+// its parameter and reduction, the inputs, and how adjoint builds the
+// output from them on a tape.
+type opCase struct {
+	name, op  string
+	param     float64
+	reduction loss.Reduction
+	isLoss    bool
+	inputs    []input
+	build     func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var
+}
+
+// TestOpsMatchTorch evaluates every elementwise function, softmax,
+// log-softmax, LayerNorm, Linear with each activation, and every loss
+// with each reduction on adjoint's tape in float64, and has PyTorch
+// recompute the outputs and the gradients (torch.nn.functional and its
+// autograd): every number must agree to 1e-12 of max(1, |value|). The
+// inputs include the points where the two could part: ReLU and |x| at 0,
+// log and √ at 0, exp and the sigmoid beyond float64's range, softmax rows
+// of ±1000 and of equal logits, a constant row under LayerNorm, MAE at a
+// zero residual, Huber at |r| = δ, and cross-entropies of logits ±800. It
+// needs /usr/bin/python3 with torch (Debian's python3-torch; CI installs
+// it) and skips without.
+func TestOpsMatchTorch(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
+		t.Skipf("PyTorch not available (%s -c 'import torch': %v %s); install Debian's python3-torch to run this test",
+			python, err, strings.TrimSpace(string(out)))
+	}
+	script, err := filepath.Abs("../scripts/torch/ops_compare.py")
+	require.NoError(t, err)
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	uniform := func(n int, lo, hi float64) []float64 {
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = lo + (hi-lo)*rng.Float64()
+		}
+		return v
+	}
+	var cases []opCase
+
+	// Elementwise functions, each at its own telling points.
+	points := map[device.UnaryOp][]float64{
+		device.Log:     {0, 1e-300, 0.01, 0.5, 1, 3, 1e300},
+		device.Sqrt:    {0, 1e-300, 0.01, 0.5, 1, 3, 1e300},
+		device.Exp:     {-800, -40, -1, 0, 0.5, 40, 700, 800},
+		device.Sigmoid: {-800, -40, -1, 0, 0.5, 40, 800},
+		device.Tanh:    {-800, -20, -1, 0, 0.5, 20, 800},
+	}
+	for _, op := range device.UnaryOps() {
+		x, ok := points[op]
+		if !ok {
+			x = []float64{-2.5, -1, -0.3, 0, 0.2, 0.7, 1.9}
+		}
+		cases = append(cases, opCase{name: op.String(), op: op.String(),
+			inputs: []input{{"x", []int{len(x)}, x, true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.Apply(op, in["x"])
+			}})
+	}
+
+	// Softmax and log-softmax, row-wise: ordinary rows, logits of ±1000
+	// (naive exponentials overflow), and a row of equal logits.
+	logits := append(uniform(10, -3, 3), 1000, -1000, 999, 0, 1, 2, 2, 2, 2, 2)
+	for _, op := range []struct {
+		name string
+		fn   func(tp *autograd.Tape, x *autograd.Var) *autograd.Var
+	}{{"softmax", (*autograd.Tape).Softmax}, {"log-softmax", (*autograd.Tape).LogSoftmax}} {
+		cases = append(cases, opCase{name: op.name, op: op.name,
+			inputs: []input{{"x", []int{4, 5}, logits, true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return op.fn(tp, in["x"])
+			}})
+	}
+
+	// LayerNorm, its last row constant (zero variance: ε alone keeps it finite).
+	lnX := append(uniform(18, -2, 2), 0.7, 0.7, 0.7, 0.7, 0.7, 0.7)
+	cases = append(cases, opCase{name: "layer-norm", op: "layer-norm", param: 1e-5,
+		inputs: []input{{"x", []int{4, 6}, lnX, true}, {"gamma", []int{6}, uniform(6, 0.5, 1.5), true}, {"beta", []int{6}, uniform(6, -0.5, 0.5), true}},
+		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+			return tp.LayerNorm(in["x"], in["gamma"], in["beta"], 1e-5)
+		}})
+
+	// Linear with each activation: act(x Wᵀ + b).
+	for _, act := range []device.UnaryOp{device.Identity, device.ReLU, device.Sigmoid, device.Tanh} {
+		cases = append(cases, opCase{name: "linear/" + act.String(), op: "linear/" + act.String(),
+			inputs: []input{{"x", []int{5, 4}, uniform(20, -1, 1), true}, {"w", []int{3, 4}, uniform(12, -1, 1), true}, {"b", []int{3}, uniform(3, -1, 1), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.Linear(in["x"], in["w"], in["b"], act)
+			}})
+	}
+
+	// Losses, with each reduction. pred is [4 × 3]; the regression targets
+	// meet pred exactly in one place (MAE's sign(0)), at a distance of
+	// exactly 0.5 in two (the seam of Huber with δ = 0.5, both signs) and
+	// of exactly 1 in one (δ = 1's seam); these values are exact in binary.
+	pred := []float64{0.25, -1.5, 0.75, 2.0, 0.125, -0.375, 1.5, -2.25, 0.0625, 0.875, -0.75, 0.25}
+	near := []float64{0.25, -1.0, 0.25, 1.0, 0.3, 1.1, -0.2, -2.0, 1.05, 0.4, 0.3, -3.0}
+	probs := []float64{0.2, 0.5, 0.3, 0.1, 0.1, 0.8, 0.6, 0.3, 0.1, 1.0 / 3, 1.0 / 3, 1.0 / 3}
+	weights := []float64{0, 1, 0, 0.25, 0.25, 0.5, 0.7, 0.3, 0, 0, 0, 2} // CE's a ≥ 0, a row summing to 2
+	binary := []float64{0, 1, 0.5, 1, 0, 0.25, 1, 0, 0.75, 0, 1, 0.5}    // BCE's a ∈ [0, 1]
+	bigLogits := []float64{800, -800, 0, 1, 2, 3, -800, 0.5, 800, 40, -40, 0}
+	classes := []float64{0, 2, 1, 2}
+	huber := func(d float64) func(tp *autograd.Tape, p, a *autograd.Var, r loss.Reduction) *autograd.Var {
+		return func(tp *autograd.Tape, p, a *autograd.Var, r loss.Reduction) *autograd.Var {
+			return loss.Huber(tp, p, a, d, r)
+		}
+	}
+	for _, l := range []struct {
+		kind      device.LossKind
+		param     float64
+		pred      []float64
+		target    []float64
+		tgtShape  []int
+		symmetric bool
+		fn        func(tp *autograd.Tape, p, a *autograd.Var, r loss.Reduction) *autograd.Var
+	}{
+		{device.MSE, 0, pred, near, []int{4, 3}, true, loss.MSE},
+		{device.MAE, 0, pred, near, []int{4, 3}, true, loss.MAE},
+		{device.Huber, 0.5, pred, near, []int{4, 3}, true, huber(0.5)},
+		{device.Huber, 1, pred, near, []int{4, 3}, true, huber(1)},
+		{device.CrossEntropy, 0, probs, weights, []int{4, 3}, false, loss.CrossEntropy},
+		{device.SoftmaxCrossEntropy, 0, bigLogits, weights, []int{4, 3}, false, loss.SoftmaxCrossEntropy},
+		{device.SoftmaxCrossEntropyIndex, 0, bigLogits, classes, []int{4}, false, loss.SoftmaxCrossEntropyIndex},
+		{device.BinaryCrossEntropyLogits, 0, bigLogits, binary, []int{4, 3}, false, loss.BCEWithLogits},
+	} {
+		for _, r := range []loss.Reduction{loss.Mean, loss.SampleMean, loss.Sum} {
+			name := fmt.Sprintf("%v/%v", l.kind, r)
+			if l.param != 0 {
+				name = fmt.Sprintf("%v(%g)/%v", l.kind, l.param, r)
+			}
+			cases = append(cases, opCase{name: name, op: l.kind.String(), param: l.param, reduction: r, isLoss: true,
+				inputs: []input{{"pred", []int{4, 3}, l.pred, true}, {"target", l.tgtShape, l.target, l.symmetric}},
+				build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+					return l.fn(tp, in["pred"], in["target"], r)
+				}})
+		}
+	}
+
+	// Evaluate every case with adjoint, then one torch process checks them all.
+	dev := newCPU(t)
+	var out []torchCase
+	for _, c := range cases {
+		out = append(out, evalForTorch(t, dev, rng, c))
+	}
+	path := filepath.Join(t.TempDir(), "cases.json")
+	b, err := json.Marshal(out)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	res, err := exec.Command(python, script, path).CombinedOutput()
+	t.Log(strings.TrimSpace(string(res)))
+	require.NoError(t, err, "ops_compare.py: %s", res)
+	require.Equal(t, len(cases), strings.Count(string(res), ": ok: "), "every case must be recomputed and agree")
+}
+
+// evalForTorch runs c on a float64 tape and records its output and the
+// gradients of the inputs that ask for one. A non-scalar output is seeded
+// with random weights u, so that the gradients are uᵀJ.
+func evalForTorch(t *testing.T, dev device.Device, rng *rand.Rand, c opCase) torchCase {
+	t.Helper()
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	tc := torchCase{Name: c.name, Op: c.op, Param: c.param, Inputs: map[string]torchInput{}, Grads: map[string][]jsonFloat{}}
+	if c.isLoss {
+		tc.Reduction = c.reduction.String()
+	}
+	vars := map[string]*autograd.Var{}
+	for _, in := range c.inputs {
+		x, err := tensor.FromFloat64(dev, in.data, in.shape...)
+		require.NoError(t, err, c.name)
+		defer x.Release()
+		vars[in.name] = tp.Input(x, in.grad)
+		tc.Inputs[in.name] = torchInput{Shape: in.shape, Data: jsonFloats(in.data), Grad: in.grad}
+	}
+	root := c.build(tp, vars)
+	require.NoError(t, tp.Err(), c.name)
+	if c.isLoss {
+		require.NoError(t, tp.Backward(root), c.name)
+	} else {
+		seed := make([]float64, root.Value().Len())
+		for i := range seed {
+			seed[i] = 2*rng.Float64() - 1
+		}
+		s, err := tensor.FromFloat64(dev, seed, root.Shape()...)
+		require.NoError(t, err, c.name)
+		defer s.Release()
+		require.NoError(t, tp.BackwardWith(root, s), c.name)
+		tc.Seed = jsonFloats(seed)
+	}
+	v, err := root.Value().Float64s()
+	require.NoError(t, err, c.name)
+	tc.Out = jsonFloats(v)
+	for _, in := range c.inputs {
+		if !in.grad {
+			continue
+		}
+		g, err := vars[in.name].Grad().Float64s()
+		require.NoError(t, err, "%s: gradient of %s", c.name, in.name)
+		tc.Grads[in.name] = jsonFloats(g)
+	}
+	return tc
+}

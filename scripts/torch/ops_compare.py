@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Check adjoint's ops and losses against PyTorch, value and gradient.
+
+The Go test autograd/torch_test.go evaluates each case on adjoint's tape in
+float64: an op or a loss applied to named inputs, then Backward with a seed
+(the vector u of the product uᵀJ; none for a scalar loss). It writes one
+JSON file: per case the op, its parameter and reduction, the inputs (with
+which of them need a gradient), the seed, and what adjoint computed, the
+output and the gradient of each input. This script recomputes both with
+torch in float64 (torch.nn.functional, autograd for the gradients) and
+fails when a number differs by more than --tol relative to max(1, |value|)
+(NaN must meet NaN, and an infinity the same infinity). It prints a line
+per case.
+
+Non-finite numbers travel as the strings "NaN", "+Inf" and "-Inf" (Go's
+encoding/json writes no NaN).
+
+usage: ops_compare.py CASES.json [--tol 1e-12]
+"""
+
+import argparse
+import json
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+
+
+def number(v):
+    return float(v)  # float("NaN"), float("+Inf") and float("-Inf") parse
+
+
+def tensor(spec, grad):
+    data = [number(v) for v in spec["data"]]
+    return torch.tensor(data, dtype=torch.float64).reshape(spec["shape"]).requires_grad_(grad)
+
+
+def reduce(rho, how, rows):
+    """rho: one value per element (or per sample); how: adjoint's reduction."""
+    if how == "sum":
+        return rho.sum()
+    if how == "sample-mean":
+        return rho.sum() / rows
+    return rho.mean()
+
+
+def loss(op, x, param, how):
+    b, a = x["pred"], x["target"]
+    rows = b.shape[0]
+    if op == "mse":
+        return reduce(F.mse_loss(b, a, reduction="none"), how, rows)
+    if op == "mae":
+        return reduce(F.l1_loss(b, a, reduction="none"), how, rows)
+    if op == "huber":
+        return reduce(F.huber_loss(b, a, reduction="none", delta=param), how, rows)
+    if op == "binary-cross-entropy-logits":
+        return reduce(F.binary_cross_entropy_with_logits(b, a, reduction="none"), how, rows)
+    # The cross-entropies are per sample: PyTorch's mean divides by K.
+    if op == "softmax-cross-entropy-index":
+        rho = F.cross_entropy(b, a.long(), reduction="none")
+    elif op == "softmax-cross-entropy":
+        rho = F.cross_entropy(b, a, reduction="none")  # class probabilities
+    elif op == "cross-entropy":
+        rho = -(a * torch.log(b)).sum(dim=1)  # NLLLoss of log b, for any a ≥ 0
+    else:
+        raise ValueError(f"unknown op {op!r}")
+    return rho.sum() if how == "sum" else rho.sum() / rows
+
+
+UNARY = {
+    "identity": lambda x: x.clone(),
+    "neg": torch.neg,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sqrt": torch.sqrt,
+    "square": torch.square,
+    "abs": torch.abs,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+}
+
+
+def forward(case, x):
+    op, param = case["op"], case.get("param", 0.0)
+    if op in UNARY:
+        return UNARY[op](x["x"])
+    if op == "softmax":
+        return torch.softmax(x["x"], dim=-1)
+    if op == "log-softmax":
+        return torch.log_softmax(x["x"], dim=-1)
+    if op == "layer-norm":
+        return F.layer_norm(x["x"], x["x"].shape[-1:], x["gamma"], x["beta"], eps=param)
+    if op.startswith("linear/"):
+        act = op.split("/", 1)[1]
+        return UNARY[act](F.linear(x["x"], x["w"], x["b"]))
+    return loss(op, x, param, case["reduction"])
+
+
+def differs(got, want, tol):
+    """The largest difference of two flat lists, relative to max(1, |want|);
+    inf where NaN meets a number or infinities disagree."""
+    worst = 0.0
+    for g, w in zip(got, want):
+        if math.isnan(w) or math.isnan(g):
+            if not (math.isnan(w) and math.isnan(g)):
+                return math.inf
+            continue
+        if math.isinf(w) or math.isinf(g):
+            if g != w:
+                return math.inf
+            continue
+        worst = max(worst, abs(g - w) / max(1.0, abs(w)))
+    return worst
+
+
+def compare(case, tol):
+    x = {name: tensor(spec, spec.get("grad", False)) for name, spec in case["inputs"].items()}
+    out = forward(case, x)
+    seed = case.get("seed")
+    if seed is None:
+        out.backward()
+    else:
+        out.backward(torch.tensor([number(v) for v in seed], dtype=torch.float64).reshape(out.shape))
+    ours_out = [number(v) for v in case["out"]]
+    worst = differs(ours_out, out.detach().reshape(-1).tolist(), tol)
+    where = "output" if worst > 0 else "-"
+    if len(ours_out) != out.numel():
+        print(f"{case['name']}: FAIL: {len(ours_out)} outputs, torch has {out.numel()}")
+        return False
+    for name, g in case["grads"].items():
+        want = x[name].grad.reshape(-1).tolist()
+        d = differs([number(v) for v in g], want, tol)
+        if d > worst:
+            worst, where = d, "grad " + name
+    ok = worst <= tol
+    print(f"{case['name']}: {'ok' if ok else 'FAIL'}: max relative difference {worst:.2e} ({where})")
+    if not ok:
+        print(f"  ours:  out {case['out']} grads {case['grads']}")
+        print(f"  torch: out {out.detach().reshape(-1).tolist()} grads "
+              f"{ {n: x[n].grad.reshape(-1).tolist() for n in case['grads']} }")
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cases")
+    ap.add_argument("--tol", type=float, default=1e-12)
+    args = ap.parse_args()
+    with open(args.cases) as f:
+        cases = json.load(f)
+    failed = 0
+    for case in cases:
+        failed += not compare(case, args.tol)
+    print(f"{len(cases)} cases, {failed} failed, torch {torch.__version__}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
