@@ -16,6 +16,7 @@ import (
 
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/internal/torchtest"
 	"github.com/adjoint-go/adjoint/loss"
 	"github.com/adjoint-go/adjoint/tensor"
 )
@@ -95,13 +96,7 @@ type opCase struct {
 // needs /usr/bin/python3 with torch (Debian's python3-torch; CI installs
 // it) and skips without.
 func TestOpsMatchTorch(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
-		t.Skipf("PyTorch not available (%s -c 'import torch': %v %s); install Debian's python3-torch to run this test",
-			python, err, strings.TrimSpace(string(out)))
-	}
-	script, err := filepath.Abs("../scripts/torch/ops_compare.py")
-	require.NoError(t, err)
+	script := torchtest.Script(t, "ops_compare.py")
 
 	rng := rand.New(rand.NewPCG(3, 4))
 	uniform := func(n int, lo, hi float64) []float64 {
@@ -221,7 +216,7 @@ func TestOpsMatchTorch(t *testing.T) {
 	b, err := json.Marshal(out)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, b, 0o644))
-	res, err := exec.Command(python, script, path).CombinedOutput()
+	res, err := exec.Command(torchtest.Python, script, path).CombinedOutput()
 	t.Log(strings.TrimSpace(string(res)))
 	require.NoError(t, err, "ops_compare.py: %s", res)
 	require.Equal(t, len(cases), strings.Count(string(res), ": ok: "), "every case must be recomputed and agree")

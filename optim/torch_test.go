@@ -15,6 +15,7 @@ import (
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/data"
 	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/internal/torchtest"
 	"github.com/adjoint-go/adjoint/loss"
 	"github.com/adjoint-go/adjoint/optim"
 	"github.com/adjoint-go/adjoint/tensor"
@@ -51,13 +52,7 @@ type torchBatch struct {
 // against torch.optim, not just the forward pass. It needs /usr/bin/python3
 // with torch (Debian's python3-torch; CI installs it) and skips without.
 func TestTrainingMatchesTorch(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
-		t.Skipf("PyTorch not available (%s -c 'import torch': %v %s); install Debian's python3-torch to run this test",
-			python, err, strings.TrimSpace(string(out)))
-	}
-	script, err := filepath.Abs("../scripts/torch/train_compare.py")
-	require.NoError(t, err)
+	script := torchtest.Script(t, "train_compare.py")
 	dir := t.TempDir()
 	var paths []string
 	for _, c := range []struct {
@@ -121,7 +116,7 @@ func TestTrainingMatchesTorch(t *testing.T) {
 		})
 	}
 	// One torch process replays every run (importing torch takes seconds).
-	out, err := exec.Command(python, append([]string{script}, paths...)...).CombinedOutput()
+	out, err := exec.Command(torchtest.Python, append([]string{script}, paths...)...).CombinedOutput()
 	t.Log(strings.TrimSpace(string(out)))
 	require.NoError(t, err, "train_compare.py: %s", out)
 	require.Equal(t, len(paths), strings.Count(string(out), ": ok: "), "every run must be replayed and agree")

@@ -16,6 +16,7 @@ import (
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/data"
 	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/internal/torchtest"
 	"github.com/adjoint-go/adjoint/nn"
 	"github.com/adjoint-go/adjoint/safetensors"
 )
@@ -455,12 +456,7 @@ func TestNoCUDAImport(t *testing.T) {
 // checkpoint loads into torch.nn.Sequential with the same outputs, and a
 // torch-made checkpoint gives adjoint torch's outputs.
 func TestTorchRoundTrip(t *testing.T) {
-	const python = "/usr/bin/python3"
-	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
-		t.Skipf("PyTorch not available (%s -c 'import torch': %v %s); install Debian's python3-torch to run this test", python, err, strings.TrimSpace(lastLine(string(out))))
-	}
-	script, err := filepath.Abs("../../scripts/torch/checkpoint_roundtrip.py")
-	require.NoError(t, err)
+	script := torchtest.Script(t, "checkpoint_roundtrip.py")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -477,7 +473,7 @@ func TestTorchRoundTrip(t *testing.T) {
 			x := writeFile(t, filepath.Join(dir, "x.csv"), tc.x)
 			ours := writeFile(t, filepath.Join(dir, "adjoint_out.csv"), adjointOK(t, "predict", "--model", ck, "--input", x, "--raw"))
 			tck, tout := filepath.Join(dir, "torch.safetensors"), filepath.Join(dir, "torch_out.csv")
-			cmd := exec.Command(python, script, "--checkpoint", ck, "--inputs", x, "--adjoint-outputs", ours,
+			cmd := exec.Command(torchtest.Python, script, "--checkpoint", ck, "--inputs", x, "--adjoint-outputs", ours,
 				"--write-checkpoint", tck, "--write-outputs", tout)
 			out, err := cmd.CombinedOutput()
 			require.NoError(t, err, string(out))
@@ -493,11 +489,6 @@ func TestTorchRoundTrip(t *testing.T) {
 			}
 		})
 	}
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
 }
 
 func digitsRows(t testing.TB, n int) string {
