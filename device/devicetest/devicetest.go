@@ -100,6 +100,14 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 			s.run(t, "Loss/"+kind.String(), func(e *env) { testLoss(e, kind, 0) })
 		}
 	})
+	t.Run("Special", func(t *testing.T) {
+		for _, op := range device.UnaryOps() {
+			if _, ok := unarySpecials[op]; ok {
+				s.run(t, "Special/"+op.String(), func(e *env) { testUnarySpecial(e, op) })
+			}
+		}
+		s.run(t, "Special/Loss", testLossSpecial)
+	})
 	s.run(t, "SGD", testSGD)
 	s.run(t, "Adam", testAdam)
 	t.Run("Sync", func(t *testing.T) {

@@ -59,6 +59,15 @@
 // β = 0.5. The optimizers run three consecutive steps against the formulas
 // of device.SGDConfig and device.AdamConfig.
 //
+// The Special group then visits the points the checks above avoid, where
+// libraries part ways, and requires PyTorch's values there (the CPU is
+// checked against torch itself at the same points, autograd/torch_test.go):
+// ReLU and |x| at 0 (derivative 0), log and √ at 0 (an infinite
+// derivative, +Inf or −Inf with the sign of ε), exp of ±800 (+Inf and 0),
+// the sigmoid and tanh saturated at ±800 (derivative 0), MAE at zero
+// residuals (ε = 0), Huber at |r| = δ, and BCEWithLogits and both softmax
+// cross-entropies with logits of ±800 (finite losses, exact ε).
+//
 // # Tolerance policy
 //
 // The reference runs in float64 on the inputs already rounded to the dtype
