@@ -30,10 +30,10 @@ var unarySpecials = map[device.UnaryOp][]unarySpecial{
 	device.Tanh:    {{800, 1, 0}, {-800, -1, 0}, {0, 0, 1}},
 }
 
-// testUnarySpecial checks Unary and UnaryAdjoint of op at its special
-// points, cycled to lengths that reach a vector loop and its tail; the
-// adjoint's ε alternates 1.5 and −0.5, so an infinite derivative must
-// come back as +Inf and −Inf.
+// testUnarySpecial checks Unary, BiasActivation and UnaryAdjoint of op at
+// its special points, cycled to lengths that reach a vector loop and its
+// tail; the adjoint's ε alternates 1.5 and −0.5, so an infinite derivative
+// must come back as +Inf and −Inf.
 func testUnarySpecial(e *env, op device.UnaryOp) {
 	pts := unarySpecials[op]
 	for _, n := range []int{len(pts), 37} {
@@ -49,6 +49,12 @@ func testUnarySpecial(e *env, op device.UnaryOp) {
 		what := fmt.Sprintf("Unary(%v, n=%d) at special points", op, n)
 		xb, yb := e.upload(x), e.upload(filled(n, math.NaN()))
 		e.dev.Unary(op, xb, yb)
+		e.check(what, e.download(yb), y, e.tol, one)
+
+		// The fused epilogue of a linear layer, x + 0 as one row.
+		what = fmt.Sprintf("BiasActivation(%v, 1×%d) at special points", op, n)
+		yb = e.upload(filled(n, math.NaN()))
+		e.dev.BiasActivation(op, xb, 1, n, e.upload(make([]float64, n)), yb)
 		e.check(what, e.download(yb), y, e.tol, one)
 
 		what = fmt.Sprintf("UnaryAdjoint(%v, n=%d) at special points", op, n)
