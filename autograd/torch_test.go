@@ -84,17 +84,18 @@ type opCase struct {
 	build     func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var
 }
 
-// TestOpsMatchTorch evaluates every elementwise function, softmax,
-// log-softmax, LayerNorm, Linear with each activation, and every loss
-// with each reduction on adjoint's tape in float64, and has PyTorch
-// recompute the outputs and the gradients (torch.nn.functional and its
-// autograd): every number must agree to 1e-12 of max(1, |value|). The
-// inputs include the points where the two could part: ReLU and |x| at 0,
-// log and √ at 0, exp and the sigmoid beyond float64's range, softmax rows
-// of ±1000 and of equal logits, a constant row under LayerNorm, MAE at a
-// zero residual, Huber at |r| = δ, and cross-entropies of logits ±800. It
-// needs /usr/bin/python3 with torch (Debian's python3-torch; CI installs
-// it) and skips without.
+// TestOpsMatchTorch evaluates every elementwise function of one and of two
+// inputs, MatMul, Sum, Mean, softmax, log-softmax, LayerNorm, Linear with
+// each activation, and every loss with each reduction on adjoint's tape in
+// float64, and has PyTorch recompute the outputs and the gradients
+// (torch.nn.functional and its autograd): every number must agree to
+// 1e-12 of max(1, |value|). The inputs include the points where the two
+// could part: ReLU and |x| at 0, log and √ at 0, a zero denominator, exp
+// and the sigmoid beyond float64's range, softmax rows of ±1000 and of
+// equal logits, a constant row under LayerNorm, MAE at a zero residual,
+// Huber at |r| = δ, and cross-entropies of logits ±800. It needs
+// /usr/bin/python3 with torch (Debian's python3-torch; CI installs it) and
+// skips without.
 func TestOpsMatchTorch(t *testing.T) {
 	script := torchtest.Script(t, "ops_compare.py")
 
@@ -125,6 +126,36 @@ func TestOpsMatchTorch(t *testing.T) {
 			inputs: []input{{"x", []int{len(x)}, x, true}},
 			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 				return tp.Apply(op, in["x"])
+			}})
+	}
+
+	// The binary functions, with a zero denominator for Div (a/0 = ±Inf,
+	// and the gradients follow), MatMul, Sum and Mean.
+	binA := []float64{1.5, -2, 0.25, 3, -0.5, 0, 2}
+	binB := []float64{0.5, 4, -1.25, 0, 2, -3, -0.75}
+	for _, op := range []struct {
+		name string
+		fn   func(tp *autograd.Tape, a, b *autograd.Var) *autograd.Var
+	}{{"add", (*autograd.Tape).Add}, {"sub", (*autograd.Tape).Sub}, {"mul", (*autograd.Tape).Mul}, {"div", (*autograd.Tape).Div}} {
+		cases = append(cases, opCase{name: op.name, op: op.name,
+			inputs: []input{{"a", []int{7}, binA, true}, {"b", []int{7}, binB, true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return op.fn(tp, in["a"], in["b"])
+			}})
+	}
+	cases = append(cases, opCase{name: "matmul", op: "matmul",
+		inputs: []input{{"a", []int{3, 4}, uniform(12, -1, 1), true}, {"b", []int{4, 2}, uniform(8, -1, 1), true}},
+		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+			return tp.MatMul(in["a"], in["b"])
+		}})
+	for _, op := range []struct {
+		name string
+		fn   func(tp *autograd.Tape, x *autograd.Var) *autograd.Var
+	}{{"sum", (*autograd.Tape).Sum}, {"mean", (*autograd.Tape).Mean}} {
+		cases = append(cases, opCase{name: op.name, op: op.name,
+			inputs: []input{{"x", []int{3, 5}, uniform(15, -2, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return op.fn(tp, in["x"])
 			}})
 	}
 

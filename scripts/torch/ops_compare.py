@@ -82,10 +82,21 @@ UNARY = {
 }
 
 
+BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}
+
+
 def forward(case, x):
     op, param = case["op"], case.get("param", 0.0)
     if op in UNARY:
         return UNARY[op](x["x"])
+    if op in BINARY:
+        return BINARY[op](x["a"], x["b"])
+    if op == "matmul":
+        return x["a"] @ x["b"]
+    if op == "sum":
+        return x["x"].sum()
+    if op == "mean":
+        return x["x"].mean()
     if op == "softmax":
         return torch.softmax(x["x"], dim=-1)
     if op == "log-softmax":
