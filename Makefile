@@ -4,7 +4,7 @@ PKGS      := ./...
 # Packages cheap enough to run under the race detector on 2 cores.
 RACE_PKGS := ./tensor/ ./autograd/... ./loss/ ./data/ ./safetensors/ ./optim/
 
-.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx ptxas-check sass-check cuda-check cuda-emu cuda-fake gpu-dry-run gpu-bundle fuzz clean
+.PHONY: help test vet race build train bench bench-quick benchmarks-md kernels check-ptx ptxas-check sass-check cuda-check cuda12-check cuda-emu cuda-fake gpu-dry-run gpu-bundle fuzz clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -69,6 +69,9 @@ cuda-emu: ## the CUDA backend's own tests with its kernels emulated on the CPU (
 # The stand-in driver of scripts/cuda/fakecuda, for cuda-built tests. -count=1:
 # go test cannot see that results depend on FAKECUDA_DEVICES.
 FAKECUDA := LD_LIBRARY_PATH=$(CURDIR)/.fakecuda$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}
+
+cuda12-check: ## build, vet and compile the cuda tests against CUDA 12's cuda.h (Debian trixie's, downloaded, not installed); run a few on the stand-in driver when built
+	bash scripts/cuda/check-cuda12.sh
 
 cuda-fake: ## the -tags cuda build itself (gorgonia.org/cu, driver_cu.go, the committed PTX) on a stand-in libcuda.so.1 whose kernels run on the CPU, with one device and with none (needs g++ and cuda.h; no GPU)
 	bash scripts/cuda/fakecuda/build.sh
