@@ -100,7 +100,10 @@
 // driver finds the result in its compute cache (~/.nv/ComputeCache, or
 // $CUDA_CACHE_PATH). Preload loads every module at once, for a program that
 // would rather pay that at start-up than in its first step;
-// Stats().LoadTime says how long loading took.
+// Stats().LoadTime says how long loading took. A module the card's JIT
+// compiler rejects fails with the compiler's own messages in the error
+// ("loading module gemm: InvalidPtx; the driver's JIT compiler says:
+// ptxas application ptx input, line …"), not only the driver's code.
 //
 // # SGEMM tiles and autotuning
 //

@@ -8,6 +8,18 @@ package cuda
 #cgo linux LDFLAGS: -L/usr/local/cuda/lib64
 #include <cuda.h>
 #include <stdint.h>
+#include <stdlib.h>
+
+// adjoint_load_ptx loads a NUL-terminated PTX image into the current
+// context, which JIT-compiles it for the card. cuModuleLoadData gives only
+// a code when that fails; with these options the driver also writes the
+// JIT's own messages (ptxas's "line N; error : ...") into log.
+static CUresult adjoint_load_ptx(CUmodule *mod, const char *ptx, char *log, size_t logBytes) {
+	CUjit_option opts[2] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+	void *vals[2] = {log, (void *)(uintptr_t)logBytes};
+	log[0] = 0;
+	return cuModuleLoadDataEx(mod, ptx, 2, opts, vals);
+}
 
 // adjoint_launch queues f with nargs 8-byte arguments copied from args on
 // the current context's default stream: one cgo call per launch, where
@@ -30,18 +42,13 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"gorgonia.org/cu"
 
 	"github.com/adjoint-go/adjoint/kernels"
 )
-
-// cuHandle is the driver's CUfunction inside a gorgonia.org/cu Function,
-// which adjoint_launch takes: cu.Function holds that one pointer and
-// exposes no accessor for it; TestCUFunctionLayout checks the layout this
-// reads (cu is pinned in go.sum).
-func cuHandle(fn cu.Function) C.CUfunction { return *(*C.CUfunction)(unsafe.Pointer(&fn)) }
 
 // deviceCount is the number of CUDA devices the driver sees, or the
 // reason the driver cannot be used (see cuinit.c).
@@ -52,16 +59,18 @@ func deviceCount() (int, error) {
 	return cu.NumDevices()
 }
 
-func newDriver() driver { return &cuDriver{mods: map[string]cu.Module{}} }
+func newDriver() driver { return &cuDriver{mods: map[string]C.CUmodule{}} }
 
 // cuDriver is the real CUDA driver through gorgonia.org/cu: the device's
 // primary context, made current on the calling thread for each call, and
 // the PTX modules of package kernels, JIT-compiled by the driver on first
-// use.
+// use. Modules are loaded and looked up through the driver API directly
+// (gorgonia.org/cu's LoadData drops the JIT's error log, and its Function
+// hides the CUfunction that adjoint_launch needs).
 type cuDriver struct {
 	dev  cu.Device
 	ctx  cu.CUContext
-	mods map[string]cu.Module
+	mods map[string]C.CUmodule
 }
 
 func (c *cuDriver) open(index int) (string, int, error) {
@@ -91,8 +100,8 @@ func (c *cuDriver) makeCurrent() error { return cu.SetCurrentContext(c.ctx) }
 func (c *cuDriver) release() error {
 	var first error
 	for name, m := range c.mods {
-		if err := m.Unload(); err != nil && first == nil {
-			first = err
+		if r := C.cuModuleUnload(m); r != C.CUDA_SUCCESS && first == nil {
+			first = asResult(cu.Success, int(r))
 		}
 		delete(c.mods, name)
 	}
@@ -134,16 +143,60 @@ func (c *cuDriver) function(module, name string) (kernelFn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if mod, err = cu.LoadData(src); err != nil {
-			return nil, fmt.Errorf("loading module %s: %w", module, err)
+		if mod, err = loadPTX(module, src); err != nil {
+			return nil, err
 		}
 		c.mods[module] = mod
 	}
-	fn, err := mod.Function(name)
-	if err != nil {
-		return nil, fmt.Errorf("module %s: %w", module, err)
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var fn C.CUfunction
+	if r := C.cuModuleGetFunction(&fn, mod, cname); r != C.CUDA_SUCCESS {
+		return nil, fmt.Errorf("module %s: kernel %s: %w", module, name, asResult(cu.Success, int(r)))
 	}
-	return cuHandle(fn), nil
+	return fn, nil
+}
+
+// jitLogBytes is the size of the buffer for the JIT's error log, and
+// jitLogLines the most of its lines an error quotes.
+const (
+	jitLogBytes = 16 << 10
+	jitLogLines = 12
+)
+
+// loadPTX loads the PTX text src as module into the current context. When
+// the driver's JIT rejects it, the error carries the JIT's messages: the
+// line of the PTX and what the card's assembler found wrong there.
+func loadPTX(module, src string) (C.CUmodule, error) {
+	ptx := C.CString(src)
+	defer C.free(unsafe.Pointer(ptx))
+	log := (*C.char)(C.malloc(jitLogBytes))
+	defer C.free(unsafe.Pointer(log))
+	var mod C.CUmodule
+	if r := C.adjoint_load_ptx(&mod, ptx, log, jitLogBytes); r != C.CUDA_SUCCESS {
+		err := asResult(cu.Success, int(r))
+		if msg := quoteJITLog(C.GoString(log)); msg != "" {
+			return nil, fmt.Errorf("loading module %s: %w; the driver's JIT compiler says: %s", module, err, msg)
+		}
+		return nil, fmt.Errorf("loading module %s: %w", module, err)
+	}
+	return mod, nil
+}
+
+// quoteJITLog joins the first jitLogLines non-empty lines of a JIT log
+// with " | ", saying how many more there were.
+func quoteJITLog(log string) string {
+	var lines []string
+	for _, l := range strings.Split(log, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > jitLogLines {
+		more := len(lines) - jitLogLines
+		lines = append(lines[:jitLogLines], fmt.Sprintf("(%d more lines)", more))
+	}
+	return strings.Join(lines, " | ")
 }
 
 func (c *cuDriver) launch(f kernelFn, gx, gy, bx, by int, args []uint64) error {

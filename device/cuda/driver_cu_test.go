@@ -4,20 +4,47 @@ package cuda
 
 import (
 	"errors"
-	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"gorgonia.org/cu"
 )
 
-// TestCUFunctionLayout checks what cuHandle assumes of
-// gorgonia.org/cu's Function: one field, the driver's CUfunction pointer,
-// at offset 0. A cu release that changes it fails here, not in a launch.
-func TestCUFunctionLayout(t *testing.T) {
-	typ := reflect.TypeOf(cu.Function{})
-	if typ.NumField() != 1 || typ.Field(0).Offset != 0 || typ.Field(0).Type.Kind() != reflect.Pointer {
-		t.Fatalf("cu.Function is %v with %d fields: want one pointer (the CUfunction)", typ, typ.NumField())
+// TestJITErrorLog loads a PTX image the driver's JIT compiler rejects (it
+// lacks the .target directive): the error must name the module and carry
+// the compiler's own message, not only the driver's code, so that a
+// module a card cannot compile says where and why. The stand-in driver
+// of scripts/cuda/fakecuda writes its parser's message into the same log.
+func TestJITErrorLog(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	drv := newDriver().(*cuDriver)
+	if _, _, err := drv.open(0); err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer func() { require.NoError(t, drv.release()) }()
+
+	_, err := loadPTX("broken", ".version 7.8\n.address_size 64\n.visible .entry broken()\n{\n\tret;\n}\n")
+	require.Error(t, err, "a PTX image without .target loaded")
+	t.Logf("%v", err)
+	assert.True(t, errors.Is(err, cu.InvalidPtx) || errors.Is(err, cu.InvalidImage), "want InvalidPtx or InvalidImage: %v", err)
+	assert.Contains(t, err.Error(), "loading module broken: ")
+	assert.Contains(t, err.Error(), "the driver's JIT compiler says: ")
+	assert.Contains(t, err.Error(), ".target", "the JIT's log is not in the error")
+}
+
+func TestQuoteJITLog(t *testing.T) {
+	for _, tc := range []struct{ log, want string }{
+		{"", ""},
+		{"\n  \n", ""},
+		{"ptxas application ptx input, line 2; fatal   : Missing .target directive\nptxas fatal   : Ptx assembly aborted due to errors\n",
+			"ptxas application ptx input, line 2; fatal   : Missing .target directive | ptxas fatal   : Ptx assembly aborted due to errors"},
+		{strings.Repeat("e\n", jitLogLines+3), strings.Repeat("e | ", jitLogLines) + "(3 more lines)"},
+	} {
+		assert.Equal(t, tc.want, quoteJITLog(tc.log), "log %q", tc.log)
 	}
 }
 

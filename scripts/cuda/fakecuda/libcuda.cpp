@@ -358,12 +358,28 @@ CUresult CUDAAPI cuMemsetD32(CUdeviceptr dst, unsigned int value, size_t n) {
 	return CUDA_SUCCESS;
 }
 
-CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image) {
+} // extern "C"
+
+namespace {
+
+// loadModule is cuModuleLoadData and cuModuleLoadDataEx. A real driver
+// JIT-compiles the PTX and answers an image it cannot compile with
+// CUDA_ERROR_INVALID_PTX, writing the assembler's messages into the error
+// log buffer when the caller gave one; this one does the same with what
+// its parse of the image found wrong. A caller that gave a log is told
+// why, as by a real driver, so that is no misuse for FAKECUDA_STRICT.
+CUresult loadModule(const char *call, CUmodule *module, const void *image, char *log, size_t logBytes) {
 	std::lock_guard<std::mutex> lock(mu);
-	if (CUresult r = needContext("cuModuleLoadData")) return r;
+	if (CUresult r = needContext(call)) return r;
 	std::vector<Function> entries;
 	std::string bad = parseEntries(static_cast<const char *>(image), entries);
-	if (!bad.empty()) return complain(CUDA_ERROR_INVALID_IMAGE, "cuModuleLoadData: %s", bad.c_str());
+	if (!bad.empty()) {
+		if (log == nullptr || logBytes == 0)
+			return complain(CUDA_ERROR_INVALID_PTX, "%s: %s", call, bad.c_str());
+		std::snprintf(log, logBytes, "fakecuda JIT: error   : %s\n", bad.c_str());
+		say("%s: %s (in the error log)", call, bad.c_str());
+		return CUDA_ERROR_INVALID_PTX;
+	}
 	auto *m = new Module;
 	for (Function &e : entries) {
 		int emuArgs = 0;
@@ -374,8 +390,30 @@ CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image) {
 		m->functions.push_back(new Function(e));
 	}
 	*module = reinterpret_cast<CUmodule>(m);
-	say("cuModuleLoadData: %zu kernels", entries.size());
+	say("%s: %zu kernels", call, entries.size());
 	return CUDA_SUCCESS;
+}
+
+} // namespace
+
+extern "C" {
+
+CUresult CUDAAPI cuModuleLoadData(CUmodule *module, const void *image) {
+	return loadModule("cuModuleLoadData", module, image, nullptr, 0);
+}
+
+// cuModuleLoadDataEx reads the error log options and ignores the others
+// (they tune the JIT, which this driver does not have).
+CUresult CUDAAPI cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned int numOptions,
+                                    CUjit_option *options, void **optionValues) {
+	char *log = nullptr;
+	size_t logBytes = 0;
+	for (unsigned i = 0; i < numOptions; i++) {
+		if (options[i] == CU_JIT_ERROR_LOG_BUFFER) log = static_cast<char *>(optionValues[i]);
+		if (options[i] == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES) logBytes = reinterpret_cast<uintptr_t>(optionValues[i]);
+	}
+	if (log != nullptr && logBytes > 0) log[0] = 0;
+	return loadModule("cuModuleLoadDataEx", module, image, log, logBytes);
 }
 
 CUresult CUDAAPI cuModuleGetFunction(CUfunction *f, CUmodule module, const char *name) {
