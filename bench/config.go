@@ -294,10 +294,10 @@ func ParseOnly(s string) ([]Kind, error) {
 	for _, part := range strings.Split(s, ",") {
 		k := Kind(strings.ToLower(strings.TrimSpace(part)))
 		if !slices.Contains(Kinds(), k) {
-			return nil, fmt.Errorf("bench: --only: unknown benchmark %q (want a comma-separated list of %s)", part, kindList())
+			return nil, usagef("bench: --only: unknown benchmark %q (want a comma-separated list of %s)", part, kindList())
 		}
 		if slices.Contains(ks, k) {
-			return nil, fmt.Errorf("bench: --only: %q given twice", part)
+			return nil, usagef("bench: --only: %q given twice", part)
 		}
 		ks = append(ks, k)
 	}

@@ -52,10 +52,21 @@ table and the outputs from them, merged; see the doc of package bench.
 flags:
 `
 
+// UsageError is the error Main returns for a bad command line (an unknown
+// flag, a bad value, flags that do not go together), so that a driver can
+// tell it from a failed run: adjoint exits with status 2 for it.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{fmt.Errorf(format, args...)}
+}
+
 // Main runs the bench command with args (without the command name).
 func Main(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var (
 		quick    = fs.Bool("quick", false, "run the modest subset (under 2 minutes on a 2-core machine, peers included)")
 		devFlag  = fs.String("device", "all", "cpu, cuda, or all (every device this build and machine have)")
@@ -74,18 +85,21 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		tf32x3   = fs.Bool("tf32x3", false, "cuda: allow products of at least 2^30 flops to run on tensor cores with 3xTF32 (Device.AllowTF32x3) when autotuning finds it faster; the PyTorch peers keep TF32 off")
 		from     = fs.String("from", "", "run nothing: read the reports saved earlier with --json from the comma-separated `files` and write the table, --markdown, --plot, --csv and --json from them, merged (each run keeps its own machine, date and command); only those output flags may go with it")
 	)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, usage, DefaultPython())
-		fs.PrintDefaults()
-	}
+	// The flag package prints the usage on every parse error; only -h
+	// should, and an error should stay one line.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, usage, DefaultPython())
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
 			return nil
 		}
-		return fmt.Errorf("bench: %w", err)
+		return usagef("bench: %v (see adjoint bench -h)", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected arguments %q (flags only; see adjoint bench -h)", fs.Args())
+		return usagef("bench: unexpected arguments %q (flags only; see adjoint bench -h)", fs.Args())
 	}
 	outs := outputs{csv: *csvPath, json: *jsonPath, plot: *plotPath, markdown: *mdPath}
 	if isSet(fs, "from") {
@@ -99,10 +113,10 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *threads < 1 {
-		return fmt.Errorf("bench: --threads %d: want at least 1", *threads)
+		return usagef("bench: --threads %d: want at least 1", *threads)
 	}
 	if *maxSize < 0 {
-		return fmt.Errorf("bench: --max-size %d: want 0 (no limit) or a positive size", *maxSize)
+		return usagef("bench: --max-size %d: want 0 (no limit) or a positive size", *maxSize)
 	}
 	tm := timingFor(*quick)
 	start := time.Now()
@@ -163,17 +177,17 @@ func Main(args []string, stdout, stderr io.Writer) error {
 		}
 		devs = append(devs, namedDev{"cuda", d})
 	default:
-		return fmt.Errorf("bench: --device %q: want cpu, cuda or all", *devFlag)
+		return usagef("bench: --device %q: want cpu, cuda or all", *devFlag)
 	}
 
 	if *tf32x3 && len(devs) > 0 && devs[len(devs)-1].name != "cuda" {
-		return fmt.Errorf("bench: --tf32x3 needs a cuda device (--device %s opened none)", *devFlag)
+		return usagef("bench: --tf32x3 needs a cuda device (--device %s opened none)", *devFlag)
 	}
 	cfgs := Select(tableFor(*quick), kinds)
 	if *maxSize > 0 {
 		cfgs = slices.DeleteFunc(cfgs, func(c Config) bool { return c.MaxDim() > *maxSize })
 		if len(cfgs) == 0 {
-			return fmt.Errorf("bench: --max-size %d leaves no configuration to run", *maxSize)
+			return usagef("bench: --max-size %d leaves no configuration to run", *maxSize)
 		}
 	}
 	type job struct {
@@ -300,7 +314,7 @@ func checkFromFlags(fs *flag.FlagSet) error {
 		}
 	})
 	if len(bad) > 0 {
-		return fmt.Errorf("bench: --from writes reports from saved runs and runs nothing, so %s cannot go with it (only --markdown, --plot, --csv and --json can)", strings.Join(bad, ", "))
+		return usagef("bench: --from writes reports from saved runs and runs nothing, so %s cannot go with it (only --markdown, --plot, --csv and --json can)", strings.Join(bad, ", "))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cpu_test
 
 import (
 	"math"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,5 +40,24 @@ func TestWithPoison(t *testing.T) {
 				dev.Free(b)
 			}
 		})
+	}
+}
+
+// TestAllocBeyondMemory asks for a buffer larger than any machine's
+// memory: Alloc must return an error wrapping device.ErrOutOfMemory, where
+// make would end the process with Go's unrecoverable "out of memory".
+func TestAllocBeyondMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the machine's memory is read on Linux only")
+	}
+	dev, err := cpu.New()
+	require.NoError(t, err)
+	for _, dt := range []device.DType{device.Float32, device.Float64} {
+		_, err := dev.Alloc(dt, math.MaxInt/2)
+		require.ErrorIs(t, err, device.ErrOutOfMemory)
+		require.Contains(t, err.Error(), "GiB of memory")
+		b, err := dev.Alloc(dt, 1<<20) // the device stays usable
+		require.NoError(t, err)
+		dev.Free(b)
 	}
 }

@@ -66,6 +66,10 @@ type CPU struct {
 	free   map[poolKey][]*Buffer
 	err    error
 	poison bool // WithPoison
+	// memory is the machine's RAM in bytes (0: unknown). A buffer larger
+	// than that cannot be backed, and Go's runtime would end the whole
+	// process trying, so Alloc refuses it with device.ErrOutOfMemory.
+	memory uint64
 }
 
 var _ device.Device = (*CPU)(nil)
@@ -122,7 +126,7 @@ func New(opts ...Option) (*CPU, error) {
 	if threads == 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	c := &CPU{gemm: g, par: newPool(threads), free: map[poolKey][]*Buffer{}, poison: cfg.poison}
+	c := &CPU{gemm: g, par: newPool(threads), free: map[poolKey][]*Buffer{}, poison: cfg.poison, memory: physicalMemory()}
 	// The workers hold only the pool, so an unreachable CPU can stop them.
 	runtime.AddCleanup(c, func(p *pool) { p.close() }, c.par)
 	return c, nil
@@ -184,6 +188,10 @@ func (c *CPU) alloc(dt device.DType, n int) (*Buffer, error) {
 		return b, nil
 	}
 	c.mu.Unlock()
+	if sz := uint64(dt.Size()); sz > 0 && c.memory > 0 && uint64(n) > c.memory/sz {
+		return nil, fmt.Errorf("cpu: alloc of %d %v elements (%.3g GiB): more than this machine's %.3g GiB of memory: %w",
+			n, dt, float64(n)*float64(dt.Size())/(1<<30), float64(c.memory)/(1<<30), device.ErrOutOfMemory)
+	}
 	switch dt {
 	case device.Float32:
 		return &Buffer{f32: make([]float32, n)}, nil

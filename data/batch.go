@@ -104,7 +104,10 @@ func (b *Batcher) BatchSize() int { return b.batchSize }
 
 // NumBatches returns the number of batches per epoch, ceil(Len/batchSize).
 func (b *Batcher) NumBatches() int {
-	return (len(b.perm) + b.batchSize - 1) / b.batchSize
+	if len(b.perm) == 0 {
+		return 0
+	}
+	return (len(b.perm)-1)/b.batchSize + 1 // no overflow for a batch size near MaxInt
 }
 
 // Next returns the next batch of the current epoch: x holds k×Features

@@ -457,6 +457,26 @@ func TestStandardizer(t *testing.T) {
 		ys.Inverse(d.Y)
 		assert.InDeltaSlice(t, orig, d.Y, 1e-3)
 	})
+	t.Run("values near float32's range", func(t *testing.T) {
+		// mean = 1.7e38, so x[0] − mean = −5.1e38 overflows float32:
+		// Apply must still give −√3 and the others 1/√3.
+		x := []float32{-3.4e38, 3.4e38, 3.4e38, 3.4e38}
+		orig := slices.Clone(x)
+		c := FitStandardizer(x, 1)
+		c.Apply(x)
+		for i, v := range x {
+			want := 1 / math.Sqrt(3)
+			if i == 0 {
+				want = -math.Sqrt(3)
+			}
+			assert.InDelta(t, want, float64(v), 1e-6, "x[%d]", i)
+		}
+		c.Inverse(x)
+		assert.InDeltaSlice(t, orig, x, 1e32)
+		for _, v := range x {
+			assert.False(t, math.IsInf(float64(v), 0))
+		}
+	})
 	t.Run("panics on bad shapes", func(t *testing.T) {
 		assert.Panics(t, func() { FitStandardizer([]float32{1, 2, 3}, 2) })
 		assert.Panics(t, func() { FitStandardizer([]float32{1, 2}, 0) })
@@ -610,4 +630,15 @@ func TestTaskString(t *testing.T) {
 	assert.Equal(t, "classification", Classification.String())
 	assert.Equal(t, "regression", Regression.String())
 	assert.Equal(t, "Task(5)", Task(5).String())
+}
+
+// TestBatcherHugeBatch: a batch size near MaxInt is one batch of
+// everything, which NumBatches must say without overflowing.
+func TestBatcherHugeBatch(t *testing.T) {
+	for _, bs := range []int{math.MaxInt, math.MaxInt - 5} {
+		b := NewBatcher(indexed(5, 1, Regression, 0), bs, true, 0)
+		assert.Equal(t, 1, b.NumBatches(), "batch %d", bs)
+		batches, _ := drain(b)
+		assert.Len(t, batches, 1)
+	}
 }

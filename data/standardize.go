@@ -68,14 +68,15 @@ func (s *Standardizer) check(x []float32, what string) {
 }
 
 // Apply standardizes x in place. x holds rows of Cols() values. It panics
-// if len(x) is not a multiple of Cols().
+// if len(x) is not a multiple of Cols(). The arithmetic is float64's, so
+// that values near float32's range (x − mean can exceed it) stay finite.
 func (s *Standardizer) Apply(x []float32) {
 	s.check(x, "Apply")
 	cols := len(s.Mean)
 	for i := 0; i < len(x); i += cols {
 		row := x[i : i+cols]
 		for c := range row {
-			row[c] = (row[c] - s.Mean[c]) / nonZero(s.Std[c])
+			row[c] = float32((float64(row[c]) - float64(s.Mean[c])) / float64(nonZero(s.Std[c])))
 		}
 	}
 }
@@ -88,7 +89,7 @@ func (s *Standardizer) Inverse(x []float32) {
 	for i := 0; i < len(x); i += cols {
 		row := x[i : i+cols]
 		for c := range row {
-			row[c] = row[c]*nonZero(s.Std[c]) + s.Mean[c]
+			row[c] = float32(float64(row[c])*float64(nonZero(s.Std[c])) + float64(s.Mean[c]))
 		}
 	}
 }

@@ -15,6 +15,11 @@ type Opener func(index int) (Device, error)
 // no hardware.
 var ErrUnavailable = errors.New("device unavailable")
 
+// ErrBadSpec is wrapped by Open when spec names no backend this package
+// knows of, or carries an index that is not a number: a mistake in the
+// name, where ErrUnavailable is a missing build tag or GPU.
+var ErrBadSpec = errors.New("bad device name")
+
 // ErrOutOfMemory is wrapped by Alloc when a device has no memory left for
 // the request. The device stays usable: free buffers or ask for less.
 var ErrOutOfMemory = errors.New("out of device memory")
@@ -64,7 +69,7 @@ func Open(spec string) (Device, error) {
 	if i := strings.IndexByte(spec, ':'); i >= 0 {
 		name = spec[:i]
 		if _, err := fmt.Sscanf(spec[i+1:], "%d", &index); err != nil || index < 0 {
-			return nil, fmt.Errorf("device: bad device index in %q (want e.g. cuda:0)", spec)
+			return nil, fmt.Errorf("device %q: %w: the index must be a number ≥ 0 (e.g. cuda:0)", spec, ErrBadSpec)
 		}
 	}
 	registry.Lock()
@@ -77,7 +82,7 @@ func Open(spec string) (Device, error) {
 		case "cpu":
 			return nil, fmt.Errorf("device %q: %w: import _ \"github.com/adjoint-go/adjoint/cpu\" to register it", spec, ErrUnavailable)
 		}
-		return nil, fmt.Errorf("device: unknown device %q (want auto, cpu or cuda[:N])", spec)
+		return nil, fmt.Errorf("device %q: %w (want auto, cpu or cuda[:N])", spec, ErrBadSpec)
 	}
 	d, err := open(index)
 	if err != nil {

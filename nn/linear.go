@@ -26,6 +26,20 @@ func NewLinear(dev device.Device, in, out int, rng *rand.Rand) (*Linear, error) 
 	if in <= 0 || out <= 0 {
 		return nil, fmt.Errorf("nn: NewLinear(%d, %d): sizes must be positive", in, out)
 	}
+	if out > math.MaxInt/in {
+		return nil, fmt.Errorf("nn: NewLinear(%d, %d): the weight has more than MaxInt elements", in, out)
+	}
+	// The device memory first: a layer too large for the device fails
+	// there, with an error, before its initial values are drawn on the host.
+	w, err := tensor.New(dev, device.Float32, out, in)
+	if err != nil {
+		return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
+	}
+	b, err := tensor.New(dev, device.Float32, out)
+	if err != nil {
+		w.Release()
+		return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
+	}
 	bound := 1 / math.Sqrt(float64(in))
 	uniform := func(n int) []float32 {
 		v := make([]float32, n)
@@ -34,14 +48,12 @@ func NewLinear(dev device.Device, in, out int, rng *rand.Rand) (*Linear, error) 
 		}
 		return v
 	}
-	w, err := tensor.FromFloat32(dev, uniform(out*in), out, in)
-	if err != nil {
-		return nil, fmt.Errorf("nn: NewLinear: %w", err)
-	}
-	b, err := tensor.FromFloat32(dev, uniform(out), out)
-	if err != nil {
-		w.Release()
-		return nil, fmt.Errorf("nn: NewLinear: %w", err)
+	for _, t := range []*tensor.Tensor{w, b} {
+		if err := dev.Upload32(t.Buffer(), uniform(t.Len())); err != nil {
+			w.Release()
+			b.Release()
+			return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
+		}
 	}
 	return &Linear{In: in, Out: out, Weight: autograd.NewParam("weight", w), Bias: autograd.NewParam("bias", b)}, nil
 }

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -33,6 +34,9 @@ func checkShape(op string, shape []int) int {
 	for _, d := range shape {
 		if d < 0 {
 			panic(fmt.Sprintf("tensor: %s: negative dimension in shape %v", op, slices.Clone(shape)))
+		}
+		if d > 0 && n > math.MaxInt/d {
+			panic(fmt.Sprintf("tensor: %s: shape %v has more than MaxInt elements", op, slices.Clone(shape)))
 		}
 		n *= d
 	}

@@ -30,6 +30,7 @@ func TestTensor(t *testing.T) {
 		_, err := tensor.FromFloat32(dev, []float32{1, 2, 3}, 2, 2)
 		require.EqualError(t, err, "tensor: FromFloat32: 3 values do not fill shape [2 2] (4 elements)")
 		require.PanicsWithValue(t, "tensor: New: negative dimension in shape [2 -1]", func() { _, _ = tensor.New(dev, device.Float32, 2, -1) })
+		require.PanicsWithValue(t, "tensor: New: shape [4294967296 4294967296] has more than MaxInt elements", func() { _, _ = tensor.New(dev, device.Float32, 1<<32, 1<<32) })
 	})
 	t.Run("reshape is a view", func(t *testing.T) {
 		x, _ := tensor.FromFloat64(dev, []float64{1, 2, 3, 4, 5, 6}, 2, 3)

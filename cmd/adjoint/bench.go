@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/adjoint-go/adjoint/bench"
 )
 
@@ -9,5 +11,9 @@ import (
 // with --from the reports of saved runs (a GPU host's among them) merged
 // without running anything.
 func runBench(args []string, e env) error {
-	return bench.Main(args, e.stdout, e.stderr)
+	err := bench.Main(args, e.stdout, e.stderr)
+	if ue := (*bench.UsageError)(nil); errors.As(err, &ue) {
+		return usageError{err}
+	}
+	return err
 }

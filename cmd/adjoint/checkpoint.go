@@ -69,6 +69,12 @@ func readCheckpoint(path string) (*checkpoint, error) {
 	if ck.sizes, err = parseSizes(m[metaSizes]); err != nil || len(ck.sizes) < 2 {
 		return nil, bad("metadata sizes %q: want at least two comma-separated widths", m[metaSizes])
 	}
+	// Sizes that do not fit the weights would fail nn.LoadStateDict after
+	// the model is built; sizes far larger than the file would not even be
+	// built (Go ends a process that runs out of memory).
+	if want, have := mlpParams(ck.sizes, ck.norm), fileParams(f); want != float64(have) {
+		return nil, bad("metadata sizes %s (norm %s) make %.0f parameters, the file's weights hold %d", m[metaSizes], ck.norm, want, have)
+	}
 	if _, err := nn.ParseActivation(ck.act); err != nil {
 		return nil, bad("metadata act %q: want relu, tanh or sigmoid", ck.act)
 	}
@@ -80,6 +86,9 @@ func readCheckpoint(path string) (*checkpoint, error) {
 	if s := m[metaConfig]; s != "" {
 		ck.cfg = &config{}
 		if err := json.Unmarshal([]byte(s), ck.cfg); err != nil {
+			return nil, bad("metadata config: %v", err)
+		}
+		if err := ck.checkConfig(); err != nil {
 			return nil, bad("metadata config: %v", err)
 		}
 	}
@@ -107,6 +116,56 @@ func readCheckpoint(path string) (*checkpoint, error) {
 		}
 	}
 	return ck, nil
+}
+
+// checkConfig checks the stored training configuration against the
+// metadata that describes the model (eval, predict and --resume trust
+// both), filling what it leaves out from the metadata. Its other values
+// are checked when a run resumes from it (train's resumedConfig).
+func (ck *checkpoint) checkConfig() error {
+	c := ck.cfg
+	for _, f := range []struct {
+		name     string
+		cfg      *string
+		metadata string
+	}{{"task", &c.Task, ck.task}, {"loss", &c.Loss, ck.loss}, {"act", &c.Act, ck.act}, {"norm", &c.Norm, ck.norm}} {
+		switch {
+		case *f.cfg == "":
+			*f.cfg = f.metadata
+		case f.metadata != "" && *f.cfg != f.metadata:
+			return fmt.Errorf("%s %q, but the metadata says %q", f.name, *f.cfg, f.metadata)
+		}
+	}
+	if hidden := ck.sizes[1 : len(ck.sizes)-1]; c.Hidden != nil && !equalInts(c.Hidden, hidden) {
+		return fmt.Errorf("hidden %s, but the metadata sizes are %s", showValue(c.Hidden), joinInts(ck.sizes))
+	}
+	return nil
+}
+
+// mlpParams is the parameter count of buildMLP(sizes, norm), in float64 so
+// that absurd sizes cannot overflow.
+func mlpParams(sizes []int, norm string) float64 {
+	n := 0.0
+	for i := 0; i+1 < len(sizes); i++ {
+		in, out := float64(sizes[i]), float64(sizes[i+1])
+		n += (in + 1) * out // weight and bias
+		if norm == "layer" && i+2 < len(sizes) {
+			n += 2 * out // γ and β of the LayerNorm after a hidden layer
+		}
+	}
+	return n
+}
+
+// fileParams counts the elements of a checkpoint's parameters: its tensors
+// other than the data/ and optim/ extras.
+func fileParams(f *safetensors.File) int {
+	n := 0
+	for name, t := range f.Tensors {
+		if !strings.Contains(name, "/") {
+			n += t.NumElements()
+		}
+	}
+	return n
 }
 
 func readStandardizer(f *safetensors.File, meanName, stdName string, n int) (*data.Standardizer, error) {

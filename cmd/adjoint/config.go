@@ -163,22 +163,22 @@ func (c *config) resolve(ds *data.Dataset) error {
 	switch {
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return usagef("train: --lr %v: want a positive number", c.LR)
-	case c.Momentum < 0 || c.Momentum >= 1:
+	case !(c.Momentum >= 0 && c.Momentum < 1):
 		return usagef("train: --momentum %v: want a value in [0, 1)", c.Momentum)
-	case c.WD < 0:
-		return usagef("train: --weight-decay %v: want ≥ 0", c.WD)
+	case !(c.WD >= 0) || math.IsInf(c.WD, 0):
+		return usagef("train: --weight-decay %v: want a finite number ≥ 0", c.WD)
 	case c.Batch <= 0:
 		return usagef("train: --batch %d: want > 0", c.Batch)
 	case c.Epochs <= 0:
 		return usagef("train: --epochs %d: want > 0", c.Epochs)
 	case !(c.TestFrac > 0 && c.TestFrac < 1):
 		return usagef("train: --test-frac %v: want a value in (0, 1)", c.TestFrac)
-	case c.Clip < 0:
-		return usagef("train: --clip %v: want ≥ 0", c.Clip)
+	case !(c.Clip >= 0) || math.IsInf(c.Clip, 0):
+		return usagef("train: --clip %v: want a finite number ≥ 0 (0: off)", c.Clip)
 	case c.StepSize <= 0:
 		return usagef("train: --step-size %d: want > 0", c.StepSize)
-	case !(c.Gamma > 0):
-		return usagef("train: --gamma %v: want > 0", c.Gamma)
+	case !(c.Gamma > 0) || math.IsInf(c.Gamma, 0):
+		return usagef("train: --gamma %v: want a finite number > 0", c.Gamma)
 	case c.TMax < 0:
 		return usagef("train: --t-max %d: want ≥ 0", c.TMax)
 	}

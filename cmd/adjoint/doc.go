@@ -17,8 +17,10 @@
 // --clip and --seed on --device (auto, cpu, cuda). It prints one line per
 // epoch (train and test loss and accuracy, or test MSE and R²) and a
 // summary; on a terminal a progress bar (batches, loss, ETA) runs on
-// stderr. --json prints the final metrics as one JSON object on stdout
-// (human-readable lines then go to stderr). --plot curve.png draws loss and
+// stderr. --quiet leaves only the summary and the files written. --json
+// prints the final metrics as one JSON object on stdout (human-readable
+// lines then go to stderr); it holds the metrics of the task, a 0 included,
+// and not the other task's. --plot curve.png draws loss and
 // accuracy per epoch. On a GPU the kernels are loaded (JIT-compiled by the
 // driver) before the clock starts: their time is load_seconds, apart from
 // train_seconds. --tf32x3 lets a cuda device run products of at least
@@ -44,7 +46,12 @@
 // writes one from PyTorch that adjoint loads.
 //
 // Errors are printed as one line, "adjoint: …", on stderr; the exit status
-// is 2 for a bad command line and 1 for any other failure.
+// is 2 for a bad command line (bench's included) and 1 for any other
+// failure. A model too large for the device's memory is such a failure,
+// not a crash: the cpu device refuses a buffer larger than the machine's
+// memory, and a checkpoint whose sizes do not fit its weights is refused
+// before anything is built. predict refuses NaN and infinite features, as
+// train does.
 //
 // Without the build tag cuda the command holds no CUDA code; build with
 // `go build -tags cuda ./cmd/adjoint` on a host with the CUDA toolkit to

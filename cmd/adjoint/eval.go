@@ -20,16 +20,18 @@ import (
 
 // evalResult is the --json output of eval.
 type evalResult struct {
-	Model    string  `json:"model"`
-	Data     string  `json:"data"`
-	Split    string  `json:"split"`
-	Task     string  `json:"task"`
-	Device   string  `json:"device"`
-	Samples  int     `json:"samples"`
-	Loss     float64 `json:"loss"`
-	Accuracy float64 `json:"accuracy,omitempty"`
-	MSE      float64 `json:"mse,omitempty"`
-	R2       float64 `json:"r2,omitempty"`
+	Model   string  `json:"model"`
+	Data    string  `json:"data"`
+	Split   string  `json:"split"`
+	Task    string  `json:"task"`
+	Device  string  `json:"device"`
+	Samples int     `json:"samples"`
+	Loss    float64 `json:"loss"`
+	// Accuracy for classification, MSE and R² for regression (nil, absent,
+	// for the other task).
+	Accuracy *float64 `json:"accuracy,omitempty"`
+	MSE      *float64 `json:"mse,omitempty"`
+	R2       *float64 `json:"r2,omitempty"`
 }
 
 // opened is a checkpoint loaded onto a device.
@@ -50,7 +52,7 @@ func openModel(path, devName string, tf32x3 bool) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev, err := device.Open(devName)
+	dev, err := openDevice(devName)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +111,9 @@ func runEval(args []string, e env) error {
 			col = c.LabelCol
 		}
 	}
+	if set["label-col"] && isBuiltin(name) {
+		return usagef("eval: --label-col is for CSV files; the built-in %s set knows its labels", name)
+	}
 	switch *split {
 	case "":
 		*split = "all"
@@ -163,9 +168,9 @@ func runEval(args []string, e env) error {
 	}
 	r := evalResult{Model: *modelPath, Data: name, Split: *split, Task: c.Task, Device: o.dev.Name(), Samples: m.n, Loss: m.loss}
 	if c.Task == "classification" {
-		r.Accuracy = m.acc
+		r.Accuracy = &m.acc
 	} else {
-		r.MSE, r.R2 = m.mse, m.r2
+		r.MSE, r.R2 = &m.mse, &m.r2
 	}
 	if *jsonOut {
 		return json.NewEncoder(e.stdout).Encode(r)
@@ -294,14 +299,22 @@ func readFeatures(path string, n, labelCol int) ([]float32, error) {
 				continue
 			}
 			v, err := strconv.ParseFloat(strings.TrimSpace(cell), 32)
-			if err != nil {
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
 				if bad == nil {
 					bad = fmt.Errorf("%s: line %d, column %d: %q is not a number", name, line, i+1, cell)
 				}
 				continue
 			}
-			vals[i] = float32(v)
 			numbers++
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				// Training refuses such values (data.LoadCSV): a prediction
+				// from them would be a class chosen by NaN, not an answer.
+				if bad == nil {
+					bad = fmt.Errorf("%s: line %d, column %d: %q is not a finite float32", name, line, i+1, cell)
+				}
+				continue
+			}
+			vals[i] = float32(v)
 		}
 		if row == 0 && numbers == 0 {
 			continue // header

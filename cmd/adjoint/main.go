@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	_ "github.com/adjoint-go/adjoint/cpu" // registers the "cpu" device
+	"github.com/adjoint-go/adjoint/device"
 )
 
 const usage = `usage: adjoint <command> [flags]
@@ -140,6 +141,15 @@ func parseFlags(fs *flag.FlagSet, args []string, e env) error {
 		return usagef("%s: unexpected argument %q (see adjoint %s -h)", fs.Name(), fs.Arg(0), fs.Name())
 	}
 	return nil
+}
+
+// openDevice is device.Open, with a misspelt name as a usage error.
+func openDevice(name string) (device.Device, error) {
+	d, err := device.Open(name)
+	if errors.Is(err, device.ErrBadSpec) {
+		return nil, usageError{err}
+	}
+	return d, err
 }
 
 // setFlags returns the names of the flags given on the command line.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -37,6 +38,13 @@ func adjointOK(t testing.TB, args ...string) string {
 	return out
 }
 
+// val is *p, failing the test when the metric p is absent (nil).
+func val(t testing.TB, p *float64) float64 {
+	t.Helper()
+	require.NotNil(t, p, "metric absent from the JSON output")
+	return *p
+}
+
 func trainJSON(t testing.TB, args ...string) trainResult {
 	t.Helper()
 	out := adjointOK(t, append([]string{"train", "--json"}, args...)...)
@@ -52,10 +60,10 @@ func TestTrainDefault(t *testing.T) {
 	assert.Equal(t, "digits", r.Data)
 	assert.Equal(t, "cpu", r.Device)
 	assert.Equal(t, 30, r.Epochs)
-	assert.GreaterOrEqual(t, r.TestAccuracy, 0.97)
+	assert.GreaterOrEqual(t, val(t, r.TestAccuracy), 0.97)
 	assert.Less(t, r.TrainSeconds, 30.0)
 	assert.Equal(t, 359, r.TestSamples)
-	t.Logf("default train: test accuracy %.2f%% in %.2fs", 100*r.TestAccuracy, r.TrainSeconds)
+	t.Logf("default train: test accuracy %.2f%% in %.2fs", 100*val(t, r.TestAccuracy), r.TrainSeconds)
 
 	// Deterministic for a seed.
 	r2 := trainJSON(t, "--epochs", "3")
@@ -80,6 +88,53 @@ func TestTrainHumanOutput(t *testing.T) {
 	assert.Contains(t, e.String(), "\r\033[K")
 }
 
+// TestTrainQuiet: --quiet drops the progress but keeps the result: the
+// final line and the files written.
+func TestTrainQuiet(t *testing.T) {
+	ck := filepath.Join(t.TempDir(), "q.st")
+	out := adjointOK(t, "train", "--epochs", "2", "--hidden", "16", "--quiet", "--save", ck)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2, out)
+	assert.Regexp(t, `^done: 2 epochs in [\d.]+s on cpu; test accuracy`, lines[0])
+	assert.Equal(t, "saved "+ck, lines[1])
+}
+
+// TestMetricsJSON: the JSON outputs hold their task's metrics, a metric of
+// 0 included, and leave the other task's out.
+func TestMetricsJSON(t *testing.T) {
+	zero := 0.0
+	b, err := json.Marshal(trainResult{TrainAccuracy: &zero, TestAccuracy: &zero})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"test_accuracy":0,`)
+	assert.Contains(t, string(b), `"train_accuracy":0,`)
+	assert.NotContains(t, string(b), "test_r2")
+	b, err = json.Marshal(evalResult{MSE: &zero, R2: &zero})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"r2":0`)
+	assert.NotContains(t, string(b), "accuracy")
+
+	out := adjointOK(t, "train", "--json", "--data", "diabetes", "--epochs", "1", "--hidden", "8")
+	assert.Contains(t, out, `"test_r2":`)
+	assert.NotContains(t, out, "accuracy")
+}
+
+// TestConfigFromMetadata: a checkpoint whose stored configuration leaves
+// the task out (another tool's, or an edited one) still predicts classes,
+// the metadata's task filling the gap.
+func TestConfigFromMetadata(t *testing.T) {
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "m.st")
+	adjointOK(t, "train", "--epochs", "1", "--hidden", "8", "--save", ck)
+	f, err := safetensors.LoadFile(ck)
+	require.NoError(t, err)
+	f.Metadata["config"] = "{}"
+	bare := filepath.Join(dir, "bare.st")
+	require.NoError(t, safetensors.SaveFile(bare, f))
+	in := writeFile(t, filepath.Join(dir, "in.csv"), strings.Repeat("1,", 63)+"1\n")
+	assert.Equal(t, adjointOK(t, "predict", "--model", ck, "--input", in), adjointOK(t, "predict", "--model", bare, "--input", in))
+	assert.Regexp(t, `^\d\n$`, adjointOK(t, "predict", "--model", bare, "--input", in))
+}
+
 func TestTrainOptions(t *testing.T) {
 	tests := [][]string{
 		{"--optim", "sgd", "--momentum", "0.9"},
@@ -90,7 +145,7 @@ func TestTrainOptions(t *testing.T) {
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := trainJSON(t, append(args, "--epochs", "8")...)
-			assert.Greater(t, r.TestAccuracy, 0.85)
+			assert.Greater(t, val(t, r.TestAccuracy), 0.85)
 		})
 	}
 }
@@ -100,16 +155,16 @@ func TestTrainRegression(t *testing.T) {
 	for _, l := range []string{"mse", "mae", "huber"} {
 		r := trainJSON(t, "--data", "diabetes", "--loss", l, "--epochs", "20", "--save", filepath.Join(dir, l+".st"))
 		assert.Equal(t, "regression", r.Task)
-		assert.Greater(t, r.TestMSE, 0.0)
-		assert.Greater(t, r.TestR2, 0.2, "loss %s", l)
-		assert.Zero(t, r.TestAccuracy)
+		assert.Greater(t, val(t, r.TestMSE), 0.0)
+		assert.Greater(t, val(t, r.TestR2), 0.2, "loss %s", l)
+		assert.Nil(t, r.TestAccuracy, "a regression run has no accuracy")
 	}
 	out := adjointOK(t, "eval", "--model", filepath.Join(dir, "mse.st"), "--json")
 	var e evalResult
 	require.NoError(t, json.Unmarshal([]byte(out), &e))
 	assert.Equal(t, "test", e.Split)
 	assert.Equal(t, 88, e.Samples)
-	assert.Greater(t, e.R2, 0.2)
+	assert.Greater(t, val(t, e.R2), 0.2)
 }
 
 func writeFile(t testing.TB, path, content string) string {
@@ -135,7 +190,7 @@ func TestCSV(t *testing.T) {
 	csvPath := writeFile(t, filepath.Join(dir, "train.csv"), b.String())
 	ck := filepath.Join(dir, "m.st")
 	r := trainJSON(t, "--data", csvPath, "--label-col", "0", "--epochs", "40", "--hidden", "16", "--lr", "0.01", "--save", ck)
-	assert.Greater(t, r.TestAccuracy, 0.9)
+	assert.Greater(t, val(t, r.TestAccuracy), 0.9)
 	in := writeFile(t, filepath.Join(dir, "in.csv"), "a,b\n0.9,0.9\n-0.9,-0.9\n")
 	assert.Equal(t, "1\n0\n", adjointOK(t, "predict", "--model", ck, "--input", in))
 	raw := adjointOK(t, "predict", "--model", ck, "--input", in, "--raw")
@@ -184,7 +239,7 @@ func TestResumeExact(t *testing.T) {
 			assert.Equal(t, 5, b.StartEpoch)
 			assert.InDelta(t, a.TrainLoss, b.TrainLoss, 1e-6)
 			assert.InDelta(t, a.TestLoss, b.TestLoss, 1e-6)
-			assert.Equal(t, a.TestAccuracy, b.TestAccuracy)
+			assert.Equal(t, val(t, a.TestAccuracy), val(t, b.TestAccuracy))
 			pa, pb := loadParams(t, full), loadParams(t, half)
 			require.Equal(t, len(pa), len(pb))
 			for name, va := range pa {
@@ -316,9 +371,42 @@ func TestBadInput(t *testing.T) {
 	f.Metadata["sizes"] = "64,9,10"
 	wrongShape := filepath.Join(dir, "shape.st")
 	require.NoError(t, safetensors.SaveFile(wrongShape, f))
+	// Sizes no machine could build: refused before anything is allocated.
+	f.Metadata["sizes"] = "64,99999999999,10"
+	hugeSizes := filepath.Join(dir, "huge.st")
+	require.NoError(t, safetensors.SaveFile(hugeSizes, f))
+	// The right sizes and parameter count, a weight of the wrong shape.
+	f.Metadata["sizes"] = "64,8,10"
+	w := f.Tensors["0.weight"]
+	w.Shape = []int{64, 8}
+	f.Tensors["0.weight"] = w
+	swapped := filepath.Join(dir, "swapped.st")
+	require.NoError(t, safetensors.SaveFile(swapped, f))
+	// Training configurations that contradict the model's metadata, or hold
+	// values train would refuse.
+	withConfig := func(name string, edit func(c map[string]any)) string {
+		f, err := safetensors.LoadFile(small)
+		require.NoError(t, err)
+		var c map[string]any
+		require.NoError(t, json.Unmarshal([]byte(f.Metadata["config"]), &c))
+		edit(c)
+		b, err := json.Marshal(c)
+		require.NoError(t, err)
+		f.Metadata["config"] = string(b)
+		path := filepath.Join(dir, name)
+		require.NoError(t, safetensors.SaveFile(path, f))
+		return path
+	}
+	cfgHuber := withConfig("huber.st", func(c map[string]any) { c["Loss"] = "huber" })
+	cfgHidden := withConfig("hidden.st", func(c map[string]any) { c["Hidden"] = []int{9} })
+	cfgTestFrac := withConfig("testfrac.st", func(c map[string]any) { c["TestFrac"] = 0 })
 	in3 := writeFile(t, filepath.Join(dir, "in3.csv"), "1,2,3\n")
 	in65 := writeFile(t, filepath.Join(dir, "in65.csv"), strings.Repeat("1,", 64)+"1\n")
 	inBad := writeFile(t, filepath.Join(dir, "inbad.csv"), strings.Repeat("1,", 63)+"x\n")
+	inNaN := writeFile(t, filepath.Join(dir, "innan.csv"), strings.Repeat("NaN,", 63)+"NaN\n")
+	inHuge := writeFile(t, filepath.Join(dir, "inhuge.csv"), strings.Repeat("1,", 63)+"1e39\n")
+	// Integer targets read as class indices: 16777216 classes.
+	bigLabel := writeFile(t, filepath.Join(dir, "biglabel.csv"), "1,2,0\n3,4,1\n5,6,16777215\n7,8,1\n")
 
 	tests := []struct {
 		name string
@@ -345,6 +433,16 @@ func TestBadInput(t *testing.T) {
 		{"bad schedule", []string{"train", "--schedule", "warm"}, 2, `--schedule "warm"`},
 		{"bad step size", []string{"train", "--schedule", "step", "--step-size", "0"}, 2, "--step-size 0"},
 		{"bad weight decay", []string{"train", "--weight-decay", "-0.5"}, 2, "--weight-decay -0.5"},
+		{"infinite weight decay", []string{"train", "--weight-decay", "Inf"}, 2, "--weight-decay +Inf"},
+		{"NaN momentum", []string{"train", "--optim", "sgd", "--momentum", "NaN"}, 2, "--momentum NaN: want a value in [0, 1)"},
+		{"NaN clip", []string{"train", "--clip", "NaN"}, 2, "--clip NaN: want a finite number ≥ 0"},
+		{"infinite gamma", []string{"train", "--schedule", "step", "--gamma", "Inf"}, 2, "--gamma +Inf: want a finite number > 0"},
+		{"label-col of a builtin", []string{"train", "--label-col", "3"}, 2, "--label-col is for CSV files; the built-in digits set knows its labels"},
+		{"eval label-col of a builtin", []string{"eval", "--model", small, "--label-col", "3"}, 2, "eval: --label-col is for CSV files"},
+		{"plot dir missing", []string{"train", "--epochs", "1000", "--plot", filepath.Join(dir, "no", "c.png")}, 1, "--plot: directory of"},
+		{"labels as classes", []string{"train", "--data", bigLabel}, 1, "the labels go up to 16777215, so the output layer has 16777216 classes for 4 samples; for a numeric target use --task regression"},
+		{"predict NaN", []string{"predict", "--model", small, "--input", inNaN}, 1, `column 1: "NaN" is not a finite float32`},
+		{"predict beyond float32", []string{"predict", "--model", small, "--input", inHuge}, 1, `column 64: "1e39" is not a finite float32`},
 		{"bad plot format", []string{"train", "--plot", "x.bmp"}, 2, `unknown image format "bmp"`},
 		{"unknown data name", []string{"train", "--data", "mnist"}, 2, `--data "mnist": not a built-in data set`},
 		{"missing csv", []string{"train", "--data", filepath.Join(dir, "absent.csv")}, 1, "absent.csv: no such file"},
@@ -353,7 +451,8 @@ func TestBadInput(t *testing.T) {
 		{"empty csv", []string{"train", "--data", empty}, 1, "empty.csv"},
 		{"cuda in a CPU build", []string{"train", "--device", "cuda"}, 1, "built without CUDA"},
 		{"tf32x3 on the cpu", []string{"train", "--device", "cpu", "--tf32x3"}, 1, "--tf32x3: device cpu has no tensor-core products"},
-		{"unknown device", []string{"train", "--device", "tpu"}, 1, `unknown device "tpu"`},
+		{"unknown device", []string{"train", "--device", "tpu"}, 2, `device "tpu": bad device name`},
+		{"bad device index", []string{"eval", "--model", small, "--device", "cpu:x"}, 2, `device "cpu:x": bad device name: the index must be a number`},
 		{"save dir missing", []string{"train", "--save", filepath.Join(dir, "no", "x.st")}, 1, "--save"},
 		{"resume missing", []string{"train", "--resume", filepath.Join(dir, "absent.st")}, 1, "no such file"},
 		{"resume corrupt", []string{"train", "--resume", corrupt}, 1, "corrupt.st"},
@@ -362,7 +461,12 @@ func TestBadInput(t *testing.T) {
 		{"eval no model", []string{"eval"}, 2, "--model is required"},
 		{"eval corrupt", []string{"eval", "--model", corrupt}, 1, "corrupt.st"},
 		{"eval not a model", []string{"eval", "--model", notModel}, 1, "not an adjoint model"},
-		{"eval wrong shape", []string{"eval", "--model", wrongShape}, 1, "size mismatch for 0.weight: checkpoint has shape [8 64], model has [9 64]"},
+		{"eval wrong shape", []string{"eval", "--model", wrongShape}, 1, "metadata sizes 64,9,10 (norm none) make 685 parameters, the file's weights hold 610"},
+		{"eval huge sizes", []string{"eval", "--model", hugeSizes}, 1, "metadata sizes 64,99999999999,10 (norm none) make 7499999999935 parameters"},
+		{"eval config loss", []string{"eval", "--model", cfgHuber}, 1, `metadata config: loss "huber", but the metadata says "ce"`},
+		{"predict config hidden", []string{"predict", "--model", cfgHidden, "--input", in3}, 1, "metadata config: hidden 9, but the metadata sizes are 64,8,10"},
+		{"resume config value", []string{"train", "--resume", cfgTestFrac, "--epochs", "3"}, 1, "testfrac.st: stored configuration: --test-frac 0: want a value in (0, 1)"},
+		{"predict swapped shapes", []string{"predict", "--model", swapped, "--input", in3}, 1, "size mismatch for 0.weight: checkpoint has shape [64 8], model has [8 64]"},
 		{"eval other data", []string{"eval", "--model", dia, "--data", "digits"}, 2, "the built-in digits set is for classification, not regression"},
 		{"eval features", []string{"eval", "--model", small, "--data", ragged, "--split", "all"}, 1, "ragged.csv"},
 		{"eval bad split", []string{"eval", "--model", small, "--split", "train"}, 2, `--split "train"`},
@@ -376,7 +480,18 @@ func TestBadInput(t *testing.T) {
 		{"predict label-col without label", []string{"predict", "--model", small, "--input", in3, "--label-col", "0"}, 1, "line 1 has 3 values, want 64 features and a label"},
 		{"predict label-col out of range", []string{"predict", "--model", small, "--input", in65, "--label-col", "70"}, 1, "--label-col 70: rows of"},
 		{"predict non-numeric", []string{"predict", "--model", small, "--input", inBad}, 1, `column 64: "x" is not a number`},
-		{"bench unknown benchmark", []string{"bench", "--only", "nope"}, 1, "nope"},
+		{"bench unknown benchmark", []string{"bench", "--only", "nope"}, 2, "nope"},
+		{"bench unknown flag", []string{"bench", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"bench stray argument", []string{"bench", "extra"}, 2, "unexpected arguments"},
+		{"bench bad max-size", []string{"bench", "--max-size", "-5"}, 2, "--max-size -5"},
+	}
+	if runtime.GOOS == "linux" { // where the cpu device knows the machine's memory
+		tests = append(tests, struct {
+			name string
+			args []string
+			code int
+			want string
+		}{"hidden beyond memory", []string{"train", "--hidden", "1000000000000"}, 1, "GiB of memory: out of device memory"})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,15 +39,18 @@ type trainResult struct {
 	TrainSeconds float64 `json:"train_seconds"`
 	// LoadSeconds is the time a GPU backend took to load (JIT-compile) its
 	// kernels before training started; it is not part of TrainSeconds.
-	LoadSeconds   float64 `json:"load_seconds,omitempty"`
-	TrainLoss     float64 `json:"train_loss"`
-	TestLoss      float64 `json:"test_loss"`
-	TrainAccuracy float64 `json:"train_accuracy,omitempty"`
-	TestAccuracy  float64 `json:"test_accuracy,omitempty"`
-	TestMSE       float64 `json:"test_mse,omitempty"`
-	TestR2        float64 `json:"test_r2,omitempty"`
-	Checkpoint    string  `json:"checkpoint,omitempty"`
-	Plot          string  `json:"plot,omitempty"`
+	LoadSeconds float64 `json:"load_seconds,omitempty"`
+	TrainLoss   float64 `json:"train_loss"`
+	TestLoss    float64 `json:"test_loss"`
+	// The metrics of the run's task: accuracies for classification, MSE
+	// and R² for regression; the others are absent (nil), while a metric
+	// that is 0 is printed as 0.
+	TrainAccuracy *float64 `json:"train_accuracy,omitempty"`
+	TestAccuracy  *float64 `json:"test_accuracy,omitempty"`
+	TestMSE       *float64 `json:"test_mse,omitempty"`
+	TestR2        *float64 `json:"test_r2,omitempty"`
+	Checkpoint    string   `json:"checkpoint,omitempty"`
+	Plot          string   `json:"plot,omitempty"`
 	// EpochsDone is the epoch count reached: Epochs, or less when the run
 	// was interrupted (Ctrl-C), which Interrupted then says.
 	EpochsDone  int  `json:"epochs_done"`
@@ -77,7 +80,7 @@ func runTrain(args []string, e env) error {
 	resume := fs.String("resume", "", "continue training from this checkpoint (model, optimizer state and epoch)")
 	plotPath := fs.String("plot", "", "write loss and accuracy per epoch to this image (.png, .svg or .pdf)")
 	jsonOut := fs.Bool("json", false, "print the final metrics as one JSON object on stdout (progress goes to stderr)")
-	quiet := fs.Bool("quiet", false, "print no progress, only the result")
+	quiet := fs.Bool("quiet", false, "print no progress, only the result (the final metrics and the files written)")
 	tf32x3 := fs.Bool("tf32x3", false, tf32x3Usage)
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
@@ -86,6 +89,9 @@ func runTrain(args []string, e env) error {
 	if *plotPath != "" {
 		if err := checkPlotFormat(*plotPath); err != nil {
 			return usagef("train: --plot: %v", err)
+		}
+		if err := checkSaveDir(*plotPath); err != nil {
+			return fmt.Errorf("train: --plot: %w", err)
 		}
 	}
 	if *save != "" {
@@ -110,7 +116,7 @@ func runTrain(args []string, e env) error {
 	if !set["weight-decay"] {
 		c.WD = defaultWD
 	} else if !(c.WD >= 0) {
-		return usagef("train: --weight-decay %v: want ≥ 0", c.WD)
+		return usagef("train: --weight-decay %v: want a finite number ≥ 0", c.WD)
 	}
 
 	var ck *checkpoint
@@ -121,6 +127,12 @@ func runTrain(args []string, e env) error {
 		}
 		if ck.cfg == nil {
 			return fmt.Errorf("train: --resume: checkpoint %s holds no training configuration (not written by adjoint train)", *resume)
+		}
+		// The stored values must pass the checks of the flags they came
+		// from, before the flags given now replace some of them.
+		stored := *ck.cfg
+		if err := stored.resolve(&data.Dataset{Task: taskOf(ck.task)}); err != nil {
+			return fmt.Errorf("train: --resume: checkpoint %s: stored configuration: %s", *resume, strings.TrimPrefix(err.Error(), "train: "))
 		}
 		given := c
 		c = *ck.cfg
@@ -145,6 +157,9 @@ func runTrain(args []string, e env) error {
 	default:
 		return usagef("train: --task %q: want classification or regression", c.Task)
 	}
+	if set["label-col"] && isBuiltin(c.Data) {
+		return usagef("train: --label-col is for CSV files; the built-in %s set knows its labels", c.Data)
+	}
 	ds, err := loadData(c.Data, c.LabelCol, c.Task)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -152,7 +167,7 @@ func runTrain(args []string, e env) error {
 	if err := c.resolve(ds); err != nil {
 		return err
 	}
-	dev, err := device.Open(*devName)
+	dev, err := openDevice(*devName)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -166,11 +181,12 @@ func runTrain(args []string, e env) error {
 	if *jsonOut {
 		log = e.stderr
 	}
+	result := log
 	if *quiet {
 		log = io.Discard
 	}
 	res, err := train(&c, ds, dev, ck, trainOptions{
-		log: log, bar: newProgress(e.stderr, e.stderrTerminal && !*quiet),
+		log: log, result: result, bar: newProgress(e.stderr, e.stderrTerminal && !*quiet),
 		save: *save, saveEvery: *saveEvery, plot: *plotPath, stop: e.stop, notice: e.stderr,
 	})
 	if err != nil {
@@ -192,20 +208,28 @@ func runTrain(args []string, e env) error {
 	return nil
 }
 
+// isBuiltin reports whether name is a built-in data set rather than a file.
+func isBuiltin(name string) bool {
+	for _, b := range data.Names() {
+		if name == b {
+			return true
+		}
+	}
+	return false
+}
+
 // loadData loads a built-in set or a CSV file. task may be empty (the
 // data set's own task; classification for CSV files).
 func loadData(name string, labelCol int, task string) (*data.Dataset, error) {
-	for _, b := range data.Names() {
-		if name == b {
-			ds, err := data.Builtin(name)
-			if err != nil {
-				return nil, err
-			}
-			if task != "" && task != ds.Task.String() {
-				return nil, usagef("the built-in %s set is for %s, not %s", name, ds.Task, task)
-			}
-			return ds, nil
+	if isBuiltin(name) {
+		ds, err := data.Builtin(name)
+		if err != nil {
+			return nil, err
 		}
+		if task != "" && task != ds.Task.String() {
+			return nil, usagef("the built-in %s set is for %s, not %s", name, ds.Task, task)
+		}
+		return ds, nil
 	}
 	if !strings.ContainsAny(name, "./\\") {
 		if _, err := os.Stat(name); err != nil {
@@ -244,7 +268,8 @@ func checkSaveDir(path string) error {
 }
 
 type trainOptions struct {
-	log        io.Writer
+	log        io.Writer // progress: the epochs, kernel loading
+	result     io.Writer // the final line and the files written, also with --quiet
 	bar        *progress
 	save, plot string
 	saveEvery  int // epochs between intermediate checkpoints; 0 for none
@@ -386,6 +411,11 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 	sizes := c.sizes(ds)
 	model, err := buildMLP(dev, sizes, c.activation(), c.Norm, c.Seed)
 	if err != nil {
+		if errors.Is(err, device.ErrOutOfMemory) && c.Task == "classification" && ds.Classes > ds.Len() {
+			// Labels are class indices: a numeric target read as one makes
+			// as many classes as its largest value.
+			return nil, fmt.Errorf("%w (the labels go up to %d, so the output layer has %d classes for %d samples; for a numeric target use --task regression)", err, ds.Classes-1, ds.Classes, ds.Len())
+		}
 		return nil, err
 	}
 	defer nn.Release(model)
@@ -510,14 +540,18 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		Data: ds.Name, Task: c.Task, Device: dev.Name(), Model: fmt.Sprint(model), Params: countParams(model),
 		Optimizer: c.Optim, LR: c.LR, Batch: c.Batch, Seed: c.Seed, Epochs: c.Epochs, StartEpoch: start,
 		TrainSamples: tr.Len(), TestSamples: p.test.Len(), TrainSeconds: elapsed, LoadSeconds: loadSeconds,
-		TrainLoss: last.TrainLoss, TestLoss: last.TestLoss, TrainAccuracy: last.TrainAcc, TestAccuracy: last.TestAcc,
-		TestMSE: last.TestMSE, TestR2: last.TestR2, Interrupted: end < c.Epochs, EpochsDone: end,
+		TrainLoss: last.TrainLoss, TestLoss: last.TestLoss, Interrupted: end < c.Epochs, EpochsDone: end,
 	}
 	if classify {
-		fmt.Fprintf(o.log, "done: %d epochs in %.2fs on %s; test accuracy %.2f%% (%d samples), test loss %.4f\n",
+		res.TrainAccuracy, res.TestAccuracy = &last.TrainAcc, &last.TestAcc
+	} else {
+		res.TestMSE, res.TestR2 = &last.TestMSE, &last.TestR2
+	}
+	if classify {
+		fmt.Fprintf(o.result, "done: %d epochs in %.2fs on %s; test accuracy %.2f%% (%d samples), test loss %.4f\n",
 			end-start, elapsed, dev.Name(), 100*last.TestAcc, p.test.Len(), last.TestLoss)
 	} else {
-		fmt.Fprintf(o.log, "done: %d epochs in %.2fs on %s; test MSE %.4g, R² %.4f (%d samples)\n",
+		fmt.Fprintf(o.result, "done: %d epochs in %.2fs on %s; test MSE %.4g, R² %.4f (%d samples)\n",
 			end-start, elapsed, dev.Name(), last.TestMSE, last.TestR2, p.test.Len())
 	}
 	if o.save != "" {
@@ -527,14 +561,14 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 			return nil, err
 		}
 		res.Checkpoint = o.save
-		fmt.Fprintf(o.log, "saved %s\n", o.save)
+		fmt.Fprintf(o.result, "saved %s\n", o.save)
 	}
 	if o.plot != "" {
 		if err := writePlot(o.plot, hist, classify); err != nil {
 			return nil, err
 		}
 		res.Plot = o.plot
-		fmt.Fprintf(o.log, "plotted %s\n", o.plot)
+		fmt.Fprintf(o.result, "plotted %s\n", o.plot)
 	}
 	return res, nil
 }
