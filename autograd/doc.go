@@ -20,7 +20,11 @@
 // product on the device; the Jacobians are never formed. A batch of K
 // samples is one [K × N] tensor, so one GEMM per layer serves all K samples,
 // and g_W = εᵀX sums the K per-sample outer products inside that GEMM.
-// Gradients add where a value fans out.
+// Gradients add where a value fans out. An adjoint that passes ε on
+// unchanged (Add, Scale by 1, Reshape) hands its input the same tensor
+// without a copy; a later fan-out contribution to that input is added into
+// a new tensor (copy on write), so that after Backward Grad is ∂L/∂v for
+// every Var, intermediates included, and a chain copies nothing.
 //
 // Memory. Op outputs, error vectors and tangents are tape temporaries: Reset
 // returns them to the device's cache, so a training loop that reuses one tape

@@ -54,12 +54,12 @@ var (
 	divOp = Op{Name: "Div", Adjoint: divAdjoint, Tangent: divTangent}
 )
 
-// addScaled adds s·ε into v's gradient. With adopt, a first contribution
-// of ε itself (s = 1) becomes v's gradient without a copy; only one input
-// of a node may adopt the same ε, or accumulating into one gradient would
-// change the other.
-func (tp *Tape) addScaled(v *Var, s float64, eps *tensor.Tensor, adopt bool) {
-	if s == 1 && adopt {
+// addScaled adds s·ε into v's gradient. A first contribution of ε itself
+// (s = 1) becomes v's gradient without a copy, shared with the node's
+// output and copied on a later addition (Accumulate), so both inputs of
+// x + y may adopt the same ε.
+func (tp *Tape) addScaled(v *Var, s float64, eps *tensor.Tensor) {
+	if s == 1 {
 		tp.Accumulate(v, eps) // the adjoint of an identity: ε passes through
 		return
 	}
@@ -74,10 +74,8 @@ func (tp *Tape) addScaled(v *Var, s float64, eps *tensor.Tensor, adopt bool) {
 
 func addSubAdjoint(sign float64) func(*Tape, *Node, *tensor.Tensor) {
 	return func(tp *Tape, n *Node, eps *tensor.Tensor) {
-		a, b := n.In[0], n.In[1]
-		tp.addScaled(a, 1, eps, true)
-		// b may adopt ε only if a did not (x + body(x) gives both the same ε).
-		tp.addScaled(b, sign, eps, !a.needsGrad || a == b)
+		tp.addScaled(n.In[0], 1, eps)
+		tp.addScaled(n.In[1], sign, eps)
 	}
 }
 
@@ -179,7 +177,7 @@ func (tp *Tape) Scale(a *Var, alpha float64) *Var {
 var scaleOp = Op{
 	Name: "Scale",
 	Adjoint: func(tp *Tape, n *Node, eps *tensor.Tensor) {
-		tp.addScaled(n.In[0], n.Float, eps, true)
+		tp.addScaled(n.In[0], n.Float, eps)
 	},
 	Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
 		t := tp.Temp(n.Out.Shape()...)

@@ -28,6 +28,11 @@ type Var struct {
 	// seedPending: grad is Backward's unit seed, not yet written because
 	// the root's op never reads it (Op.UnitSeedAware); Grad writes it.
 	seedPending bool
+	// gradShared: grad is another Var's gradient, adopted by Accumulate
+	// without a copy (an identity-like adjoint passing ε on); it must be
+	// copied before anything is added into it, or that Var's Grad would
+	// change too (copy on write).
+	gradShared bool
 }
 
 // NewParam wraps t as a trainable parameter. Parameters live across tapes;
@@ -151,6 +156,8 @@ type Tape struct {
 	// root is the Var Backward started from; unitSeed says its ε is 1.
 	root     *Var
 	unitSeed bool
+	// cur is the node whose adjoint Backward is running, nil outside.
+	cur *Node
 }
 
 // NewTape returns an empty tape whose ops run on dev and allocate dt
@@ -201,6 +208,7 @@ func (tp *Tape) Reset() {
 	tp.backwardDone = false
 	tp.err = nil
 	tp.root, tp.unitSeed = nil, false
+	tp.cur = nil
 }
 
 // Release frees the tape's memory, including cached constants.
@@ -379,7 +387,9 @@ func (tp *Tape) BackwardWith(root *Var, seed *tensor.Tensor) error {
 		if !n.Out.hasGrad {
 			continue // not on a path to root
 		}
+		tp.cur = n
 		n.Op.Adjoint(tp, n, &n.Out.grad)
+		tp.cur = nil
 		if tp.checkNumerics {
 			for _, in := range n.In {
 				if in != nil && in.hasGrad {
@@ -397,12 +407,22 @@ func (tp *Tape) BackwardWith(root *Var, seed *tensor.Tensor) error {
 // GradDest returns where an adjoint should write v's gradient contribution,
 // and β: 0 when it is the first contribution (write), 1 when it must add
 // (fan-out). It returns nil when v needs no gradient. Ops whose device
-// kernels take β (Gemm, SumRows) accumulate in place this way.
+// kernels take β (Gemm, SumRows) accumulate in place this way. A gradient
+// that v shares with another Var (see Accumulate) is copied first, so the
+// addition changes v's gradient alone.
 func (tp *Tape) GradDest(v *Var) (*tensor.Tensor, float64) {
 	if v == nil || !v.needsGrad || tp.err != nil {
 		return nil, 0
 	}
 	if v.hasGrad {
+		if v.gradShared {
+			t := tp.Temp(v.Shape()...)
+			if !t.Valid() {
+				return nil, 0
+			}
+			t.CopyFrom(&v.grad)
+			tp.ownGrad(v, t)
+		}
 		return &v.grad, 1
 	}
 	if !v.grad.Valid() {
@@ -425,9 +445,20 @@ func (tp *Tape) GradDest(v *Var) (*tensor.Tensor, float64) {
 	return &v.grad, 0
 }
 
+// ownGrad makes the tape temporary t v's gradient, held as a view.
+func (tp *Tape) ownGrad(v *Var, t *tensor.Tensor) {
+	t.ReshapeInto(&v.grad, v.Shape()...)
+	v.gradShared = false
+}
+
 // Accumulate adds a gradient contribution δ (a tape temporary, or any
 // tensor of v's length) into v's gradient. The first contribution to a
-// non-parameter is adopted without a copy.
+// non-parameter is adopted without a copy. When δ is the ε of the node
+// whose adjoint is running (an identity-like adjoint passing ε on, as Add,
+// Scale by 1 and Reshape do), the adopted gradient is shared with that
+// node's output, and a later contribution goes into a new tensor (copy on
+// write): every Var's Grad stays ∂L/∂v, and a chain without fan-out copies
+// nothing.
 func (tp *Tape) Accumulate(v *Var, delta *tensor.Tensor) {
 	if v == nil || !v.needsGrad || tp.err != nil || !delta.Valid() {
 		return
@@ -436,6 +467,16 @@ func (tp *Tape) Accumulate(v *Var, delta *tensor.Tensor) {
 		v.grad = *delta
 		v.grad.ReshapeInto(&v.grad, v.Shape()...)
 		v.hasGrad = true
+		v.gradShared = tp.cur != nil && tp.cur.Out.hasGrad && delta.Buffer() == tp.cur.Out.grad.Buffer()
+		return
+	}
+	if v.gradShared {
+		// grad + δ into a new tensor: one launch, as the in-place Axpy.
+		t := tp.Temp(v.Shape()...)
+		if t.Valid() {
+			tp.dev.Binary(device.Add, v.grad.Buffer(), delta.Buffer(), t.Buffer())
+			tp.ownGrad(v, t)
+		}
 		return
 	}
 	dst, beta := tp.GradDest(v)

@@ -19,6 +19,14 @@
 // and the network's nodes carry it right to left. On a GPU the loss costs
 // those two launches per step.
 //
+// Samples. A prediction [K × N] (or [… × N], K the product of the leading
+// dimensions) holds K samples of N values. A vector [K] is K samples of one
+// value for the elementwise losses, MSE, MAE, Huber and BCEWithLogits (one
+// regression output or one binary logit per sample), so that SampleMean
+// divides by K; for the cross-entropies over classes it is one sample of K
+// classes, PyTorch's unbatched input (K one-class samples would give a loss
+// of 0).
+//
 // Reductions. Mean is PyTorch's default, so that printed numbers match
 // torch.nn losses: MSE, MAE and Huber average over all K·N elements, the
 // cross-entropies over the K samples. SampleMean is the lecture's 1/K for

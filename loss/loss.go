@@ -18,7 +18,9 @@ const (
 	// L = (1/K) Σ_k ρ_k.
 	Mean Reduction = iota
 	// SampleMean is the lecture's L = (1/K) Σ_k ρ(x_k, f(y_k)) for every
-	// loss. For MSE it is N times PyTorch's mean.
+	// loss, K the number of samples (see the package doc: a vector [K] is
+	// K samples for MSE, MAE, Huber and BCEWithLogits). For MSE it is N times
+	// PyTorch's mean.
 	SampleMean
 	// Sum is L = Σ_k ρ_k, PyTorch's reduction='sum'.
 	Sum
@@ -34,6 +36,35 @@ func (r Reduction) String() string {
 		return "sum"
 	}
 	return fmt.Sprintf("Reduction(%d)", int(r))
+}
+
+// samples returns how a loss of the given kind splits a prediction of
+// pred's shape into K samples of N values each: a [K × N] matrix (or any
+// shape [… × N], K the product of the leading dimensions) has K rows of N.
+// A vector [K] is K samples of one value each for the elementwise losses
+// (MSE, MAE, Huber, BCEWithLogits: a regression or binary output per
+// sample), so that SampleMean divides by K; for the cross-entropies over
+// classes (CrossEntropy, SoftmaxCrossEntropy, SoftmaxCrossEntropyIndex),
+// whose sample is a distribution, it is one sample of K classes, as
+// PyTorch's unbatched input: K samples of one class would make the loss 0.
+func samples(kind device.LossKind, pred []int) (k, n int) {
+	if len(pred) == 1 && elementwise(kind) {
+		return pred[0], 1
+	}
+	n = 1
+	if len(pred) > 0 {
+		n = pred[len(pred)-1]
+	}
+	k = 1
+	for _, d := range pred[:max(len(pred)-1, 0)] {
+		k *= d
+	}
+	return k, n
+}
+
+// elementwise distortions add one term per element.
+func elementwise(kind device.LossKind) bool {
+	return symmetric(kind) || kind == device.BinaryCrossEntropyLogits
 }
 
 // scale is the factor applied to Σ_k ρ_k.
@@ -175,7 +206,7 @@ func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target 
 	if target.RequiresGrad() && !symmetric(kind) {
 		panic(fmt.Sprintf("loss: %v: the target must not require a gradient", kind))
 	}
-	rows, cols := p.Rows(), p.Cols()
+	rows, cols := samples(kind, p.Shape())
 	scale := r.scale(kind, rows, cols)
 	node, out := tp.Record(&op, nil, pred, target)
 	if tp.Failed() {
@@ -202,20 +233,21 @@ func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target 
 }
 
 // ErrorVectors evaluates a distortion outside any tape: it returns the
-// per-sample ρ_k (a [K] tensor) and the lecture's error vectors
-// ε_k = ∇_b ρ(a, b) at a = target_k, b = pred_k (a tensor shaped like
-// pred). The caller releases both.
+// per-sample ρ_k (a [K] tensor, K the number of samples as the package doc counts them) and the
+// lecture's error vectors ε_k = ∇_b ρ(a, b) at a = target_k, b = pred_k (a
+// tensor shaped like pred). The caller releases both.
 func ErrorVectors(kind device.LossKind, param float64, pred, target *tensor.Tensor) (rho, eps *tensor.Tensor, err error) {
 	checkShapes(kind, pred, target)
+	rows, cols := samples(kind, pred.Shape())
 	dev := pred.Device()
-	if rho, err = tensor.New(dev, pred.DType(), pred.Rows()); err != nil {
+	if rho, err = tensor.New(dev, pred.DType(), rows); err != nil {
 		return nil, nil, err
 	}
 	if eps, err = tensor.New(dev, pred.DType(), pred.Shape()...); err != nil {
 		rho.Release()
 		return nil, nil, err
 	}
-	dev.Loss(kind, param, pred.Buffer(), target.Buffer(), pred.Rows(), pred.Cols(), rho.Buffer(), eps.Buffer(), 1)
+	dev.Loss(kind, param, pred.Buffer(), target.Buffer(), rows, cols, rho.Buffer(), eps.Buffer(), 1)
 	if err := dev.Err(); err != nil {
 		rho.Release()
 		eps.Release()

@@ -274,3 +274,94 @@ func TestBackwardFromLossLaunchesNothing(t *testing.T) {
 		assert.InDelta(t, 2*(target[i]-pred[i]), gy[i], 1e-15, "∂L/∂y[%d]", i)
 	}
 }
+
+// TestVectorPrediction: a vector prediction [K] is K samples of one value
+// for the elementwise losses, exactly as [K × 1], so that SampleMean is the
+// lecture's 1/K (= Mean); for the cross-entropies over classes it is one
+// sample of K classes, exactly as [1 × K] (PyTorch's unbatched input), so
+// that Mean and SampleMean are the sample's ρ. Values, gradients and
+// ErrorVectors' ρ_k agree with the matrix shape, for every loss.
+func TestVectorPrediction(t *testing.T) {
+	const K = 4
+	pred := []float64{0.3, -1.2, 0.8, 2.0}
+	dense := []float64{0.5, -1, 2, 0.25}
+	probs := []float64{0.1, 0.2, 0.3, 0.4}
+	tests := []struct {
+		name        string
+		kind        device.LossKind
+		fn          lossFn
+		target      []float64
+		targetShape []int // of the vector case; nil: the prediction's
+		elementwise bool
+	}{
+		{"mse", device.MSE, loss.MSE, dense, nil, true},
+		{"mae", device.MAE, loss.MAE, dense, nil, true},
+		{"huber", device.Huber, func(tp *autograd.Tape, p, t *autograd.Var, r loss.Reduction) *autograd.Var {
+			return loss.Huber(tp, p, t, 1, r)
+		}, dense, nil, true},
+		{"bce-with-logits", device.BinaryCrossEntropyLogits, loss.BCEWithLogits, []float64{0, 1, 1, 0}, nil, true},
+		{"cross-entropy", device.CrossEntropy, loss.CrossEntropy, probs, nil, false},
+		{"softmax-cross-entropy", device.SoftmaxCrossEntropy, loss.SoftmaxCrossEntropy, probs, nil, false},
+		{"softmax-cross-entropy-index", device.SoftmaxCrossEntropyIndex, loss.SoftmaxCrossEntropyIndex, []float64{2}, []int{1}, false},
+	}
+	dev := newCPU(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := pred
+			if tc.kind == device.CrossEntropy {
+				p = []float64{0.25, 0.25, 0.4, 0.1} // on the simplex
+			}
+			matrix := []int{K, 1}
+			if !tc.elementwise {
+				matrix = []int{1, K}
+			}
+			run := func(shape []int, r loss.Reduction) (float64, []float64) {
+				tp := autograd.NewTape(dev, device.Float64)
+				defer tp.Release()
+				x := tp.Input(must(tensor.FromFloat64(dev, p, shape...)), true)
+				ts := tc.targetShape
+				if ts == nil {
+					ts = shape
+				}
+				l := tc.fn(tp, x, constant(tp, tc.target, ts...), r)
+				require.NoError(t, tp.Backward(l))
+				return must(l.Value().Item()), must(x.Grad().Float64s())
+			}
+			sum, _ := run([]int{K}, loss.Sum)
+			for _, r := range []loss.Reduction{loss.Mean, loss.SampleMean, loss.Sum} {
+				v, g := run([]int{K}, r)
+				vm, gm := run(matrix, r)
+				assert.InDelta(t, vm, v, 1e-12, "%v: [K] and %v differ", r, matrix)
+				assert.InDeltaSlice(t, gm, g, 1e-12, "%v: gradients", r)
+			}
+			samples := 1.0
+			if tc.elementwise {
+				samples = K
+			}
+			v, _ := run([]int{K}, loss.SampleMean)
+			assert.InDelta(t, sum/samples, v, 1e-12, "sample-mean divides by the number of samples")
+			v, _ = run([]int{K}, loss.Mean)
+			assert.InDelta(t, sum/samples, v, 1e-12, "mean")
+
+			pt := must(tensor.FromFloat64(dev, p, K))
+			ts := tc.targetShape
+			if ts == nil {
+				ts = []int{K}
+			}
+			tt := must(tensor.FromFloat64(dev, tc.target, ts...))
+			rho, eps, err := loss.ErrorVectors(tc.kind, 1, pt, tt)
+			require.NoError(t, err)
+			assert.Equal(t, []int{int(samples)}, rho.Shape(), "one ρ_k per sample")
+			assert.Equal(t, []int{K}, eps.Shape())
+			assert.InDelta(t, sum, floatSum(must(rho.Float64s())), 1e-12)
+		})
+	}
+}
+
+func floatSum(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s
+}

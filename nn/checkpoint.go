@@ -19,10 +19,12 @@ var ErrStateDict = errors.New("checkpoint does not match the model")
 func IsExtraName(name string) bool { return strings.Contains(name, "/") }
 
 // StateDict downloads m's parameters as F32 safetensors tensors keyed by
-// their state_dict names.
+// their state_dict names. Like torch's state_dict it holds every name
+// (AllNamedParams): a parameter shared by two layers is stored under both,
+// so that torch's strict load_state_dict accepts the checkpoint.
 func StateDict(m Module) (map[string]safetensors.Tensor, error) {
 	out := map[string]safetensors.Tensor{}
-	for _, p := range NamedParams(m) {
+	for _, p := range AllNamedParams(m) {
 		if _, dup := out[p.Name]; dup {
 			return nil, fmt.Errorf("nn: StateDict: two parameters named %q", p.Name)
 		}
@@ -36,10 +38,14 @@ func StateDict(m Module) (map[string]safetensors.Tensor, error) {
 }
 
 // LoadStateDict copies the tensors of sd into m's parameters. Every
-// parameter must be present as an F32 tensor of the parameter's shape, and
-// sd may hold no other names except extra names (IsExtraName). All problems
-// are checked and reported together, in PyTorch's manner (missing keys,
-// unexpected keys, size mismatches), before any parameter is changed.
+// state_dict name of m (AllNamedParams: a shared parameter under each of
+// its names, as torch's strict load_state_dict wants) must be present as
+// an F32 tensor of the parameter's shape, and sd may hold no other names
+// except extra names (IsExtraName). All problems are checked and reported
+// together, in PyTorch's manner (missing keys, unexpected keys, size
+// mismatches), before any parameter is changed. Where sd holds different
+// values under the names of one shared parameter, the last name in
+// state_dict order wins, as in torch.
 func LoadStateDict(sd map[string]safetensors.Tensor, m Module) error {
 	if err := loadStateDict(sd, m); err != nil {
 		return fmt.Errorf("nn: %w", err)
@@ -48,7 +54,7 @@ func LoadStateDict(sd map[string]safetensors.Tensor, m Module) error {
 }
 
 func loadStateDict(sd map[string]safetensors.Tensor, m Module) error {
-	params := NamedParams(m)
+	params := AllNamedParams(m)
 	want := map[string]bool{}
 	var problems []string
 	var missing []string

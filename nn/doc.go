@@ -17,6 +17,16 @@
 // nn.ReLU(), nn.Linear(128, 10)).state_dict(). A Residual names its body
 // "body", like a torch module holding self.body.
 //
+// Shared parameters. A layer used twice, or a Var held by two layers (tied
+// weights), is one parameter: Params and NamedParams list it once, where it
+// first appears, like torch's parameters() and named_parameters(), so that
+// an optimizer updates it once per step (the optimizers reject a list that
+// repeats a Var). A state_dict holds every name, as torch's does:
+// nn.NewSequential(l, nn.Tanh(), l) has the 2 parameters 0.weight and
+// 0.bias, and StateDict, Save and Load use the 4 names 0.weight, 0.bias,
+// 2.weight and 2.bias (AllNamedParams), which torch's strict
+// load_state_dict expects.
+//
 // Inside a Sequential, a Linear followed directly by ReLU, Sigmoid or Tanh is
 // run as one fused op (autograd.Tape.Linear with that activation): one node
 // on the tape, the bias and activation applied in the product's epilogue.

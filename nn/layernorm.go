@@ -11,7 +11,8 @@ import (
 // LayerNorm is torch.nn.LayerNorm(N, eps) over the last dimension: each
 // sample's N features are normalised to mean 0 and variance 1, then scaled
 // by Weight (γ, initialised to 1) and shifted by Bias (β, initialised to 0).
-// Without the affine map (elementwise_affine=False) both are nil.
+// Without the affine map (elementwise_affine=False) both are nil; a nil
+// Bias alone is torch's bias=False (γ only), a nil Weight alone γ = 1.
 type LayerNorm struct {
 	N            int
 	Eps          float64
@@ -50,25 +51,37 @@ func (l *LayerNorm) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 	return tp.LayerNorm(x, l.Weight, l.Bias, l.Eps)
 }
 
-// Params is [Weight, Bias], or nothing without the affine map.
+// Params is [Weight, Bias], leaving out a nil one (both are nil without
+// the affine map; a nil Bias is torch's bias=False).
 func (l *LayerNorm) Params() []*autograd.Var {
-	if l.Weight == nil {
-		return nil
+	var ps []*autograd.Var
+	for _, p := range l.NamedParams() {
+		ps = append(ps, p.Var)
 	}
-	return []*autograd.Var{l.Weight, l.Bias}
+	return ps
 }
 
-// NamedParams names them "weight" and "bias", as PyTorch does.
+// NamedParams names them "weight" and "bias", as PyTorch does, leaving out
+// a nil one.
 func (l *LayerNorm) NamedParams() []NamedParam {
-	if l.Weight == nil {
-		return nil
+	var ps []NamedParam
+	if l.Weight != nil {
+		ps = append(ps, NamedParam{"weight", l.Weight})
 	}
-	return []NamedParam{{"weight", l.Weight}, {"bias", l.Bias}}
+	if l.Bias != nil {
+		ps = append(ps, NamedParam{"bias", l.Bias})
+	}
+	return ps
 }
 
 func (l *LayerNorm) String() string {
-	if l.Weight == nil {
+	switch {
+	case l.Weight == nil && l.Bias == nil:
 		return fmt.Sprintf("LayerNorm(%d, eps=%g, elementwise_affine=False)", l.N, l.Eps)
+	case l.Bias == nil:
+		return fmt.Sprintf("LayerNorm(%d, eps=%g, bias=False)", l.N, l.Eps)
+	case l.Weight == nil:
+		return fmt.Sprintf("LayerNorm(%d, eps=%g, weight=False)", l.N, l.Eps)
 	}
 	return fmt.Sprintf("LayerNorm(%d, eps=%g)", l.N, l.Eps)
 }

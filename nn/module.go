@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,7 +16,10 @@ type Module interface {
 	// Forward records the module's computation of x on tp and returns the
 	// output.
 	Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var
-	// Params lists the trainable parameters in state_dict order.
+	// Params lists the trainable parameters in state_dict order, each
+	// once: a parameter the module reaches twice (a layer used twice, tied
+	// weights) is listed where it first appears, as torch's parameters()
+	// does, so that an optimizer updates it once per step.
 	Params() []*autograd.Var
 }
 
@@ -26,15 +30,32 @@ type NamedParam struct {
 }
 
 // Named is implemented by modules that name their parameters (every module
-// of this package). NamedParams returns the names relative to the module.
+// of this package). NamedParams returns the names relative to the module,
+// in state_dict order and every one of them: a parameter the module reaches
+// twice is listed under each of its names, as torch's
+// named_parameters(remove_duplicate=False), because a state_dict holds
+// every name. The package functions NamedParams (each parameter once) and
+// AllNamedParams (every name) are the two views to use.
 type Named interface {
 	NamedParams() []NamedParam
 }
 
-// NamedParams returns m's parameters with their PyTorch state_dict names.
-// A module that does not implement Named has its parameters named by their
-// index in Params ("0", "1", …).
+// NamedParams returns m's parameters with their PyTorch state_dict names,
+// each parameter once under its first name, as torch's named_parameters():
+// for the modules of this package NamedParams(m)[i].Var is m.Params()[i],
+// so the names also label optimizer state. A module that does not
+// implement Named has its parameters named by their index in Params ("0",
+// "1", …).
 func NamedParams(m Module) []NamedParam {
+	return uniqueNamed(AllNamedParams(m))
+}
+
+// AllNamedParams returns every state_dict entry of m: a parameter that m
+// reaches twice (Sequential(l, act, l), tied weights) appears under each of
+// its names, as in torch's state_dict(), which StateDict and LoadStateDict
+// follow so that a checkpoint of a tied model loads into torch with
+// load_state_dict(strict=True).
+func AllNamedParams(m Module) []NamedParam {
 	if n, ok := m.(Named); ok {
 		return n.NamedParams()
 	}
@@ -46,19 +67,55 @@ func NamedParams(m Module) []NamedParam {
 	return out
 }
 
+// unique returns, in a new slice, the entries of list whose Var (v of the
+// entry) is not listed before them: torch's parameters() and
+// named_parameters() drop repeats the same way. A short list is searched,
+// a long one goes through a set.
+func unique[T any](list []T, v func(T) *autograd.Var) []T {
+	var set map[*autograd.Var]bool
+	if len(list) > 32 {
+		set = make(map[*autograd.Var]bool, len(list))
+	}
+	out := make([]T, 0, len(list))
+	for i, e := range list {
+		p := v(e)
+		if set != nil {
+			if set[p] {
+				continue
+			}
+			set[p] = true
+		} else if slices.ContainsFunc(list[:i], func(f T) bool { return v(f) == p }) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func uniqueParams(ps []*autograd.Var) []*autograd.Var {
+	return unique(ps, func(p *autograd.Var) *autograd.Var { return p })
+}
+
+func uniqueNamed(ps []NamedParam) []NamedParam {
+	return unique(ps, func(p NamedParam) *autograd.Var { return p.Var })
+}
+
 // Release frees the device memory of every parameter of m (values and
-// gradients); m is unusable afterwards.
+// gradients), a shared one once; m is unusable afterwards.
 func Release(m Module) {
 	for _, p := range m.Params() {
 		p.Release()
 	}
 }
 
+// prefixed returns ps with each name under prefix, in a new slice (a
+// module's NamedParams may return a list it keeps).
 func prefixed(prefix string, ps []NamedParam) []NamedParam {
-	for i := range ps {
-		ps[i].Name = prefix + "." + ps[i].Name
+	out := make([]NamedParam, len(ps))
+	for i, p := range ps {
+		out[i] = NamedParam{Name: prefix + "." + p.Name, Var: p.Var}
 	}
-	return ps
+	return out
 }
 
 // Activation is an elementwise function as a layer, with no parameters.
@@ -143,20 +200,22 @@ func (s *Sequential) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 	return x
 }
 
-// Params lists the layers' parameters in order.
+// Params lists the layers' parameters in order, each once: a layer or
+// parameter that appears twice is listed where it first appears.
 func (s *Sequential) Params() []*autograd.Var {
 	var ps []*autograd.Var
 	for _, l := range s.Layers {
 		ps = append(ps, l.Params()...)
 	}
-	return ps
+	return uniqueParams(ps)
 }
 
-// NamedParams names layer i's parameters "i.<name>".
+// NamedParams names layer i's parameters "i.<name>", every name (see
+// Named): Sequential(l, act, l) lists l's weight as 0.weight and 2.weight.
 func (s *Sequential) NamedParams() []NamedParam {
 	var ps []NamedParam
 	for i, l := range s.Layers {
-		ps = append(ps, prefixed(strconv.Itoa(i), NamedParams(l))...)
+		ps = append(ps, prefixed(strconv.Itoa(i), AllNamedParams(l))...)
 	}
 	return ps
 }
@@ -185,12 +244,15 @@ func (r *Residual) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 	return tp.Add(x, y)
 }
 
-// Params lists the body's parameters.
-func (r *Residual) Params() []*autograd.Var { return r.Body.Params() }
+// Params lists the body's parameters, each once.
+func (r *Residual) Params() []*autograd.Var {
+	return uniqueParams(r.Body.Params())
+}
 
-// NamedParams names the body's parameters "body.<name>".
+// NamedParams names the body's parameters "body.<name>", every name (see
+// Named).
 func (r *Residual) NamedParams() []NamedParam {
-	return prefixed("body", NamedParams(r.Body))
+	return prefixed("body", AllNamedParams(r.Body))
 }
 
 func (r *Residual) String() string { return fmt.Sprintf("Residual(%v)", r.Body) }

@@ -7,10 +7,16 @@ import (
 	"github.com/adjoint-go/adjoint/device"
 )
 
-// AdamConfig holds torch.optim.Adam's and AdamW's hyper-parameters. Zero
-// Beta1, Beta2 and Eps take PyTorch's defaults (0.9, 0.999, 1e-8); use
-// DefaultAdam or DefaultAdamW for the learning rate and weight decay
-// defaults too.
+// AdamConfig holds torch.optim.Adam's and AdamW's hyper-parameters. Each
+// of Beta1, Beta2 and Eps that is zero takes its PyTorch default on its
+// own (0.9, 0.999, 1e-8), so AdamConfig{LR: 1e-3, Beta1: 0.8} has β₂ =
+// 0.999; use DefaultAdam or DefaultAdamW for the learning rate and weight
+// decay defaults too.
+//
+// The zero value therefore cannot ask for β = 0 or ϵ = 0 itself. Pass
+// math.SmallestNonzeroFloat64 instead: it rounds to exactly 0 in float32
+// updates, and in float64 ones βm, βᵗ and ϵ lie below the precision of any
+// nonzero gradient or denominator, so the step is that of β = 0 (ϵ = 0).
 type AdamConfig struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
 }
@@ -49,13 +55,23 @@ func NewAdamW(params []*autograd.Var, cfg AdamConfig) (*Adam, error) {
 	return newAdam("adamw", params, cfg, true)
 }
 
+// withDefaults gives each zero β and ϵ PyTorch's default, independently.
+func (c AdamConfig) withDefaults() AdamConfig {
+	d := DefaultAdam()
+	if c.Beta1 == 0 {
+		c.Beta1 = d.Beta1
+	}
+	if c.Beta2 == 0 {
+		c.Beta2 = d.Beta2
+	}
+	if c.Eps == 0 {
+		c.Eps = d.Eps
+	}
+	return c
+}
+
 func newAdam(kind string, params []*autograd.Var, cfg AdamConfig, decoupled bool) (*Adam, error) {
-	if cfg.Beta1 == 0 && cfg.Beta2 == 0 {
-		cfg.Beta1, cfg.Beta2 = 0.9, 0.999
-	}
-	if cfg.Eps == 0 {
-		cfg.Eps = 1e-8
-	}
+	cfg = cfg.withDefaults()
 	if err := checkLR(kind, cfg.LR); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,8 @@
 // schedules in PyTorch's closed forms (StepLR, CosineAnnealingLR), and
 // gradient clipping by global norm (ClipGradNorm).
 //
-// An optimizer updates a fixed list of parameters (autograd Vars) in place
+// An optimizer updates a fixed list of parameters (autograd Vars), each
+// listed once (a repeat is an error: it would be updated twice), in place
 // on their device, one fused device call per parameter tensor
 // (device.Device.SGD and Adam); only scalars cross to the host. Parameters
 // without a gradient are skipped, as in PyTorch. Where the device also has

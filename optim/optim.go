@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/device"
@@ -55,11 +56,21 @@ type base struct {
 	batch  tensorBatch // for multi-tensor steps
 }
 
+// newBase checks params: none nil or of another dtype than float32 and
+// float64, and no Var listed twice. A parameter listed twice would be
+// updated twice per step with two sets of state; PyTorch warns that this
+// will become an error, and a model's Params never list a shared
+// parameter twice (nn.Module.Params), so it is an error here.
 func newBase(kind string, params []*autograd.Var, names ...string) (base, error) {
+	seen := make(map[*autograd.Var]int, len(params))
 	for i, p := range params {
 		if p == nil {
 			return base{}, fmt.Errorf("optim: %s: parameter %d is nil", kind, i)
 		}
+		if j, dup := seen[p]; dup {
+			return base{}, fmt.Errorf("optim: %s: parameters %d and %d are the same Var %q; list a shared parameter once", kind, j, i, p.Name())
+		}
+		seen[p] = i
 		if p.Value().DType() != device.Float32 && p.Value().DType() != device.Float64 {
 			return base{}, fmt.Errorf("optim: %s: parameter %d has dtype %v", kind, i, p.Value().DType())
 		}
@@ -177,6 +188,34 @@ func checkLR(kind string, lr float64) error {
 		return fmt.Errorf("optim: %s: invalid learning rate %v", kind, lr)
 	}
 	return nil
+}
+
+// firstIndex tells the first listing of each Var in a parameter list from
+// its repeats: by searching the earlier entries in a short list, which
+// allocates nothing (ClipGradNorm runs every step), and through a map
+// built once in a long one.
+type firstIndex struct {
+	params []*autograd.Var
+	at     map[*autograd.Var]int // index of the first listing; long lists only
+}
+
+func newFirstIndex(params []*autograd.Var) firstIndex {
+	f := firstIndex{params: params}
+	if len(params) > 32 {
+		f.at = make(map[*autograd.Var]int, len(params))
+		for i := len(params) - 1; i >= 0; i-- {
+			f.at[params[i]] = i
+		}
+	}
+	return f
+}
+
+// first reports whether params[i] is not listed before i.
+func (f firstIndex) first(i int) bool {
+	if f.at != nil {
+		return f.at[f.params[i]] == i
+	}
+	return !slices.Contains(f.params[:i], f.params[i])
 }
 
 func errDevice(kind string, params []*autograd.Var) error {

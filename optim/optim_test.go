@@ -313,3 +313,121 @@ func TestClipGradNorm(t *testing.T) {
 	_, err := optim.ClipGradNorm(nil, 0)
 	assert.Error(t, err)
 }
+
+// TestAdamZeroFieldsTakeDefaults: each zero β and ϵ takes PyTorch's
+// default on its own, for Adam and AdamW alike.
+func TestAdamZeroFieldsTakeDefaults(t *testing.T) {
+	p := param(t, cpuDev(t), 1)
+	tests := []struct {
+		name string
+		cfg  optim.AdamConfig
+		want optim.AdamConfig
+	}{
+		{"all zero", optim.AdamConfig{LR: 1e-3}, optim.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
+		{"beta1 only", optim.AdamConfig{LR: 1e-3, Beta1: 0.8}, optim.AdamConfig{LR: 1e-3, Beta1: 0.8, Beta2: 0.999, Eps: 1e-8}},
+		{"beta2 only", optim.AdamConfig{LR: 1e-3, Beta2: 0.99}, optim.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8}},
+		{"eps only", optim.AdamConfig{LR: 1e-3, Eps: 1e-6}, optim.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-6}},
+		{"weight decay kept", optim.AdamConfig{LR: 1e-2, WeightDecay: 0.1, Beta1: 0.5}, optim.AdamConfig{LR: 1e-2, Beta1: 0.5, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.1}},
+		{"all set", optim.AdamConfig{LR: 1, Beta1: 0.1, Beta2: 0.2, Eps: 0.3, WeightDecay: 0.4}, optim.AdamConfig{LR: 1, Beta1: 0.1, Beta2: 0.2, Eps: 0.3, WeightDecay: 0.4}},
+		{"default adam", optim.DefaultAdam(), optim.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
+		{"default adamw", optim.DefaultAdamW(), optim.AdamConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := optim.NewAdam([]*autograd.Var{p}, tc.cfg)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, a.Config(), "adam")
+			w, err := optim.NewAdamW([]*autograd.Var{p}, tc.cfg)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, w.Config(), "adamw")
+		})
+	}
+}
+
+// TestAdamTinyBetaIsZero: math.SmallestNonzeroFloat64, the documented way
+// to ask for β = 0 or ϵ = 0, gives the same float32 steps, bit for bit, as
+// the device's Adam with those fields exactly 0.
+func TestAdamTinyBetaIsZero(t *testing.T) {
+	const tiny = math.SmallestNonzeroFloat64
+	dev := cpuDev(t)
+	grads := [][]float32{{0.5, -3}, {-1, 2}, {0.25, 0.25}}
+	for _, tc := range []struct {
+		name             string
+		beta1, beta2, ep float64 // 0 where tiny is passed
+	}{
+		{"beta1", 0, 0.999, 1e-8},
+		{"beta2", 0.9, 0, 1e-8},
+		{"eps", 0.9, 0.999, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			orTiny := func(x float64) float64 {
+				if x == 0 {
+					return tiny
+				}
+				return x
+			}
+			p := param(t, dev, 1, -2)
+			o, err := optim.NewAdam([]*autograd.Var{p}, optim.AdamConfig{LR: 0.1, Beta1: orTiny(tc.beta1), Beta2: orTiny(tc.beta2), Eps: orTiny(tc.ep)})
+			require.NoError(t, err)
+			ref := param(t, dev, 1, -2)
+			m := must(tensor.Zeros(dev, device.Float32, 2))
+			v := must(tensor.Zeros(dev, device.Float32, 2))
+			for step, g := range grads {
+				setGrad(t, p, g...)
+				require.NoError(t, o.Step())
+				setGrad(t, ref, g...)
+				dev.Adam(ref.Value().Buffer(), ref.Grad().Buffer(), m.Buffer(), v.Buffer(), device.AdamConfig{
+					LR: 0.1, Beta1: tc.beta1, Beta2: tc.beta2, Eps: tc.ep, Step: step + 1})
+				assert.Equal(t, vals(t, ref), vals(t, p), "step %d", step+1)
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestClipGradNormCountsSharedOnce: a Var listed twice is one parameter
+// with one gradient: it counts once in the norm and is scaled once, in a
+// short list and in a long one (which takes the map path).
+func TestClipGradNormCountsSharedOnce(t *testing.T) {
+	dev := cpuDev(t)
+	for _, fill := range []int{0, 40} {
+		a, b := param(t, dev, 0, 0), param(t, dev, 0)
+		setGrad(t, a, 3, 4)
+		setGrad(t, b, 12)
+		list := []*autograd.Var{a, b, a}
+		for range fill {
+			list = append(list, param(t, dev, 0)) // no gradient
+		}
+		list = append(list, b)
+		n, err := optim.ClipGradNorm(list, 6.5)
+		require.NoError(t, err)
+		assert.InDelta(t, 13, n, 1e-6, "%d parameters", len(list))
+		assert.InDeltaSlice(t, []float64{1.5, 2}, must(a.Grad().Float64s()), 1e-5, "scaled by 6.5/13 once")
+		assert.InDeltaSlice(t, []float64{6}, must(b.Grad().Float64s()), 1e-5, "scaled by 6.5/13 once")
+	}
+}
+
+// TestOptimizersRejectRepeatedParams: a Var listed twice would be updated
+// twice per step; every optimizer refuses the list and names both indices.
+func TestOptimizersRejectRepeatedParams(t *testing.T) {
+	dev := cpuDev(t)
+	a, b := param(t, dev, 1), param(t, dev, 2)
+	ps := []*autograd.Var{a, b, a}
+	for name, err := range map[string]error{
+		"sgd":      second(optim.NewSGD(ps, optim.SGDConfig{LR: 0.1})),
+		"momentum": second(optim.NewSGD(ps, optim.SGDConfig{LR: 0.1, Momentum: 0.9})),
+		"adam":     second(optim.NewAdam(ps, optim.DefaultAdam())),
+		"adamw":    second(optim.NewAdamW(ps, optim.DefaultAdamW())),
+	} {
+		require.Error(t, err, name)
+		assert.ErrorContains(t, err, "parameters 0 and 2 are the same Var", name)
+	}
+	_, err := optim.NewSGD([]*autograd.Var{a, b}, optim.SGDConfig{LR: 0.1})
+	assert.NoError(t, err, "distinct parameters")
+}

@@ -54,17 +54,21 @@ func (s CosineAnnealingLR) LR(epoch int) float64 {
 
 // ClipGradNorm scales the gradients of params in place so that their
 // global L2 norm (all gradients as one vector) is at most maxNorm, like
-// torch.nn.utils.clip_grad_norm_: with total norm n, each gradient is
-// multiplied by maxNorm/(n + 1e-6) when that is below 1. It returns n, the
-// norm before clipping. Parameters without a gradient are skipped.
+// torch.nn.utils.clip_grad_norm_(model.parameters()): with total norm n,
+// each gradient is multiplied by maxNorm/(n + 1e-6) when that is below 1.
+// It returns n, the norm before clipping. Parameters without a gradient are
+// skipped, and a Var listed twice counts, and is scaled, once: it is one
+// parameter with one gradient (torch, given a list with a repeat, would
+// count it twice; model.parameters() never repeats one).
 func ClipGradNorm(params []*autograd.Var, maxNorm float64) (float64, error) {
 	if !(maxNorm > 0) {
 		return 0, fmt.Errorf("optim: ClipGradNorm: max norm %v, want > 0", maxNorm)
 	}
+	firsts := newFirstIndex(params)
 	var sum float64
 	for i, p := range params {
 		g := p.Grad()
-		if g == nil {
+		if g == nil || !firsts.first(i) {
 			continue
 		}
 		d, err := g.Device().Dot(g.Buffer(), g.Buffer())
@@ -76,8 +80,8 @@ func ClipGradNorm(params []*autograd.Var, maxNorm float64) (float64, error) {
 	total := math.Sqrt(sum)
 	coef := maxNorm / (total + 1e-6)
 	if coef < 1 {
-		for _, p := range params {
-			if g := p.Grad(); g != nil {
+		for i, p := range params {
+			if g := p.Grad(); g != nil && firsts.first(i) {
 				g.Device().Scale(coef, g.Buffer(), g.Buffer())
 			}
 		}
