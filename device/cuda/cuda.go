@@ -62,6 +62,10 @@ type Device struct {
 	// instead of gemmPlan's choice: for BenchmarkGemmTiles, which measures
 	// every tile at every size so that gemmPlan's thresholds can be tuned.
 	forceTile int
+	// gemmRows, when positive, replaces the rows one Gemm launch covers
+	// (gemmRowLimit), so that tests reach the row slicing of a product too
+	// tall for one grid without allocating gigabytes.
+	gemmRows int
 }
 
 var _ device.Device = (*Device)(nil)

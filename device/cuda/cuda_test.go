@@ -103,6 +103,52 @@ func TestGemmShapes(t *testing.T) {
 	}
 }
 
+// TestGemmRowSlices: a product taller than one launch's grid (gridDim.y
+// ≤ 65535 row blocks: 8,388,480 rows, reached by the m×1×1 broadcasts of
+// autograd's Sum adjoint on a large tensor) runs as row slices. The limit
+// is lowered here so that the slicing runs on small matrices: every
+// transpose, a partial last slice, padded leading dimensions, β ≠ 0.
+func TestGemmRowSlices(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	if got, want := d.gemmRowLimit(), 8388480; got != want {
+		t.Fatalf("gemmRowLimit() = %d, want %d", got, want)
+	}
+	if tile, _, _ := gemmGrid(0, d.gemmRowLimit(), 1); tile != 0 {
+		t.Fatalf("tile 0 cannot take gemmRowLimit() rows")
+	}
+	if tile, _, _ := gemmPlan(d.gemmRowLimit()+1, 1, d.SMs()); tile >= 0 {
+		t.Fatalf("gemmPlan takes %d rows in one grid: the row limit is too low", d.gemmRowLimit()+1)
+	}
+	d.gemmRows = 100
+	rng := rand.New(rand.NewPCG(3, 4))
+	// 1000 rows are ten launches of 100 (small products are not autotuned).
+	x := upload(t, d, randVec(rng, 1000))
+	defer d.Free(x)
+	before := d.Stats().Launches
+	d.Gemm(false, false, 1000, 1, 1, 1, x, 1, x, 1, 0, x, 1)
+	if got := d.Stats().Launches - before; got != 10 {
+		t.Fatalf("a 1000-row product with 100-row launches made %d launches, want 10", got)
+	}
+	for _, s := range [][3]int{{1000, 1, 1}, {250, 3, 5}, {301, 17, 9}} {
+		m, n, k := s[0], s[1], s[2]
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for _, pad := range []int{0, 3} {
+					for _, beta := range []float64{0, 0.5} {
+						t.Run(fmt.Sprintf("m%d_n%d_k%d_%s%s_pad%d_beta%g", m, n, k, flag(ta), flag(tb), pad, beta), func(t *testing.T) {
+							checkGemm(t, d, rng, ta, tb, m, n, k, pad, 1.5, beta)
+						})
+					}
+				}
+			}
+		}
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func checkGemm(t *testing.T, d *Device, rng *rand.Rand, ta, tb bool, m, n, k, pad int, alpha, beta float64) {
 	ar, ac := m, k
 	if ta {

@@ -29,6 +29,12 @@ func (b *Buffer) DType() device.DType { return device.Float32 }
 // kernels on this device's thread (none yet).
 func (b *Buffer) Ptr() uintptr { return uintptr(b.ptr) }
 
+// view is the part of b from element off on: the same device memory, not
+// a new allocation (never Free it).
+func (b *Buffer) view(off int) *Buffer {
+	return &Buffer{dev: b.dev, ptr: b.ptr + devPtr(4*off), n: b.n - off, live: b.live}
+}
+
 // buf resolves a device.Buffer of this device; it panics, naming the
 // method, for a buffer of another device, a freed buffer or nil (unless
 // nilOK).

@@ -69,6 +69,7 @@ func (d *Device) tensorTable(op string) (devPtr, bool) {
 			return t.buf.ptr, true
 		}
 	}
+	checkDistinctTensors(op, c.words)
 	words := slices.Clone(c.words)
 	x, err := d.Alloc(device.Float32, 2*len(words)) // two float32 per word
 	if err != nil {
@@ -90,6 +91,28 @@ func (d *Device) tensorTable(op string) (devPtr, bool) {
 	}
 	c.tables = slices.Insert(c.tables, 0, tensorTable{words: words, buf: b})
 	return b.ptr, true
+}
+
+// checkDistinctTensors panics when a buffer the multi-tensor kernels write
+// (a parameter, or its m or v state) appears twice in a table (the same
+// parameter listed twice, say): the tensors' blocks run concurrently, so
+// its two updates would race, where the per-tensor calls would apply both
+// in turn. It runs only when a table is built, not on every step.
+func checkDistinctTensors(op string, words []uint64) {
+	owner := make(map[uint64]int, len(words)/tensorRefWords*3)
+	for i := 0; i+tensorRefWords <= len(words); i += tensorRefWords {
+		t := i / tensorRefWords
+		for _, w := range []int{0, 2, 3} { // p, m, v (g is only read)
+			ptr := words[i+w]
+			if ptr == 0 {
+				continue
+			}
+			if j, dup := owner[ptr]; dup && j != t {
+				panic(fmt.Sprintf("cuda: %s: tensors %d and %d update the same buffer (a parameter listed twice?): their updates would race in one launch", op, j, t))
+			}
+			owner[ptr] = t
+		}
+	}
 }
 
 // launchTensorChunks calls launch for the table assembled in

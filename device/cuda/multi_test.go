@@ -267,6 +267,7 @@ func TestMultiTensorMisuse(t *testing.T) {
 	d := open(t)
 	defer d.Close()
 	a, b := upload(t, d, []float32{1, 2}), upload(t, d, []float32{1, 2, 3})
+	c, m, m2, v := upload(t, d, []float32{3, 4}), upload(t, d, []float32{0, 0}), upload(t, d, []float32{0, 0}), upload(t, d, []float32{0, 0})
 	l := []device.Buffer{a}
 	adam := device.AdamConfig{LR: 0.1, Beta1: 0.9, Beta2: 0.999, Step: 1}
 	tests := []struct {
@@ -280,6 +281,10 @@ func TestMultiTensorMisuse(t *testing.T) {
 		{"adam nil", func() { d.AdamTensors(l, l, []device.Buffer{nil}, l, adam) }, "cuda: AdamTensors: nil buffer"},
 		{"sgd list lengths", func() { d.SGDTensors(l, nil, nil, device.SGDConfig{LR: 1}) }, "cuda: SGDTensors: 1 parameters but a list of 0 buffers"},
 		{"sgd momentum", func() { d.SGDTensors(l, l, nil, device.SGDConfig{LR: 1, Momentum: 0.9}) }, "cuda: SGDTensors: momentum needs a velocity buffer for tensor 0"},
+		{"sgd repeated parameter", func() { d.SGDTensors([]device.Buffer{a, c, a}, []device.Buffer{c, a, c}, nil, device.SGDConfig{LR: 1}) }, "cuda: SGDTensors: tensors 0 and 2 update the same buffer (a parameter listed twice?): their updates would race in one launch"},
+		{"adam shared state", func() {
+			d.AdamTensors([]device.Buffer{a, c}, []device.Buffer{c, a}, []device.Buffer{m, m2}, []device.Buffer{m2, v}, adam)
+		}, "cuda: AdamTensors: tensors 0 and 1 update the same buffer (a parameter listed twice?): their updates would race in one launch"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

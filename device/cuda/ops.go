@@ -84,12 +84,43 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 	checkOperand("Gemm", "A", A, transA, m, k, lda)
 	checkOperand("Gemm", "B", B, transB, k, n, ldb)
 	checkOperand("Gemm", "C", C, false, m, n, ldc)
+	if limit := d.gemmRowLimit(); m > limit {
+		d.gemmRowSlices(limit, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+		return
+	}
 	tile := d.gemmTileFor(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 	if tile < 0 {
 		d.record(fmt.Errorf("cuda: Gemm: m = %d rows exceed the kernel grid", m))
 		return
 	}
 	d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+}
+
+// gemmRowLimit is the most rows of C one Gemm launch covers: gridDim.y ≤
+// maxGridY blocks of the tallest tile gemmPlan has (8,388,480 rows), or
+// the lower limit a test sets (Device.gemmRows).
+func (d *Device) gemmRowLimit() int {
+	if d.gemmRows > 0 {
+		return d.gemmRows
+	}
+	return maxGridY * gemmTiles[0].bm
+}
+
+// gemmRowSlices computes a product taller than one launch covers (an m×1×1
+// broadcast of a large tensor, say) as products of at most limit rows of
+// op(A) and C each. Every tile computes an element of C from its row of
+// op(A) and column of op(B) alone, in a fixed order, so the slices give
+// the bits of one launch. The slices' offsets are multiples of limit rows,
+// which keeps the operands' float4 alignment when limit is a multiple of 4.
+func (d *Device) gemmRowSlices(limit int, transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer, ldc int) {
+	for r := 0; r < m; r += limit {
+		h := min(limit, m-r)
+		aOff := r * lda // op(A)'s row r: row r of A, or column r of a transposed A
+		if transA {
+			aOff = r
+		}
+		d.Gemm(transA, transB, h, n, k, alpha, A.view(aOff), lda, B, ldb, beta, C.view(r*ldc), ldc)
+	}
 }
 
 // launchGemm queues the product on the given tile (whose grid fits).
