@@ -29,7 +29,10 @@
 //	reduce       dot_partial (≤ 1024 blocks of 256, one partial sum each, in
 //	             double) then dot_final (one block); sum_rows (column sums:
 //	             block 32×8, 32 columns per block, 8 row strides); sum_cols
-//	             (row sums: a warp per row); argmax_matches (one block of
+//	             (row sums: a warp per row), or for at most 64 rows of at
+//	             least 2¹⁶ columns sum_cols_partial (blocks sharing each
+//	             row, partial sums in double) then sum_cols_final (a block
+//	             a row); argmax_matches (one block of
 //	             1024: a warp finds a row's first maximum by shuffles, the
 //	             block sums the matches). Fixed summation order, no atomics.
 //	softmax      softmax/log-softmax and adjoints: *_warp puts a warp on a

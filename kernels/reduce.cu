@@ -1,4 +1,5 @@
-// reduce.cu: dot product, column sums (SumRows), row sums (SumCols) and the
+// reduce.cu: dot product, column sums (SumRows), row sums (SumCols, one
+// warp per row or, for a few long rows, two passes) and the
 // count of correct class predictions (ArgMaxMatches).
 // Sums are accumulated in double, like the cpu package's Dot and SumCols.
 // No atomics: every result has a fixed summation order, so repeated runs
@@ -58,6 +59,35 @@ extern "C" __global__ void sum_cols(i64 rows, i64 cols, const float *x, double a
 			if (beta != 0.0) s += beta * (double)y[row];
 			y[row] = (float)s;
 		}
+	}
+}
+
+// sum_cols_partial: partial[row*gridDim.x + b] = the sum, in double, of
+// block b's grid-stride share of row blockIdx.y of x (rows × cols): the
+// first pass of a SumCols whose rows are too long for one warp each, so
+// that gridDim.x blocks share every row. Launch THREADS threads, gridDim.y =
+// rows (at most 65535), then sum_cols_final.
+extern "C" __global__ void sum_cols_partial(i64 cols, const float *x, double *partial) {
+	__shared__ double smem[32];
+	const float *xr = x + (i64)blockIdx.y * cols;
+	double s = 0.0;
+	for (i64 j = (i64)blockIdx.x * blockDim.x + threadIdx.x; j < cols; j += (i64)gridDim.x * blockDim.x) s += xr[j];
+	s = blockSum(s, smem);
+	if (threadIdx.x == 0) partial[(i64)blockIdx.y * gridDim.x + blockIdx.x] = s;
+}
+
+// sum_cols_final: y[row] = beta y[row] + alpha sum_b partial[row*parts + b],
+// one block of THREADS threads per row (blockIdx.x), the parts summed in a
+// fixed order. y is not read when beta is 0.
+extern "C" __global__ void sum_cols_final(i64 parts, const double *partial, double alpha, double beta, float *y) {
+	__shared__ double smem[32];
+	const i64 row = blockIdx.x;
+	double s = 0.0;
+	for (i64 i = threadIdx.x; i < parts; i += blockDim.x) s += partial[row * parts + i];
+	s = alpha * blockSum(s, smem);
+	if (threadIdx.x == 0) {
+		if (beta != 0.0) s += beta * (double)y[row];
+		y[row] = (float)s;
 	}
 }
 

@@ -5,6 +5,7 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -143,6 +144,60 @@ func TestGemmRowSlices(t *testing.T) {
 				}
 			}
 		}
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSumColsLongRows: a few rows of at least 2¹⁶ columns (autograd's Sum
+// of a whole tensor is one such row) take the two-pass path, whose result
+// must be the double-precision sum, scaled and accumulated as SumCols
+// says, in exactly two launches.
+func TestSumColsLongRows(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, s := range [][2]int{{1, sumColsSplitCols}, {3, 70001}} {
+		rows, cols := s[0], s[1]
+		x := randVec(rng, rows*cols)
+		X := upload(t, d, x)
+		for _, beta := range []float64{0, 0.5} {
+			t.Run(fmt.Sprintf("%dx%d_beta%g", rows, cols, beta), func(t *testing.T) {
+				y := randVec(rng, rows)
+				y0 := append([]float32(nil), y...)
+				if beta == 0 {
+					for i := range y {
+						y[i] = float32NaN() // not read
+					}
+				}
+				Y := upload(t, d, y)
+				defer d.Free(Y)
+				before := d.Stats().Launches
+				d.SumCols(X, rows, cols, -1.5, beta, Y)
+				if got := d.Stats().Launches - before; got != 2 {
+					t.Errorf("%d launches, want the two passes", got)
+				}
+				got := make([]float32, rows)
+				if err := d.Download32(got, Y); err != nil {
+					t.Fatal(err)
+				}
+				for i := range rows {
+					var sum float64
+					for _, v := range x[i*cols : (i+1)*cols] {
+						sum += float64(v)
+					}
+					want := -1.5 * sum
+					if beta != 0 {
+						want += beta * float64(y0[i])
+					}
+					if math.Abs(float64(got[i])-want) > 1e-6*max(1, math.Abs(want)) {
+						t.Errorf("row %d: %v, want %v", i, got[i], want)
+					}
+				}
+			})
+		}
+		d.Free(X)
 	}
 	if err := d.Sync(); err != nil {
 		t.Fatal(err)

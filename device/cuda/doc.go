@@ -107,13 +107,18 @@
 //
 // # SGEMM tiles and autotuning
 //
+// A product taller than one launch's grid covers (gridDim.y ≤ 65535 row
+// blocks: 8,388,480 rows) runs as row slices, with the same bits.
+//
 // Gemm runs one of four block tiles of kernels/gemm.cuh (128×128, 64×64,
 // 32×32, 128×256; see package kernels for their shapes and k-loops). A
 // product of at least 2³⁰ flops is autotuned: the first product of its
 // size class (the transposes and ⌈log₂⌉ of m, n and k) times every tile
-// on the card, a warm-up and at most 16 launches each between two
-// synchronisations, and the class keeps the fastest for the life of the
-// Device. That costs those launches once per class, and adapts the choice
+// on the card, and the class keeps the fastest for the life of the Device.
+// Each tile runs once before any is timed (a module's first load, its JIT
+// compilation, must not count against one tile), then twice a warm-up and
+// at most 16 launches between two synchronisations; its better round
+// counts. That costs those launches once per class, and adapts the choice
 // to the card in hand (an H100, an A100 and a laptop GPU differ in SMs,
 // registers and clocks) instead of thresholds guessed for one of them. A
 // smaller product takes gemmPlan's untimed choice (the largest tile that

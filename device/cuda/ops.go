@@ -262,7 +262,38 @@ func (d *Device) SumCols(x device.Buffer, rows, cols int, alpha, beta float64, y
 	if rows == 0 {
 		return
 	}
+	if rows <= sumColsSplitRows && cols >= sumColsSplitCols {
+		d.sumColsSplit(X, rows, cols, alpha, beta, Y)
+		return
+	}
 	d.launch(kSumCols, gridFor(rows, threads/32, d.sms), 1, threads, 1, intArg(rows), intArg(cols), ptrArg(X), fltArg(alpha), fltArg(beta), ptrArg(Y))
+}
+
+// A SumCols of at most sumColsSplitRows rows of at least sumColsSplitCols
+// columns (autograd's Sum and Mean of a whole tensor: one row) would leave
+// all but a few warps of the GPU idle, one warp reading each long row; it
+// runs in two passes instead (sumColsSplit).
+const (
+	sumColsSplitRows = 64
+	sumColsSplitCols = 1 << 16
+)
+
+// sumColsSplit is SumCols in two launches: sum_cols_partial, in which
+// parts blocks share each row and write their sums (double) to a
+// temporary, then sum_cols_final, one block a row summing its parts in a
+// fixed order. The temporary comes from the caching allocator and goes back
+// at once: the stream orders its reuse after these kernels.
+func (d *Device) sumColsSplit(X *Buffer, rows, cols int, alpha, beta float64, Y *Buffer) {
+	parts := min(ceilDiv(cols, 16*threads), max(1, blocksPerSM*d.sms/rows), maxDotBlocks)
+	tmp, err := d.Alloc(device.Float32, 2*rows*parts) // rows×parts doubles
+	if err != nil {
+		d.record(fmt.Errorf("cuda: SumCols: %d partial sums: %w", rows*parts, err))
+		return
+	}
+	defer d.Free(tmp)
+	P := tmp.(*Buffer)
+	d.launch(kSumColsPartial, parts, rows, threads, 1, intArg(cols), ptrArg(X), ptrArg(P))
+	d.launch(kSumColsFinal, rows, 1, threads, 1, intArg(parts), ptrArg(P), fltArg(alpha), fltArg(beta), ptrArg(Y))
 }
 
 // ArgMaxMatches computes count = β count + #{i : argmax_j x[i,j] = labels[i]}

@@ -28,6 +28,8 @@ const (
 	kDotFinal
 	kSumRows
 	kSumCols
+	kSumColsPartial
+	kSumColsFinal
 	kArgMaxMatches
 	kSoftmaxWarp
 	kSoftmaxBlock
@@ -67,6 +69,8 @@ var kernelTable = func() [numKernels]kernelRef {
 		kDotFinal:              {kernels.Reduce, "dot_final"},
 		kSumRows:               {kernels.Reduce, "sum_rows"},
 		kSumCols:               {kernels.Reduce, "sum_cols"},
+		kSumColsPartial:        {kernels.Reduce, "sum_cols_partial"},
+		kSumColsFinal:          {kernels.Reduce, "sum_cols_final"},
 		kArgMaxMatches:         {kernels.Reduce, "argmax_matches"},
 		kSoftmaxWarp:           {kernels.Softmax, "softmax_warp"},
 		kSoftmaxBlock:          {kernels.Softmax, "softmax_block"},
@@ -180,6 +184,8 @@ const (
 	// 40 TFLOP/s, at most maxTuneReps.
 	tuneFlops   = 1 << 33
 	maxTuneReps = 16
+	// tuneRounds is how many times each tile is timed; the best counts.
+	tuneRounds = 2
 )
 
 // gemmClass is the size class of a product for autotuning: its transposes

@@ -88,9 +88,9 @@ func TestGemmAutotune(t *testing.T) {
 				t.Fatalf("class %+v was not tuned", class)
 			}
 			t.Logf("tuned tile %s after %d launches", gemmTiles[tile].suffix, tuned.Launches-before.Launches)
-			if want := int64(1 + (1+tuneReps(m, n, k))*fp32Tiles()); tuned.Launches-before.Launches != want {
-				t.Errorf("tuning made %d launches, want %d: a warm-up and %d timed per FP32 tile, and the product",
-					tuned.Launches-before.Launches, want, tuneReps(m, n, k))
+			if want := int64(1 + tuneLaunches(m, n, k)*fp32Tiles()); tuned.Launches-before.Launches != want {
+				t.Errorf("tuning made %d launches, want %d: a first run and %d rounds of a warm-up and %d timed per FP32 tile, and the product",
+					tuned.Launches-before.Launches, want, tuneRounds, tuneReps(m, n, k))
 			}
 			// The class is tuned: one launch, no synchronisation.
 			checkGemm(t, d, rng, false, true, m, n, k, 0, 1.5, beta)
@@ -183,7 +183,7 @@ func TestGemmTF32x3(t *testing.T) {
 
 	m, n, k := 96, 80, 40
 	d.tune.minFlops = 2 * float64(m*n*k)
-	reps := int64(1 + tuneReps(m, n, k)) // a warm-up and the timed launches
+	reps := int64(tuneLaunches(m, n, k)) // per tile: a first run, then rounds of a warm-up and the timed launches
 	for _, allow := range []bool{true, false} {
 		d.AllowTF32x3(allow)
 		if d.tune.tiles != nil {

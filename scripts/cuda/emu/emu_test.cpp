@@ -385,6 +385,26 @@ static void testReduce() {
 				}
 			}
 		}
+	// The two passes of a SumCols on a few long rows: parts blocks share
+	// each row, then one block a row sums the parts.
+	for (int rows : {1, 3})
+		for (int cols : {1, 300, 5000})
+			for (unsigned parts : {1u, 3u, 7u})
+				for (double beta : {0.0, 2.0}) {
+					auto x = rnd(rows * cols), z = rnd(rows), z0 = z;
+					if (beta == 0) z.assign(rows, NAN);
+					const double alpha = beta == 0 ? 1 : 0.25;
+					std::vector<double> part(rows * parts, NAN);
+					emu::launch(dim3{parts, (unsigned)rows}, dim3{THREADS}, [&] { sum_cols_partial(cols, x.data(), part.data()); });
+					emu::launch(dim3{(unsigned)rows}, dim3{THREADS}, [&] { sum_cols_final(parts, part.data(), alpha, beta, z.data()); });
+					for (int i = 0; i < rows; i++) {
+						double s = 0;
+						for (int j = 0; j < cols; j++) s += x[i * cols + j];
+						s = alpha * s + (beta != 0 ? beta * z0[i] : 0);
+						CHECK(close(z[i], s, 1), "sum_cols_partial/final %dx%d parts %u alpha %g beta %g: %g want %g", rows, cols, parts,
+						      alpha, beta, z[i], s);
+					}
+				}
 	for (int n : {1, 255, 1000, 70000}) {
 		auto x = rnd(n), y = rnd(n);
 		std::vector<double> part(1024), out(1);
