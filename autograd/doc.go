@@ -32,7 +32,10 @@
 // and their gradients accumulate until ZeroGrad, as in PyTorch.
 //
 // Errors. Shape misuse panics at once with the op and the shapes. Failures
-// that depend on data or the device (allocation, a class index out of range,
-// NaN/Inf with SetCheckNumerics) are recorded on the tape; later ops do
-// nothing and Backward returns the error.
+// that depend on data or the device (allocation, NaN/Inf with
+// SetCheckNumerics) are recorded on the tape; later ops do nothing and
+// Backward returns the error, until Reset. A class index out of range is
+// found by the device's loss kernel and returned by Backward as an error
+// wrapping device.ErrInvalidInput, once: the device, the tape after Reset
+// and the parameters stay usable, so a bad batch can be skipped.
 package autograd

@@ -98,7 +98,19 @@ func TestClassIndexOutOfRangeIsAnError(t *testing.T) {
 	logits := tp.Input(must(tensor.FromFloat32(dev, []float32{1, 2, 3, 4}, 2, 2)), true)
 	classes := tp.Constant(must(tensor.FromFloat32(dev, []float32{0, 2}, 2)))
 	err := tp.Backward(loss.SoftmaxCrossEntropyIndex(tp, logits, classes, loss.Mean))
-	require.ErrorContains(t, err, "class index 2 out of range [0, 2)")
+	require.ErrorContains(t, err, "class index 2 is not an integer in [0, 2)")
+	require.ErrorIs(t, err, device.ErrInvalidInput)
+
+	// One bad batch does not end training: the next one runs, and its
+	// gradient is PyTorch's, (softmax − onehot)/K.
+	tp.Reset()
+	logits = tp.Input(must(tensor.FromFloat32(dev, []float32{1, 2, 3, 4}, 2, 2)), true)
+	classes = tp.Constant(must(tensor.FromFloat32(dev, []float32{0, 1}, 2)))
+	require.NoError(t, tp.Backward(loss.SoftmaxCrossEntropyIndex(tp, logits, classes, loss.Mean)))
+	g, err := logits.Grad().Float32s()
+	require.NoError(t, err)
+	s := 1 / (1 + math.Exp(1)) // softmax of (1, 2) at 1; (3, 4) alike
+	require.InDeltaSlice(t, []float32{float32((s - 1) / 2), float32((1 - s) / 2), float32(s / 2), float32((1 - s - 1) / 2)}, g, 1e-6)
 }
 
 func TestParameterGradientsAccumulateUntilZeroGrad(t *testing.T) {
@@ -150,4 +162,30 @@ func TestSteadyStateStepAllocatesNothing(t *testing.T) {
 	}
 	step()
 	require.Zero(t, testing.AllocsPerRun(20, step))
+}
+
+// TestForeignInputs: a Var made on another tape, or on this one before
+// Reset, carries a gradient path this Backward cannot replay; using it is
+// an error, not a silently missing gradient.
+func TestForeignInputs(t *testing.T) {
+	dev := newCPU(t)
+	tp1, tp2 := autograd.NewTape(dev, device.Float64), autograd.NewTape(dev, device.Float64)
+	defer tp1.Release()
+	defer tp2.Release()
+	w := autograd.NewParam("w", must(tensor.FromFloat64(dev, []float64{1, 2}, 2)))
+	sq := tp1.Mul(w, w)
+	err := tp2.Backward(tp2.Sum(sq))
+	require.ErrorIs(t, err, autograd.ErrForeignVar)
+	require.ErrorContains(t, err, "Sum: input 0")
+	require.Nil(t, w.Grad(), "no gradient reached w")
+
+	stale := tp1.Mul(w, w)
+	tp1.Reset()
+	require.ErrorIs(t, tp1.Backward(tp1.Sum(stale)), autograd.ErrForeignVar)
+	tp1.Reset()
+	require.NoError(t, tp1.Backward(tp1.Sum(tp1.Mul(w, w))), "after Reset the tape works")
+
+	released := must(tensor.FromFloat64(dev, []float64{1}, 1))
+	released.Release()
+	require.PanicsWithValue(t, "autograd: Input: the tensor is released (or was never allocated)", func() { tp1.Constant(released) })
 }

@@ -221,6 +221,9 @@ func (tp *Tape) Release() {
 // Backward computes its gradient (freed by Reset); otherwise it is a
 // constant. The tape does not take ownership of t.
 func (tp *Tape) Input(t *tensor.Tensor, requiresGrad bool) *Var {
+	if !t.Valid() {
+		panic("autograd: Input: the tensor is released (or was never allocated)")
+	}
 	v := tp.varArena.next()
 	v.value = *t
 	v.value.ReshapeInto(&v.value, t.Shape()...) // a view: the caller owns t
@@ -266,8 +269,17 @@ func (tp *Tape) Record(op *Op, shape []int, inputs ...*Var) (*Node, *Var) {
 		out.value = *t
 		out.value.ReshapeInto(&out.value, shape...) // owned by temps, held as a view
 	}
-	for _, in := range inputs {
-		if in != nil && in.needsGrad {
+	for i, in := range inputs {
+		if in == nil {
+			continue
+		}
+		if (in.node != nil && !tp.owns(in.node)) || !in.value.Valid() {
+			// Its gradient would stop at in: the ops that made it are on
+			// another tape, which this Backward never replays; or Reset
+			// has cleared it (its value is gone).
+			tp.fail(fmt.Errorf("autograd: %s: input %d: %w (recorded on another tape, or before Reset)", op.Name, i, ErrForeignVar))
+		}
+		if in.needsGrad {
 			out.needsGrad = true
 		}
 	}
@@ -275,6 +287,11 @@ func (tp *Tape) Record(op *Op, shape []int, inputs ...*Var) (*Node, *Var) {
 		out.needsGrad = false
 	}
 	return n, out
+}
+
+// owns reports whether n is a node of this tape's current recording.
+func (tp *Tape) owns(n *Node) bool {
+	return n.index < len(tp.nodes) && tp.nodes[n.index] == n
 }
 
 // Done finishes an op constructor: it appends the node to the tape when a
@@ -357,7 +374,7 @@ func (tp *Tape) BackwardWith(root *Var, seed *tensor.Tensor) error {
 	if !root.needsGrad {
 		return fmt.Errorf("autograd: Backward from %q: %w", root.Name(), ErrNoGrad)
 	}
-	if root.node != nil && (root.node.index >= len(tp.nodes) || tp.nodes[root.node.index] != root.node) {
+	if root.node != nil && !tp.owns(root.node) {
 		return fmt.Errorf("autograd: Backward: %w", ErrForeignVar)
 	}
 	tp.backwardDone = true

@@ -55,6 +55,8 @@ func checkEq(op string, a, b *Buffer) {
 
 // Copy2D copies a rows×cols block between strided matrices.
 func (c *CPU) Copy2D(dst device.Buffer, dstOff, dstLD int, src device.Buffer, srcOff, srcLD, rows, cols int) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	d, s := bufs2("Copy2D", dst, src)
 	if rows == 0 || cols == 0 {
 		return
@@ -76,6 +78,8 @@ func copy2D[T float](d []T, dOff, dLD int, s []T, sOff, sLD, rows, cols int) {
 
 // Fill sets every element to v.
 func (c *CPU) Fill(b device.Buffer, v float64) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	x := mustBuf(b, "Fill")
 	if x.f64 != nil {
 		fill(x.f64, v)
@@ -92,6 +96,8 @@ func fill[T float](x []T, v float64) {
 
 // Gemm computes C = α op(A) op(B) + βC.
 func (c *CPU) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.Buffer, lda int, b device.Buffer, ldb int, beta float64, cc device.Buffer, ldc int) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	A, B := bufs2("Gemm", a, b)
 	C := mustBuf(cc, "Gemm")
 	checkSame("Gemm", A, C)
@@ -104,6 +110,8 @@ func (c *CPU) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.Buf
 
 // Axpy computes y ← αx + y.
 func (c *CPU) Axpy(alpha float64, x, y device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	a, b := bufs2("Axpy", x, y)
 	checkEq("Axpy", a, b)
 	if a.f64 != nil {
@@ -123,6 +131,8 @@ func axpy[T float](alpha T, x, y []T) {
 
 // Scale computes y ← αx.
 func (c *CPU) Scale(alpha float64, x, y device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	a, b := bufs2("Scale", x, y)
 	checkEq("Scale", a, b)
 	if a.f64 != nil {
@@ -142,12 +152,14 @@ func scale[T float](alpha T, x, y []T) {
 
 // Dot returns Σ xᵢyᵢ, accumulated in float64.
 func (c *CPU) Dot(x, y device.Buffer) (float64, error) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	a, b := bufs2("Dot", x, y)
 	checkEq("Dot", a, b)
 	if a.f64 != nil {
-		return dot(a.f64, b.f64), c.err
+		return dot(a.f64, b.f64), c.takeErr()
 	}
-	return dot(a.f32, b.f32), c.err
+	return dot(a.f32, b.f32), c.takeErr()
 }
 
 func dot[T float](x, y []T) float64 {
@@ -161,6 +173,8 @@ func dot[T float](x, y []T) float64 {
 
 // Unary computes y = f(x).
 func (c *CPU) Unary(op device.UnaryOp, x, y device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	a, b := bufs2("Unary", x, y)
 	checkEq("Unary", a, b)
 	if a.f64 != nil {
@@ -231,6 +245,8 @@ func sigmoid(x float64) float64 {
 
 // UnaryAdjoint computes δ = f'(x) ⊙ ε.
 func (c *CPU) UnaryAdjoint(op device.UnaryOp, x, y, eps, delta device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	X, Y, E, D := opt("UnaryAdjoint", x), opt("UnaryAdjoint", y), opt("UnaryAdjoint", eps), opt("UnaryAdjoint", delta)
 	checkSame("UnaryAdjoint", X, Y, E, D)
 	checkEq("UnaryAdjoint", X, Y)
@@ -308,6 +324,8 @@ func unaryAdjoint[T float](op device.UnaryOp, x, y, e, d []T) {
 
 // Binary computes c = a ∘ b.
 func (c *CPU) Binary(op device.BinaryOp, a, b, cc device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	A, B := bufs2("Binary", a, b)
 	C := mustBuf(cc, "Binary")
 	checkSame("Binary", A, C)
@@ -348,6 +366,8 @@ func binary[T float](op device.BinaryOp, a, b, c []T) {
 
 // BiasActivation computes y = f(x + 1bᵀ).
 func (c *CPU) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols int, bias device.Buffer, y device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	X, Y := bufs2("BiasActivation", x, y)
 	B := opt("BiasActivation", bias)
 	checkSame("BiasActivation", X, B)
@@ -392,6 +412,8 @@ func biasActivation[T float](op device.UnaryOp, x []T, rows, cols int, b, y []T)
 
 // SumRows computes y = βy + Σᵢ x[i,:].
 func (c *CPU) SumRows(x device.Buffer, rows, cols int, beta float64, y device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	X, Y := bufs2("SumRows", x, y)
 	checkLen("SumRows", "x", X, rows*cols)
 	checkLen("SumRows", "y", Y, cols)
@@ -421,6 +443,8 @@ func sumRows[T float](x []T, rows, cols int, beta T, y []T) {
 
 // SumCols computes y = βy + αΣⱼ x[:,j].
 func (c *CPU) SumCols(x device.Buffer, rows, cols int, alpha, beta float64, y device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	X, Y := bufs2("SumCols", x, y)
 	checkLen("SumCols", "x", X, rows*cols)
 	checkLen("SumCols", "y", Y, rows)
@@ -447,6 +471,8 @@ func sumCols[T float](x []T, rows, cols int, alpha, beta float64, y []T) {
 
 // ArgMaxMatches computes count = β count + #{i : argmax_j x[i,j] = labels[i]}.
 func (c *CPU) ArgMaxMatches(x device.Buffer, rows, cols int, labels device.Buffer, beta float64, count device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	const name = "ArgMaxMatches"
 	X, L, C := mustBuf(x, name), mustBuf(labels, name), mustBuf(count, name)
 	checkSame(name, X, L, C)

@@ -55,17 +55,25 @@ type poolKey struct {
 
 // CPU is the pure-Go Device. Compute runs synchronously on the calling
 // goroutine and, for large enough work, on a pool of worker goroutines.
-// A CPU may be used by one goroutine at a time.
+// A CPU may be used from several goroutines: its calls are serialised (each
+// already uses every thread it was given), as the cuda device's are.
 type CPU struct {
+	// call serialises the methods: the worker pool, the GEMM's packing
+	// buffers and the recorded errors are the device's, not the caller's.
+	call sync.Mutex
+
 	gemm gemmer
 	par  *pool // workers for float32 elementwise and row-wise kernels
 	// free is a caching allocator: buffers released by Free are reused by
 	// the next Alloc of the same type and length, so a steady-state training
 	// step allocates nothing.
-	mu     sync.Mutex
-	free   map[poolKey][]*Buffer
-	err    error
-	poison bool // WithPoison
+	mu   sync.Mutex
+	free map[poolKey][]*Buffer
+	err  error // a failure of the device: every later call returns it
+	// inputErr is a failure of the data (device.ErrInvalidInput), returned
+	// once by the next Err, Sync, Download or Dot.
+	inputErr error
+	poison   bool // WithPoison
 	// memory is the machine's RAM in bytes (0: unknown). A buffer larger
 	// than that cannot be backed, and Go's runtime would end the whole
 	// process trying, so Alloc refuses it with device.ErrOutOfMemory.
@@ -147,10 +155,33 @@ func (c *CPU) Name() string { return "cpu" }
 // Kernel names the GEMM micro-kernel in use.
 func (c *CPU) Kernel() string { return c.gemm.Kernel().String() }
 
-// Err returns the first recorded failure.
-func (c *CPU) Err() error { return c.err }
+// Err returns the first recorded failure; a failure of the data
+// (device.ErrInvalidInput) is then forgotten.
+func (c *CPU) Err() error {
+	c.call.Lock()
+	defer c.call.Unlock()
+	return c.takeErr()
+}
 
+// takeErr is Err for a caller that holds c.call.
+func (c *CPU) takeErr() error {
+	if c.err != nil {
+		return c.err
+	}
+	err := c.inputErr
+	c.inputErr = nil
+	return err
+}
+
+// fail records err: as the device's failure, or, when it wraps
+// device.ErrInvalidInput, as the data's, reported once.
 func (c *CPU) fail(err error) {
+	if errors.Is(err, device.ErrInvalidInput) {
+		if c.inputErr == nil {
+			c.inputErr = err
+		}
+		return
+	}
 	if c.err == nil {
 		c.err = err
 	}
@@ -158,6 +189,8 @@ func (c *CPU) fail(err error) {
 
 // Alloc returns a buffer from the cache or a new one.
 func (c *CPU) Alloc(dt device.DType, n int) (device.Buffer, error) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	b, err := c.alloc(dt, n)
 	if err != nil {
 		return nil, err // not a nil *Buffer in a non-nil interface
@@ -204,6 +237,8 @@ func (c *CPU) alloc(dt device.DType, n int) (*Buffer, error) {
 
 // Free returns b to the cache.
 func (c *CPU) Free(b device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	if b == nil {
 		return
 	}
@@ -214,12 +249,15 @@ func (c *CPU) Free(b device.Buffer) {
 	c.mu.Unlock()
 }
 
-// Sync returns the first recorded error; CPU work is already complete.
-func (c *CPU) Sync() error { return c.err }
+// Sync returns the first recorded error (see Err); CPU work is already
+// complete.
+func (c *CPU) Sync() error { return c.Err() }
 
 var errLength = errors.New("length mismatch")
 
 func (c *CPU) Upload32(dst device.Buffer, src []float32) error {
+	c.call.Lock()
+	defer c.call.Unlock()
 	b := mustBuf(dst, "Upload32")
 	if len(src) != b.Len() {
 		return fmt.Errorf("cpu: upload of %d float32 into %d-element buffer: %w", len(src), b.Len(), errLength)
@@ -235,6 +273,8 @@ func (c *CPU) Upload32(dst device.Buffer, src []float32) error {
 }
 
 func (c *CPU) Upload64(dst device.Buffer, src []float64) error {
+	c.call.Lock()
+	defer c.call.Unlock()
 	b := mustBuf(dst, "Upload64")
 	if len(src) != b.Len() {
 		return fmt.Errorf("cpu: upload of %d float64 into %d-element buffer: %w", len(src), b.Len(), errLength)
@@ -250,6 +290,8 @@ func (c *CPU) Upload64(dst device.Buffer, src []float64) error {
 }
 
 func (c *CPU) Download32(dst []float32, src device.Buffer) error {
+	c.call.Lock()
+	defer c.call.Unlock()
 	b := mustBuf(src, "Download32")
 	if len(dst) != b.Len() {
 		return fmt.Errorf("cpu: download of %d-element buffer into %d float32: %w", b.Len(), len(dst), errLength)
@@ -258,23 +300,25 @@ func (c *CPU) Download32(dst []float32, src device.Buffer) error {
 		for i, v := range b.f64 {
 			dst[i] = float32(v)
 		}
-		return c.err
+		return c.takeErr()
 	}
 	copy(dst, b.f32)
-	return c.err
+	return c.takeErr()
 }
 
 func (c *CPU) Download64(dst []float64, src device.Buffer) error {
+	c.call.Lock()
+	defer c.call.Unlock()
 	b := mustBuf(src, "Download64")
 	if len(dst) != b.Len() {
 		return fmt.Errorf("cpu: download of %d-element buffer into %d float64: %w", b.Len(), len(dst), errLength)
 	}
 	if b.f64 != nil {
 		copy(dst, b.f64)
-		return c.err
+		return c.takeErr()
 	}
 	for i, v := range b.f32 {
 		dst[i] = float64(v)
 	}
-	return c.err
+	return c.takeErr()
 }

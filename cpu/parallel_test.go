@@ -1,6 +1,7 @@
 package cpu_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,7 +27,10 @@ func TestParallelKernels(t *testing.T) {
 	dev.Fill(target, 1)
 	require.NoError(t, dev.Upload32(target, append(make([]float32, 250), append([]float32{float32(cols)}, make([]float32, rows-251)...)...)))
 	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pred, target, rows, cols, losses, eps, 1)
-	require.ErrorContains(t, dev.Sync(), "row 250: class index 129 out of range [0, 129)")
+	err = dev.Sync()
+	require.ErrorContains(t, err, "row 250: class index 129 is not an integer in [0, 129)")
+	require.ErrorIs(t, err, device.ErrInvalidInput)
+	require.NoError(t, dev.Sync(), "a data error is reported once; the device goes on")
 
 	dev2, err := cpu.New(cpu.WithThreads(2))
 	require.NoError(t, err)
@@ -39,4 +43,69 @@ func TestParallelKernels(t *testing.T) {
 		dev2.BiasActivation(device.ReLU, x, rows, cols, nil, y)
 		dev2.Axpy(0.5, x, y)
 	}))
+}
+
+// TestParallelCallers drives one device from several goroutines, as a
+// server answering requests with one model does: every call is
+// serialised, so each goroutine gets the results it would get alone (the
+// race detector runs this in make test).
+func TestParallelCallers(t *testing.T) {
+	dev, err := cpu.New(cpu.WithThreads(2))
+	require.NoError(t, err)
+	const n, goroutines, rounds = 96, 4, 20
+	w := make([]float32, n*n)
+	for i := range w {
+		w[i] = float32(i%7) - 3
+	}
+	W, err := dev.Alloc(device.Float32, n*n)
+	require.NoError(t, err)
+	require.NoError(t, dev.Upload32(W, w))
+	// forward computes relu(x Wᵀ) for a batch whose rows are all v.
+	forward := func(v float32) ([]float32, error) {
+		x, err := dev.Alloc(device.Float32, n*n)
+		if err != nil {
+			return nil, err
+		}
+		defer dev.Free(x)
+		y, err := dev.Alloc(device.Float32, n*n)
+		if err != nil {
+			return nil, err
+		}
+		defer dev.Free(y)
+		dev.Fill(x, float64(v))
+		dev.Gemm(false, true, n, n, n, 1, x, n, W, n, 0, y, n)
+		dev.Unary(device.ReLU, y, y)
+		out := make([]float32, n*n)
+		return out, dev.Download32(out, y)
+	}
+	want := map[float32][]float32{}
+	for g := range goroutines {
+		v := float32(g + 1)
+		out, err := forward(v)
+		require.NoError(t, err)
+		want[v] = out
+	}
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		go func() {
+			v := float32(g + 1)
+			for range rounds {
+				out, err := forward(v)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := range out {
+					if out[i] != want[v][i] {
+						errs <- fmt.Errorf("goroutine %d: element %d = %v, want %v", g, i, out[i], want[v][i])
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range goroutines {
+		require.NoError(t, <-errs)
+	}
 }

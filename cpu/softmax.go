@@ -9,11 +9,15 @@ import (
 
 // Softmax computes y = exp(x − lse(x)) per row.
 func (c *CPU) Softmax(x device.Buffer, rows, cols int, y device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	c.softmaxFamily("Softmax", false, x, rows, cols, y)
 }
 
 // LogSoftmax computes y = x − lse(x) per row.
 func (c *CPU) LogSoftmax(x device.Buffer, rows, cols int, y device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	c.softmaxFamily("LogSoftmax", true, x, rows, cols, y)
 }
 
@@ -60,11 +64,15 @@ func softmaxRow[T float](log bool, x, y []T) {
 
 // SoftmaxAdjoint computes δ = y ⊙ (ε − ⟨ε, y⟩) per row.
 func (c *CPU) SoftmaxAdjoint(y, eps device.Buffer, rows, cols int, delta device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	c.softmaxAdjoint("SoftmaxAdjoint", false, y, eps, rows, cols, delta)
 }
 
 // LogSoftmaxAdjoint computes δ = ε − exp(y) Σε per row.
 func (c *CPU) LogSoftmaxAdjoint(y, eps device.Buffer, rows, cols int, delta device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	c.softmaxAdjoint("LogSoftmaxAdjoint", true, y, eps, rows, cols, delta)
 }
 
@@ -107,6 +115,8 @@ func softmaxAdjointRow[T float](log bool, y, e, d []T) {
 
 // Loss writes ρ per row and, when eps is not nil, epsScale·∇_b ρ.
 func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buffer, rows, cols int, losses, eps device.Buffer, epsScale float64) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	P, T := bufs2("Loss", pred, target)
 	L, E := opt("Loss", losses), opt("Loss", eps)
 	checkSame("Loss", P, L, E)
@@ -153,7 +163,7 @@ func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, 
 		case device.SoftmaxCrossEntropyIndex:
 			c := int(target[k])
 			if float64(c) != float64(target[k]) || c < 0 || c >= cols {
-				return fmt.Errorf("cpu: loss %v: row %d: class index %v out of range [0, %d)", kind, row0+k, target[k], cols)
+				return fmt.Errorf("cpu: loss %v: row %d: class index %v is not an integer in [0, %d): %w", kind, row0+k, target[k], cols, device.ErrInvalidInput)
 			}
 			lse := logSumExp(b)
 			rho = lse - float64(b[c])
@@ -240,6 +250,8 @@ func sign(r float64) float64 {
 
 // SGD performs one torch.optim.SGD step on p.
 func (c *CPU) SGD(p, g, v device.Buffer, cfg device.SGDConfig) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	P, G := bufs2("SGD", p, g)
 	V := opt("SGD", v)
 	checkSame("SGD", P, V)
@@ -294,6 +306,8 @@ func sgd[T float](p, g, v []T, cfg device.SGDConfig) {
 
 // Adam performs one torch.optim.Adam (or AdamW) step on p.
 func (c *CPU) Adam(p, g, m, v device.Buffer, cfg device.AdamConfig) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	P, G := bufs2("Adam", p, g)
 	M, V := bufs2("Adam", m, v)
 	checkSame("Adam", P, M)
@@ -338,6 +352,8 @@ func adam[T float](p, g, m, v []T, cfg device.AdamConfig) {
 
 // LayerNorm normalises each row: y = (x − μ)/√(σ² + ϵ) ⊙ γ + β.
 func (c *CPU) LayerNorm(x device.Buffer, rows, cols int, gamma, beta device.Buffer, epsilon float64, y, mean, rstd device.Buffer) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	const name = "LayerNorm"
 	X, Y := bufs2(name, x, y)
 	G, B, M, R := opt(name, gamma), opt(name, beta), mustBuf(mean, name), mustBuf(rstd, name)
@@ -402,6 +418,8 @@ func layerNorm[T float](x []T, rows, cols int, gamma, beta []T, epsilon float64,
 // LayerNormAdjoint computes δ = r (g − mean(g) − x̂ mean(g ⊙ x̂)), g = ε ⊙ γ,
 // and the parameter gradients Σ ε ⊙ x̂ and Σ ε.
 func (c *CPU) LayerNormAdjoint(x, eps device.Buffer, rows, cols int, gamma, mean, rstd device.Buffer, delta, gGamma, gBeta device.Buffer, beta float64) {
+	c.call.Lock()
+	defer c.call.Unlock()
 	const name = "LayerNormAdjoint"
 	X, E := bufs2(name, x, eps)
 	G, M, R := opt(name, gamma), mustBuf(mean, name), mustBuf(rstd, name)

@@ -201,12 +201,16 @@ type AdamConfig struct {
 //
 // Compute methods do not return errors: like CUDA launches they may run
 // asynchronously, and a backend that fails records the first error and
-// returns it from the next Sync, Download or Err. Shape and length misuse is
-// a programming error and panics with a message naming the method.
+// returns it from the next Sync, Download or Err, and from every one after
+// (the device is unusable), except for an error wrapping ErrInvalidInput
+// (bad data, such as a class index out of range), which is returned once.
+// Shape and length misuse is a programming error and panics with a message
+// naming the method.
 type Device interface {
 	// Name is "cpu", "cuda:0", ...
 	Name() string
-	// Err returns the first recorded failure, if any, without synchronizing.
+	// Err returns the first recorded failure, if any, without
+	// synchronizing; an ErrInvalidInput failure is then forgotten.
 	Err() error
 
 	// Memory.

@@ -20,6 +20,13 @@ var ErrUnavailable = errors.New("device unavailable")
 // name, where ErrUnavailable is a missing build tag or GPU.
 var ErrBadSpec = errors.New("bad device name")
 
+// ErrInvalidInput is wrapped by a failure that the data caused, not the
+// device: a class index out of range in a loss. The device stays sound, so
+// it reports such a failure once: the next Err, Sync, Download or Dot
+// returns it and forgets it, and a server can reject the batch and go on.
+// A device failure, by contrast, is returned by every later call.
+var ErrInvalidInput = errors.New("invalid input")
+
 // ErrOutOfMemory is wrapped by Alloc when a device has no memory left for
 // the request. The device stays usable: free buffers or ask for less.
 var ErrOutOfMemory = errors.New("out of device memory")

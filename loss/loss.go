@@ -125,8 +125,10 @@ func SoftmaxCrossEntropy(tp *autograd.Tape, logits, target *autograd.Var, r Redu
 // SoftmaxCrossEntropyIndex is SoftmaxCrossEntropy with one class index per
 // sample (a K-long target holding 0 … N−1): ρ = lse(b) − b_c, with
 // ε = softmax(b) − e_c. With Mean it equals torch.nn.CrossEntropyLoss()
-// given class indices. An index out of range is reported by the device
-// (the CPU returns an error from Backward; CUDA yields NaN).
+// given class indices. An index that is not an integer in [0, cols) is
+// reported by the device: Backward (or the next Sync or Download) returns
+// an error naming the row and wrapping device.ErrInvalidInput, once; on
+// CUDA that row's loss and ε are NaN. The device stays usable.
 func SoftmaxCrossEntropyIndex(tp *autograd.Tape, logits, classes *autograd.Var, r Reduction) *autograd.Var {
 	return apply(tp, device.SoftmaxCrossEntropyIndex, 0, logits, classes, r)
 }

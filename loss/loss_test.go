@@ -181,7 +181,7 @@ func TestErrorVectors(t *testing.T) {
 
 	bad := must(tensor.FromFloat32(dev, []float32{0, 7}, 2))
 	_, _, err = loss.ErrorVectors(device.SoftmaxCrossEntropyIndex, 0, pred, bad)
-	require.ErrorContains(t, err, "class index 7 out of range")
+	require.ErrorContains(t, err, "class index 7 is not an integer in [0, 2)")
 }
 
 func TestShapeMisuse(t *testing.T) {

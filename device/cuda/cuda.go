@@ -25,9 +25,9 @@ func init() {
 	})
 }
 
-// Device is one GPU. Its methods may be called from any goroutine, but like
-// the cpu device it is meant to be driven by one goroutine at a time: calls
-// from several goroutines are safe, their order is not.
+// Device is one GPU. Its methods may be called from any goroutine, as the
+// cpu device's: calls from several goroutines are serialised, in no
+// promised order.
 type Device struct {
 	index int
 	name  string
@@ -40,8 +40,9 @@ type Device struct {
 	mu     sync.Mutex
 	closed atomic.Bool
 
-	errMu sync.Mutex
-	err   error // the first recorded failure
+	errMu    sync.Mutex
+	err      error // the first recorded failure of the device
+	inputErr error // a failure of the data (device.ErrInvalidInput), reported once
 
 	// Caller-side caching allocator: freed buffers by size class.
 	allocMu sync.Mutex
@@ -102,17 +103,29 @@ func (d *Device) GPU() string { return d.gpu }
 func (d *Device) SMs() int { return d.sms }
 
 // Err returns the first recorded failure without synchronizing: failures
-// that happen on the GPU appear after the next Sync, Download or Dot.
+// that happen on the GPU appear after the next Sync, Download or Dot. A
+// failure of the data (device.ErrInvalidInput: a class index out of range)
+// is returned once and then forgotten; a failure of the device stays.
 func (d *Device) Err() error {
 	d.errMu.Lock()
 	defer d.errMu.Unlock()
-	return d.err
+	if d.err != nil {
+		return d.err
+	}
+	err := d.inputErr
+	d.inputErr = nil
+	return err
 }
 
-// record keeps err if it is the first failure.
+// record keeps err if it is the first failure, of the device or, when it
+// wraps device.ErrInvalidInput, of the data.
 func (d *Device) record(err error) {
 	d.errMu.Lock()
-	if d.err == nil {
+	if errors.Is(err, device.ErrInvalidInput) {
+		if d.inputErr == nil {
+			d.inputErr = err
+		}
+	} else if d.err == nil {
 		d.err = err
 	}
 	d.errMu.Unlock()
@@ -494,8 +507,8 @@ func (d *Device) checkLoss() {
 	if st[0] == 0 {
 		return
 	}
-	d.record(fmt.Errorf("cuda: loss %v: row %d: class index %v out of range [0, %d)",
-		device.SoftmaxCrossEntropyIndex, st[0]-1, math.Float32frombits(uint32(st[1])), st[2]))
+	d.record(fmt.Errorf("cuda: loss %v: row %d: class index %v is not an integer in [0, %d): %w",
+		device.SoftmaxCrossEntropyIndex, st[0]-1, math.Float32frombits(uint32(st[1])), st[2], device.ErrInvalidInput))
 	if err := w.drv.memsetD32(w.scratch+scratchStatus, 0, 4); err != nil {
 		d.record(fmt.Errorf("cuda: clearing the loss status: %w", err))
 	}

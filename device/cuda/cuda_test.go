@@ -307,11 +307,28 @@ func TestIndexLossError(t *testing.T) {
 		t.Fatal("Sync after an out-of-range class: no error")
 	} else {
 		t.Logf("Sync: %v", err)
+		if !errors.Is(err, device.ErrInvalidInput) || !strings.Contains(err.Error(), "row 1: class index 3 is not an integer in [0, 3)") {
+			t.Errorf("Sync: %v, want the row and device.ErrInvalidInput", err)
+		}
 	}
 	got := make([]float32, 2)
-	_ = d.Download32(got, losses)
+	if err := d.Download32(got, losses); err != nil {
+		t.Errorf("a data error is reported once, then the device goes on: %v", err)
+	}
 	if got[1] == got[1] {
 		t.Errorf("loss of the bad row = %v, want NaN", got[1])
+	}
+	// A good batch after the bad one.
+	if err := d.Upload32(target, []float32{2, 1}); err != nil {
+		t.Fatal(err)
+	}
+	d.Loss(device.SoftmaxCrossEntropyIndex, 0, pred, target, 2, 3, losses, nil, 1)
+	if err := d.Download32(got, losses); err != nil {
+		t.Fatal(err)
+	}
+	lse := math.Log(math.Exp(4) + math.Exp(5) + math.Exp(6))
+	if want := lse - 5; math.Abs(float64(got[1])-want) > 1e-5 {
+		t.Errorf("loss of row 1 after the bad batch = %v, want %v", got[1], want)
 	}
 }
 

@@ -160,5 +160,7 @@
 // launches are asynchronous, an error that happens on the GPU is seen at the
 // next synchronising call. The softmax-cross-entropy-index loss flags class
 // indices outside [0, cols) in a device word: that row's loss and ε are
-// NaN, and the next synchronising call records an error naming the row.
+// NaN, and the next synchronising call returns an error naming the row,
+// wrapping device.ErrInvalidInput. That failure is the data's, not the
+// device's: it is returned once, and the device goes on.
 package cuda

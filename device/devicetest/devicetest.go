@@ -23,9 +23,9 @@ const (
 
 // Run checks every method of dev against the float64 reference of this
 // package: all families in Float32 and, when dev.Alloc(Float64, 1) succeeds,
-// in Float64, then the optional error-reporting capability (see
-// ErrorReporting in the package documentation). That last check makes dev
-// record an error, so dev must not be used after Run returns.
+// in Float64, then how it reports a bad class index (see ErrorReporting
+// in the package documentation), a failure of the data that the device
+// must report once and survive.
 func Run(t *testing.T, dev device.Device) {
 	t.Helper()
 	t.Run(device.Float32.String(), func(t *testing.T) { runDType(t, dev, device.Float32) })
@@ -39,7 +39,7 @@ func Run(t *testing.T, dev device.Device) {
 }
 
 // RunDType is Run for the one dtype dt, ending with the error-reporting
-// check in dt; dev must not be used after it returns.
+// check in dt.
 func RunDType(t *testing.T, dev device.Device, dt device.DType) {
 	t.Helper()
 	runDType(t, dev, dt)

@@ -99,11 +99,11 @@
 //
 // After all families, Run (and RunDType) calls Loss with
 // SoftmaxCrossEntropyIndex and a class index equal to the number of classes.
-// Reporting it is an optional capability with two accepted behaviours: Sync
-// returns an error (and Err then returns one too), as the CPU device does, or
-// Sync returns nil and the offending row's loss is NaN, as a GPU kernel may
-// do rather than synchronize on a flag. Because errors are sticky, the device
-// is left failed by this check: do not use dev after Run or RunDType. Upload
-// and Download length mismatches, by contrast, must be returned as errors
+// Two behaviours are accepted: Sync returns an error wrapping
+// device.ErrInvalidInput, once, as the CPU and CUDA devices do (Err and the
+// next Sync then return nil, and the next loss on the device is right: a
+// failure of the data must not end the device, or one bad request would
+// end a server's model), or Sync returns nil and the offending row's loss
+// is NaN. Upload and Download length mismatches must be returned as errors
 // without being recorded, so the suite expects a nil Sync after them.
 package devicetest

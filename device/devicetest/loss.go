@@ -157,9 +157,11 @@ func testLoss(e *env, kind device.LossKind, delta float64) {
 	}
 }
 
-// testErrorReporting checks the optional capability of reporting a bad
-// class index of SoftmaxCrossEntropyIndex: either Sync returns an error
-// (and Err reports it too), or the loss of the offending row is NaN.
+// testErrorReporting checks how a device reports a bad class index of
+// SoftmaxCrossEntropyIndex: either Sync returns an error wrapping
+// device.ErrInvalidInput, once (Err and the next Sync then return nil, and
+// the device computes the next loss right), or the loss of the offending
+// row is NaN.
 func testErrorReporting(t *testing.T, dev device.Device, dt device.DType) {
 	e := &env{suite: &suite{dev: dev, dt: dt}, t: t}
 	defer func() {
@@ -177,7 +179,24 @@ func testErrorReporting(t *testing.T, dev device.Device, dt device.DType) {
 	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb, 1)
 	if err := dev.Sync(); err != nil {
 		t.Logf("%s: Sync reports %v", what, err)
-		assert.Error(t, dev.Err(), "%s: Err must report the failure that Sync returned", what)
+		require.ErrorIs(t, err, device.ErrInvalidInput, "%s: a failure of the data, not of the device", what)
+		require.NoError(t, dev.Err(), "%s: Err after Sync returned the data's failure: it is reported once", what)
+		require.NoError(t, dev.Sync(), "%s: the next Sync", what)
+		// The device goes on: the same batch with a valid class.
+		target := []float64{2, 3, 0}
+		require.NoError(t, dev.Upload32(tb, []float32{2, 3, 0}))
+		dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb, 1)
+		losses := make([]float64, rows)
+		require.NoError(t, e.rawDownload(losses, lb), "%s: Download of the next batch's losses", what)
+		for k := range rows {
+			b := pred[k*cols : (k+1)*cols]
+			lse := 0.0
+			for _, v := range b {
+				lse += math.Exp(v)
+			}
+			want := math.Log(lse) - b[int(target[k])]
+			assert.InDelta(t, want, losses[k], 1e-5*max(1, math.Abs(want)), "%s: next batch, row %d", what, k)
+		}
 		return
 	}
 	losses := make([]float64, rows)
