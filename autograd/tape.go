@@ -111,7 +111,9 @@ type Op struct {
 	// parameters likewise. The Jacobians are never formed.
 	Adjoint func(tp *Tape, n *Node, eps *tensor.Tensor)
 	// Tangent returns J·ṫ, given the inputs' tangents (nil for inputs
-	// without one), as a new temporary tensor.
+	// without one), as a new temporary tensor. It may be nil: the op then
+	// gives its output no tangent, and forward-mode checks of it
+	// (gradcheck's tangent rule) report that it has none.
 	Tangent func(tp *Tape, n *Node) *tensor.Tensor
 	// UnitSeedAware says that Adjoint never reads ε when tp.UnitSeed(n.Out)
 	// (it treats ε as the number 1), so that Backward from such a node with
@@ -507,8 +509,10 @@ func (tp *Tape) Accumulate(v *Var, delta *tensor.Tensor) {
 	}
 }
 
-// Ones returns a cached tensor of n ones (at least), for broadcasting by
-// rank-one products on the device.
+// Ones returns a cached tensor of at least n ones (its length may be
+// larger: take n elements of its buffer, as a rank-one product with
+// leading dimension 1 does), for broadcasting on the device. For an
+// elementwise op that needs exactly n ones, fill a Temp instead.
 func (tp *Tape) Ones(n int) *tensor.Tensor {
 	if !tp.ones.Valid() || tp.ones.Len() < n {
 		tp.ones.Release()

@@ -4,6 +4,11 @@
 // safetensors format with PyTorch's state_dict names.
 //
 // A Module computes Forward on a tape and lists its trainable parameters.
+// NewLinear, NewLayerNorm, MLP and MLPLayerNorm make float32 parameters,
+// the dtype every device computes in; for a float64 model on the cpu device
+// (gradient checks), build the layer from parameters of that dtype, e.g.
+// &nn.Linear{In: 3, Out: 2, Weight: autograd.NewParam("weight", w64),
+// Bias: autograd.NewParam("bias", b64)}, and record it on a float64 tape.
 // Parameters are persistent autograd Vars: they live across tapes, so one
 // tape can be Reset after every training step while the model stays.
 //
@@ -32,8 +37,11 @@
 // on the tape, the bias and activation applied in the product's epilogue.
 //
 // Checkpoints. Save writes the parameters as F32 tensors under their
-// state_dict names, with string metadata; Load checks every name, dtype and
-// shape against the model before changing anything and names each problem.
+// state_dict names, with string metadata (a float64 parameter is rounded to
+// float32); Load checks every name, dtype and shape against the model
+// before changing anything and names each problem. Load reads F32 only: a
+// checkpoint in F64, F16 or BF16 (torch's model.half(), say) is refused
+// with its dtype named; convert it to float32 in torch first.
 // Tensor names containing '/' are never module parameters (PyTorch does not
 // produce them): SaveWith stores extra state under such names (optimizer
 // moments, preprocessing) and Load ignores them.
