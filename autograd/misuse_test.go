@@ -146,8 +146,13 @@ func TestSteadyStateStepAllocatesNothing(t *testing.T) {
 	w2 := autograd.NewParam("w2", must(tensor.Zeros(dev, device.Float32, 4, 16)))
 	xt := must(tensor.Zeros(dev, device.Float32, 32, 8))
 	yt := must(tensor.Zeros(dev, device.Float32, 32))
+	xs, ys := make([]float32, 32*8), make([]float32, 32) // host batches
+	fromHost := false
 	step := func() {
 		x, y := tp.Constant(xt), tp.Constant(yt)
+		if fromHost {
+			x, y = tp.ConstantFloat32(xs, 32, 8), tp.ConstantFloat32(ys, 32)
+		}
 		h := tp.Linear(x, w1, b1, device.ReLU)
 		out := tp.Linear(h, w2, nil, device.Identity)
 		l := loss.SoftmaxCrossEntropyIndex(tp, out, y, loss.Mean)
@@ -162,6 +167,25 @@ func TestSteadyStateStepAllocatesNothing(t *testing.T) {
 	}
 	step()
 	require.Zero(t, testing.AllocsPerRun(20, step))
+	fromHost = true // batches uploaded into tape temporaries
+	step()
+	require.Zero(t, testing.AllocsPerRun(20, step))
+}
+
+func TestConstantFloat32(t *testing.T) {
+	dev := newCPU(t)
+	for _, dt := range []device.DType{device.Float32, device.Float64} {
+		tp := autograd.NewTape(dev, dt)
+		x := tp.ConstantFloat32([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
+		require.Equal(t, []int{2, 3}, x.Shape())
+		got := make([]float64, 6)
+		require.NoError(t, dev.Download64(got, x.Value().Buffer()))
+		require.Equal(t, []float64{1, 2, 3, 4, 5, 6}, got, dt.String())
+		require.Equal(t, dt, x.Value().DType())
+		require.Equal(t, []int{3}, tp.ConstantFloat32([]float32{7, 8, 9}).Shape(), "1-D by default")
+		require.PanicsWithValue(t, "autograd: ConstantFloat32: 3 values do not fill shape [2 2]", func() { tp.ConstantFloat32([]float32{1, 2, 3}, 2, 2) })
+		tp.Release()
+	}
 }
 
 // TestForeignInputs: a Var made on another tape, or on this one before

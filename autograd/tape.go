@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/tensor"
@@ -235,6 +236,33 @@ func (tp *Tape) Input(t *tensor.Tensor, requiresGrad bool) *Var {
 
 // Constant is Input(t, false).
 func (tp *Tape) Constant(t *tensor.Tensor) *Var { return tp.Input(t, false) }
+
+// ConstantFloat32 uploads data, of the given shape (1-D of len(data) when
+// none is given), into a tape temporary of the tape's dtype and returns it
+// as a constant: a batch of inputs or targets in one call, freed by Reset
+// with the step's other temporaries. It panics when data does not fill
+// the shape; an upload failure is recorded on the tape.
+func (tp *Tape) ConstantFloat32(data []float32, shape ...int) *Var {
+	if len(shape) == 0 {
+		shape = []int{len(data)}
+	}
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if n != len(data) {
+		panic(fmt.Sprintf("autograd: ConstantFloat32: %d values do not fill shape %v", len(data), slices.Clone(shape)))
+	}
+	t := tp.Temp(shape...)
+	if !t.Valid() {
+		v := tp.varArena.next() // invalid: ops on it see the recorded error
+		return v
+	}
+	if err := tp.dev.Upload32(t.Buffer(), data); err != nil {
+		tp.fail(fmt.Errorf("autograd: ConstantFloat32: %w", err))
+	}
+	return tp.Input(t, false)
+}
 
 // Temp allocates a tensor that the tape frees on Reset. On failure it
 // records the error and returns an invalid tensor.

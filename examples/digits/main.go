@@ -13,7 +13,6 @@ import (
 	"github.com/adjoint-go/adjoint/loss"
 	"github.com/adjoint-go/adjoint/nn"
 	"github.com/adjoint-go/adjoint/optim"
-	"github.com/adjoint-go/adjoint/tensor"
 )
 
 func main() {
@@ -46,10 +45,10 @@ func main() {
 	batches := data.NewBatcher(train, 64, true, 1)
 	for epoch := 1; epoch <= 20; epoch++ {
 		for x, y, k, ok := batches.Next(); ok; x, y, k, ok = batches.Next() {
-			xb, _ := tensor.FromFloat32(dev, x, k, train.Features) // one [K × 64] batch per launch
-			yb, _ := tensor.FromFloat32(dev, y, k)
-			logits := model.Forward(tp, tp.Constant(xb))
-			l := loss.SoftmaxCrossEntropyIndex(tp, logits, tp.Constant(yb), loss.Mean) // torch CrossEntropyLoss
+			xb := tp.ConstantFloat32(x, k, train.Features) // one [K × 64] batch per launch
+			yb := tp.ConstantFloat32(y, k)
+			logits := model.Forward(tp, xb)
+			l := loss.SoftmaxCrossEntropyIndex(tp, logits, yb, loss.Mean) // torch CrossEntropyLoss
 			if err := tp.Backward(l); err != nil {
 				log.Fatal(err)
 			}
@@ -57,17 +56,14 @@ func main() {
 				log.Fatal(err)
 			}
 			opt.ZeroGrad()
-			tp.Reset() // frees the step's intermediates
-			xb.Release()
-			yb.Release()
+			tp.Reset() // frees the step's intermediates, the batch among them
 		}
 		batches.Reset()
 	}
 
 	// Inference: no tape nodes are recorded.
-	xt, _ := tensor.FromFloat32(dev, test.X, test.Len(), test.Features)
 	var logits *autograd.Var
-	tp.NoGrad(func() { logits = model.Forward(tp, tp.Constant(xt)) })
+	tp.NoGrad(func() { logits = model.Forward(tp, tp.ConstantFloat32(test.X, test.Len(), test.Features)) })
 	out, err := logits.Value().Float32s()
 	if err != nil {
 		log.Fatal(err)
