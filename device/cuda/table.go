@@ -184,8 +184,6 @@ const (
 	// 40 TFLOP/s, at most maxTuneReps.
 	tuneFlops   = 1 << 33
 	maxTuneReps = 16
-	// tuneRounds is how many times each tile is timed; the best counts.
-	tuneRounds = 2
 )
 
 // gemmClass is the size class of a product for autotuning: its transposes

@@ -156,6 +156,9 @@ func (d *Device) tuneGemm(tf32x3, transA, transB bool, m, n, k int, alpha float6
 	})
 }
 
+// tuneRounds is how many times each tile is timed; the best counts.
+const tuneRounds = 2
+
 // tuneLaunches is how many launches autotuning an m×n×k product makes per
 // candidate tile: the first run, then per round a warm-up and the timed
 // launches.
