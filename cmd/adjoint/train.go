@@ -705,7 +705,7 @@ func (s *stepper) step(xb, yb []float32, k int) (lossValue float64, err error) {
 		return 0, err
 	}
 	if s.clip > 0 {
-		if _, err := optim.ClipGradNorm(s.model.Params(), s.clip); err != nil {
+		if _, err := optim.ClipGradNorm(s.opt.Params(), s.clip); err != nil {
 			return 0, err
 		}
 	}
