@@ -35,7 +35,9 @@
 // that depend on data or the device (allocation, NaN/Inf with
 // SetCheckNumerics) are recorded on the tape; later ops do nothing and
 // Backward returns the error, until Reset. A class index out of range is
-// found by the device's loss kernel and returned by Backward as an error
-// wrapping device.ErrInvalidInput, once: the device, the tape after Reset
-// and the parameters stay usable, so a bad batch can be skipped.
+// found by the device's loss kernel: the sample's loss is NaN and its ε 0,
+// and the device returns an error wrapping device.ErrInvalidInput (from
+// Backward on the CPU, from the next synchronising call on a GPU) until
+// Reset tells it the batch is done; the device and the parameters stay
+// usable, so a bad batch can be skipped.
 package autograd

@@ -209,6 +209,16 @@ func TestForeignInputs(t *testing.T) {
 	tp1.Reset()
 	require.NoError(t, tp1.Backward(tp1.Sum(tp1.Mul(w, w))), "after Reset the tape works")
 
+	// A view does not launder a foreign Var.
+	tp1.Reset()
+	tp2.Reset()
+	sq = tp1.Mul(w, w)
+	require.ErrorIs(t, tp2.Backward(tp2.Sum(tp2.Reshape(sq, 2, 1))), autograd.ErrForeignVar)
+	stale = tp1.Mul(w, w)
+	tp1.Reset()
+	require.ErrorIs(t, tp1.Backward(tp1.Sum(tp1.Reshape(stale, 2, 1))), autograd.ErrForeignVar)
+	tp1.Reset()
+
 	released := must(tensor.FromFloat64(dev, []float64{1}, 1))
 	released.Release()
 	require.PanicsWithValue(t, "autograd: Input: the tensor is released (or was never allocated)", func() { tp1.Constant(released) })

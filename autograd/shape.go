@@ -12,6 +12,9 @@ import (
 //	adjoint:  δ = reshape(ε, shape of x)
 //	tangent:  reshape(ẋ)
 func (tp *Tape) Reshape(x *Var, shape ...int) *Var {
+	if !tp.checkInputs(&reshapeOp, []*Var{x}) {
+		return tp.varArena.next() // invalid: the tape holds the error
+	}
 	var view tensor.Tensor
 	x.value.ReshapeInto(&view, shape...) // panics with both shapes on mismatch
 	node, _ := tp.recordView(&reshapeOp, &view, x)

@@ -212,6 +212,10 @@ func (tp *Tape) Reset() {
 	tp.err = nil
 	tp.root, tp.unitSeed = nil, false
 	tp.cur = nil
+	// The step is over: a bad class index it met is done with too.
+	if c, ok := tp.dev.(device.InputErrClearer); ok {
+		c.ClearInputErr()
+	}
 }
 
 // Release frees the tape's memory, including cached constants.
@@ -299,17 +303,9 @@ func (tp *Tape) Record(op *Op, shape []int, inputs ...*Var) (*Node, *Var) {
 		out.value = *t
 		out.value.ReshapeInto(&out.value, shape...) // owned by temps, held as a view
 	}
-	for i, in := range inputs {
-		if in == nil {
-			continue
-		}
-		if (in.node != nil && !tp.owns(in.node)) || !in.value.Valid() {
-			// Its gradient would stop at in: the ops that made it are on
-			// another tape, which this Backward never replays; or Reset
-			// has cleared it (its value is gone).
-			tp.fail(fmt.Errorf("autograd: %s: input %d: %w (recorded on another tape, or before Reset)", op.Name, i, ErrForeignVar))
-		}
-		if in.needsGrad {
+	tp.checkInputs(op, inputs)
+	for _, in := range inputs {
+		if in != nil && in.needsGrad {
 			out.needsGrad = true
 		}
 	}
@@ -317,6 +313,20 @@ func (tp *Tape) Record(op *Op, shape []int, inputs ...*Var) (*Node, *Var) {
 		out.needsGrad = false
 	}
 	return n, out
+}
+
+// checkInputs records ErrForeignVar for an input whose gradient would stop
+// at it: the ops that made it are on another tape, which this Backward
+// never replays, or Reset has cleared it (its value is gone). It reports
+// whether the inputs are fine.
+func (tp *Tape) checkInputs(op *Op, inputs []*Var) bool {
+	for i, in := range inputs {
+		if in != nil && ((in.node != nil && !tp.owns(in.node)) || !in.value.Valid()) {
+			tp.fail(fmt.Errorf("autograd: %s: input %d: %w (recorded on another tape, or before Reset)", op.Name, i, ErrForeignVar))
+			return false
+		}
+	}
+	return true
 }
 
 // owns reports whether n is a node of this tape's current recording.

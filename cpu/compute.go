@@ -157,9 +157,9 @@ func (c *CPU) Dot(x, y device.Buffer) (float64, error) {
 	a, b := bufs2("Dot", x, y)
 	checkEq("Dot", a, b)
 	if a.f64 != nil {
-		return dot(a.f64, b.f64), c.takeErr()
+		return dot(a.f64, b.f64), c.errNow()
 	}
-	return dot(a.f32, b.f32), c.takeErr()
+	return dot(a.f32, b.f32), c.errNow()
 }
 
 func dot[T float](x, y []T) float64 {

@@ -71,7 +71,7 @@ type CPU struct {
 	free map[poolKey][]*Buffer
 	err  error // a failure of the device: every later call returns it
 	// inputErr is a failure of the data (device.ErrInvalidInput), returned
-	// once by the next Err, Sync, Download or Dot.
+	// by Err, Sync, Download and Dot until ClearInputErr.
 	inputErr error
 	poison   bool // WithPoison
 	// memory is the machine's RAM in bytes (0: unknown). A buffer larger
@@ -80,7 +80,10 @@ type CPU struct {
 	memory uint64
 }
 
-var _ device.Device = (*CPU)(nil)
+var (
+	_ device.Device          = (*CPU)(nil)
+	_ device.InputErrClearer = (*CPU)(nil)
+)
 
 // Option configures New.
 type Option func(*config) error
@@ -155,26 +158,33 @@ func (c *CPU) Name() string { return "cpu" }
 // Kernel names the GEMM micro-kernel in use.
 func (c *CPU) Kernel() string { return c.gemm.Kernel().String() }
 
-// Err returns the first recorded failure; a failure of the data
-// (device.ErrInvalidInput) is then forgotten.
+// Err returns the first recorded failure: the device's, or else the data's
+// (device.ErrInvalidInput) until ClearInputErr.
 func (c *CPU) Err() error {
 	c.call.Lock()
 	defer c.call.Unlock()
-	return c.takeErr()
+	return c.errNow()
 }
 
-// takeErr is Err for a caller that holds c.call.
-func (c *CPU) takeErr() error {
+// errNow is Err for a caller that holds c.call.
+func (c *CPU) errNow() error {
 	if c.err != nil {
 		return c.err
 	}
-	err := c.inputErr
+	return c.inputErr
+}
+
+// ClearInputErr forgets a recorded failure of the data
+// (device.ErrInvalidInput): the batch that caused it is done. Tape.Reset
+// calls it. A failure of the device stays.
+func (c *CPU) ClearInputErr() {
+	c.call.Lock()
+	defer c.call.Unlock()
 	c.inputErr = nil
-	return err
 }
 
 // fail records err: as the device's failure, or, when it wraps
-// device.ErrInvalidInput, as the data's, reported once.
+// device.ErrInvalidInput, as the data's, reported until ClearInputErr.
 func (c *CPU) fail(err error) {
 	if errors.Is(err, device.ErrInvalidInput) {
 		if c.inputErr == nil {
@@ -300,10 +310,10 @@ func (c *CPU) Download32(dst []float32, src device.Buffer) error {
 		for i, v := range b.f64 {
 			dst[i] = float32(v)
 		}
-		return c.takeErr()
+		return c.errNow()
 	}
 	copy(dst, b.f32)
-	return c.takeErr()
+	return c.errNow()
 }
 
 func (c *CPU) Download64(dst []float64, src device.Buffer) error {
@@ -315,10 +325,10 @@ func (c *CPU) Download64(dst []float64, src device.Buffer) error {
 	}
 	if b.f64 != nil {
 		copy(dst, b.f64)
-		return c.takeErr()
+		return c.errNow()
 	}
 	for i, v := range b.f32 {
 		dst[i] = float64(v)
 	}
-	return c.takeErr()
+	return c.errNow()
 }

@@ -150,8 +150,11 @@ func (c *CPU) Loss(kind device.LossKind, param float64, pred, target device.Buff
 
 // loss evaluates rows consecutive samples (row0 is the index of the first,
 // for error messages): each row's ρ in float64, and ε scaled by epsScale,
-// rounded once to T.
+// rounded once to T. A class index that is not an integer in [0, cols)
+// makes its row's ρ NaN and ε 0 (the sample adds nothing to a gradient),
+// as the cuda kernel does, and the first such row is the error returned.
 func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, rows, cols int, losses, eps []T, epsScale float64) error {
+	var bad error
 	for k := 0; k < rows; k++ {
 		b := pred[k*cols : (k+1)*cols]
 		var e []T
@@ -163,7 +166,12 @@ func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, 
 		case device.SoftmaxCrossEntropyIndex:
 			c := int(target[k])
 			if float64(c) != float64(target[k]) || c < 0 || c >= cols {
-				return fmt.Errorf("cpu: loss %v: row %d: class index %v is not an integer in [0, %d): %w", kind, row0+k, target[k], cols, device.ErrInvalidInput)
+				if bad == nil {
+					bad = fmt.Errorf("cpu: loss %v: row %d: class index %v is not an integer in [0, %d): %w", kind, row0+k, target[k], cols, device.ErrInvalidInput)
+				}
+				losses[k] = T(math.NaN())
+				clear(e)
+				continue
 			}
 			lse := logSumExp(b)
 			rho = lse - float64(b[c])
@@ -235,7 +243,7 @@ func loss[T float](kind device.LossKind, delta float64, pred, target []T, row0, 
 		}
 		losses[k] = T(rho)
 	}
-	return nil
+	return bad
 }
 
 func sign(r float64) float64 {

@@ -203,14 +203,15 @@ type AdamConfig struct {
 // asynchronously, and a backend that fails records the first error and
 // returns it from the next Sync, Download or Err, and from every one after
 // (the device is unusable), except for an error wrapping ErrInvalidInput
-// (bad data, such as a class index out of range), which is returned once.
+// (bad data, such as a class index out of range), which a device that
+// implements InputErrClearer forgets when told to.
 // Shape and length misuse is a programming error and panics with a message
 // naming the method.
 type Device interface {
 	// Name is "cpu", "cuda:0", ...
 	Name() string
 	// Err returns the first recorded failure, if any, without
-	// synchronizing; an ErrInvalidInput failure is then forgotten.
+	// synchronizing.
 	Err() error
 
 	// Memory.
@@ -312,4 +313,12 @@ type Device interface {
 	SGD(p, g, v Buffer, cfg SGDConfig)
 	// Adam updates p in place from gradient g and moment buffers m and v.
 	Adam(p, g, m, v Buffer, cfg AdamConfig)
+}
+
+// InputErrClearer is a Device that can forget a recorded failure of the
+// data (an error wrapping ErrInvalidInput) once the batch that caused it is
+// done, so that the next batch runs: autograd's Tape.Reset calls it. The
+// cpu and cuda devices implement it.
+type InputErrClearer interface {
+	ClearInputErr()
 }

@@ -21,10 +21,11 @@ var ErrUnavailable = errors.New("device unavailable")
 var ErrBadSpec = errors.New("bad device name")
 
 // ErrInvalidInput is wrapped by a failure that the data caused, not the
-// device: a class index out of range in a loss. The device stays sound, so
-// it reports such a failure once: the next Err, Sync, Download or Dot
-// returns it and forgets it, and a server can reject the batch and go on.
-// A device failure, by contrast, is returned by every later call.
+// device: a class index out of range in a loss. The device stays sound:
+// Err, Sync, Download and Dot return the failure until the batch is done
+// (InputErrClearer, which autograd's Tape.Reset calls), and a server can
+// reject the batch and go on. A device failure is returned by every later
+// call.
 var ErrInvalidInput = errors.New("invalid input")
 
 // ErrOutOfMemory is wrapped by Alloc when a device has no memory left for

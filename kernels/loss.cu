@@ -8,7 +8,9 @@
 //
 // Class-index targets (LOSS_SOFTMAX_CROSS_ENTROPY_INDEX) hold one float per
 // row. A target that is not an integer in [0, cols) makes that row's loss
-// and eps NaN and records the first such row in status: status[0] = row+1
+// NaN and its eps 0 (the bad sample adds nothing to any gradient, so an
+// optimizer step queued before the host has seen the error spoils no
+// weight) and records the first such row in status: status[0] = row+1
 // (set once, by atomicCAS from 0), status[1] = the target's bits,
 // status[2] = cols. The host reads status back at its next synchronizing
 // call and turns it into an error.
@@ -39,7 +41,7 @@ __device__ __forceinline__ void lossRows(i64 kind, i64 rows, i64 cols, double de
 					}
 				}
 				if (e != nullptr)
-					for (i64 j = r.lane; j < cols; j += r.width) e[j] = nan;
+					for (i64 j = r.lane; j < cols; j += r.width) e[j] = 0.f;
 				continue; // uniform across the row's threads
 			}
 			const i64 c = (i64)t;

@@ -125,10 +125,11 @@ func SoftmaxCrossEntropy(tp *autograd.Tape, logits, target *autograd.Var, r Redu
 // SoftmaxCrossEntropyIndex is SoftmaxCrossEntropy with one class index per
 // sample (a K-long target holding 0 … N−1): ρ = lse(b) − b_c, with
 // ε = softmax(b) − e_c. With Mean it equals torch.nn.CrossEntropyLoss()
-// given class indices. An index that is not an integer in [0, cols) is
-// reported by the device: Backward (or the next Sync or Download) returns
-// an error naming the row and wrapping device.ErrInvalidInput, once; on
-// CUDA that row's loss and ε are NaN. The device stays usable.
+// given class indices. An index that is not an integer in [0, cols) makes
+// that sample's ρ NaN and its ε 0, and the device returns an error naming
+// the row and wrapping device.ErrInvalidInput (from Backward on the CPU,
+// from the next synchronising call on CUDA) until Tape.Reset. The device
+// stays usable.
 func SoftmaxCrossEntropyIndex(tp *autograd.Tape, logits, classes *autograd.Var, r Reduction) *autograd.Var {
 	return apply(tp, device.SoftmaxCrossEntropyIndex, 0, logits, classes, r)
 }

@@ -42,7 +42,7 @@ type Device struct {
 
 	errMu    sync.Mutex
 	err      error // the first recorded failure of the device
-	inputErr error // a failure of the data (device.ErrInvalidInput), reported once
+	inputErr error // a failure of the data (device.ErrInvalidInput), until ClearInputErr
 
 	// Caller-side caching allocator: freed buffers by size class.
 	allocMu sync.Mutex
@@ -69,7 +69,10 @@ type Device struct {
 	gemmRows int
 }
 
-var _ device.Device = (*Device)(nil)
+var (
+	_ device.Device          = (*Device)(nil)
+	_ device.InputErrClearer = (*Device)(nil)
+)
 
 // Open starts device index (0 for the first GPU): it retains the device's
 // primary context and allocates a small scratch area. Kernel modules load
@@ -105,16 +108,31 @@ func (d *Device) SMs() int { return d.sms }
 // Err returns the first recorded failure without synchronizing: failures
 // that happen on the GPU appear after the next Sync, Download or Dot. A
 // failure of the data (device.ErrInvalidInput: a class index out of range)
-// is returned once and then forgotten; a failure of the device stays.
+// is returned until ClearInputErr; a failure of the device stays.
 func (d *Device) Err() error {
 	d.errMu.Lock()
 	defer d.errMu.Unlock()
 	if d.err != nil {
 		return d.err
 	}
-	err := d.inputErr
+	return d.inputErr
+}
+
+// deviceErr is the device's own first failure, leaving out the data's.
+func (d *Device) deviceErr() error {
+	d.errMu.Lock()
+	defer d.errMu.Unlock()
+	return d.err
+}
+
+// ClearInputErr forgets a recorded failure of the data
+// (device.ErrInvalidInput): the batch that caused it is done. Tape.Reset
+// calls it. A bad index that no synchronising call has read back yet is
+// not cleared: the next one reports it.
+func (d *Device) ClearInputErr() {
+	d.errMu.Lock()
 	d.inputErr = nil
-	return err
+	d.errMu.Unlock()
 }
 
 // record keeps err if it is the first failure, of the device or, when it

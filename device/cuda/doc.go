@@ -159,8 +159,9 @@
 // Download and Dot; the device never panics or exits on them. Because
 // launches are asynchronous, an error that happens on the GPU is seen at the
 // next synchronising call. The softmax-cross-entropy-index loss flags class
-// indices outside [0, cols) in a device word: that row's loss and ε are
-// NaN, and the next synchronising call returns an error naming the row,
-// wrapping device.ErrInvalidInput. That failure is the data's, not the
-// device's: it is returned once, and the device goes on.
+// indices outside [0, cols) in a device word: that row's loss is NaN and
+// its ε 0, and the next synchronising call returns an error naming the
+// row, wrapping device.ErrInvalidInput. That failure is the data's, not
+// the device's: it is returned until ClearInputErr (Tape.Reset), and the
+// device goes on.
 package cuda

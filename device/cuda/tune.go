@@ -132,7 +132,7 @@ func (d *Device) tuneGemm(tf32x3, transA, transB bool, m, n, k int, alpha float6
 	for _, tile := range candidates {
 		launch(tile)
 	}
-	if err := d.Sync(); err != nil {
+	if err := d.syncDevice(); err != nil {
 		return -1, err
 	}
 	reps := tuneReps(m, n, k)
@@ -140,20 +140,31 @@ func (d *Device) tuneGemm(tf32x3, transA, transB bool, m, n, k int, alpha float6
 		best := time.Duration(math.MaxInt64)
 		for range tuneRounds { // the best round: a moment of noise costs a tile nothing
 			launch(tile) // warm-up
-			if err := d.Sync(); err != nil {
+			if err := d.syncDevice(); err != nil {
 				return 0, err
 			}
 			start := time.Now()
 			for range reps {
 				launch(tile)
 			}
-			if err := d.Sync(); err != nil {
+			if err := d.syncDevice(); err != nil {
 				return 0, err
 			}
 			best = min(best, time.Since(start))
 		}
 		return best, nil
 	})
+}
+
+// syncDevice is Sync for the tuner: it waits for the queued work and
+// returns a failure of the device, leaving a failure of the data
+// (device.ErrInvalidInput) recorded for the caller whose batch it is.
+func (d *Device) syncDevice() error {
+	r := d.roundTrip(call{op: opSync})
+	if err := d.deviceErr(); err != nil {
+		return err
+	}
+	return r.err
 }
 
 // tuneRounds is how many times each tile is timed; the best counts.

@@ -99,11 +99,12 @@
 //
 // After all families, Run (and RunDType) calls Loss with
 // SoftmaxCrossEntropyIndex and a class index equal to the number of classes.
-// Two behaviours are accepted: Sync returns an error wrapping
-// device.ErrInvalidInput, once, as the CPU and CUDA devices do (Err and the
-// next Sync then return nil, and the next loss on the device is right: a
+// Either way the bad row's loss must be NaN and its ε 0 (it adds nothing to
+// a gradient) and the other rows right. Two behaviours are accepted: Sync
+// returns an error wrapping device.ErrInvalidInput, as Err does, until the
+// device is told the batch is done (device.InputErrClearer; the CPU and
+// CUDA devices implement it, and the next loss must then be right: a
 // failure of the data must not end the device, or one bad request would
-// end a server's model), or Sync returns nil and the offending row's loss
-// is NaN. Upload and Download length mismatches must be returned as errors
+// end a server's model), or Sync returns nil. Upload and Download length mismatches must be returned as errors
 // without being recorded, so the suite expects a nil Sync after them.
 package devicetest

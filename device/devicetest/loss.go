@@ -158,10 +158,12 @@ func testLoss(e *env, kind device.LossKind, delta float64) {
 }
 
 // testErrorReporting checks how a device reports a bad class index of
-// SoftmaxCrossEntropyIndex: either Sync returns an error wrapping
-// device.ErrInvalidInput, once (Err and the next Sync then return nil, and
-// the device computes the next loss right), or the loss of the offending
-// row is NaN.
+// SoftmaxCrossEntropyIndex. Either Sync returns an error wrapping
+// device.ErrInvalidInput, as Err does, until the device is told the batch
+// is done (device.InputErrClearer, when it implements it; the device then
+// computes the next loss right), or Sync returns nil. Either way the bad
+// row's loss is NaN and its ε 0, so that it adds nothing to a gradient,
+// and the other rows are right.
 func testErrorReporting(t *testing.T, dev device.Device, dt device.DType) {
 	e := &env{suite: &suite{dev: dev, dt: dt}, t: t}
 	defer func() {
@@ -175,33 +177,54 @@ func testErrorReporting(t *testing.T, dev device.Device, dt device.DType) {
 	pb := e.upload(pred)
 	tb := e.upload([]float64{2, cols, 0})
 	lb := e.upload([]float64{7, 7, 7}) // finite, so a skipped row is not taken for NaN
-	eb := e.upload(filled(rows*cols, 0))
-	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb, 1)
-	if err := dev.Sync(); err != nil {
-		t.Logf("%s: Sync reports %v", what, err)
-		require.ErrorIs(t, err, device.ErrInvalidInput, "%s: a failure of the data, not of the device", what)
-		require.NoError(t, dev.Err(), "%s: Err after Sync returned the data's failure: it is reported once", what)
-		require.NoError(t, dev.Sync(), "%s: the next Sync", what)
-		// The device goes on: the same batch with a valid class.
-		target := []float64{2, 3, 0}
-		require.NoError(t, dev.Upload32(tb, []float32{2, 3, 0}))
-		dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb, 1)
-		losses := make([]float64, rows)
-		require.NoError(t, e.rawDownload(losses, lb), "%s: Download of the next batch's losses", what)
+	eb := e.upload(filled(rows*cols, 7))
+	// checkRows checks every row's loss and ε against softmax cross-entropy
+	// with the classes in target (−1: a bad row, NaN and 0).
+	checkRows := func(when string, target []int) {
+		losses, eps := make([]float64, rows), make([]float64, rows*cols)
+		require.NoError(t, e.rawDownload(losses, lb), "%s: %s: Download of the losses", what, when)
+		require.NoError(t, e.rawDownload(eps, eb), "%s: %s: Download of ε", what, when)
 		for k := range rows {
-			b := pred[k*cols : (k+1)*cols]
+			b, got := pred[k*cols:(k+1)*cols], eps[k*cols:(k+1)*cols]
+			if target[k] < 0 {
+				assert.Truef(t, math.IsNaN(losses[k]), "%s: %s: loss of the bad row %d = %v, want NaN", what, when, k, losses[k])
+				assert.Equal(t, filled(cols, 0), got, "%s: %s: ε of the bad row %d must be 0", what, when, k)
+				continue
+			}
 			lse := 0.0
 			for _, v := range b {
 				lse += math.Exp(v)
 			}
-			want := math.Log(lse) - b[int(target[k])]
-			assert.InDelta(t, want, losses[k], 1e-5*max(1, math.Abs(want)), "%s: next batch, row %d", what, k)
+			want := math.Log(lse) - b[target[k]]
+			assert.InDelta(t, want, losses[k], 1e-5*max(1, math.Abs(want)), "%s: %s: loss of row %d", what, when, k)
+			for j, v := range b {
+				g := math.Exp(v) / lse
+				if j == target[k] {
+					g--
+				}
+				assert.InDelta(t, g, got[j], 1e-5, "%s: %s: ε of row %d, class %d", what, when, k, j)
+			}
 		}
+	}
+	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb, 1)
+	err := dev.Sync()
+	if err == nil {
+		checkRows("Sync returned nil", []int{2, -1, 0})
 		return
 	}
-	losses := make([]float64, rows)
-	require.NoError(t, e.rawDownload(losses, lb), "%s: Download of the losses", what)
-	assert.Truef(t, math.IsNaN(losses[1]),
-		"%s: the device must either return an error from Sync or write NaN as the row's loss; Sync returned nil and the loss is %v",
-		what, losses[1])
+	t.Logf("%s: Sync reports %v", what, err)
+	require.ErrorIs(t, err, device.ErrInvalidInput, "%s: a failure of the data, not of the device", what)
+	require.ErrorIs(t, dev.Err(), device.ErrInvalidInput, "%s: Err reports what Sync did", what)
+	c, ok := dev.(device.InputErrClearer)
+	if !ok {
+		return // the error stays: the device cannot be told the batch is done
+	}
+	c.ClearInputErr()
+	checkRows("the bad batch", []int{2, -1, 0})
+	require.NoError(t, dev.Sync(), "%s: Sync after ClearInputErr", what)
+	// The device goes on: the same batch with a valid class.
+	require.NoError(t, dev.Upload32(tb, []float32{2, 3, 0}))
+	dev.Loss(device.SoftmaxCrossEntropyIndex, 0, pb, tb, rows, cols, lb, eb, 1)
+	require.NoError(t, dev.Sync(), "%s: the next batch", what)
+	checkRows("the next batch", []int{2, 3, 0})
 }
