@@ -66,8 +66,7 @@ type CPU struct {
 	par  *pool // workers for float32 elementwise and row-wise kernels
 	// free is a caching allocator: buffers released by Free are reused by
 	// the next Alloc of the same type and length, so a steady-state training
-	// step allocates nothing.
-	mu   sync.Mutex
+	// step allocates nothing. Under call, like everything else.
 	free map[poolKey][]*Buffer
 	err  error // a failure of the device: every later call returns it
 	// inputErr is a failure of the data (device.ErrInvalidInput), returned
@@ -217,20 +216,18 @@ func (c *CPU) Alloc(dt device.DType, n int) (device.Buffer, error) {
 	return b, nil
 }
 
-// alloc takes a buffer from the cache, or makes one.
+// alloc takes a buffer from the cache, or makes one. The caller holds
+// c.call.
 func (c *CPU) alloc(dt device.DType, n int) (*Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cpu: alloc of %d elements", n)
 	}
 	key := poolKey{dt, n}
-	c.mu.Lock()
 	if l := c.free[key]; len(l) > 0 {
 		b := l[len(l)-1]
 		c.free[key] = l[:len(l)-1]
-		c.mu.Unlock()
 		return b, nil
 	}
-	c.mu.Unlock()
 	if sz := uint64(dt.Size()); sz > 0 && c.memory > 0 && uint64(n) > c.memory/sz {
 		return nil, fmt.Errorf("cpu: alloc of %d %v elements (%.3g GiB): more than this machine's %.3g GiB of memory: %w",
 			n, dt, float64(n)*float64(dt.Size())/(1<<30), float64(c.memory)/(1<<30), device.ErrOutOfMemory)
@@ -254,9 +251,7 @@ func (c *CPU) Free(b device.Buffer) {
 	}
 	cb := mustBuf(b, "Free")
 	key := poolKey{cb.DType(), cb.Len()}
-	c.mu.Lock()
 	c.free[key] = append(c.free[key], cb)
-	c.mu.Unlock()
 }
 
 // Sync returns the first recorded error (see Err); CPU work is already
