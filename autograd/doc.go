@@ -26,6 +26,14 @@
 // a new tensor (copy on write), so that after Backward Grad is ∂L/∂v for
 // every Var, intermediates included, and a chain copies nothing.
 //
+// Broadcasting. Add, Sub, Mul and Div take operands of different shapes
+// by PyTorch's rules (a bias [N] over [K × N], a per-sample [K × 1], a
+// scalar) through BroadcastTo, an op of its own: its forward is a rank-one
+// GEMM with a vector of ones and its adjoint sums ε over the repeats, so
+// the broadcast operand's gradient has its own shape, as in PyTorch.
+// SumTo, its reverse, sums over leading or trailing dimensions (a batch
+// [K × N] to [N], per sample to [K × 1]).
+//
 // Memory. Op outputs, error vectors and tangents are tape temporaries: Reset
 // returns them to the device's cache, so a training loop that reuses one tape
 // allocates nothing in steady state. Parameters (NewParam) live across tapes,

@@ -1,20 +1,16 @@
 package autograd
 
 import (
-	"fmt"
-
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/tensor"
 )
 
-func sameShape(op string, a, b *Var) {
-	if !a.value.SameShape(&b.value) {
-		panic(fmt.Sprintf("autograd: %s: shapes %v and %v differ", op, a.Shape(), b.Shape()))
-	}
-}
-
+// binary records a ∘ b, broadcasting a and b to their common shape first
+// when they differ (see BroadcastTo).
 func (tp *Tape) binary(op *Op, bop device.BinaryOp, a, b *Var) *Var {
-	sameShape(op.Name, a, b)
+	if !a.value.SameShape(&b.value) {
+		a, b = tp.broadcastPair(op.Name, a, b)
+	}
 	node, out := tp.Record(op, a.Shape(), a, b)
 	if tp.Failed() {
 		return out
@@ -23,7 +19,10 @@ func (tp *Tape) binary(op *Op, bop device.BinaryOp, a, b *Var) *Var {
 	return tp.Done(node)
 }
 
-// Add returns a + b (same shapes). Fan-in of two:
+// Add returns a + b. Add, Sub, Mul and Div broadcast as PyTorch's do:
+// operands of different shapes are first brought to their common shape by
+// BroadcastTo (a bias [N] over [K, N], a per-sample [K, 1] over [K, N], a
+// scalar), whose adjoint sums ε back over the repeats. Fan-in of two:
 //
 //	adjoint:  δ_a = ε,  δ_b = ε
 //	tangent:  ȧ + ḃ

@@ -51,3 +51,24 @@ func ExampleVar_SetTangent() {
 	fmt.Println(dy)
 	// Output: [0 2]
 }
+
+// Broadcasting as in PyTorch: a per-feature scale s [3] over a batch
+// x [2 × 3]. The gradient of s has s's shape: ε summed over the batch.
+func ExampleTape_Mul_broadcast() {
+	dev, _ := cpu.New()
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	x := tp.ConstantFloat32([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	s := autograd.NewParam("s", must(tensor.FromFloat32(dev, []float32{1, 10, 100}, 3)))
+	y := tp.Mul(x, s) // s repeated over the 2 rows: BroadcastTo(s, 2, 3)
+	if err := tp.Backward(tp.Sum(y)); err != nil {
+		panic(err)
+	}
+	yv, _ := y.Value().Float32s()
+	gs, _ := s.Grad().Float32s()
+	fmt.Println(y.Shape(), yv)
+	fmt.Println("dL/ds", s.Grad().Shape(), gs) // Σ over rows of x: (1+4, 2+5, 3+6)
+	// Output:
+	// [2 3] [1 20 300 4 50 600]
+	// dL/ds [3] [5 7 9]
+}

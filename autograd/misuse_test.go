@@ -26,8 +26,12 @@ func TestShapeMisusePanicsNamingOpAndShapes(t *testing.T) {
 		{"Linear", func() { tp.Linear(v(2, 3), v(4, 5), nil, device.Identity) }, "autograd: Linear: input [2 3] and weight [4 5]: want x [K × I] and W [O × I]"},
 		{"Linear bias", func() { tp.Linear(v(2, 3), v(4, 3), v(5), device.Identity) }, "autograd: Linear: bias [5] for weight [4 3]: want [4]"},
 		{"Linear act", func() { tp.Linear(v(2, 3), v(4, 3), nil, device.Exp) }, "autograd: Linear: activation exp cannot be fused; apply it as its own op"},
-		{"Add", func() { tp.Add(v(2, 3), v(3, 2)) }, "autograd: Add: shapes [2 3] and [3 2] differ"},
-		{"Mul", func() { tp.Mul(v(2, 3), v(2)) }, "autograd: Mul: shapes [2 3] and [2] differ"},
+		{"Add", func() { tp.Add(v(2, 3), v(3, 2)) }, "autograd: Add: shapes [2 3] and [3 2] do not broadcast (dimension 0 of the result: 2 against 3)"},
+		{"Mul", func() { tp.Mul(v(2, 3), v(2)) }, "autograd: Mul: shapes [2 3] and [2] do not broadcast (dimension 1 of the result: 3 against 2)"},
+		{"Sub repeat between kept dimensions", func() { tp.Sub(v(2, 3, 4), v(2, 1, 4)) },
+			"autograd: Sub: shape [2 1 4] does not broadcast to [2 3 4]: it repeats dimension 1, which lies between two it keeps; only repeats before and after the kept dimensions are supported"},
+		{"BroadcastTo", func() { tp.BroadcastTo(v(2, 3), 3, 3) }, "autograd: BroadcastTo: shape [2 3] does not broadcast to [3 3]: dimension 0 is 2, not 1 or 3"},
+		{"BroadcastTo rank", func() { tp.BroadcastTo(v(1, 2, 3), 2, 3) }, "autograd: BroadcastTo: shape [1 2 3] does not broadcast to [2 3]: it has more dimensions"},
 		{"Concat", func() { tp.Concat(1, v(2, 3), v(3, 3)) }, "autograd: Concat along axis 1: shapes [2 3] and [3 3]"},
 		{"Slice", func() { tp.Slice(v(2, 3), 1, 2, 5) }, "autograd: Slice [2:5] along axis 1 of shape [2 3]"},
 		{"Split", func() { tp.Split(v(2, 3), -1, 1, 1) }, "autograd: Split of axis 1 (length 3) of shape [2 3] into sizes [1 1]"},
@@ -147,7 +151,8 @@ func TestSteadyStateStepAllocatesNothing(t *testing.T) {
 	xt := must(tensor.Zeros(dev, device.Float32, 32, 8))
 	yt := must(tensor.Zeros(dev, device.Float32, 32))
 	xs, ys := make([]float32, 32*8), make([]float32, 32) // host batches
-	fromHost := false
+	scale := autograd.NewParam("scale", must(tensor.Zeros(dev, device.Float32, 4)))
+	fromHost, broadcast := false, false
 	step := func() {
 		x, y := tp.Constant(xt), tp.Constant(yt)
 		if fromHost {
@@ -155,6 +160,9 @@ func TestSteadyStateStepAllocatesNothing(t *testing.T) {
 		}
 		h := tp.Linear(x, w1, b1, device.ReLU)
 		out := tp.Linear(h, w2, nil, device.Identity)
+		if broadcast {
+			out = tp.Mul(out, scale) // [32 × 4] ⊙ [4]: a BroadcastTo node
+		}
 		l := loss.SoftmaxCrossEntropyIndex(tp, out, y, loss.Mean)
 		if err := tp.Backward(l); err != nil {
 			panic(err)
@@ -170,6 +178,9 @@ func TestSteadyStateStepAllocatesNothing(t *testing.T) {
 	fromHost = true // batches uploaded into tape temporaries
 	step()
 	require.Zero(t, testing.AllocsPerRun(20, step))
+	broadcast = true
+	step()
+	require.Zero(t, testing.AllocsPerRun(20, step), "a broadcasting op")
 }
 
 func TestConstantFloat32(t *testing.T) {

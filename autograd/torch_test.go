@@ -57,6 +57,7 @@ type torchCase struct {
 	Name      string                 `json:"name"`
 	Op        string                 `json:"op"`
 	Param     float64                `json:"param,omitempty"`
+	Shape     []int                  `json:"shape,omitempty"`
 	Reduction string                 `json:"reduction,omitempty"`
 	Inputs    map[string]torchInput  `json:"inputs"`
 	Seed      []jsonFloat            `json:"seed,omitempty"`
@@ -78,6 +79,7 @@ type input struct {
 type opCase struct {
 	name, op  string
 	param     float64
+	shape     []int // the target of broadcast-to and sum-to
 	reduction loss.Reduction
 	isLoss    bool
 	inputs    []input
@@ -85,7 +87,7 @@ type opCase struct {
 }
 
 // TestOpsMatchTorch evaluates every elementwise function of one and of two
-// inputs, MatMul, Sum, Mean, softmax, log-softmax, LayerNorm, Linear with
+// inputs (also on broadcast operands), BroadcastTo and SumTo, MatMul, Sum, Mean, softmax, log-softmax, LayerNorm, Linear with
 // each activation, and every loss with each reduction on adjoint's tape in
 // float64, and has PyTorch recompute the outputs and the gradients
 // (torch.nn.functional and its autograd): every number must agree to
@@ -141,6 +143,44 @@ func TestOpsMatchTorch(t *testing.T) {
 			inputs: []input{{"a", []int{7}, binA, true}, {"b", []int{7}, binB, true}},
 			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 				return op.fn(tp, in["a"], in["b"])
+			}})
+	}
+	// Broadcasting binary ops (a bias row, a per-sample column, an outer
+	// product, a per-channel column, a scalar) and BroadcastTo itself: torch
+	// broadcasts the same operands, and its gradients sum over the repeats.
+	binOps := map[string]func(tp *autograd.Tape, a, b *autograd.Var) *autograd.Var{
+		"add": (*autograd.Tape).Add, "sub": (*autograd.Tape).Sub, "mul": (*autograd.Tape).Mul, "div": (*autograd.Tape).Div}
+	for i, sh := range []struct {
+		op   string
+		a, b []int
+	}{
+		{"add", []int{4, 3}, []int{3}},
+		{"sub", []int{4, 1}, []int{4, 3}},
+		{"mul", []int{4, 1}, []int{1, 3}},
+		{"mul", []int{2, 3, 4}, []int{3, 1}},
+		{"div", []int{2, 3}, []int{1}},
+		{"div", []int{3}, []int{2, 2, 3}},
+	} {
+		na, nb := numel(sh.a), numel(sh.b)
+		fn := binOps[sh.op]
+		cases = append(cases, opCase{name: fmt.Sprintf("%s/broadcast-%d", sh.op, i), op: sh.op,
+			inputs: []input{{"a", sh.a, uniform(na, -2, 2), true}, {"b", sh.b, uniform(nb, 0.5, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return fn(tp, in["a"], in["b"])
+			}})
+	}
+	for i, sh := range []struct{ from, to []int }{{[]int{1, 3, 1}, []int{2, 3, 4}}, {[]int{3}, []int{2, 4, 3}}, {[]int{2, 1}, []int{2, 5}}} {
+		cases = append(cases, opCase{name: fmt.Sprintf("broadcast-to/%d", i), op: "broadcast-to", shape: sh.to,
+			inputs: []input{{"x", sh.from, uniform(numel(sh.from), -2, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.BroadcastTo(in["x"], sh.to...)
+			}})
+	}
+	for i, sh := range []struct{ from, to []int }{{[]int{2, 3, 4}, []int{3, 1}}, {[]int{4, 3}, []int{3}}, {[]int{4, 3}, []int{4, 1}}} {
+		cases = append(cases, opCase{name: fmt.Sprintf("sum-to/%d", i), op: "sum-to", shape: sh.to,
+			inputs: []input{{"x", sh.from, uniform(numel(sh.from), -2, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.SumTo(in["x"], sh.to...)
 			}})
 	}
 	cases = append(cases, opCase{name: "matmul", op: "matmul",
@@ -253,6 +293,15 @@ func TestOpsMatchTorch(t *testing.T) {
 	require.Equal(t, len(cases), strings.Count(string(res), ": ok: "), "every case must be recomputed and agree")
 }
 
+// numel is the number of elements of a shape.
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
 // evalForTorch runs c on a float64 tape and records its output and the
 // gradients of the inputs that ask for one. A non-scalar output is seeded
 // with random weights u, so that the gradients are uᵀJ.
@@ -260,7 +309,7 @@ func evalForTorch(t *testing.T, dev device.Device, rng *rand.Rand, c opCase) tor
 	t.Helper()
 	tp := autograd.NewTape(dev, device.Float64)
 	defer tp.Release()
-	tc := torchCase{Name: c.name, Op: c.op, Param: c.param, Inputs: map[string]torchInput{}, Grads: map[string][]jsonFloat{}}
+	tc := torchCase{Name: c.name, Op: c.op, Param: c.param, Shape: c.shape, Inputs: map[string]torchInput{}, Grads: map[string][]jsonFloat{}}
 	if c.isLoss {
 		tc.Reduction = c.reduction.String()
 	}

@@ -91,6 +91,10 @@ def forward(case, x):
         return UNARY[op](x["x"])
     if op in BINARY:
         return BINARY[op](x["a"], x["b"])
+    if op == "broadcast-to":
+        return x["x"].broadcast_to(case["shape"])
+    if op == "sum-to":
+        return x["x"].sum_to_size(case["shape"])
     if op == "matmul":
         return x["a"] @ x["b"]
     if op == "sum":
