@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/safetensors"
 )
 
@@ -18,47 +20,86 @@ var ErrStateDict = errors.New("checkpoint does not match the model")
 // parameters: it contains '/', which PyTorch state_dict names never do.
 func IsExtraName(name string) bool { return strings.Contains(name, "/") }
 
-// StateDict downloads m's parameters as F32 safetensors tensors keyed by
-// their state_dict names. Like torch's state_dict it holds every name
+// StateDict downloads m's parameters as safetensors tensors keyed by their
+// state_dict names, each in its parameter's dtype: F32 for a float32
+// parameter, F64 for a float64 one, so a float64 model's checkpoint holds
+// its values exactly. Like torch's state_dict it holds every name
 // (AllNamedParams): a parameter shared by two layers is stored under both,
 // so that torch's strict load_state_dict accepts the checkpoint.
-func StateDict(m Module) (map[string]safetensors.Tensor, error) {
+func StateDict(m Parameterized) (map[string]safetensors.Tensor, error) {
 	out := map[string]safetensors.Tensor{}
 	for _, p := range AllNamedParams(m) {
 		if _, dup := out[p.Name]; dup {
 			return nil, fmt.Errorf("nn: StateDict: two parameters named %q", p.Name)
 		}
-		v, err := p.Var.Value().Float32s()
+		t, err := download(p.Var)
 		if err != nil {
 			return nil, fmt.Errorf("nn: StateDict: %s: %w", p.Name, err)
 		}
-		out[p.Name] = safetensors.FromFloat32(p.Var.Shape(), v)
+		out[p.Name] = t
 	}
 	return out, nil
+}
+
+// download copies the value of p to the host as a safetensors tensor of
+// p's dtype.
+func download(p *autograd.Var) (safetensors.Tensor, error) {
+	v := p.Value()
+	switch v.DType() {
+	case device.Float32:
+		d, err := v.Float32s()
+		if err != nil {
+			return safetensors.Tensor{}, err
+		}
+		return safetensors.FromFloat32(p.Shape(), d), nil
+	case device.Float64:
+		d, err := v.Float64s()
+		if err != nil {
+			return safetensors.Tensor{}, err
+		}
+		return safetensors.FromFloat64(p.Shape(), d), nil
+	}
+	return safetensors.Tensor{}, fmt.Errorf("parameter dtype %v has no safetensors dtype", v.DType())
+}
+
+// fileDType is the safetensors name of dt ("F32", "F64"), or "" for a
+// dtype without one.
+func fileDType(dt device.DType) string {
+	switch dt {
+	case device.Float32:
+		return "F32"
+	case device.Float64:
+		return "F64"
+	}
+	return ""
 }
 
 // LoadStateDict copies the tensors of sd into m's parameters. Every
 // state_dict name of m (AllNamedParams: a shared parameter under each of
 // its names, as torch's strict load_state_dict wants) must be present as
-// an F32 tensor of the parameter's shape, and sd may hold no other names
-// except extra names (IsExtraName). All problems are checked and reported
-// together, in PyTorch's manner (missing keys, unexpected keys, size
-// mismatches), before any parameter is changed. Where sd holds different
-// values under the names of one shared parameter, the last name in
-// state_dict order wins, as in torch.
-func LoadStateDict(sd map[string]safetensors.Tensor, m Module) error {
+// a tensor of the parameter's shape and dtype (F32 for a float32
+// parameter, F64 for a float64 one: a dtype mismatch is an error naming the
+// parameter and both dtypes, never a silent conversion), and sd may hold no
+// other names except extra names (IsExtraName). All problems are checked
+// and reported together, in PyTorch's manner (missing keys, unexpected
+// keys, size and dtype mismatches), before any parameter is changed. Where
+// sd holds different values under the names of one shared parameter, the
+// last name in state_dict order wins, as in torch.
+func LoadStateDict(sd map[string]safetensors.Tensor, m Parameterized) error {
 	if err := loadStateDict(sd, m); err != nil {
 		return fmt.Errorf("nn: %w", err)
 	}
 	return nil
 }
 
-func loadStateDict(sd map[string]safetensors.Tensor, m Module) error {
+func loadStateDict(sd map[string]safetensors.Tensor, m Parameterized) error {
 	params := AllNamedParams(m)
 	want := map[string]bool{}
 	var problems []string
 	var missing []string
-	values := make([][]float32, len(params))
+	// values[i] holds parameter i's new values in its dtype: a []float32
+	// or a []float64.
+	values := make([]any, len(params))
 	for i, p := range params {
 		want[p.Name] = true
 		t, ok := sd[p.Name]
@@ -66,15 +107,25 @@ func loadStateDict(sd map[string]safetensors.Tensor, m Module) error {
 			missing = append(missing, p.Name)
 			continue
 		}
-		if t.DType != "F32" {
-			problems = append(problems, fmt.Sprintf("%s: dtype %s, want F32", p.Name, t.DType))
+		dt := p.Var.Value().DType()
+		if fd := fileDType(dt); t.DType != fd {
+			if fd == "" {
+				fd = dt.String()
+			}
+			problems = append(problems, fmt.Sprintf("dtype mismatch for %s: checkpoint has %s, model has %s", p.Name, t.DType, fd))
 			continue
 		}
 		if !sameShape(t.Shape, p.Var.Shape()) {
 			problems = append(problems, fmt.Sprintf("size mismatch for %s: checkpoint has shape %v, model has %v", p.Name, t.Shape, p.Var.Shape()))
 			continue
 		}
-		v, err := t.Float32()
+		var v any
+		var err error
+		if dt == device.Float64 {
+			v, err = t.Float64()
+		} else {
+			v, err = t.Float32()
+		}
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", p.Name, err))
 			continue
@@ -98,7 +149,14 @@ func loadStateDict(sd map[string]safetensors.Tensor, m Module) error {
 	}
 	for i, p := range params {
 		dev := p.Var.Value().Device()
-		if err := dev.Upload32(p.Var.Value().Buffer(), values[i]); err != nil {
+		var err error
+		switch v := values[i].(type) {
+		case []float32:
+			err = dev.Upload32(p.Var.Value().Buffer(), v)
+		case []float64:
+			err = dev.Upload64(p.Var.Value().Buffer(), v)
+		}
+		if err != nil {
 			return fmt.Errorf("loading %s: %w", p.Name, err)
 		}
 	}
@@ -115,7 +173,7 @@ func plural(n int, what string) string {
 // Save writes m's parameters and the metadata to a safetensors file at
 // path, atomically: the file is written under a temporary name and renamed,
 // so a failure leaves any previous file intact.
-func Save(path string, m Module, meta map[string]string) error {
+func Save(path string, m Parameterized, meta map[string]string) error {
 	return SaveWith(path, m, meta, nil)
 }
 
@@ -123,7 +181,7 @@ func Save(path string, m Module, meta map[string]string) error {
 // stored beside the parameters. Their names must be extra names
 // (IsExtraName), such as "optim/0/exp_avg", so that PyTorch's strict
 // load_state_dict can tell them apart and Load ignores them.
-func SaveWith(path string, m Module, meta map[string]string, extra map[string]safetensors.Tensor) error {
+func SaveWith(path string, m Parameterized, meta map[string]string, extra map[string]safetensors.Tensor) error {
 	sd, err := StateDict(m)
 	if err != nil {
 		return err
@@ -144,7 +202,7 @@ func SaveWith(path string, m Module, meta map[string]string, extra map[string]sa
 // Load reads a safetensors checkpoint into m's parameters (see
 // LoadStateDict) and returns the whole file, for its metadata and extra
 // tensors. On error m is unchanged.
-func Load(path string, m Module) (*safetensors.File, error) {
+func Load(path string, m Parameterized) (*safetensors.File, error) {
 	f, err := safetensors.LoadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("nn: %w", err)

@@ -5,12 +5,18 @@
 //
 // A Module computes Forward on a tape and lists its trainable parameters.
 // NewLinear, NewLayerNorm, MLP and MLPLayerNorm make float32 parameters,
-// the dtype every device computes in; for a float64 model on the cpu device
-// (gradient checks), build the layer from parameters of that dtype, e.g.
-// &nn.Linear{In: 3, Out: 2, Weight: autograd.NewParam("weight", w64),
-// Bias: autograd.NewParam("bias", b64)}, and record it on a float64 tape.
-// Parameters are persistent autograd Vars: they live across tapes, so one
-// tape can be Reset after every training step while the model stays.
+// the dtype every device computes in. NewLinearDType and NewLayerNormDType
+// take the dtype: a float64 model on the cpu device (gradient checks) is
+// built from them with device.Float64 and recorded on a float64 tape. From
+// the same seed, a float64 Linear holds the values that the float32 one
+// rounds. Parameters are persistent autograd Vars: they live across tapes,
+// so one tape can be Reset after every training step while the model stays.
+//
+// A model whose forward pass takes more than one input (a two-tower net
+// with its own Forward(tp, a, b)) cannot be a Module, but it is a
+// Parameterized (it has Params, and NamedParams to name them): NamedParams,
+// AllNamedParams, StateDict, LoadStateDict, Save, SaveWith, Load and
+// Release take a Parameterized, and its Params go to an optimizer.
 //
 // Names follow torch.nn: a Sequential names its children by index and an
 // activation takes an index but owns no parameter, so
@@ -36,12 +42,16 @@
 // run as one fused op (autograd.Tape.Linear with that activation): one node
 // on the tape, the bias and activation applied in the product's epilogue.
 //
-// Checkpoints. Save writes the parameters as F32 tensors under their
-// state_dict names, with string metadata (a float64 parameter is rounded to
-// float32); Load checks every name, dtype and shape against the model
-// before changing anything and names each problem. Load reads F32 only: a
-// checkpoint in F64, F16 or BF16 (torch's model.half(), say) is refused
-// with its dtype named; convert it to float32 in torch first.
+// Checkpoints. Save writes the parameters under their state_dict names,
+// each in its own dtype (F32 for float32, F64 for float64, so a float64
+// model saves and loads back bit for bit), with string metadata; Load
+// checks every name, dtype and shape against the model before changing
+// anything and names each problem. Load never converts: each tensor must
+// have its parameter's dtype, F32 for a float32 model and F64 for a
+// float64 one, and any other (F64 into a float32 model, F32 into a float64
+// one, F16 or BF16 from torch's model.half()) is refused, naming the
+// parameter and both dtypes; convert the checkpoint in torch first
+// (model.float() or model.double()).
 // Tensor names containing '/' are never module parameters (PyTorch does not
 // produce them): SaveWith stores extra state under such names (optimizer
 // moments, preprocessing) and Load ignores them.

@@ -3,12 +3,16 @@ package nn_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/adjoint-go/adjoint/autograd"
 	_ "github.com/adjoint-go/adjoint/cpu"
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/loss"
 	"github.com/adjoint-go/adjoint/nn"
+	"github.com/adjoint-go/adjoint/optim"
 	"github.com/adjoint-go/adjoint/tensor"
 )
 
@@ -84,4 +88,132 @@ func ExampleLayerNorm() {
 	// 1.bias [8]
 	// 3.weight [2 8]
 	// 3.bias [2]
+}
+
+// twoTower scores a (user, item) pair as user(u) + item(i): a model with
+// two inputs. Its Forward takes both, so it is not an nn.Module, but with
+// Params and NamedParams it is an nn.Parameterized, which is all that the
+// optimizers and nn's checkpoint functions need.
+type twoTower struct {
+	user, item *nn.Linear
+}
+
+func newTwoTower(dev device.Device, seed uint64) (*twoTower, error) {
+	rng := rand.New(rand.NewPCG(seed, 0))
+	user, err := nn.NewLinear(dev, 3, 1, rng)
+	if err != nil {
+		return nil, err
+	}
+	item, err := nn.NewLinear(dev, 2, 1, rng)
+	if err != nil {
+		nn.Release(user)
+		return nil, err
+	}
+	return &twoTower{user: user, item: item}, nil
+}
+
+func (m *twoTower) Forward(tp *autograd.Tape, u, i *autograd.Var) *autograd.Var {
+	return tp.Add(m.user.Forward(tp, u), m.item.Forward(tp, i))
+}
+
+func (m *twoTower) Params() []*autograd.Var {
+	return append(m.user.Params(), m.item.Params()...)
+}
+
+// NamedParams names the towers' parameters user.weight, user.bias,
+// item.weight and item.bias, as a torch module holding self.user and
+// self.item would.
+func (m *twoTower) NamedParams() []nn.NamedParam {
+	var ps []nn.NamedParam
+	for _, tower := range []struct {
+		name string
+		l    *nn.Linear
+	}{{"user", m.user}, {"item", m.item}} {
+		for _, p := range tower.l.NamedParams() {
+			ps = append(ps, nn.NamedParam{Name: tower.name + "." + p.Name, Var: p.Var})
+		}
+	}
+	return ps
+}
+
+// A model with two inputs is trained with SGD and saved and loaded with
+// nn.Save and nn.Load, which take any Parameterized.
+func ExampleParameterized() {
+	dev, _ := device.Open("cpu")
+	model, err := newTwoTower(dev, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nn.Release(model)
+	opt, err := optim.NewSGD(model.Params(), optim.SGDConfig{LR: 0.1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer opt.Release()
+
+	// Four (user, item) pairs and their scores.
+	users := []float32{1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 0}
+	items := []float32{1, 0, 0, 1, 1, 1, 0, 0}
+	scores := []float32{1, 0, 2, 0.5}
+	tp := autograd.NewTape(dev, device.Float32)
+	var losses []float64
+	for range 10 {
+		pred := model.Forward(tp, tp.ConstantFloat32(users, 4, 3), tp.ConstantFloat32(items, 4, 2))
+		l := loss.MSE(tp, pred, tp.ConstantFloat32(scores, 4, 1), loss.Mean)
+		if err := tp.Backward(l); err != nil {
+			fmt.Println(err)
+			return
+		}
+		v, _ := l.Value().Item()
+		losses = append(losses, v)
+		if err := opt.Step(); err != nil {
+			fmt.Println(err)
+			return
+		}
+		opt.ZeroGrad()
+		tp.Reset()
+	}
+	fmt.Println("loss went down:", losses[len(losses)-1] < losses[0])
+
+	dir, err := os.MkdirTemp("", "two-tower")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "model.safetensors")
+	if err := nn.Save(path, model, map[string]string{"model": "two-tower"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	restored, err := newTwoTower(dev, 2) // other initial values
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer nn.Release(restored)
+	f, err := nn.Load(path, restored)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("metadata:", f.Metadata["model"])
+	same := true
+	for i, p := range nn.NamedParams(restored) {
+		want, _ := model.Params()[i].Value().Float32s()
+		got, _ := p.Var.Value().Float32s()
+		same = same && slices.Equal(want, got)
+		fmt.Println(p.Name, p.Var.Shape())
+	}
+	fmt.Println("restored the trained values:", same)
+	// Output:
+	// loss went down: true
+	// metadata: two-tower
+	// user.weight [1 3]
+	// user.bias [1]
+	// item.weight [1 2]
+	// item.bias [1]
+	// restored the trained values: true
 }

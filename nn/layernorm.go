@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/device"
@@ -19,31 +20,46 @@ type LayerNorm struct {
 	Weight, Bias *autograd.Var
 }
 
-// NewLayerNorm allocates a LayerNorm of n features on dev; affine adds the
-// learned γ and β, as PyTorch's default does.
+// NewLayerNorm allocates a LayerNorm of n features on dev with float32
+// parameters; affine adds the learned γ and β, as PyTorch's default does.
+// It is NewLayerNormDType with device.Float32.
 func NewLayerNorm(dev device.Device, n int, eps float64, affine bool) (*LayerNorm, error) {
+	return NewLayerNormDType(dev, device.Float32, n, eps, affine)
+}
+
+// NewLayerNormDType is NewLayerNorm with γ and β of dtype dt:
+// device.Float32, or device.Float64 (on the cpu device, for gradient
+// checks).
+func NewLayerNormDType(dev device.Device, dt device.DType, n int, eps float64, affine bool) (*LayerNorm, error) {
 	if n <= 0 || !(eps > 0) {
 		return nil, fmt.Errorf("nn: NewLayerNorm(%d, eps %v): want n > 0 and eps > 0", n, eps)
+	}
+	if dt != device.Float32 && dt != device.Float64 {
+		return nil, fmt.Errorf("nn: NewLayerNorm(%d): dtype %v is not float32 or float64", n, dt)
 	}
 	l := &LayerNorm{N: n, Eps: eps}
 	if !affine {
 		return l, nil
 	}
-	ones, zeros := make([]float32, n), make([]float32, n)
-	for i := range ones {
-		ones[i] = 1
-	}
-	w, err := tensor.FromFloat32(dev, ones, n)
+	w, err := filled(dev, dt, n, 1)
 	if err != nil {
-		return nil, fmt.Errorf("nn: NewLayerNorm: %w", err)
+		return nil, fmt.Errorf("nn: NewLayerNorm(%d): %w", n, err)
 	}
-	b, err := tensor.FromFloat32(dev, zeros, n)
+	b, err := filled(dev, dt, n, 0)
 	if err != nil {
 		w.Release()
-		return nil, fmt.Errorf("nn: NewLayerNorm: %w", err)
+		return nil, fmt.Errorf("nn: NewLayerNorm(%d): %w", n, err)
 	}
 	l.Weight, l.Bias = autograd.NewParam("weight", w), autograd.NewParam("bias", b)
 	return l, nil
+}
+
+// filled returns a new [n] tensor of dtype dt holding c in every element.
+func filled(dev device.Device, dt device.DType, n int, c float64) (*tensor.Tensor, error) {
+	if dt == device.Float64 {
+		return tensor.FromFloat64(dev, slices.Repeat([]float64{c}, n), n)
+	}
+	return tensor.FromFloat32(dev, slices.Repeat([]float32{float32(c)}, n), n)
 }
 
 // Forward normalises each row of x.

@@ -17,45 +17,67 @@ type Linear struct {
 	Weight, Bias *autograd.Var
 }
 
-// NewLinear allocates a Linear layer on dev with PyTorch's default
+// NewLinear allocates a float32 Linear layer on dev with PyTorch's default
 // initialisation: kaiming_uniform(a=√5) for W, which is U(−1/√In, 1/√In),
 // and U(−1/√In, 1/√In) for b. The values are drawn from rng (W row by row,
 // then b), so a seeded rng gives the same layer on every device; they are
-// not PyTorch's numbers, whose generator differs.
+// not PyTorch's numbers, whose generator differs. It is NewLinearDType
+// with device.Float32.
 func NewLinear(dev device.Device, in, out int, rng *rand.Rand) (*Linear, error) {
+	return NewLinearDType(dev, device.Float32, in, out, rng)
+}
+
+// NewLinearDType is NewLinear with parameters of dtype dt: device.Float32,
+// or device.Float64 (on the cpu device, for gradient checks). Each value is
+// drawn as a float64 and then stored in dt, with the same draws from rng in
+// the same order for either dtype, so a float32 and a float64 layer from
+// equally seeded generators hold the same numbers up to float32 rounding:
+// the float32 weight is the float64 weight rounded.
+func NewLinearDType(dev device.Device, dt device.DType, in, out int, rng *rand.Rand) (*Linear, error) {
 	if in <= 0 || out <= 0 {
 		return nil, fmt.Errorf("nn: NewLinear(%d, %d): sizes must be positive", in, out)
 	}
 	if out > math.MaxInt/in {
 		return nil, fmt.Errorf("nn: NewLinear(%d, %d): the weight has more than MaxInt elements", in, out)
 	}
+	if dt != device.Float32 && dt != device.Float64 {
+		return nil, fmt.Errorf("nn: NewLinear(%d, %d): dtype %v is not float32 or float64", in, out, dt)
+	}
 	// The device memory first: a layer too large for the device fails
 	// there, with an error, before its initial values are drawn on the host.
-	w, err := tensor.New(dev, device.Float32, out, in)
+	w, err := tensor.New(dev, dt, out, in)
 	if err != nil {
 		return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
 	}
-	b, err := tensor.New(dev, device.Float32, out)
+	b, err := tensor.New(dev, dt, out)
 	if err != nil {
 		w.Release()
 		return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
 	}
 	bound := 1 / math.Sqrt(float64(in))
-	uniform := func(n int) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32((2*rng.Float64() - 1) * bound)
-		}
-		return v
-	}
 	for _, t := range []*tensor.Tensor{w, b} {
-		if err := dev.Upload32(t.Buffer(), uniform(t.Len())); err != nil {
+		if dt == device.Float64 {
+			err = dev.Upload64(t.Buffer(), uniform[float64](rng, t.Len(), bound))
+		} else {
+			err = dev.Upload32(t.Buffer(), uniform[float32](rng, t.Len(), bound))
+		}
+		if err != nil {
 			w.Release()
 			b.Release()
 			return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
 		}
 	}
 	return &Linear{In: in, Out: out, Weight: autograd.NewParam("weight", w), Bias: autograd.NewParam("bias", b)}, nil
+}
+
+// uniform draws n values of U(−bound, bound) from rng, each as a float64
+// rounded to T.
+func uniform[T float32 | float64](rng *rand.Rand, n int, bound float64) []T {
+	v := make([]T, n)
+	for i := range v {
+		v[i] = T((2*rng.Float64() - 1) * bound)
+	}
+	return v
 }
 
 // Forward returns x Wᵀ + b for x [K × In].

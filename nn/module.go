@@ -10,17 +10,27 @@ import (
 	"github.com/adjoint-go/adjoint/device"
 )
 
+// Parameterized is anything that holds trainable parameters: every Module,
+// and a model whose forward pass does not fit Module's one input (a
+// two-tower net with its own Forward(tp, a, b)). The functions that need
+// only the parameters (NamedParams, AllNamedParams, StateDict,
+// LoadStateDict, Save, SaveWith, Load, Release) take a Parameterized; one
+// that also implements Named gets its state_dict names from it.
+type Parameterized interface {
+	// Params lists the trainable parameters in state_dict order, each
+	// once: a parameter reached twice (a layer used twice, tied weights)
+	// is listed where it first appears, as torch's parameters() does, so
+	// that an optimizer updates it once per step.
+	Params() []*autograd.Var
+}
+
 // Module is a layer or a model: a function of a batch x [K × N] recorded on
 // a tape, with trainable parameters.
 type Module interface {
 	// Forward records the module's computation of x on tp and returns the
 	// output.
 	Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var
-	// Params lists the trainable parameters in state_dict order, each
-	// once: a parameter the module reaches twice (a layer used twice, tied
-	// weights) is listed where it first appears, as torch's parameters()
-	// does, so that an optimizer updates it once per step.
-	Params() []*autograd.Var
+	Parameterized
 }
 
 // NamedParam is a parameter with its state_dict name.
@@ -29,13 +39,13 @@ type NamedParam struct {
 	Var  *autograd.Var
 }
 
-// Named is implemented by modules that name their parameters (every module
-// of this package). NamedParams returns the names relative to the module,
-// in state_dict order and every one of them: a parameter the module reaches
-// twice is listed under each of its names, as torch's
-// named_parameters(remove_duplicate=False), because a state_dict holds
-// every name. The package functions NamedParams (each parameter once) and
-// AllNamedParams (every name) are the two views to use.
+// Named is implemented by modules and other Parameterized models that name
+// their parameters (every module of this package). NamedParams returns the
+// names relative to the module, in state_dict order and every one of them:
+// a parameter the module reaches twice is listed under each of its names,
+// as torch's named_parameters(remove_duplicate=False), because a
+// state_dict holds every name. The package functions NamedParams (each
+// parameter once) and AllNamedParams (every name) are the two views to use.
 type Named interface {
 	NamedParams() []NamedParam
 }
@@ -43,10 +53,10 @@ type Named interface {
 // NamedParams returns m's parameters with their PyTorch state_dict names,
 // each parameter once under its first name, as torch's named_parameters():
 // for the modules of this package NamedParams(m)[i].Var is m.Params()[i],
-// so the names also label optimizer state. A module that does not
+// so the names also label optimizer state. A model that does not
 // implement Named has its parameters named by their index in Params ("0",
 // "1", …).
-func NamedParams(m Module) []NamedParam {
+func NamedParams(m Parameterized) []NamedParam {
 	return uniqueNamed(AllNamedParams(m))
 }
 
@@ -55,7 +65,7 @@ func NamedParams(m Module) []NamedParam {
 // its names, as in torch's state_dict(), which StateDict and LoadStateDict
 // follow so that a checkpoint of a tied model loads into torch with
 // load_state_dict(strict=True).
-func AllNamedParams(m Module) []NamedParam {
+func AllNamedParams(m Parameterized) []NamedParam {
 	if n, ok := m.(Named); ok {
 		return n.NamedParams()
 	}
@@ -102,7 +112,7 @@ func uniqueNamed(ps []NamedParam) []NamedParam {
 
 // Release frees the device memory of every parameter of m (values and
 // gradients), a shared one once; m is unusable afterwards.
-func Release(m Module) {
+func Release(m Parameterized) {
 	for _, p := range m.Params() {
 		p.Release()
 	}

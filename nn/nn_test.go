@@ -250,7 +250,10 @@ func TestLoadErrors(t *testing.T) {
 		}), "size mismatch for 0.weight: checkpoint has shape [5 4], model has [5 3]"},
 		{"dtype", edit(func(sd map[string]safetensors.Tensor) {
 			sd["0.bias"] = safetensors.FromFloat64([]int{5}, make([]float64, 5))
-		}), "0.bias: dtype F64, want F32"},
+		}), "dtype mismatch for 0.bias: checkpoint has F64, model has F32"},
+		{"half", edit(func(sd map[string]safetensors.Tensor) {
+			sd["2.weight"] = safetensors.Tensor{DType: "F16", Shape: []int{2, 5}, Data: make([]byte, 20)}
+		}), "dtype mismatch for 2.weight: checkpoint has F16, model has F32"},
 		{"truncated data", edit(func(sd map[string]safetensors.Tensor) {
 			sd["0.bias"] = safetensors.Tensor{DType: "F32", Shape: []int{5}, Data: make([]byte, 7)}
 		}), "0.bias"},
