@@ -16,7 +16,8 @@
 //
 // State (momentum buffers, Adam's moments and per-parameter step counts) is
 // exported by State and restored by LoadState, so a run that saves and
-// resumes continues exactly as an uninterrupted one. Buffers are keyed by
-// parameter index and PyTorch's names: momentum_buffer, exp_avg,
-// exp_avg_sq.
+// resumes continues exactly as an uninterrupted one, for float32 and
+// float64 parameters alike: the buffers are held on the host as float64,
+// which holds either dtype without loss. They are keyed by parameter index
+// and PyTorch's names: momentum_buffer, exp_avg, exp_avg_sq.
 package optim

@@ -32,14 +32,22 @@ type Optimizer interface {
 }
 
 // State is an optimizer's state on the host.
+//
+// Buffers hold float64 values whatever the parameters' dtype, so that
+// State and LoadState lose nothing: a float64 parameter's buffers are
+// copied as they are, and a float32 parameter's are widened (exactly:
+// every float32 is a float64) and narrowed back by LoadState, which
+// uploads each buffer in its parameter's dtype. A float32 buffer built
+// elsewhere (such as from a file) is rounded to float32 there.
 type State struct {
 	// Kind is "sgd", "adam" or "adamw".
 	Kind string
 	// Steps[i] is the number of updates applied to parameter i.
 	Steps []int
 	// Buffers[i] maps PyTorch's state names (momentum_buffer, exp_avg,
-	// exp_avg_sq) to parameter i's buffers; empty before its first step.
-	Buffers []map[string][]float32
+	// exp_avg_sq) to parameter i's buffers, of its length and in row-major
+	// order; empty before its first step.
+	Buffers []map[string][]float64
 }
 
 // ErrState is wrapped by LoadState's errors.
@@ -114,14 +122,14 @@ func (b *base) Release() {
 	}
 }
 
-// State downloads the buffers.
+// State downloads the buffers, as float64 (see State).
 func (b *base) State() (*State, error) {
-	s := &State{Kind: b.kind, Steps: append([]int(nil), b.steps...), Buffers: make([]map[string][]float32, len(b.params))}
+	s := &State{Kind: b.kind, Steps: append([]int(nil), b.steps...), Buffers: make([]map[string][]float64, len(b.params))}
 	for i := range b.params {
-		s.Buffers[i] = map[string][]float32{}
+		s.Buffers[i] = map[string][]float64{}
 		for j, name := range b.names {
 			if t := &b.bufs[i][j]; t.Valid() {
-				v, err := t.Float32s()
+				v, err := t.Float64s()
 				if err != nil {
 					return nil, fmt.Errorf("optim: %s state: %w", b.kind, err)
 				}
@@ -132,7 +140,8 @@ func (b *base) State() (*State, error) {
 	return s, nil
 }
 
-// LoadState checks s against the parameters, then uploads it.
+// LoadState checks s against the parameters, then uploads it, each
+// buffer converted to its parameter's dtype.
 func (b *base) LoadState(s *State) error {
 	if s == nil {
 		return fmt.Errorf("optim: %s: %w: nil state", b.kind, ErrState)
@@ -175,7 +184,7 @@ func (b *base) LoadState(s *State) error {
 			if err != nil {
 				return err
 			}
-			if err := b.params[i].Value().Device().Upload32(buf, v); err != nil {
+			if err := b.params[i].Value().Device().Upload64(buf, v); err != nil {
 				return fmt.Errorf("optim: %s: restoring parameter %d %s: %w", b.kind, i, name, err)
 			}
 		}

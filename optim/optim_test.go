@@ -220,6 +220,127 @@ func TestStateResume(t *testing.T) {
 	}
 }
 
+// newParam makes a parameter of dtype dt (float32 or float64) holding v.
+func newParam(t testing.TB, dev device.Device, dt device.DType, v []float64) *autograd.Var {
+	t.Helper()
+	var x *tensor.Tensor
+	var err error
+	if dt == device.Float64 {
+		x, err = tensor.FromFloat64(dev, v)
+	} else {
+		v32 := make([]float32, len(v))
+		for i, f := range v {
+			v32[i] = float32(f)
+		}
+		x, err = tensor.FromFloat32(dev, v32)
+	}
+	require.NoError(t, err)
+	return autograd.NewParam("p", x)
+}
+
+// setGradOf is setGrad for a parameter of either dtype: g is rounded to
+// the parameter's dtype.
+func setGradOf(t testing.TB, p *autograd.Var, g []float64) {
+	t.Helper()
+	dev, dt := p.Value().Device(), p.Value().DType()
+	tp := autograd.NewTape(dev, dt)
+	gt, err := tensor.Zeros(dev, dt, len(g))
+	require.NoError(t, err)
+	defer gt.Release()
+	require.NoError(t, dev.Upload64(gt.Buffer(), g))
+	p.ZeroGrad()
+	require.NoError(t, tp.Backward(tp.Sum(tp.Mul(p, tp.Constant(gt)))))
+	tp.Release()
+}
+
+// TestStateResumeExact checks optim's promise that a run that saves and
+// resumes continues exactly as an uninterrupted one, for float32 and
+// float64 parameters: steps before the save, State, a fresh optimizer over
+// a copy of the parameters, LoadState, steps after; the parameters and the
+// state must equal the uninterrupted run's bit for bit. The gradients
+// (sines) and Adam's (1−β)g are not float32 values, so a state that
+// rounded float64 buffers to float32 fails here.
+func TestStateResumeExact(t *testing.T) {
+	const before, after = 3, 4
+	dev := cpuDev(t)
+	start := [][]float64{{0.1, -0.7, 1.0 / 3, 2.5}, {math.Pi / 10}}
+	grad := func(step, i int) []float64 {
+		g := make([]float64, len(start[i]))
+		for j := range g {
+			g[j] = math.Sin(float64(7*step + 5*i + j + 1))
+		}
+		return g
+	}
+	makers := []struct {
+		name string
+		mk   func([]*autograd.Var) (optim.Optimizer, error)
+	}{
+		{"adam", func(ps []*autograd.Var) (optim.Optimizer, error) { return optim.NewAdam(ps, optim.DefaultAdam()) }},
+		{"adamw", func(ps []*autograd.Var) (optim.Optimizer, error) {
+			return optim.NewAdamW(ps, optim.AdamConfig{LR: 0.01, WeightDecay: 0.1})
+		}},
+		{"sgd momentum", func(ps []*autograd.Var) (optim.Optimizer, error) {
+			return optim.NewSGD(ps, optim.SGDConfig{LR: 0.1, Momentum: 0.9, Dampening: 0.1, WeightDecay: 0.01})
+		}},
+		{"sgd nesterov", func(ps []*autograd.Var) (optim.Optimizer, error) {
+			return optim.NewSGD(ps, optim.SGDConfig{LR: 0.1, Momentum: 0.9, Nesterov: true})
+		}},
+	}
+	for _, dt := range []device.DType{device.Float32, device.Float64} {
+		for _, m := range makers {
+			t.Run(m.name+"/"+dt.String(), func(t *testing.T) {
+				params := func(vs [][]float64) []*autograd.Var {
+					ps := make([]*autograd.Var, len(vs))
+					for i, v := range vs {
+						ps[i] = newParam(t, dev, dt, v)
+					}
+					return ps
+				}
+				steps := func(o optim.Optimizer, from, to int) {
+					for k := from; k < to; k++ {
+						for i, p := range o.Params() {
+							setGradOf(t, p, grad(k, i))
+						}
+						require.NoError(t, o.Step())
+					}
+				}
+				values := func(o optim.Optimizer) [][]float64 {
+					vs := make([][]float64, len(o.Params()))
+					for i, p := range o.Params() {
+						vs[i] = vals(t, p)
+					}
+					return vs
+				}
+
+				whole, err := m.mk(params(start))
+				require.NoError(t, err)
+				defer whole.Release()
+				steps(whole, 0, before+after)
+
+				saved, err := m.mk(params(start))
+				require.NoError(t, err)
+				defer saved.Release()
+				steps(saved, 0, before)
+				st, err := saved.State()
+				require.NoError(t, err)
+
+				resumed, err := m.mk(params(values(saved)))
+				require.NoError(t, err)
+				defer resumed.Release()
+				require.NoError(t, resumed.LoadState(st))
+				steps(resumed, before, before+after)
+
+				require.Equal(t, values(whole), values(resumed), "parameters of the resumed run")
+				want, err := whole.State()
+				require.NoError(t, err)
+				got, err := resumed.State()
+				require.NoError(t, err)
+				require.Equal(t, want, got, "state of the resumed run")
+			})
+		}
+	}
+}
+
 func TestLoadStateErrors(t *testing.T) {
 	dev := cpuDev(t)
 	p := param(t, dev, 1, 2)
@@ -231,11 +352,11 @@ func TestLoadStateErrors(t *testing.T) {
 		want string
 	}{
 		{"nil", nil, "nil state"},
-		{"kind", &optim.State{Kind: "sgd", Steps: []int{0}, Buffers: []map[string][]float32{{}}}, `state of "sgd", optimizer is "adam"`},
-		{"count", &optim.State{Kind: "adam", Steps: []int{0, 0}, Buffers: make([]map[string][]float32, 2)}, "state for 2 parameters"},
-		{"length", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float32{{"exp_avg": {1, 2, 3}, "exp_avg_sq": {1, 2}}}}, "exp_avg has 3 values"},
-		{"name", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float32{{"momentum_buffer": {1, 2}}}}, `unknown buffer "momentum_buffer"`},
-		{"no buffers", &optim.State{Kind: "adam", Steps: []int{3}, Buffers: []map[string][]float32{{}}}, "has taken 3 steps but has no buffers"},
+		{"kind", &optim.State{Kind: "sgd", Steps: []int{0}, Buffers: []map[string][]float64{{}}}, `state of "sgd", optimizer is "adam"`},
+		{"count", &optim.State{Kind: "adam", Steps: []int{0, 0}, Buffers: make([]map[string][]float64, 2)}, "state for 2 parameters"},
+		{"length", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {1, 2, 3}, "exp_avg_sq": {1, 2}}}}, "exp_avg has 3 values"},
+		{"name", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"momentum_buffer": {1, 2}}}}, `unknown buffer "momentum_buffer"`},
+		{"no buffers", &optim.State{Kind: "adam", Steps: []int{3}, Buffers: []map[string][]float64{{}}}, "has taken 3 steps but has no buffers"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/data"
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/nn"
@@ -213,19 +214,25 @@ func (ck *checkpoint) model(dev device.Device) (*nn.Sequential, error) {
 	return m, nil
 }
 
-// optimState extracts the optimizer state for n parameters.
+// optimState extracts the optimizer state for n parameters. Each buffer
+// must be stored in its parameter's dtype (optimDType), as saveCheckpoint
+// writes it: another would be rounded, or would not resume exactly.
 func (ck *checkpoint) optimState(kind string, params []nn.NamedParam) (*optim.State, error) {
 	if len(ck.steps) != len(params) {
 		return nil, fmt.Errorf("checkpoint %s: no optimizer state to resume from (%d step counts for %d parameters); it was not written by adjoint train", ck.path, len(ck.steps), len(params))
 	}
-	s := &optim.State{Kind: kind, Steps: ck.steps, Buffers: make([]map[string][]float32, len(params))}
+	s := &optim.State{Kind: kind, Steps: ck.steps, Buffers: make([]map[string][]float64, len(params))}
 	prefix := "optim/"
-	for i := range params {
-		s.Buffers[i] = map[string][]float32{}
+	for i, param := range params {
+		s.Buffers[i] = map[string][]float64{}
 		p := fmt.Sprintf("%s%d/", prefix, i)
+		want := optimDType(param.Var.Value().DType())
 		for name, t := range ck.file.Tensors {
 			if buf, ok := strings.CutPrefix(name, p); ok {
-				v, err := t.Float32()
+				if t.DType != want {
+					return nil, fmt.Errorf("checkpoint %s: %s: dtype %s, want %s for the %v parameter %s", ck.path, name, t.DType, want, param.Var.Value().DType(), param.Name)
+				}
+				v, err := t.Float64()
 				if err != nil {
 					return nil, fmt.Errorf("checkpoint %s: %s: %w", ck.path, name, err)
 				}
@@ -238,6 +245,8 @@ func (ck *checkpoint) optimState(kind string, params []nn.NamedParam) (*optim.St
 
 // saveCheckpoint writes the model, preprocessing, optimizer state and
 // configuration atomically: a failure leaves an existing file untouched.
+// Each optimizer buffer is stored in its parameter's dtype (optimTensor),
+// so that a resumed run continues exactly.
 func saveCheckpoint(path string, m nn.Module, c *config, sizes []int, epoch int, opt optim.Optimizer, xstd, ystd *data.Standardizer, hist []epochStats) error {
 	extra := map[string]safetensors.Tensor{}
 	if xstd != nil {
@@ -257,7 +266,7 @@ func saveCheckpoint(path string, m nn.Module, c *config, sizes []int, epoch int,
 		steps = st.Steps
 		for i, bufs := range st.Buffers {
 			for name, v := range bufs {
-				extra[optimTensorName(i, name)] = safetensors.FromFloat32(opt.Params()[i].Shape(), v)
+				extra[optimTensorName(i, name)] = optimTensor(opt.Params()[i], v)
 			}
 		}
 	}
@@ -265,4 +274,28 @@ func saveCheckpoint(path string, m nn.Module, c *config, sizes []int, epoch int,
 		return fmt.Errorf("saving checkpoint: %w", err)
 	}
 	return nil
+}
+
+// optimDType is the safetensors dtype of the optimizer state of a
+// parameter of dtype dt: its own, which holds it without loss.
+func optimDType(dt device.DType) string {
+	if dt == device.Float64 {
+		return "F64"
+	}
+	return "F32"
+}
+
+// optimTensor stores v, a buffer of optimizer state for p, in p's dtype
+// (optimDType): F32 for a float32 parameter (exactly, as optim.State
+// widened it from float32; and as checkpoints always stored it), F64 for a
+// float64 one.
+func optimTensor(p *autograd.Var, v []float64) safetensors.Tensor {
+	if optimDType(p.Value().DType()) == "F64" {
+		return safetensors.FromFloat64(p.Shape(), v)
+	}
+	v32 := make([]float32, len(v))
+	for i, x := range v {
+		v32[i] = float32(x)
+	}
+	return safetensors.FromFloat32(p.Shape(), v32)
 }

@@ -32,8 +32,9 @@
 // parameters under torch.nn.Sequential's state_dict names (0.weight,
 // 0.bias, 2.weight, …) as F32, the feature standardisation as data/mean and
 // data/std (data/y_mean, data/y_std for regression), the optimizer state
-// as optim/<i>/<buffer>, and the configuration, epoch count and history in
-// the metadata. Saving is atomic: a failed save leaves the previous file.
+// as optim/<i>/<buffer> (in its parameter's dtype, F32, so that it resumes
+// exactly), and the configuration, epoch count and history in the
+// metadata. Saving is atomic: a failed save leaves the previous file.
 // --resume continues a run exactly (same data split, shuffling, optimizer
 // state); --epochs counts the total, including the epochs already trained.
 // --save-every N also checkpoints every N epochs, next to --save with the
