@@ -7,10 +7,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// gemmShapes are (m, n, k) triples: degenerate vectors, sizes one off the
-// usual 16/32/64 tiles both ways, and rectangular mixes.
+// gemmShapes are (m, n, k) triples: degenerate vectors, rank-one products
+// (k = 1: autograd's broadcasts are outer products with a vector of ones),
+// sizes one off the usual 16/32/64 tiles both ways, and rectangular mixes.
 var gemmShapes = [][3]int{
-	{1, 1, 1}, {1, 1, 257}, {3, 5, 7}, {17, 1, 33}, {1, 31, 3},
+	{1, 1, 1}, {1, 1, 257}, {3, 5, 7}, {17, 1, 33}, {1, 31, 3}, {33, 65, 1}, {129, 31, 1},
 	{31, 33, 17}, {64, 64, 64}, {65, 33, 127}, {127, 65, 31},
 	{33, 129, 65}, {129, 17, 257}, {257, 31, 33}, {17, 257, 31},
 }
