@@ -108,15 +108,18 @@ func loadStateDict(sd map[string]safetensors.Tensor, m Parameterized) error {
 			continue
 		}
 		dt := p.Var.Value().DType()
-		if fd := fileDType(dt); t.DType != fd {
+		fd := fileDType(dt)
+		badType, badShape := t.DType != fd, !sameShape(t.Shape, p.Var.Shape())
+		if badType {
 			if fd == "" {
 				fd = dt.String()
 			}
 			problems = append(problems, fmt.Sprintf("dtype mismatch for %s: checkpoint has %s, model has %s", p.Name, t.DType, fd))
-			continue
 		}
-		if !sameShape(t.Shape, p.Var.Shape()) {
+		if badShape {
 			problems = append(problems, fmt.Sprintf("size mismatch for %s: checkpoint has shape %v, model has %v", p.Name, t.Shape, p.Var.Shape()))
+		}
+		if badType || badShape {
 			continue
 		}
 		var v any

@@ -167,6 +167,17 @@ func TestLoadDTypeMismatch(t *testing.T) {
 			assert.ErrorContains(t, err, tc.want)
 		})
 	}
+	// A tensor wrong in both dtype and shape has both reported.
+	sd64, err := nn.StateDict(model(t, dev, device.Float64, 1))
+	require.NoError(t, err)
+	w := sd64["0.weight"]
+	w.Shape = []int{w.Shape[1], w.Shape[0]}
+	sd64["0.weight"] = w
+	err = nn.LoadStateDict(sd64, model(t, dev, device.Float32, 2))
+	require.ErrorIs(t, err, nn.ErrStateDict)
+	assert.ErrorContains(t, err, "dtype mismatch for 0.weight: checkpoint has F64, model has F32")
+	assert.ErrorContains(t, err, "size mismatch for 0.weight")
+
 	// A float32 checkpoint is F32 in the file and loads into a float32
 	// model, as before.
 	sd, err := nn.StateDict(model(t, dev, device.Float32, 1))

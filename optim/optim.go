@@ -167,6 +167,9 @@ func (b *base) LoadState(s *State) error {
 			if len(v) != p.Value().Len() {
 				return fmt.Errorf("optim: %s: %w: parameter %d: %s has %d values, parameter %v has %d", b.kind, ErrState, i, name, len(v), p.Shape(), p.Value().Len())
 			}
+			if j := outOfRange(v, p.Value().DType()); j >= 0 {
+				return fmt.Errorf("optim: %s: %w: parameter %d: %s[%d] = %v is not a finite %v", b.kind, ErrState, i, name, j, v[j], p.Value().DType())
+			}
 		}
 		if s.Steps[i] > 0 && len(s.Buffers[i]) == 0 && len(b.names) > 0 {
 			return fmt.Errorf("optim: %s: %w: parameter %d has taken %d steps but has no buffers", b.kind, ErrState, i, s.Steps[i])
@@ -190,6 +193,23 @@ func (b *base) LoadState(s *State) error {
 		}
 	}
 	return nil
+}
+
+// outOfRange returns the index of the first value of v that is not finite
+// in dt (NaN, ±Inf, or beyond float32's range for a float32 parameter,
+// where it would turn into an infinity), or −1. Such a buffer would make
+// the next step's update NaN: it is refused rather than loaded.
+func outOfRange(v []float64, dt device.DType) int {
+	limit := math.MaxFloat64
+	if dt == device.Float32 {
+		limit = math.MaxFloat32
+	}
+	for j, x := range v {
+		if !(math.Abs(x) <= limit) {
+			return j
+		}
+	}
+	return -1
 }
 
 func checkLR(kind string, lr float64) error {

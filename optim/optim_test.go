@@ -357,6 +357,9 @@ func TestLoadStateErrors(t *testing.T) {
 		{"length", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {1, 2, 3}, "exp_avg_sq": {1, 2}}}}, "exp_avg has 3 values"},
 		{"name", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"momentum_buffer": {1, 2}}}}, `unknown buffer "momentum_buffer"`},
 		{"no buffers", &optim.State{Kind: "adam", Steps: []int{3}, Buffers: []map[string][]float64{{}}}, "has taken 3 steps but has no buffers"},
+		{"beyond float32", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {1, 1e300}, "exp_avg_sq": {1, 2}}}}, "exp_avg[1] = 1e+300 is not a finite float32"},
+		{"NaN", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {0, 0}, "exp_avg_sq": {math.NaN(), 2}}}}, "exp_avg_sq[0] = NaN is not a finite float32"},
+		{"infinity", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {math.Inf(-1), 0}, "exp_avg_sq": {1, 2}}}}, "exp_avg[0] = -Inf is not a finite float32"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
