@@ -76,6 +76,16 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.SumTo(in[0], 3) }},
 		{Name: "SumTo/per-sample", Shapes: [][]int{{4, 3}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.SumTo(in[0], 4, 1) }},
+		{Name: "Sub/middle-repeat", Shapes: [][]int{{2, 1, 4}, {2, 3, 4}}, // per a, R copies
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Sub(in[0], in[1]) }},
+		{Name: "Mul/middle-repeat-wide", Shapes: [][]int{{5, 2, 3}, {5, 1, 3}}, // per r, one copy of all of x
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Mul(in[0], in[1]) }},
+		{Name: "BroadcastTo/alternating", Shapes: [][]int{{1, 2, 1, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.BroadcastTo(in[0], 2, 2, 3, 3) }},
+		{Name: "SumTo/middle", Shapes: [][]int{{2, 3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.SumTo(in[0], 2, 1, 4) }},
+		{Name: "SumTo/alternating", Shapes: [][]int{{2, 2, 3, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.SumTo(in[0], 2, 1, 3) }},
 		{Name: "Mul/broadcast-fanout", Shapes: [][]int{{4, 3}, {3}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Add(tp.Mul(in[0], in[1]), in[1]) // b broadcast twice: two sums into one gradient

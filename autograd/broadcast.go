@@ -12,194 +12,268 @@ import (
 // are aligned at their last dimension, x may have fewer dimensions, and
 // each of x's dimensions equals the target's or is 1, which repeats it.
 //
-// Every broadcast the binary ops and users need in practice repeats x in a
-// block of leading dimensions, a block of trailing ones, or both: a bias
-// [N] or [1, N] over [K, N], a per-sample [K, 1] over [K, N], a scalar, a
-// per-position [T, N] over [B, T, N], a per-channel [C, 1] over [B, C, L].
-// With x's kept dimensions (those equal to the target's) forming one
-// block of S elements between P repeats before and Q after, the target is
-// viewed as [P, S, Q], and
+// Each run of repeated dimensions is one expansion [A, 1, C] → [A, R, C],
+// A and C the elements before and after it, recorded as its own node, the
+// innermost run first:
 //
-//	forward:  z[p, s, q] = x[s]                 (rank-one products 1ₚ xᵀ, x 1_Qᵀ)
-//	adjoint:  δ[s] = Σ_p Σ_q ε[p, s, q]          (SumRows over p, SumCols over q)
-//	tangent:  the broadcast of ẋ
+//	forward:  z[a, r, c] = x[a, c]
+//	adjoint:  δ[a, c] = Σ_r ε[a, r, c]
+//	tangent:  the expansion of ẋ
 //
-// A repeat between two kept dimensions ([K, 1, M] to [K, N, M]) panics
-// with a message, as do shapes that do not broadcast.
+// A repeat in front (A = 1: a bias [N] over [K, N]) or at the back (C = 1:
+// a per-sample [K, 1] over [K, N]) is a rank-one GEMM with a vector of
+// ones forward and one SumRows or SumCols backward; one in the middle (a
+// mask [B, 1, T] over [B, H, T]) is min(A, R) strided copies forward and
+// R copies and additions backward.
 func (tp *Tape) BroadcastTo(x *Var, shape ...int) *Var {
 	return tp.broadcastTo("BroadcastTo", x, shape)
 }
 
 // broadcastTo is BroadcastTo with the name of the op that asked for it,
-// for the panic messages.
+// for the messages.
 func (tp *Tape) broadcastTo(op string, x *Var, shape []int) *Var {
-	p, s, q := broadcastPlan(op, x.Shape(), shape)
-	if p == 1 && q == 1 {
+	if !tp.checkInputs(&expandOp, []*Var{x}) || tp.Failed() {
+		return tp.failedVar()
+	}
+	var plan broadcastPlan
+	plan.make(op, x.Shape(), shape)
+	if plan.steps == 0 {
 		return tp.Reshape(x, shape...) // only dimensions of 1 differ: a view
 	}
-	node, out := tp.Record(&broadcastOp, shape, x)
-	if tp.Failed() {
-		return out
+	var buf [tensor.MaxDims]int
+	for k := range plan.steps {
+		out := shape
+		if k < plan.steps-1 {
+			out = plan.shapeAfter(k, shape, &buf)
+		}
+		x = tp.expand(x, plan.step[k], out)
 	}
-	node.Int[0], node.Int[1], node.Int[2] = p, s, q
-	tp.broadcastInto(&out.value, &x.value, p, s, q)
-	return tp.Done(node)
-}
-
-var broadcastOp = Op{
-	Name: "BroadcastTo",
-	Adjoint: func(tp *Tape, n *Node, eps *tensor.Tensor) {
-		dx, beta := tp.GradDest(n.In[0])
-		if dx == nil {
-			return
-		}
-		tp.sumInto(dx, beta, eps, n.Int[0], n.Int[1], n.Int[2])
-	},
-	Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
-		t := tp.Temp(n.Out.Shape()...)
-		if t.Valid() {
-			tp.broadcastInto(t, &n.In[0].tangent, n.Int[0], n.Int[1], n.Int[2])
-		}
-		return t
-	},
+	return x
 }
 
 // SumTo returns x summed to shape, the reverse of BroadcastTo (torch's
-// Tensor.sum_to_size): x must be the broadcast of a tensor of that shape,
-// and every dimension that the broadcast would repeat is summed, keeping
-// its length 1 where shape has it. Sums over leading dimensions (a batch:
-// [K, N] to [N] or [1, N]) and over trailing ones (per sample: [K, N] to
-// [K, 1]) and both at once are supported, as BroadcastTo's repeats are.
+// Tensor.sum_to_size): x's shape must be a broadcast of shape, and every
+// dimension that the broadcast repeats is summed, keeping its length 1
+// where shape has it ([K, N] to [N] sums a batch, to [K, 1] each sample).
+// Each run of summed dimensions is one node, the outermost first:
 //
-//	forward:  z[s] = Σ_p Σ_q x[p, s, q]
-//	adjoint:  δ[p, s, q] = ε[s]         (BroadcastTo's forward)
+//	forward:  z[a, c] = Σ_r x[a, r, c]
+//	adjoint:  δ[a, r, c] = ε[a, c]
 //	tangent:  the sum of ẋ
 func (tp *Tape) SumTo(x *Var, shape ...int) *Var {
-	p, s, q := broadcastPlan("SumTo", shape, x.Shape())
-	if p == 1 && q == 1 {
+	if !tp.checkInputs(&reduceOp, []*Var{x}) || tp.Failed() {
+		return tp.failedVar()
+	}
+	var plan broadcastPlan
+	plan.make("SumTo", shape, x.Shape())
+	if plan.steps == 0 {
 		return tp.Reshape(x, shape...)
 	}
-	node, out := tp.Record(&sumToOp, shape, x)
+	var buf [tensor.MaxDims]int
+	full := x.Shape()
+	for k := plan.steps - 1; k >= 0; k-- {
+		out := shape
+		if k > 0 {
+			out = plan.shapeAfter(k-1, full, &buf)
+		}
+		x = tp.reduce(x, plan.step[k], out)
+	}
+	return x
+}
+
+// expandStep is one expansion [A, 1, C] → [A, R, C]; it repeats the
+// dimensions [lo, hi) of the aligned target shape.
+type expandStep struct{ a, r, c, lo int }
+
+// broadcastPlan lists the expansions that take a shape to a target shape
+// it broadcasts to, innermost first.
+type broadcastPlan struct {
+	from  [tensor.MaxDims]int // the shape, aligned with the target: 1s in front
+	step  [tensor.MaxDims]expandStep
+	steps int
+}
+
+// make checks that from broadcasts to the target shape to, or panics naming
+// op, and plans the expansions.
+func (pl *broadcastPlan) make(op string, from, to []int) {
+	bad := func(why string) {
+		// Copies, so that the shapes do not escape on the path that does not panic.
+		panic(fmt.Sprintf("autograd: %s: shape %v does not broadcast to %v: %s", op, slices.Clone(from), slices.Clone(to), why))
+	}
+	if len(from) > len(to) {
+		bad("it has more dimensions")
+	}
+	n, off := len(to), len(to)-len(from)
+	for i := range n {
+		f := 1
+		if i >= off {
+			f = from[i-off]
+		}
+		switch d := to[i]; {
+		case d < 0:
+			bad("negative dimension")
+		case f != d && f != 1:
+			bad(fmt.Sprintf("its dimension %d is %d, not 1 or %d", i-off, f, d))
+		}
+		pl.from[i] = f
+	}
+	// Runs of repeated dimensions (x has 1, the target more), from the
+	// back; dimensions of 1 in the target repeat nothing and may sit in a
+	// run or between two.
+	repeated := func(i int) bool { return pl.from[i] == 1 && to[i] != 1 }
+	for hi := n; hi > 0; {
+		if !repeated(hi - 1) {
+			hi--
+			continue
+		}
+		lo := hi - 1
+		for lo > 0 && (repeated(lo-1) || to[lo-1] == 1) {
+			lo--
+		}
+		pl.step[pl.steps] = expandStep{a: product(pl.from[:lo]), r: product(to[lo:hi]), c: product(to[hi:]), lo: lo}
+		pl.steps++
+		hi = lo
+	}
+}
+
+func product(dims []int) int {
+	p := 1
+	for _, d := range dims {
+		p *= d
+	}
+	return p
+}
+
+// shapeAfter writes, in buf, the shape after expansion k towards the
+// target shape to: the dimensions before the run from the start, the
+// target's from it on.
+func (pl *broadcastPlan) shapeAfter(k int, to []int, buf *[tensor.MaxDims]int) []int {
+	n, lo := len(to), pl.step[k].lo
+	copy(buf[:lo], pl.from[:lo])
+	copy(buf[lo:n], to[lo:])
+	return buf[:n]
+}
+
+// expand records one expansion of x to shape.
+func (tp *Tape) expand(x *Var, st expandStep, shape []int) *Var {
+	node, out := tp.Record(&expandOp, shape, x)
 	if tp.Failed() {
 		return out
 	}
-	node.Int[0], node.Int[1], node.Int[2] = p, s, q
-	tp.sumInto(&out.value, 0, &x.value, p, s, q)
+	node.Int[0], node.Int[1], node.Int[2] = st.a, st.r, st.c
+	tp.expandInto(&out.value, &x.value, st.a, st.r, st.c)
 	return tp.Done(node)
 }
 
-var sumToOp = Op{
-	Name: "SumTo",
-	Adjoint: func(tp *Tape, n *Node, eps *tensor.Tensor) {
-		x := n.In[0]
-		if !x.needsGrad {
-			return
-		}
-		d := tp.Temp(x.Shape()...)
-		if d.Valid() {
-			tp.broadcastInto(d, eps, n.Int[0], n.Int[1], n.Int[2])
-			tp.Accumulate(x, d)
-		}
-	},
-	Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
-		t := tp.Temp(n.Out.Shape()...)
-		if t.Valid() {
-			tp.sumInto(t, 0, &n.In[0].tangent, n.Int[0], n.Int[1], n.Int[2])
-		}
-		return t
-	},
+// reduce records one sum of x over an expansion's repeats, to shape.
+func (tp *Tape) reduce(x *Var, st expandStep, shape []int) *Var {
+	node, out := tp.Record(&reduceOp, shape, x)
+	if tp.Failed() {
+		return out
+	}
+	node.Int[0], node.Int[1], node.Int[2] = st.a, st.r, st.c
+	tp.reduceInto(&out.value, 0, &x.value, st.a, st.r, st.c)
+	return tp.Done(node)
 }
 
-// sumInto writes dst [S] = β dst + Σ_p Σ_q x[p, s, q] for x viewed as
-// [P, S, Q].
-func (tp *Tape) sumInto(dst *tensor.Tensor, beta float64, x *tensor.Tensor, p, s, q int) {
-	switch {
-	case q == 1:
-		tp.dev.SumRows(x.Buffer(), p, s, beta, dst.Buffer())
-	case p == 1:
-		tp.dev.SumCols(x.Buffer(), s, q, 1, beta, dst.Buffer())
-	default:
-		u := tp.Temp(s * q)
-		if !u.Valid() {
-			return
-		}
-		tp.dev.SumRows(x.Buffer(), p, s*q, 0, u.Buffer())
-		tp.dev.SumCols(u.Buffer(), s, q, 1, beta, dst.Buffer())
-	}
-}
-
-// broadcastInto writes dst [P, S, Q] = x[s] for every p and q, as rank-one
-// Gemm products with the tape's ones, which every device has and which
-// are exact (1·x + 0).
-func (tp *Tape) broadcastInto(dst, x *tensor.Tensor, p, s, q int) {
-	ones := tp.Ones(max(p, q)).Buffer()
-	switch {
-	case q == 1: // dst [P × S] = 1ₚ xᵀ
-		tp.dev.Gemm(false, false, p, s, 1, 1, ones, 1, x.Buffer(), s, 0, dst.Buffer(), s)
-	case p == 1: // dst [S × Q] = x 1_Qᵀ
-		tp.dev.Gemm(false, false, s, q, 1, 1, x.Buffer(), 1, ones, q, 0, dst.Buffer(), q)
-	default: // the [S × Q] block first, then P copies of it
-		u := tp.Temp(s * q)
-		if !u.Valid() {
-			return
-		}
-		tp.dev.Gemm(false, false, s, q, 1, 1, x.Buffer(), 1, ones, q, 0, u.Buffer(), q)
-		tp.dev.Gemm(false, false, p, s*q, 1, 1, ones, 1, u.Buffer(), s*q, 0, dst.Buffer(), s*q)
-	}
-}
-
-// broadcastPlan checks that from broadcasts to shape and returns the
-// target's view [P, S, Q]: P elements of repeats before the dimensions x
-// keeps, S kept, Q repeats after. Dimensions of 1 in the target belong to
-// either side.
-func broadcastPlan(op string, from, shape []int) (p, s, q int) {
-	bad := func(why string) {
-		// Copies, so that the shapes do not escape on the path that does not panic.
-		panic(fmt.Sprintf("autograd: %s: shape %v does not broadcast to %v: %s", op, slices.Clone(from), slices.Clone(shape), why))
-	}
-	if len(from) > len(shape) {
-		bad("it has more dimensions")
-	}
-	off := len(shape) - len(from)
-	first, last := -1, -1 // the first and last dimension x keeps (> 1)
-	for i, d := range shape {
-		if d < 0 {
-			bad("negative dimension")
-		}
-		f := 1
-		if i >= off {
-			f = from[i-off]
-		}
-		switch {
-		case f == d:
-			if d != 1 {
-				if first < 0 {
-					first = i
-				}
-				last = i
+var (
+	expandOp = Op{
+		Name: "BroadcastTo",
+		Adjoint: func(tp *Tape, n *Node, eps *tensor.Tensor) {
+			if dx, beta := tp.GradDest(n.In[0]); dx != nil {
+				tp.reduceInto(dx, beta, eps, n.Int[0], n.Int[1], n.Int[2])
 			}
-		case f != 1:
-			bad(fmt.Sprintf("dimension %d is %d, not 1 or %d", i-off, f, d))
+		},
+		Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
+			t := tp.Temp(n.Out.Shape()...)
+			if t.Valid() {
+				tp.expandInto(t, &n.In[0].tangent, n.Int[0], n.Int[1], n.Int[2])
+			}
+			return t
+		},
+	}
+	reduceOp = Op{
+		Name: "SumTo",
+		Adjoint: func(tp *Tape, n *Node, eps *tensor.Tensor) {
+			x := n.In[0]
+			if !x.needsGrad {
+				return
+			}
+			if d := tp.Temp(x.Shape()...); d.Valid() {
+				tp.expandInto(d, eps, n.Int[0], n.Int[1], n.Int[2])
+				tp.Accumulate(x, d)
+			}
+		},
+		Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
+			t := tp.Temp(n.Out.Shape()...)
+			if t.Valid() {
+				tp.reduceInto(t, 0, &n.In[0].tangent, n.Int[0], n.Int[1], n.Int[2])
+			}
+			return t
+		},
+	}
+)
+
+// expandInto writes dst [A, R, C] = x [A, C] repeated along R. The
+// rank-one products (1·x + 0) and the copies are exact.
+func (tp *Tape) expandInto(dst, x *tensor.Tensor, a, r, c int) {
+	if dst.Len() == 0 {
+		return
+	}
+	switch {
+	case c == 1: // dst [A × R] = x 1ᵀ
+		if ones := tp.Ones(r); ones.Valid() {
+			tp.dev.Gemm(false, false, a, r, 1, 1, x.Buffer(), 1, ones.Buffer(), r, 0, dst.Buffer(), r)
+		}
+	case a == 1: // dst [R × C] = 1 xᵀ
+		if ones := tp.Ones(r); ones.Valid() {
+			tp.dev.Gemm(false, false, r, c, 1, 1, ones.Buffer(), 1, x.Buffer(), c, 0, dst.Buffer(), c)
+		}
+	case a <= r: // per a, R copies of row a of x (source stride 0)
+		for i := range a {
+			tp.dev.Copy2D(dst.Buffer(), i*r*c, c, x.Buffer(), i*c, 0, r, c)
+		}
+	default: // per r, all of x into its slot
+		for j := range r {
+			tp.dev.Copy2D(dst.Buffer(), j*c, r*c, x.Buffer(), 0, c, a, c)
 		}
 	}
-	p, s, q = 1, 1, 1
-	for i, d := range shape {
-		f := 1
-		if i >= off {
-			f = from[i-off]
+}
+
+// reduceInto writes dst [A, C] = β dst + Σ_r x[a, r, c].
+func (tp *Tape) reduceInto(dst *tensor.Tensor, beta float64, x *tensor.Tensor, a, r, c int) {
+	if dst.Len() == 0 {
+		return
+	}
+	if x.Len() == 0 { // an empty sum
+		if beta == 0 {
+			tp.dev.Fill(dst.Buffer(), 0)
 		}
-		switch {
-		case first < 0 || i < first:
-			p *= d
-		case i > last:
-			q *= d
-		case f != d:
-			bad(fmt.Sprintf("it repeats dimension %d, which lies between two it keeps; only repeats before and after the kept dimensions are supported", i))
-		default:
-			s *= d
+		return
+	}
+	switch {
+	case c == 1:
+		tp.dev.SumCols(x.Buffer(), a, r, 1, beta, dst.Buffer())
+	case a == 1:
+		tp.dev.SumRows(x.Buffer(), r, c, beta, dst.Buffer())
+	default:
+		// Each slot r of x ([A × C], stride R·C) added in turn: into dst
+		// directly when it is written (β = 0), else through a temporary.
+		var t *tensor.Tensor
+		for j := range r {
+			if j == 0 && beta == 0 {
+				tp.dev.Copy2D(dst.Buffer(), 0, c, x.Buffer(), 0, r*c, a, c)
+				continue
+			}
+			if t == nil {
+				if t = tp.Temp(a * c); !t.Valid() {
+					return
+				}
+			}
+			tp.dev.Copy2D(t.Buffer(), 0, c, x.Buffer(), j*c, r*c, a, c)
+			tp.dev.Axpy(1, t.Buffer(), dst.Buffer())
 		}
 	}
-	return p, s, q
 }
 
 // broadcastShapes returns the shape that a and b broadcast to by NumPy's
@@ -228,8 +302,8 @@ func broadcastShapes(op string, a, b []int, buf *[tensor.MaxDims]int) []int {
 	return out
 }
 
-// broadcastPair brings a and b to their common shape, recording a
-// BroadcastTo for each one that needs it.
+// broadcastPair brings a and b to their common shape, recording the
+// expansions of each one that needs them.
 func (tp *Tape) broadcastPair(op string, a, b *Var) (*Var, *Var) {
 	var buf [tensor.MaxDims]int
 	shape := broadcastShapes(op, a.Shape(), b.Shape(), &buf)

@@ -28,11 +28,12 @@
 //
 // Broadcasting. Add, Sub, Mul and Div take operands of different shapes
 // by PyTorch's rules (a bias [N] over [K × N], a per-sample [K × 1], a
-// scalar) through BroadcastTo, an op of its own: its forward is a rank-one
-// GEMM with a vector of ones and its adjoint sums ε over the repeats, so
-// the broadcast operand's gradient has its own shape, as in PyTorch.
-// SumTo, its reverse, sums over leading or trailing dimensions (a batch
-// [K × N] to [N], per sample to [K × 1]).
+// scalar, a mask [B × 1 × T] over [B × H × T]) through BroadcastTo, an op
+// of its own: each run of repeated dimensions is a rank-one GEMM with a
+// vector of ones (in front or behind) or strided copies (in the middle),
+// and its adjoint sums ε over the repeats, so the broadcast operand's
+// gradient has its own shape, as in PyTorch. SumTo, its reverse, sums over
+// any broadcast's repeats (a batch [K × N] to [N], per sample to [K × 1]).
 //
 // Memory. Op outputs, error vectors and tangents are tape temporaries: Reset
 // returns them to the device's cache, so a training loop that reuses one tape
@@ -41,8 +42,9 @@
 //
 // Errors. Shape misuse panics at once with the op and the shapes. Failures
 // that depend on data or the device (allocation, NaN/Inf with
-// SetCheckNumerics) are recorded on the tape; later ops do nothing and
-// Backward returns the error, until Reset. A class index out of range is
+// SetCheckNumerics) are recorded on the tape; later ops do nothing (they
+// check no shapes either: a failed op's Var has none) and Backward returns
+// the error, until Reset. A class index out of range is
 // found by the device's loss kernel: the sample's loss is NaN and its ε 0,
 // and the device returns an error wrapping device.ErrInvalidInput (from
 // Backward on the CPU, from the next synchronising call on a GPU) until

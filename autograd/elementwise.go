@@ -8,7 +8,13 @@ import (
 // binary records a ∘ b, broadcasting a and b to their common shape first
 // when they differ (see BroadcastTo).
 func (tp *Tape) binary(op *Op, bop device.BinaryOp, a, b *Var) *Var {
+	if tp.Failed() {
+		return tp.failedVar()
+	}
 	if !a.value.SameShape(&b.value) {
+		if !tp.checkInputs(op, []*Var{a, b}) {
+			return tp.failedVar()
+		}
 		a, b = tp.broadcastPair(op.Name, a, b)
 	}
 	node, out := tp.Record(op, a.Shape(), a, b)
@@ -125,22 +131,36 @@ func mulTangent(tp *Tape, n *Node) *tensor.Tensor {
 	a, b := n.In[0], n.In[1]
 	t := tp.zeroTemp(n.Out.Shape())
 	if a.hasTangent {
-		tp.dev.Axpy(1, tp.product(device.Mul, &a.tangent, &b.value).Buffer(), t.Buffer())
+		tp.axpy(1, tp.product(device.Mul, &a.tangent, &b.value), t)
 	}
 	if b.hasTangent {
-		tp.dev.Axpy(1, tp.product(device.Mul, &a.value, &b.tangent).Buffer(), t.Buffer())
+		tp.axpy(1, tp.product(device.Mul, &a.value, &b.tangent), t)
 	}
 	return t
+}
+
+// axpy adds αx into y, both tape temporaries, unless one could not be
+// allocated (the tape then holds the error).
+func (tp *Tape) axpy(alpha float64, x, y *tensor.Tensor) {
+	if x.Valid() && y.Valid() {
+		tp.dev.Axpy(alpha, x.Buffer(), y.Buffer())
+	}
 }
 
 func divAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 	a, b := n.In[0], n.In[1]
 	q := tp.product(device.Div, eps, &b.value) // ε ⊘ b
+	if !q.Valid() {
+		return
+	}
 	if a.needsGrad {
 		tp.Accumulate(a, q)
 	}
 	if b.needsGrad {
 		d := tp.product(device.Mul, q, &n.Out.value) // ε ⊙ c ⊘ b
+		if !d.Valid() {
+			return
+		}
 		tp.dev.Scale(-1, d.Buffer(), d.Buffer())
 		tp.Accumulate(b, d)
 	}
@@ -150,11 +170,12 @@ func divTangent(tp *Tape, n *Node) *tensor.Tensor {
 	a, b := n.In[0], n.In[1]
 	t := tp.zeroTemp(n.Out.Shape())
 	if a.hasTangent {
-		tp.dev.Axpy(1, tp.product(device.Div, &a.tangent, &b.value).Buffer(), t.Buffer())
+		tp.axpy(1, tp.product(device.Div, &a.tangent, &b.value), t)
 	}
 	if b.hasTangent {
-		cb := tp.product(device.Mul, &n.Out.value, &b.tangent)
-		tp.dev.Axpy(-1, tp.product(device.Div, cb, &b.value).Buffer(), t.Buffer())
+		if cb := tp.product(device.Mul, &n.Out.value, &b.tangent); cb.Valid() {
+			tp.axpy(-1, tp.product(device.Div, cb, &b.value), t)
+		}
 	}
 	return t
 }

@@ -13,6 +13,9 @@ import (
 //	adjoint:  δ_A = ε Bᵀ,  δ_B = Aᵀ ε
 //	tangent:  Ċ = Ȧ B + A Ḃ
 func (tp *Tape) MatMul(a, b *Var) *Var {
+	if tp.Failed() {
+		return tp.failedVar()
+	}
 	if a.value.Dims() != 2 || b.value.Dims() != 2 || a.value.Dim(1) != b.value.Dim(0) {
 		panic(fmt.Sprintf("autograd: MatMul: shapes %v and %v do not multiply", a.Shape(), b.Shape()))
 	}
@@ -67,6 +70,9 @@ func matMulTangent(tp *Tape, n *Node) *tensor.Tensor {
 //
 // g_W = eᵀx is one GEMM that sums the K per-sample outer products e_k x_kᵀ.
 func (tp *Tape) Linear(x, w, b *Var, act device.UnaryOp) *Var {
+	if tp.Failed() {
+		return tp.failedVar()
+	}
 	if x.value.Dims() != 2 || w.value.Dims() != 2 || x.value.Dim(1) != w.value.Dim(1) {
 		panic(fmt.Sprintf("autograd: Linear: input %v and weight %v: want x [K × I] and W [O × I]", x.Shape(), w.Shape()))
 	}

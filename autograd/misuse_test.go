@@ -1,6 +1,7 @@
 package autograd_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -28,9 +29,9 @@ func TestShapeMisusePanicsNamingOpAndShapes(t *testing.T) {
 		{"Linear act", func() { tp.Linear(v(2, 3), v(4, 3), nil, device.Exp) }, "autograd: Linear: activation exp cannot be fused; apply it as its own op"},
 		{"Add", func() { tp.Add(v(2, 3), v(3, 2)) }, "autograd: Add: shapes [2 3] and [3 2] do not broadcast (dimension 0 of the result: 2 against 3)"},
 		{"Mul", func() { tp.Mul(v(2, 3), v(2)) }, "autograd: Mul: shapes [2 3] and [2] do not broadcast (dimension 1 of the result: 3 against 2)"},
-		{"Sub repeat between kept dimensions", func() { tp.Sub(v(2, 3, 4), v(2, 1, 4)) },
-			"autograd: Sub: shape [2 1 4] does not broadcast to [2 3 4]: it repeats dimension 1, which lies between two it keeps; only repeats before and after the kept dimensions are supported"},
-		{"BroadcastTo", func() { tp.BroadcastTo(v(2, 3), 3, 3) }, "autograd: BroadcastTo: shape [2 3] does not broadcast to [3 3]: dimension 0 is 2, not 1 or 3"},
+		{"BroadcastTo", func() { tp.BroadcastTo(v(2, 3), 3, 3) }, "autograd: BroadcastTo: shape [2 3] does not broadcast to [3 3]: its dimension 0 is 2, not 1 or 3"},
+		{"BroadcastTo aligned", func() { tp.BroadcastTo(v(2, 3), 4, 5, 3) }, "autograd: BroadcastTo: shape [2 3] does not broadcast to [4 5 3]: its dimension 0 is 2, not 1 or 5"},
+		{"SumTo", func() { tp.SumTo(v(2, 3), 3, 1) }, "autograd: SumTo: shape [3 1] does not broadcast to [2 3]: its dimension 0 is 3, not 1 or 2"},
 		{"BroadcastTo rank", func() { tp.BroadcastTo(v(1, 2, 3), 2, 3) }, "autograd: BroadcastTo: shape [1 2 3] does not broadcast to [2 3]: it has more dimensions"},
 		{"Concat", func() { tp.Concat(1, v(2, 3), v(3, 3)) }, "autograd: Concat along axis 1: shapes [2 3] and [3 3]"},
 		{"Slice", func() { tp.Slice(v(2, 3), 1, 2, 5) }, "autograd: Slice [2:5] along axis 1 of shape [2 3]"},
@@ -230,7 +231,92 @@ func TestForeignInputs(t *testing.T) {
 	require.ErrorIs(t, tp1.Backward(tp1.Sum(tp1.Reshape(stale, 2, 1))), autograd.ErrForeignVar)
 	tp1.Reset()
 
+	// The reviewer's case: a stale Var whose arena slot is the next op's
+	// output, through a broadcast (it looked like a valid scalar).
+	in := tp1.Input(must(tensor.FromFloat64(dev, []float64{1, 2, 3, 4}, 2, 2)), false)
+	stale = tp1.Mul(in, w)
+	tp1.Reset()
+	in = tp1.Input(must(tensor.FromFloat64(dev, []float64{1, 2, 3, 4}, 2, 2)), false)
+	y := tp1.Add(in, stale)
+	require.ErrorIs(t, tp1.Backward(tp1.Sum(y)), autograd.ErrForeignVar)
+	require.ErrorContains(t, tp1.Err(), "Add: input 1")
+	tp1.Reset()
+	for name, f := range map[string]func(v *autograd.Var) *autograd.Var{
+		"BroadcastTo": func(v *autograd.Var) *autograd.Var { return tp1.BroadcastTo(v, 3, 2) },
+		"SumTo":       func(v *autograd.Var) *autograd.Var { return tp1.SumTo(v, 1) },
+	} {
+		stale = tp1.Mul(w, w)
+		tp1.Reset()
+		require.ErrorIs(t, tp1.Backward(tp1.Sum(f(stale))), autograd.ErrForeignVar, name)
+		require.ErrorContains(t, tp1.Err(), name+": input 0")
+		tp1.Reset()
+	}
+
 	released := must(tensor.FromFloat64(dev, []float64{1}, 1))
 	released.Release()
 	require.PanicsWithValue(t, "autograd: Input: the tensor is released (or was never allocated)", func() { tp1.Constant(released) })
+}
+
+// failingDevice fails its allocation number failAt (counting from 1) with
+// device.ErrOutOfMemory, as a full GPU would.
+type failingDevice struct {
+	device.Device
+	failAt, calls int
+}
+
+func (d *failingDevice) Alloc(dt device.DType, n int) (device.Buffer, error) {
+	d.calls++
+	if d.calls == d.failAt {
+		return nil, fmt.Errorf("alloc %d: %w", d.calls, device.ErrOutOfMemory)
+	}
+	return d.Device.Alloc(dt, n)
+}
+
+// TestAllocationFailureAnywhere fails each allocation of a step in turn
+// (broadcasts with repeats in front, behind and in the middle, SumTo, the
+// tape's cached ones, and every op family, forward, tangent and adjoint):
+// the step must never panic, and the tape must report the out-of-memory
+// error, as it would for a full GPU.
+func TestAllocationFailureAnywhere(t *testing.T) {
+	ref := newCPU(t)
+	xv := must(tensor.FromFloat64(ref, []float64{1, 2, 3, 4, 5, 6}, 2, 3))
+	xt := must(tensor.FromFloat64(ref, []float64{1, 0, 1, 0, 1, 0}, 2, 3))
+	bv := must(tensor.FromFloat64(ref, []float64{0.5, -1, 2}, 3))
+	mv := must(tensor.FromFloat64(ref, []float64{1, 2}, 2, 1, 1))
+	wv := must(tensor.FromFloat64(ref, []float64{0.5, -0.25, 1, 0.75, -1, 0.5}, 2, 3))
+	gv := must(tensor.FromFloat64(ref, []float64{1, 2}, 2))
+	step := func(tp *autograd.Tape) error {
+		x := tp.Input(xv, true)
+		x.SetTangent(xt) // forward mode through every op too
+		w, g := tp.Input(wv, true), tp.Input(gv, true)
+		y := tp.Mul(tp.Add(x, tp.Input(bv, true)), tp.Input(mv, true)) // [2 3] + [3], then ⊙ [2 1 1]: [2 2 3]
+		z := tp.LogSoftmax(tp.Reshape(tp.SumTo(y, 2, 1, 3), 2, 3))     // a sum over the middle
+		h := tp.Linear(z, w, g, device.Tanh)                           // [2 2]
+		h = tp.LayerNorm(tp.Div(h, tp.Add(tp.Exp(h), tp.Scale(h, 0.5))), g, g, 1e-5)
+		h = tp.Softmax(tp.Concat(1, h, tp.Slice(tp.MatMul(h, w), 1, 0, 1)))
+		parts := tp.Split(h, 1, 1, 2)
+		u := tp.Sub(tp.Mean(parts[0]), tp.Sum(tp.Mul(parts[1], parts[1])))
+		l := loss.MSE(tp, h, tp.Input(xt, false), loss.Mean)
+		return tp.Backward(tp.Add(tp.Add(u, l), tp.Sum(tp.BroadcastTo(g, 3, 2))))
+	}
+	tp := autograd.NewTape(ref, device.Float64)
+	require.NoError(t, step(tp))
+	tp.Release()
+	counter := &failingDevice{Device: ref}
+	tp = autograd.NewTape(counter, device.Float64)
+	require.NoError(t, step(tp))
+	tp.Release()
+	total := counter.calls
+	require.Greater(t, total, 10)
+	for failAt := 1; failAt <= total; failAt++ {
+		dev := &failingDevice{Device: ref, failAt: failAt}
+		tp := autograd.NewTape(dev, device.Float64)
+		var err error
+		require.NotPanics(t, func() { err = step(tp) }, "allocation %d of %d fails", failAt, total)
+		if err == nil {
+			err = tp.Err()
+		}
+		require.ErrorIs(t, err, device.ErrOutOfMemory, "allocation %d of %d fails", failAt, total)
+		tp.Release()
+	}
 }

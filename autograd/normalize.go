@@ -20,6 +20,9 @@ import (
 // The Jacobian of x ↦ x̂ is r (I − 11ᵀ/N − x̂x̂ᵀ/N), symmetric, so the
 // tangent's middle factor is the adjoint's formula applied to ẋ.
 func (tp *Tape) LayerNorm(x, gamma, beta *Var, eps float64) *Var {
+	if tp.Failed() {
+		return tp.failedVar()
+	}
 	cols := x.value.Cols()
 	for _, p := range []*Var{gamma, beta} {
 		if p != nil && (p.value.Dims() != 1 || p.value.Len() != cols) {

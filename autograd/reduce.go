@@ -37,7 +37,9 @@ func (tp *Tape) sumScaled(op *Op, x *Var, scale float64) *Var {
 // s, as the rank-one product 1·s, so the value never visits the host.
 func (tp *Tape) broadcastScalar(alpha float64, s *tensor.Tensor, beta float64, dst *tensor.Tensor) {
 	n := dst.Len()
-	tp.dev.Gemm(false, false, n, 1, 1, alpha, tp.Ones(n).Buffer(), 1, s.Buffer(), 1, beta, dst.Buffer(), 1)
+	if ones := tp.Ones(n); ones.Valid() { // else the tape holds the allocation's error
+		tp.dev.Gemm(false, false, n, 1, 1, alpha, ones.Buffer(), 1, s.Buffer(), 1, beta, dst.Buffer(), 1)
+	}
 }
 
 func sumAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {

@@ -12,8 +12,8 @@ import (
 //	adjoint:  δ = reshape(ε, shape of x)
 //	tangent:  reshape(ẋ)
 func (tp *Tape) Reshape(x *Var, shape ...int) *Var {
-	if !tp.checkInputs(&reshapeOp, []*Var{x}) {
-		return tp.varArena.next() // invalid: the tape holds the error
+	if !tp.checkInputs(&reshapeOp, []*Var{x}) || tp.Failed() {
+		return tp.failedVar()
 	}
 	var view tensor.Tensor
 	x.value.ReshapeInto(&view, shape...) // panics with both shapes on mismatch
@@ -84,6 +84,9 @@ func normAxis(op string, shape []int, axis int) int {
 //	adjoint:  δᵢ = the block of ε that xᵢ filled
 //	tangent:  [ẋ₀ | ẋ₁ | …]  (zeros where an input has no tangent)
 func (tp *Tape) Concat(axis int, xs ...*Var) *Var {
+	if tp.Failed() {
+		return tp.failedVar()
+	}
 	if len(xs) == 0 {
 		panic("autograd: Concat of nothing")
 	}
@@ -166,6 +169,9 @@ var concatOp = Op{
 //	adjoint:  δ = ε placed in the slab lo…hi of a zero tensor shaped like x
 //	tangent:  ẋ[lo:hi] along axis
 func (tp *Tape) Slice(x *Var, axis, lo, hi int) *Var {
+	if tp.Failed() {
+		return tp.failedVar()
+	}
 	s := x.Shape()
 	axis = normAxis("Slice", s, axis)
 	if lo < 0 || hi > s[axis] || lo > hi {
@@ -216,6 +222,13 @@ var sliceOp = Op{
 // must add up to the axis length. Each part is a Slice; their adjoints add
 // into x's gradient (fan-out).
 func (tp *Tape) Split(x *Var, axis int, sizes ...int) []*Var {
+	if tp.Failed() {
+		out := make([]*Var, len(sizes))
+		for i := range out {
+			out[i] = tp.failedVar()
+		}
+		return out
+	}
 	s := x.Shape()
 	ax := normAxis("Split", s, axis)
 	total := 0

@@ -69,8 +69,9 @@ func logSoftmaxTangent(tp *Tape, n *Node) *tensor.Tensor {
 	s := tp.Temp(rows, cols)
 	r := tp.Temp(rows)
 	t := tp.Temp(rows, cols)
-	if !t.Valid() {
-		return t
+	ones := tp.Ones(cols)
+	if !s.Valid() || !r.Valid() || !t.Valid() || !ones.Valid() {
+		return tp.tempArena.next() // invalid: the tape holds the allocation's error
 	}
 	d := tp.dev
 	d.Unary(device.Exp, y.Buffer(), s.Buffer())
@@ -78,6 +79,6 @@ func logSoftmaxTangent(tp *Tape, n *Node) *tensor.Tensor {
 	d.SumCols(s.Buffer(), rows, cols, 1, 0, r.Buffer()) // rᵢ = ⟨sᵢ, ẋᵢ⟩
 	t.CopyFrom(dx)
 	// t −= r 1ᵀ: a rank-one update broadcasts r across the columns.
-	d.Gemm(false, false, rows, cols, 1, -1, r.Buffer(), 1, tp.Ones(cols).Buffer(), cols, 1, t.Buffer(), cols)
+	d.Gemm(false, false, rows, cols, 1, -1, r.Buffer(), 1, ones.Buffer(), cols, 1, t.Buffer(), cols)
 	return t
 }

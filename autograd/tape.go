@@ -290,20 +290,30 @@ func (tp *Tape) fail(err error) {
 // their compute and return an invalid Var, so that the error surfaces once.
 func (tp *Tape) Failed() bool { return tp.err != nil }
 
+// failedVar is what an op returns on a tape that has failed, before any
+// shape check: an invalid Var, without a shape (as every Var of a failed
+// op), so that the error surfaces once, from Err or Backward, and never as
+// a shape panic further on.
+func (tp *Tape) failedVar() *Var { return tp.varArena.next() }
+
 // Record allocates the output of an op applied to inputs and, unless
 // gradients are off, records a node for Backward. The output's value is
 // uninitialised: the caller computes it next and then calls Done.
 func (tp *Tape) Record(op *Op, shape []int, inputs ...*Var) (*Node, *Var) {
+	// Inputs first: the output's slot may be that of a Var from before
+	// Reset, which must still look stale when it is checked.
+	tp.checkInputs(op, inputs)
 	n := tp.nodeArena.next()
 	n.Op = op
 	n.In = append(n.in[:0], inputs...)
 	out := tp.varArena.next()
 	n.Out = out
-	if t := tp.Temp(shape...); t.Valid() {
-		out.value = *t
-		out.value.ReshapeInto(&out.value, shape...) // owned by temps, held as a view
+	if tp.err == nil { // a failed tape allocates nothing more
+		if t := tp.Temp(shape...); t.Valid() {
+			out.value = *t
+			out.value.ReshapeInto(&out.value, shape...) // owned by temps, held as a view
+		}
 	}
-	tp.checkInputs(op, inputs)
 	for _, in := range inputs {
 		if in != nil && in.needsGrad {
 			out.needsGrad = true

@@ -160,6 +160,8 @@ func TestOpsMatchTorch(t *testing.T) {
 		{"mul", []int{2, 3, 4}, []int{3, 1}},
 		{"div", []int{2, 3}, []int{1}},
 		{"div", []int{3}, []int{2, 2, 3}},
+		{"sub", []int{2, 1, 4}, []int{2, 3, 4}},       // a repeat between kept dimensions
+		{"mul", []int{2, 1, 1, 3}, []int{1, 4, 2, 1}}, // both operands, several runs each
 	} {
 		na, nb := numel(sh.a), numel(sh.b)
 		fn := binOps[sh.op]
@@ -169,14 +171,14 @@ func TestOpsMatchTorch(t *testing.T) {
 				return fn(tp, in["a"], in["b"])
 			}})
 	}
-	for i, sh := range []struct{ from, to []int }{{[]int{1, 3, 1}, []int{2, 3, 4}}, {[]int{3}, []int{2, 4, 3}}, {[]int{2, 1}, []int{2, 5}}} {
+	for i, sh := range []struct{ from, to []int }{{[]int{1, 3, 1}, []int{2, 3, 4}}, {[]int{3}, []int{2, 4, 3}}, {[]int{2, 1}, []int{2, 5}}, {[]int{1, 2, 1, 3}, []int{2, 2, 3, 3}}} {
 		cases = append(cases, opCase{name: fmt.Sprintf("broadcast-to/%d", i), op: "broadcast-to", shape: sh.to,
 			inputs: []input{{"x", sh.from, uniform(numel(sh.from), -2, 2), true}},
 			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 				return tp.BroadcastTo(in["x"], sh.to...)
 			}})
 	}
-	for i, sh := range []struct{ from, to []int }{{[]int{2, 3, 4}, []int{3, 1}}, {[]int{4, 3}, []int{3}}, {[]int{4, 3}, []int{4, 1}}} {
+	for i, sh := range []struct{ from, to []int }{{[]int{2, 3, 4}, []int{3, 1}}, {[]int{4, 3}, []int{3}}, {[]int{4, 3}, []int{4, 1}}, {[]int{2, 2, 3, 3}, []int{2, 1, 3}}} {
 		cases = append(cases, opCase{name: fmt.Sprintf("sum-to/%d", i), op: "sum-to", shape: sh.to,
 			inputs: []input{{"x", sh.from, uniform(numel(sh.from), -2, 2), true}},
 			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {

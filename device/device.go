@@ -229,6 +229,7 @@ type Device interface {
 	// Sync waits for queued work and returns the first recorded error.
 	Sync() error
 	// Copy2D copies a rows×cols block: dst[dstOff + i·dstLD + j] = src[srcOff + i·srcLD + j].
+	// srcLD may be 0, which repeats one source row in every row of dst.
 	Copy2D(dst Buffer, dstOff, dstLD int, src Buffer, srcOff, srcLD, rows, cols int)
 	// Fill sets every element of b to v.
 	Fill(b Buffer, v float64)

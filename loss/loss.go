@@ -204,6 +204,10 @@ var op = autograd.Op{
 }
 
 func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target *autograd.Var, r Reduction) *autograd.Var {
+	if tp.Failed() { // the Vars of a failed op have no shape to check
+		_, out := tp.Record(&op, nil, pred, target)
+		return out
+	}
 	p, t := pred.Value(), target.Value()
 	checkShapes(kind, p, t)
 	if target.RequiresGrad() && !symmetric(kind) {

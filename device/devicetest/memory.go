@@ -86,8 +86,8 @@ func testFill(e *env) {
 	}
 }
 
-// testCopy2D checks Copy2D with offsets and leading dimensions, and that
-// it writes nothing outside the block.
+// testCopy2D checks Copy2D with offsets and leading dimensions (a source
+// stride of 0 included), and that it writes nothing outside the block.
 func testCopy2D(e *env) {
 	cases := []struct{ rows, cols, srcOff, srcLD, dstOff, dstLD int }{
 		{1, 1, 0, 1, 0, 1},
@@ -104,11 +104,13 @@ func testCopy2D(e *env) {
 		{257, 3, 1, 3, 2, 4},
 		{1, 257, 0, 257, 5, 300},
 		{127, 65, 64, 129, 65, 130},
+		{5, 7, 2, 0, 1, 9}, // srcLD 0: one row repeated (autograd's broadcasts)
+		{33, 65, 0, 0, 3, 65},
 	}
 	for _, c := range cases {
 		what := fmt.Sprintf("Copy2D(rows=%d, cols=%d, srcOff=%d, srcLD=%d, dstOff=%d, dstLD=%d)",
 			c.rows, c.cols, c.srcOff, c.srcLD, c.dstOff, c.dstLD)
-		src := e.uniform(c.srcOff+c.rows*c.srcLD+3, -1, 1)
+		src := e.uniform(c.srcOff+max(c.rows*c.srcLD, c.cols)+3, -1, 1)
 		dst := e.uniform(c.dstOff+c.rows*c.dstLD+2, 2, 3)
 		sb, db := e.upload(src), e.upload(dst)
 		e.dev.Copy2D(db, c.dstOff, c.dstLD, sb, c.srcOff, c.srcLD, c.rows, c.cols)
