@@ -42,6 +42,14 @@ func opTable() []gradcheck.Case {
 	cases := []gradcheck.Case{
 		{Name: "MatMul", Shapes: [][]int{{4, 3}, {3, 5}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMul(in[0], in[1]) }},
+		{Name: "MatMulT/NT", Shapes: [][]int{{4, 3}, {5, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMulT(in[0], in[1], false, true) }},
+		{Name: "MatMulT/TN", Shapes: [][]int{{3, 4}, {3, 5}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMulT(in[0], in[1], true, false) }},
+		{Name: "MatMulT/TT", Shapes: [][]int{{3, 4}, {5, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMulT(in[0], in[1], true, true) }},
+		{Name: "MatMulT/gram", Shapes: [][]int{{4, 3}}, // X Xᵀ: one input on both sides
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMulT(in[0], in[0], false, true) }},
 		{Name: "Linear", Shapes: [][]int{{4, 3}, {5, 3}, {5}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], in[2], device.Identity) }},
 		{Name: "Linear/nobias", Shapes: [][]int{{4, 3}, {5, 3}},

@@ -12,49 +12,120 @@ import (
 //	forward:  C = A B
 //	adjoint:  δ_A = ε Bᵀ,  δ_B = Aᵀ ε
 //	tangent:  Ċ = Ȧ B + A Ḃ
-func (tp *Tape) MatMul(a, b *Var) *Var {
+func (tp *Tape) MatMul(a, b *Var) *Var { return tp.MatMulT(a, b, false, false) }
+
+// MatMulT returns C = op(A) op(B), where op(X) is Xᵀ when its flag is set
+// and X otherwise (torch's a.T @ b, a @ b.T): the GEMM reads the operands
+// transposed, and no transpose is ever stored. With op(A) [m × k] and
+// op(B) [k × n]:
+//
+//	forward:  C = op(A) op(B)
+//	adjoint:  δ_A = ε op(B)ᵀ, or its transpose op(B) εᵀ when A is transposed
+//	          δ_B = op(A)ᵀ ε, or its transpose εᵀ op(A) when B is transposed
+//	tangent:  Ċ = op(Ȧ) op(B) + op(A) op(Ḃ)
+func (tp *Tape) MatMulT(a, b *Var, transA, transB bool) *Var {
 	if tp.Failed() {
 		return tp.failedVar()
 	}
-	if a.value.Dims() != 2 || b.value.Dims() != 2 || a.value.Dim(1) != b.value.Dim(0) {
-		panic(fmt.Sprintf("autograd: MatMul: shapes %v and %v do not multiply", a.Shape(), b.Shape()))
+	if a.value.Dims() != 2 || b.value.Dims() != 2 {
+		panic(fmt.Sprintf("autograd: MatMul: shapes %v and %v do not multiply: both must be matrices", a.Shape(), b.Shape()))
 	}
-	m, k, n := a.value.Dim(0), a.value.Dim(1), b.value.Dim(1)
-	node, out := tp.Record(&matMulOp, []int{m, n}, a, b)
+	A, B := matOf(&a.value, transA), matOf(&b.value, transB)
+	if A.opCols() != B.opRows() {
+		panic(fmt.Sprintf("autograd: MatMul: shapes %v%s and %v%s do not multiply", a.Shape(), A.suffix(), b.Shape(), B.suffix()))
+	}
+	node, out := tp.Record(&matMulOp, []int{A.opRows(), B.opCols()}, a, b)
 	if tp.Failed() {
 		return out
 	}
-	tp.dev.Gemm(false, false, m, n, k, 1, a.value.Buffer(), k, b.value.Buffer(), n, 0, out.value.Buffer(), n)
+	node.Int[0], node.Int[1] = boolInt(transA), boolInt(transB)
+	tp.gemm(A, B, 0, &out.value)
 	return tp.Done(node)
 }
 
 var matMulOp = Op{Name: "MatMul", Adjoint: matMulAdjoint, Tangent: matMulTangent}
 
+// mat is a row-major matrix as a GEMM operand: op(X) is X, or Xᵀ when t.
+type mat struct {
+	x          *tensor.Tensor
+	rows, cols int // as stored
+	t          bool
+}
+
+func matOf(x *tensor.Tensor, t bool) mat { return mat{x, x.Dim(0), x.Dim(1), t} }
+
+// flip is the operand Xᵀ of the same storage: op(flip(X)) = op(X)ᵀ.
+func (m mat) flip() mat { m.t = !m.t; return m }
+
+func (m mat) opRows() int {
+	if m.t {
+		return m.cols
+	}
+	return m.rows
+}
+
+func (m mat) opCols() int {
+	if m.t {
+		return m.rows
+	}
+	return m.cols
+}
+
+func (m mat) suffix() string {
+	if m.t {
+		return "ᵀ"
+	}
+	return ""
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// gemm writes c = op(x) op(y) + βc, c row-major with op(x)'s rows and
+// op(y)'s columns.
+func (tp *Tape) gemm(x, y mat, beta float64, c *tensor.Tensor) {
+	m, k, n := x.opRows(), x.opCols(), y.opCols()
+	tp.dev.Gemm(x.t, y.t, m, n, k, 1, x.x.Buffer(), x.cols, y.x.Buffer(), y.cols, beta, c.Buffer(), n)
+}
+
 func matMulAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 	a, b := n.In[0], n.In[1]
-	m, k, nn := a.value.Dim(0), a.value.Dim(1), b.value.Dim(1)
+	A, B := matOf(&a.value, n.Int[0] == 1), matOf(&b.value, n.Int[1] == 1)
+	E := mat{eps, A.opRows(), B.opCols(), false}
 	if da, beta := tp.GradDest(a); da != nil {
-		tp.dev.Gemm(false, true, m, k, nn, 1, eps.Buffer(), nn, b.value.Buffer(), nn, beta, da.Buffer(), k)
+		if A.t {
+			tp.gemm(B, E.flip(), beta, da) // (ε op(B)ᵀ)ᵀ = op(B) εᵀ
+		} else {
+			tp.gemm(E, B.flip(), beta, da)
+		}
 	}
 	if db, beta := tp.GradDest(b); db != nil {
-		tp.dev.Gemm(true, false, k, nn, m, 1, a.value.Buffer(), k, eps.Buffer(), nn, beta, db.Buffer(), nn)
+		if B.t {
+			tp.gemm(E.flip(), A, beta, db) // (op(A)ᵀ ε)ᵀ = εᵀ op(A)
+		} else {
+			tp.gemm(A.flip(), E, beta, db)
+		}
 	}
 }
 
 func matMulTangent(tp *Tape, n *Node) *tensor.Tensor {
 	a, b := n.In[0], n.In[1]
-	m, k, nn := a.value.Dim(0), a.value.Dim(1), b.value.Dim(1)
-	t := tp.Temp(m, nn)
+	A, B := matOf(&a.value, n.Int[0] == 1), matOf(&b.value, n.Int[1] == 1)
+	t := tp.Temp(A.opRows(), B.opCols())
 	if !t.Valid() {
 		return t
 	}
 	beta := 0.0
 	if a.hasTangent {
-		tp.dev.Gemm(false, false, m, nn, k, 1, a.tangent.Buffer(), k, b.value.Buffer(), nn, 0, t.Buffer(), nn)
+		tp.gemm(matOf(&a.tangent, A.t), B, 0, t)
 		beta = 1
 	}
 	if b.hasTangent {
-		tp.dev.Gemm(false, false, m, nn, k, 1, a.value.Buffer(), k, b.tangent.Buffer(), nn, beta, t.Buffer(), nn)
+		tp.gemm(A, matOf(&b.tangent, B.t), beta, t)
 	}
 	return t
 }

@@ -24,6 +24,8 @@ func TestShapeMisusePanicsNamingOpAndShapes(t *testing.T) {
 		msg  string
 	}{
 		{"MatMul", func() { tp.MatMul(v(2, 3), v(4, 5)) }, "autograd: MatMul: shapes [2 3] and [4 5] do not multiply"},
+		{"MatMulT", func() { tp.MatMulT(v(2, 3), v(2, 5), false, true) }, "autograd: MatMul: shapes [2 3] and [2 5]ᵀ do not multiply"},
+		{"MatMul rank", func() { tp.MatMul(v(2, 3), v(3)) }, "autograd: MatMul: shapes [2 3] and [3] do not multiply: both must be matrices"},
 		{"Linear", func() { tp.Linear(v(2, 3), v(4, 5), nil, device.Identity) }, "autograd: Linear: input [2 3] and weight [4 5]: want x [K × I] and W [O × I]"},
 		{"Linear bias", func() { tp.Linear(v(2, 3), v(4, 3), v(5), device.Identity) }, "autograd: Linear: bias [5] for weight [4 3]: want [4]"},
 		{"Linear act", func() { tp.Linear(v(2, 3), v(4, 3), nil, device.Exp) }, "autograd: Linear: activation exp cannot be fused; apply it as its own op"},

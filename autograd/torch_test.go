@@ -87,7 +87,8 @@ type opCase struct {
 }
 
 // TestOpsMatchTorch evaluates every elementwise function of one and of two
-// inputs (also on broadcast operands), BroadcastTo and SumTo, MatMul, Sum, Mean, softmax, log-softmax, LayerNorm, Linear with
+// inputs (also on broadcast operands), BroadcastTo and SumTo, MatMul with
+// each transpose, Sum, Mean, softmax, log-softmax, LayerNorm, Linear with
 // each activation, and every loss with each reduction on adjoint's tape in
 // float64, and has PyTorch recompute the outputs and the gradients
 // (torch.nn.functional and its autograd): every number must agree to
@@ -183,6 +184,17 @@ func TestOpsMatchTorch(t *testing.T) {
 			inputs: []input{{"x", sh.from, uniform(numel(sh.from), -2, 2), true}},
 			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 				return tp.SumTo(in["x"], sh.to...)
+			}})
+	}
+	for _, tr := range []struct {
+		name   string
+		ta, tb bool
+		sa, sb []int
+	}{{"NT", false, true, []int{3, 4}, []int{2, 4}}, {"TN", true, false, []int{4, 3}, []int{4, 2}}, {"TT", true, true, []int{4, 3}, []int{2, 4}}} {
+		cases = append(cases, opCase{name: "matmul/" + tr.name, op: "matmul/" + tr.name,
+			inputs: []input{{"a", tr.sa, uniform(12, -1, 1), true}, {"b", tr.sb, uniform(8, -1, 1), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.MatMulT(in["a"], in["b"], tr.ta, tr.tb)
 			}})
 	}
 	cases = append(cases, opCase{name: "matmul", op: "matmul",

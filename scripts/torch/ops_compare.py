@@ -97,6 +97,11 @@ def forward(case, x):
         return x["x"].sum_to_size(case["shape"])
     if op == "matmul":
         return x["a"] @ x["b"]
+    if op.startswith("matmul/"):
+        ta, tb = op.split("/", 1)[1]
+        a = x["a"].T if ta == "T" else x["a"]
+        b = x["b"].T if tb == "T" else x["b"]
+        return a @ b
     if op == "sum":
         return x["x"].sum()
     if op == "mean":
