@@ -198,6 +198,19 @@ func TestConstantFloat32(t *testing.T) {
 		require.Equal(t, dt, x.Value().DType())
 		require.Equal(t, []int{3}, tp.ConstantFloat32([]float32{7, 8, 9}).Shape(), "1-D by default")
 		require.PanicsWithValue(t, "autograd: ConstantFloat32: 3 values do not fill shape [2 2]", func() { tp.ConstantFloat32([]float32{1, 2, 3}, 2, 2) })
+
+		// ConstantFloat64 keeps float64 values on a float64 tape and
+		// rounds them on a float32 one.
+		third := tp.ConstantFloat64([]float64{1.0 / 3, -2}, 2, 1)
+		require.Equal(t, []int{2, 1}, third.Shape())
+		got = make([]float64, 2)
+		require.NoError(t, dev.Download64(got, third.Value().Buffer()))
+		want := []float64{1.0 / 3, -2}
+		if dt == device.Float32 {
+			want[0] = float64(float32(1.0 / 3))
+		}
+		require.Equal(t, want, got, dt.String())
+		require.PanicsWithValue(t, "autograd: ConstantFloat64: 1 values do not fill shape [2]", func() { tp.ConstantFloat64([]float64{1}, 2) })
 		tp.Release()
 	}
 }

@@ -247,25 +247,43 @@ func (tp *Tape) Constant(t *tensor.Tensor) *Var { return tp.Input(t, false) }
 // with the step's other temporaries. It panics when data does not fill
 // the shape; an upload failure is recorded on the tape.
 func (tp *Tape) ConstantFloat32(data []float32, shape ...int) *Var {
-	if len(shape) == 0 {
-		shape = []int{len(data)}
-	}
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	if n != len(data) {
-		panic(fmt.Sprintf("autograd: ConstantFloat32: %d values do not fill shape %v", len(data), slices.Clone(shape)))
-	}
-	t := tp.Temp(shape...)
+	t := tp.constantTemp("ConstantFloat32", len(data), shape)
 	if !t.Valid() {
-		v := tp.varArena.next() // invalid: ops on it see the recorded error
-		return v
+		return tp.failedVar() // ops on it see the recorded error
 	}
 	if err := tp.dev.Upload32(t.Buffer(), data); err != nil {
 		tp.fail(fmt.Errorf("autograd: ConstantFloat32: %w", err))
 	}
 	return tp.Input(t, false)
+}
+
+// ConstantFloat64 is ConstantFloat32 for float64 data (rounded to float32
+// on a float32 tape).
+func (tp *Tape) ConstantFloat64(data []float64, shape ...int) *Var {
+	t := tp.constantTemp("ConstantFloat64", len(data), shape)
+	if !t.Valid() {
+		return tp.failedVar()
+	}
+	if err := tp.dev.Upload64(t.Buffer(), data); err != nil {
+		tp.fail(fmt.Errorf("autograd: ConstantFloat64: %w", err))
+	}
+	return tp.Input(t, false)
+}
+
+// constantTemp allocates the temporary of a constant of n values, of the
+// given shape or 1-D, and panics naming op when n does not fill the shape.
+func (tp *Tape) constantTemp(op string, n int, shape []int) *tensor.Tensor {
+	if len(shape) == 0 {
+		return tp.Temp(n)
+	}
+	size := 1
+	for _, d := range shape {
+		size *= d
+	}
+	if size != n {
+		panic(fmt.Sprintf("autograd: %s: %d values do not fill shape %v", op, n, slices.Clone(shape)))
+	}
+	return tp.Temp(shape...)
 }
 
 // Temp allocates a tensor that the tape frees on Reset. On failure it
