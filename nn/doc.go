@@ -18,6 +18,12 @@
 // AllNamedParams, StateDict, LoadStateDict, Save, SaveWith, Load and
 // Release take a Parameterized, and its Params go to an optimizer.
 //
+// Dropout (torch.nn.Dropout) is the one layer that behaves differently
+// in training and evaluation: SetTraining(model, false) switches every
+// Dropout inside a model to the identity, as torch's model.eval() does,
+// and SetTraining(model, true) back. Its masks come from the layer's own
+// seeded generator on the host.
+//
 // Names follow torch.nn: a Sequential names its children by index and an
 // activation takes an index but owns no parameter, so
 //

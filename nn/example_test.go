@@ -217,3 +217,23 @@ func ExampleParameterized() {
 	// item.bias [1]
 	// restored the trained values: true
 }
+
+// Dropout in a model: active while training, the identity after
+// nn.SetTraining(model, false), as torch's model.eval().
+func ExampleDropout() {
+	dev, _ := device.Open("cpu")
+	drop, _ := nn.NewDropout(0.5, 1)
+	model := nn.NewSequential(drop)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	x := tp.ConstantFloat32([]float32{1, 1, 1, 1, 1, 1, 1, 1}, 2, 4)
+
+	train, _ := model.Forward(tp, x).Value().Float32s()
+	fmt.Println("training:  ", train) // zeros, and the rest scaled by 1/(1−p) = 2
+	nn.SetTraining(model, false)
+	eval, _ := model.Forward(tp, x).Value().Float32s()
+	fmt.Println("evaluation:", eval)
+	// Output:
+	// training:   [0 0 0 2 0 2 2 2]
+	// evaluation: [1 1 1 1 1 1 1 1]
+}
