@@ -20,11 +20,12 @@ import (
 //	adjoint:  δ[a, c] = Σ_r ε[a, r, c]
 //	tangent:  the expansion of ẋ
 //
-// A repeat in front (A = 1: a bias [N] over [K, N]) or at the back (C = 1:
-// a per-sample [K, 1] over [K, N]) is a rank-one GEMM with a vector of
-// ones forward and one SumRows or SumCols backward; one in the middle (a
-// mask [B, 1, T] over [B, H, T]) is min(A, R) strided copies forward and
-// R copies and additions backward.
+// A repeat in front (A = 1: a bias [N] over [K, N]) is one copy with a
+// source stride of 0 forward and one SumRows backward; one at the back
+// (C = 1: a per-sample [K, 1] over [K, N]) a rank-one GEMM with a vector
+// of ones forward and one SumCols backward; one in the middle (a mask
+// [B, 1, T] over [B, H, T]) min(A, R) strided copies forward and R copies
+// and additions backward.
 func (tp *Tape) BroadcastTo(x *Var, shape ...int) *Var {
 	return tp.broadcastTo("BroadcastTo", x, shape)
 }
@@ -32,7 +33,7 @@ func (tp *Tape) BroadcastTo(x *Var, shape ...int) *Var {
 // broadcastTo is BroadcastTo with the name of the op that asked for it,
 // for the messages.
 func (tp *Tape) broadcastTo(op string, x *Var, shape []int) *Var {
-	if !tp.checkInputs(&expandOp, []*Var{x}) || tp.Failed() {
+	if tp.skip(&expandOp, x) {
 		return tp.failedVar()
 	}
 	var plan broadcastPlan
@@ -61,7 +62,7 @@ func (tp *Tape) broadcastTo(op string, x *Var, shape []int) *Var {
 //	adjoint:  δ[a, r, c] = ε[a, c]
 //	tangent:  the sum of ẋ
 func (tp *Tape) SumTo(x *Var, shape ...int) *Var {
-	if !tp.checkInputs(&reduceOp, []*Var{x}) || tp.Failed() {
+	if tp.skip(&reduceOp, x) {
 		return tp.failedVar()
 	}
 	var plan broadcastPlan
@@ -214,20 +215,19 @@ var (
 	}
 )
 
-// expandInto writes dst [A, R, C] = x [A, C] repeated along R. The
-// rank-one products (1·x + 0) and the copies are exact.
+// expandInto writes dst [A, R, C] = x [A, C] repeated along R. Copies are
+// exact bit for bit; the rank-one product x 1ᵀ of a repeat at the back is
+// exact but for the sign of a zero (0 + 1·(−0) = +0).
 func (tp *Tape) expandInto(dst, x *tensor.Tensor, a, r, c int) {
 	if dst.Len() == 0 {
 		return
 	}
 	switch {
-	case c == 1: // dst [A × R] = x 1ᵀ
+	case a == 1: // R copies of x (source stride 0), one call
+		tp.dev.Copy2D(dst.Buffer(), 0, c, x.Buffer(), 0, 0, r, c)
+	case c == 1: // dst [A × R] = x 1ᵀ: one call where copies would take R
 		if ones := tp.Ones(r); ones.Valid() {
 			tp.dev.Gemm(false, false, a, r, 1, 1, x.Buffer(), 1, ones.Buffer(), r, 0, dst.Buffer(), r)
-		}
-	case a == 1: // dst [R × C] = 1 xᵀ
-		if ones := tp.Ones(r); ones.Valid() {
-			tp.dev.Gemm(false, false, r, c, 1, 1, ones.Buffer(), 1, x.Buffer(), c, 0, dst.Buffer(), c)
 		}
 	case a <= r: // per a, R copies of row a of x (source stride 0)
 		for i := range a {

@@ -1,6 +1,7 @@
 package autograd_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -91,4 +92,39 @@ func TestBroadcastMiddleByHand(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []float64{1 + 3 + 5, 2 + 4 + 6, 7 + 9 + 11, 8 + 10 + 12}, g)
 	require.Equal(t, []int{2, 1, 2}, x.Grad().Shape())
+}
+
+// TestMatMulEmptyInner: a product over an empty inner dimension is a
+// matrix of zeros, as in torch, and its gradients are empty or zero.
+func TestMatMulEmptyInner(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	a := tp.Input(must(tensor.Zeros(dev, device.Float64, 2, 0)), true)
+	b := tp.Input(must(tensor.Zeros(dev, device.Float64, 0, 3)), true)
+	c := tp.MatMul(a, b)
+	require.Equal(t, []int{2, 3}, c.Shape())
+	v, err := c.Value().Float64s()
+	require.NoError(t, err)
+	require.Equal(t, make([]float64, 6), v)
+	require.NoError(t, tp.Backward(tp.Sum(c)))
+	tp.Reset()
+	// op(A) [2 × 3] times op(B) [3 × 0]: an empty result.
+	e := tp.MatMulT(tp.Input(must(tensor.Zeros(dev, device.Float64, 3, 2)), true), tp.Input(must(tensor.Zeros(dev, device.Float64, 0, 3)), true), true, true)
+	require.Equal(t, []int{2, 0}, e.Shape())
+	require.NoError(t, tp.Backward(tp.Sum(e)))
+}
+
+// TestBroadcastKeepsNegativeZero: a repeat in front is a copy, so −0
+// stays −0 (1/x = −Inf, as torch gives).
+func TestBroadcastKeepsNegativeZero(t *testing.T) {
+	dev := newCPU(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	x := tp.ConstantFloat64([]float64{math.Copysign(0, -1), 1}, 2)
+	v, err := tp.BroadcastTo(x, 3, 2).Value().Float64s()
+	require.NoError(t, err)
+	for i := 0; i < 6; i += 2 {
+		require.True(t, math.Signbit(v[i]), "element %d: %v", i, v[i])
+	}
 }

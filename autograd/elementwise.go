@@ -8,13 +8,10 @@ import (
 // binary records a ∘ b, broadcasting a and b to their common shape first
 // when they differ (see BroadcastTo).
 func (tp *Tape) binary(op *Op, bop device.BinaryOp, a, b *Var) *Var {
-	if tp.Failed() {
+	if tp.skip(op, a, b) {
 		return tp.failedVar()
 	}
 	if !a.value.SameShape(&b.value) {
-		if !tp.checkInputs(op, []*Var{a, b}) {
-			return tp.failedVar()
-		}
 		a, b = tp.broadcastPair(op.Name, a, b)
 	}
 	node, out := tp.Record(op, a.Shape(), a, b)

@@ -24,7 +24,7 @@ func (tp *Tape) MatMul(a, b *Var) *Var { return tp.MatMulT(a, b, false, false) }
 //	          δ_B = op(A)ᵀ ε, or its transpose εᵀ op(A) when B is transposed
 //	tangent:  Ċ = op(Ȧ) op(B) + op(A) op(Ḃ)
 func (tp *Tape) MatMulT(a, b *Var, transA, transB bool) *Var {
-	if tp.Failed() {
+	if tp.skip(&matMulOp, a, b) {
 		return tp.failedVar()
 	}
 	if a.value.Dims() != 2 || b.value.Dims() != 2 {
@@ -86,9 +86,18 @@ func boolInt(b bool) int {
 }
 
 // gemm writes c = op(x) op(y) + βc, c row-major with op(x)'s rows and
-// op(y)'s columns.
+// op(y)'s columns. An empty inner dimension is an empty sum: c = βc.
 func (tp *Tape) gemm(x, y mat, beta float64, c *tensor.Tensor) {
 	m, k, n := x.opRows(), x.opCols(), y.opCols()
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if beta == 0 {
+			tp.dev.Fill(c.Buffer(), 0)
+		}
+		return
+	}
 	tp.dev.Gemm(x.t, y.t, m, n, k, 1, x.x.Buffer(), x.cols, y.x.Buffer(), y.cols, beta, c.Buffer(), n)
 }
 
@@ -141,7 +150,7 @@ func matMulTangent(tp *Tape, n *Node) *tensor.Tensor {
 //
 // g_W = eᵀx is one GEMM that sums the K per-sample outer products e_k x_kᵀ.
 func (tp *Tape) Linear(x, w, b *Var, act device.UnaryOp) *Var {
-	if tp.Failed() {
+	if tp.skip(&linearOp, x, w, b) {
 		return tp.failedVar()
 	}
 	if x.value.Dims() != 2 || w.value.Dims() != 2 || x.value.Dim(1) != w.value.Dim(1) {

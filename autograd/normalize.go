@@ -20,7 +20,7 @@ import (
 // The Jacobian of x ↦ x̂ is r (I − 11ᵀ/N − x̂x̂ᵀ/N), symmetric, so the
 // tangent's middle factor is the adjoint's formula applied to ẋ.
 func (tp *Tape) LayerNorm(x, gamma, beta *Var, eps float64) *Var {
-	if tp.Failed() {
+	if tp.skip(&layerNormOp, x, gamma, beta) {
 		return tp.failedVar()
 	}
 	cols := x.value.Cols()

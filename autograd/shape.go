@@ -12,7 +12,7 @@ import (
 //	adjoint:  δ = reshape(ε, shape of x)
 //	tangent:  reshape(ẋ)
 func (tp *Tape) Reshape(x *Var, shape ...int) *Var {
-	if !tp.checkInputs(&reshapeOp, []*Var{x}) || tp.Failed() {
+	if tp.skip(&reshapeOp, x) {
 		return tp.failedVar()
 	}
 	var view tensor.Tensor
@@ -84,7 +84,7 @@ func normAxis(op string, shape []int, axis int) int {
 //	adjoint:  δᵢ = the block of ε that xᵢ filled
 //	tangent:  [ẋ₀ | ẋ₁ | …]  (zeros where an input has no tangent)
 func (tp *Tape) Concat(axis int, xs ...*Var) *Var {
-	if tp.Failed() {
+	if tp.skip(&concatOp, xs...) {
 		return tp.failedVar()
 	}
 	if len(xs) == 0 {
@@ -169,7 +169,7 @@ var concatOp = Op{
 //	adjoint:  δ = ε placed in the slab lo…hi of a zero tensor shaped like x
 //	tangent:  ẋ[lo:hi] along axis
 func (tp *Tape) Slice(x *Var, axis, lo, hi int) *Var {
-	if tp.Failed() {
+	if tp.skip(&sliceOp, x) {
 		return tp.failedVar()
 	}
 	s := x.Shape()
@@ -222,7 +222,7 @@ var sliceOp = Op{
 // must add up to the axis length. Each part is a Slice; their adjoints add
 // into x's gradient (fan-out).
 func (tp *Tape) Split(x *Var, axis int, sizes ...int) []*Var {
-	if tp.Failed() {
+	if tp.skip(&sliceOp, x) {
 		out := make([]*Var, len(sizes))
 		for i := range out {
 			out[i] = tp.failedVar()

@@ -88,6 +88,9 @@ func (v *Var) Tangent() *tensor.Tensor {
 // this on a tape propagates J·t to its output (the lecture's forward
 // propagation of the gradient). t must have v's shape; v keeps a reference.
 func (v *Var) SetTangent(t *tensor.Tensor) {
+	if !v.value.Valid() {
+		return // the Var of a failed op (its tape holds the error)
+	}
 	if !t.SameShape(&v.value) {
 		panic(fmt.Sprintf("autograd: SetTangent: tangent shape %v, value shape %v", t.Shape(), v.Shape()))
 	}
@@ -196,7 +199,10 @@ func (tp *Tape) Len() int { return len(tp.nodes) }
 
 // Reset frees every tensor the tape allocated (values, gradients and
 // tangents of non-parameter Vars) and forgets the nodes. Vars produced on the
-// tape must not be used afterwards. Parameter gradients are kept.
+// tape must not be used afterwards: an op given one records ErrForeignVar,
+// as long as the next recording has not handed its slot to a new Var (Vars
+// are reused, not allocated, and the two are then the same pointer).
+// Parameter gradients are kept.
 func (tp *Tape) Reset() {
 	for _, t := range tp.temps {
 		t.Release()
@@ -287,9 +293,13 @@ func (tp *Tape) constantTemp(op string, n int, shape []int) *tensor.Tensor {
 }
 
 // Temp allocates a tensor that the tape frees on Reset. On failure it
-// records the error and returns an invalid tensor.
+// records the error and returns an invalid tensor, and so it does on a
+// tape that has failed, without trying.
 func (tp *Tape) Temp(shape ...int) *tensor.Tensor {
 	t := tp.tempArena.next()
+	if tp.err != nil {
+		return t // a failed tape allocates nothing more
+	}
 	if err := t.Init(tp.dev, tp.dtype, shape...); err != nil {
 		tp.fail(err)
 		return t
@@ -313,6 +323,14 @@ func (tp *Tape) Failed() bool { return tp.err != nil }
 // op), so that the error surfaces once, from Err or Backward, and never as
 // a shape panic further on.
 func (tp *Tape) failedVar() *Var { return tp.varArena.next() }
+
+// skip reports whether an op on inputs must not run: the tape has failed,
+// or an input is foreign or stale (recorded as ErrForeignVar now). Op
+// constructors call it before their shape checks, for which such inputs
+// have no shape, and then return failedVar.
+func (tp *Tape) skip(op *Op, inputs ...*Var) bool {
+	return !tp.checkInputs(op, inputs) || tp.Failed()
+}
 
 // Record allocates the output of an op applied to inputs and, unless
 // gradients are off, records a node for Backward. The output's value is
@@ -580,6 +598,9 @@ func (tp *Tape) Accumulate(v *Var, delta *tensor.Tensor) {
 // leading dimension 1 does), for broadcasting on the device. For an
 // elementwise op that needs exactly n ones, fill a Temp instead.
 func (tp *Tape) Ones(n int) *tensor.Tensor {
+	if tp.err != nil && (!tp.ones.Valid() || tp.ones.Len() < n) {
+		return tp.tempArena.next() // invalid: a failed tape allocates nothing more
+	}
 	if !tp.ones.Valid() || tp.ones.Len() < n {
 		tp.ones.Release()
 		if err := tp.ones.Init(tp.dev, tp.dtype, max(n, 64)); err != nil {

@@ -204,7 +204,10 @@ var op = autograd.Op{
 }
 
 func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target *autograd.Var, r Reduction) *autograd.Var {
-	if tp.Failed() { // the Vars of a failed op have no shape to check
+	if tp.Failed() || !pred.Value().Valid() || !target.Value().Valid() {
+		// A failed op's Var, or a stale one, has no shape to check:
+		// Record puts the error on the tape (ErrForeignVar for a stale
+		// Var) and returns an invalid Var.
 		_, out := tp.Record(&op, nil, pred, target)
 		return out
 	}

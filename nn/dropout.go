@@ -11,7 +11,8 @@ import (
 // its input with probability P and scales the others by 1/(1−P), so that
 // the expected output is the input; in evaluation mode it is the identity.
 // A new Dropout is in training mode, as a new torch module is; SetTraining
-// switches it (and every Dropout inside a model).
+// switches it (and every Dropout inside a model). The zero value with P
+// set (&nn.Dropout{P: 0.5}) works too, its generator seeded with 0.
 //
 // The mask m, of zeros and 1/(1−P), is drawn on the host from the layer's
 // own seeded generator and uploaded with the batch, then multiplied in:
@@ -29,27 +30,37 @@ type Dropout struct {
 	mask []float64 // reused host buffer: a steady step allocates nothing
 }
 
-// NewDropout returns a Dropout of probability p ∈ [0, 1) whose masks come
-// from a generator seeded with seed.
+// NewDropout returns a Dropout of probability p ∈ [0, 1] whose masks come
+// from a generator seeded with seed (p = 1 drops everything, as in torch).
 func NewDropout(p float64, seed uint64) (*Dropout, error) {
-	if !(p >= 0 && p < 1) {
-		return nil, fmt.Errorf("nn: NewDropout(%v): p must be in [0, 1)", p)
+	if !validP(p) {
+		return nil, fmt.Errorf("nn: NewDropout(%v): p must be in [0, 1]", p)
 	}
-	return &Dropout{P: p, rng: rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))}, nil
+	return &Dropout{P: p, rng: newDropoutRNG(seed)}, nil
 }
 
+func validP(p float64) bool { return p >= 0 && p <= 1 }
+
+func newDropoutRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)) }
+
 // Forward returns m ⊙ x in training mode, x itself in evaluation mode or
-// with P = 0.
+// with P = 0. It panics when P is outside [0, 1].
 func (d *Dropout) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	if !validP(d.P) {
+		panic(fmt.Sprintf("nn: Dropout: P = %v, want it in [0, 1]", d.P))
+	}
 	if d.eval || d.P == 0 || tp.Failed() {
 		return x
+	}
+	if d.rng == nil {
+		d.rng = newDropoutRNG(0)
 	}
 	n := x.Value().Len()
 	if cap(d.mask) < n {
 		d.mask = make([]float64, n)
 	}
 	d.mask = d.mask[:n]
-	scale := 1 / (1 - d.P)
+	scale := 1 / (1 - d.P) // +Inf at P = 1, where nothing is kept
 	for i := range d.mask {
 		if d.rng.Float64() < d.P {
 			d.mask[i] = 0

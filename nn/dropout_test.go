@@ -92,16 +92,23 @@ func TestDropoutModes(t *testing.T) {
 	assert.True(t, inner.Training())
 
 	mask := func(d *nn.Dropout) []float64 { return must2(d.Forward(tp, x).Value().Float64s()) }
-	a, b := must2(nn.NewDropout(0.5, 42)), must2(nn.NewDropout(0.5, 42))
+	a, b := must2(nn.NewDropout(0.5, 0)), must2(nn.NewDropout(0.5, 0))
 	first := mask(a)
 	assert.Equal(t, first, mask(b), "the same seed, the same mask")
 	assert.NotEqual(t, first, mask(a), "the next step draws a new mask")
 	assert.NotEqual(t, first, mask(must2(nn.NewDropout(0.5, 43))), "another seed, another mask")
 
-	for _, p := range []float64{1, -0.1, math.NaN()} {
+	for _, p := range []float64{1.5, -0.1, math.NaN()} {
 		_, err := nn.NewDropout(p, 1)
-		assert.ErrorContains(t, err, "p must be in [0, 1)", "p = %v", p)
+		assert.ErrorContains(t, err, "p must be in [0, 1]", "p = %v", p)
 	}
+	all := must2(nn.NewDropout(1, 1))
+	assert.Equal(t, make([]float64, 10), mask(all), "p = 1 drops everything, as in torch")
+
+	// The zero value with P set, as torch's nn.Dropout(0.5) reads.
+	lit := &nn.Dropout{P: 0.5}
+	assert.Equal(t, first, mask(lit), "seeded with 0: the same masks as NewDropout(0.5, 0)")
+	assert.PanicsWithValue(t, "nn: Dropout: P = -0.5, want it in [0, 1]", func() { (&nn.Dropout{P: -0.5}).Forward(tp, x) })
 }
 
 // TestDropoutInSequential: a Dropout takes an index and no parameters, as

@@ -170,9 +170,23 @@ func (b *base) LoadState(s *State) error {
 			if j := outOfRange(v, p.Value().DType()); j >= 0 {
 				return fmt.Errorf("optim: %s: %w: parameter %d: %s[%d] = %v is not a finite %v", b.kind, ErrState, i, name, j, v[j], p.Value().DType())
 			}
+			if name == "exp_avg_sq" { // a mean of squares: a negative one makes √v NaN
+				for j, x := range v {
+					if x < 0 {
+						return fmt.Errorf("optim: %s: %w: parameter %d: exp_avg_sq[%d] = %v is negative", b.kind, ErrState, i, j, x)
+					}
+				}
+			}
 		}
 		if s.Steps[i] > 0 && len(s.Buffers[i]) == 0 && len(b.names) > 0 {
 			return fmt.Errorf("optim: %s: %w: parameter %d has taken %d steps but has no buffers", b.kind, ErrState, i, s.Steps[i])
+		}
+		if s.Steps[i] > 0 {
+			for _, name := range b.names {
+				if _, ok := s.Buffers[i][name]; !ok {
+					return fmt.Errorf("optim: %s: %w: parameter %d has taken %d steps but has no %s", b.kind, ErrState, i, s.Steps[i], name)
+				}
+			}
 		}
 	}
 	b.Release()

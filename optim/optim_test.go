@@ -359,6 +359,8 @@ func TestLoadStateErrors(t *testing.T) {
 		{"no buffers", &optim.State{Kind: "adam", Steps: []int{3}, Buffers: []map[string][]float64{{}}}, "has taken 3 steps but has no buffers"},
 		{"beyond float32", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {1, 1e300}, "exp_avg_sq": {1, 2}}}}, "exp_avg[1] = 1e+300 is not a finite float32"},
 		{"NaN", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {0, 0}, "exp_avg_sq": {math.NaN(), 2}}}}, "exp_avg_sq[0] = NaN is not a finite float32"},
+		{"negative exp_avg_sq", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {0.1, 0.1}, "exp_avg_sq": {-1, 2}}}}, "exp_avg_sq[0] = -1 is negative"},
+		{"a buffer missing", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {0.1, 0.1}}}}, "has taken 1 steps but has no exp_avg_sq"},
 		{"infinity", &optim.State{Kind: "adam", Steps: []int{1}, Buffers: []map[string][]float64{{"exp_avg": {math.Inf(-1), 0}, "exp_avg_sq": {1, 2}}}}, "exp_avg[0] = -Inf is not a finite float32"},
 	}
 	for _, tc := range tests {

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -219,6 +220,9 @@ func (t *Tensor) ReshapeInto(v *Tensor, shape ...int) {
 
 // Float32s downloads the data as float32 (converting float64).
 func (t *Tensor) Float32s() ([]float32, error) {
+	if !t.Valid() {
+		return nil, fmt.Errorf("tensor: Float32s: %w", ErrInvalid)
+	}
 	out := make([]float32, t.Len())
 	if err := t.dev.Download32(out, t.buf); err != nil {
 		return nil, fmt.Errorf("tensor: download %v: %w", t.Shape(), err)
@@ -226,8 +230,16 @@ func (t *Tensor) Float32s() ([]float32, error) {
 	return out, nil
 }
 
+// ErrInvalid is returned by the downloads of a tensor that holds no
+// memory: released, never allocated, or the value of an op that failed
+// (whose error the autograd tape holds).
+var ErrInvalid = errors.New("the tensor holds no memory (released, never allocated, or the output of a failed op)")
+
 // Float64s downloads the data as float64.
 func (t *Tensor) Float64s() ([]float64, error) {
+	if !t.Valid() {
+		return nil, fmt.Errorf("tensor: Float64s: %w", ErrInvalid)
+	}
 	out := make([]float64, t.Len())
 	if err := t.dev.Download64(out, t.buf); err != nil {
 		return nil, fmt.Errorf("tensor: download %v: %w", t.Shape(), err)
@@ -237,6 +249,9 @@ func (t *Tensor) Float64s() ([]float64, error) {
 
 // Item returns the value of a one-element tensor.
 func (t *Tensor) Item() (float64, error) {
+	if !t.Valid() {
+		return 0, fmt.Errorf("tensor: Item: %w", ErrInvalid)
+	}
 	if t.Len() != 1 {
 		return 0, fmt.Errorf("tensor: Item on shape %v (%d elements)", t.Shape(), t.Len())
 	}

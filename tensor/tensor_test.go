@@ -64,3 +64,21 @@ func ExampleFromFloat32() {
 	// Tensor([2 3] float32 cpu [1 2 3 4 5 6])
 	// 2 3
 }
+
+// TestDownloadInvalid: the downloads of a tensor without memory (a
+// released one, the zero Tensor) return ErrInvalid instead of crashing.
+func TestDownloadInvalid(t *testing.T) {
+	dev, err := cpu.New()
+	require.NoError(t, err)
+	released, err := tensor.New(dev, device.Float32, 2)
+	require.NoError(t, err)
+	released.Release()
+	for name, x := range map[string]*tensor.Tensor{"released": released, "zero": {}} {
+		_, err := x.Float32s()
+		require.ErrorIs(t, err, tensor.ErrInvalid, name)
+		_, err = x.Float64s()
+		require.ErrorIs(t, err, tensor.ErrInvalid, name)
+		_, err = x.Item()
+		require.ErrorIs(t, err, tensor.ErrInvalid, name)
+	}
+}

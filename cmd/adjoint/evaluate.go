@@ -53,8 +53,12 @@ func forward(tp *autograd.Tape, m nn.Module, c *config, x, y []float32, features
 				if err = dev.Upload32(yt.Buffer(), y[r*yw:(r+k)*yw]); err != nil {
 					break
 				}
+				l := lossFn(tp, o, tp.Constant(yt))
+				if err = tp.Err(); err != nil { // the tape's error, not the empty value's
+					break
+				}
 				var lv float64
-				if lv, err = lossFn(tp, o, tp.Constant(yt)).Value().Item(); err != nil {
+				if lv, err = l.Value().Item(); err != nil {
 					break
 				}
 				sum += lv * float64(k)

@@ -64,6 +64,9 @@ func main() {
 	// Inference: no tape nodes are recorded.
 	var logits *autograd.Var
 	tp.NoGrad(func() { logits = model.Forward(tp, tp.ConstantFloat32(test.X, test.Len(), test.Features)) })
+	if err := tp.Err(); err != nil { // out of device memory, say
+		log.Fatal(err)
+	}
 	out, err := logits.Value().Float32s()
 	if err != nil {
 		log.Fatal(err)
