@@ -1,0 +1,121 @@
+//go:build cuda || cudaemu
+
+package cuda
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/loss"
+	"github.com/adjoint-go/adjoint/nn"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+// TestAutogradOpsMatchCPU records one graph of the ops whose device work is
+// composed in autograd rather than a kernel of their own (broadcasts with
+// repeats in front, behind and in the middle, SumTo, MatMulT with each
+// transpose, Dropout's uploaded mask) with LayerNorm, softmax and a loss,
+// on this device and on the CPU from the same inputs, and compares the
+// loss, the output and every input's gradient.
+func TestAutogradOpsMatchCPU(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	ref, err := device.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	shapes := map[string][]int{"x": {4, 3, 5}, "bias": {5}, "mask": {4, 1, 5}, "rowScale": {4, 3, 1}, "w": {6, 5}, "v": {5, 2}, "g": {2}}
+	inputs := map[string][]float64{}
+	for name, s := range shapes {
+		n := 1
+		for _, k := range s {
+			n *= k
+		}
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = 2*rng.Float64() - 1
+		}
+		inputs[name] = v
+	}
+	target := make([]float64, 4*2)
+	for i := range target {
+		target[i] = rng.Float64()
+	}
+
+	type result struct {
+		loss  float64
+		out   []float64
+		grads map[string][]float64
+	}
+	run := func(dev device.Device) result {
+		tp := autograd.NewTape(dev, device.Float32)
+		defer tp.Release()
+		in := map[string]*autograd.Var{}
+		for name, v := range inputs {
+			x, err := tensor.New(dev, device.Float32, shapes[name]...) // this backend is float32-only
+			if err == nil {
+				err = dev.Upload64(x.Buffer(), v)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer x.Release()
+			in[name] = tp.Input(x, true)
+		}
+		drop, err := nn.NewDropout(0.25, 5) // the same seed draws the same mask on both devices
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := tp.Add(in["x"], in["bias"])                                         // in front: [5] over [4 3 5]
+		h = tp.Mul(h, in["mask"])                                                // in the middle: [4 1 5] over [4 3 5]
+		h = tp.Div(h, tp.Exp(in["rowScale"]))                                    // behind: [4 3 1] over [4 3 5]
+		s := tp.Reshape(tp.SumTo(h, 4, 1, 5), 4, 5)                              // a sum over the middle
+		z := tp.MatMulT(s, in["w"], false, true)                                 // [4 5] × [6 5]ᵀ
+		z = tp.MatMulT(tp.MatMulT(in["w"], z, true, true), in["v"], true, false) // (wᵀ zᵀ)ᵀ v: [4 5] × [5 2]
+		z = drop.Forward(tp, tp.LayerNorm(z, in["g"], nil, 1e-5))
+		out := tp.Softmax(z)
+		l := loss.MSE(tp, out, tp.ConstantFloat64(target, 4, 2), loss.Mean)
+		if err := tp.Backward(l); err != nil {
+			t.Fatalf("%s: %v", dev.Name(), err)
+		}
+		r := result{grads: map[string][]float64{}}
+		if r.loss, err = l.Value().Item(); err != nil {
+			t.Fatal(err)
+		}
+		if r.out, err = out.Value().Float64s(); err != nil {
+			t.Fatal(err)
+		}
+		for name, v := range in {
+			if r.grads[name], err = v.Grad().Float64s(); err != nil {
+				t.Fatalf("%s: gradient of %s: %v", dev.Name(), name, err)
+			}
+		}
+		return r
+	}
+	got, want := run(d), run(ref)
+	close := func(what string, g, w []float64) {
+		t.Helper()
+		if len(g) != len(w) {
+			t.Fatalf("%s: %d values on %s, %d on cpu", what, len(g), d.Name(), len(w))
+		}
+		scale := 0.0
+		for _, x := range w {
+			scale = math.Max(scale, math.Abs(x))
+		}
+		for i := range g {
+			if math.Abs(g[i]-w[i]) > 1e-4*math.Max(scale, 1e-3) {
+				t.Errorf("%s[%d]: %g on %s, %g on cpu", what, i, g[i], d.Name(), w[i])
+				return
+			}
+		}
+	}
+	close("loss", []float64{got.loss}, []float64{want.loss})
+	close("output", got.out, want.out)
+	for name := range inputs {
+		close("gradient of "+name, got.grads[name], want.grads[name])
+	}
+}
