@@ -71,6 +71,11 @@ func (d *Dropout) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 	return tp.Mul(x, tp.ConstantFloat64(d.mask, x.Shape()...))
 }
 
+// Reseed restarts the mask generator from seed, so that a run can draw
+// each epoch's masks from (seed, epoch) and a resumed run continues with
+// the masks an uninterrupted one would have drawn.
+func (d *Dropout) Reseed(seed uint64) { d.rng = newDropoutRNG(seed) }
+
 // Params is empty: a Dropout has no parameters.
 func (d *Dropout) Params() []*autograd.Var { return nil }
 

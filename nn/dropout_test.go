@@ -97,6 +97,8 @@ func TestDropoutModes(t *testing.T) {
 	assert.Equal(t, first, mask(b), "the same seed, the same mask")
 	assert.NotEqual(t, first, mask(a), "the next step draws a new mask")
 	assert.NotEqual(t, first, mask(must2(nn.NewDropout(0.5, 43))), "another seed, another mask")
+	a.Reseed(0)
+	assert.Equal(t, first, mask(a), "Reseed starts the masks over")
 
 	for _, p := range []float64{1.5, -0.1, math.NaN()} {
 		_, err := nn.NewDropout(p, 1)
