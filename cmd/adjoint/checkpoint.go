@@ -31,7 +31,8 @@ type checkpoint struct {
 	path       string
 	sizes      []int
 	act        string
-	norm       string // none or layer
+	norm       string  // none or layer
+	dropout    float64 // Dropout probability after each hidden activation; 0: none
 	task       string
 	loss       string
 	cfg        *config // nil for checkpoints written by other tools
@@ -66,6 +67,13 @@ func readCheckpoint(path string) (*checkpoint, error) {
 	case "none", "layer":
 	default:
 		return nil, bad("metadata norm %q: want none or layer", ck.norm)
+	}
+	if s, ok := m[metaDropout]; ok {
+		// A torch model's p is a float in [0, 1]; adjoint train writes
+		// [0, 1), and p = 1 would be a model that drops everything.
+		if ck.dropout, err = strconv.ParseFloat(s, 64); err != nil || !(ck.dropout >= 0 && ck.dropout < 1) {
+			return nil, bad("metadata dropout %q: want a number in [0, 1)", s)
+		}
 	}
 	if ck.sizes, err = parseSizes(m[metaSizes]); err != nil || len(ck.sizes) < 2 {
 		return nil, bad("metadata sizes %q: want at least two comma-separated widths", m[metaSizes])
@@ -137,14 +145,20 @@ func (ck *checkpoint) checkConfig() error {
 			return fmt.Errorf("%s %q, but the metadata says %q", f.name, *f.cfg, f.metadata)
 		}
 	}
+	switch {
+	case c.Dropout == 0:
+		c.Dropout = ck.dropout // also a configuration without the field
+	case c.Dropout != ck.dropout:
+		return fmt.Errorf("dropout %v, but the metadata says %v", c.Dropout, ck.dropout)
+	}
 	if hidden := ck.sizes[1 : len(ck.sizes)-1]; c.Hidden != nil && !equalInts(c.Hidden, hidden) {
 		return fmt.Errorf("hidden %s, but the metadata sizes are %s", showValue(c.Hidden), joinInts(ck.sizes))
 	}
 	return nil
 }
 
-// mlpParams is the parameter count of buildMLP(sizes, norm), in float64 so
-// that absurd sizes cannot overflow.
+// mlpParams is the parameter count of buildMLP(sizes, norm, …), in float64
+// so that absurd sizes cannot overflow (Dropout layers have none).
 func mlpParams(sizes []int, norm string) float64 {
 	n := 0.0
 	for i := 0; i+1 < len(sizes); i++ {
@@ -192,18 +206,80 @@ func readStandardizer(f *safetensors.File, meanName, stdName string, n int) (*da
 	return &data.Standardizer{Mean: mean, Std: std}, nil
 }
 
-// buildMLP is nn.MLP, or with norm "layer" nn.MLPLayerNorm.
-func buildMLP(dev device.Device, sizes []int, act device.UnaryOp, norm string, seed uint64) (*nn.Sequential, error) {
+// buildMLP is nn.MLP, or with norm "layer" nn.MLPLayerNorm, with an
+// nn.Dropout of probability dropout after each hidden block when dropout > 0
+// (before every Linear but the first), as torch's
+// Sequential(Linear, [LayerNorm,] act, Dropout, …, Linear) has it: the
+// parameters keep torch's names (0.weight, 0.bias, 3.weight, …). The
+// Dropout layers are in training mode; train reseeds them every epoch
+// (reseedDropout), and a model for evaluation is switched off with
+// nn.SetTraining(m, false).
+func buildMLP(dev device.Device, sizes []int, act device.UnaryOp, norm string, dropout float64, seed uint64) (*nn.Sequential, error) {
+	var m *nn.Sequential
+	var err error
 	if norm == "layer" {
-		return nn.MLPLayerNorm(dev, sizes, act, seed)
+		m, err = nn.MLPLayerNorm(dev, sizes, act, seed)
+	} else {
+		m, err = nn.MLP(dev, sizes, act, seed)
 	}
-	return nn.MLP(dev, sizes, act, seed)
+	if err != nil || dropout == 0 {
+		return m, err
+	}
+	layers := make([]nn.Module, 0, len(m.Layers)+len(sizes)-2)
+	for i, l := range m.Layers {
+		if _, ok := l.(*nn.Linear); ok && i > 0 {
+			d, err := nn.NewDropout(dropout, 0)
+			if err != nil {
+				nn.Release(m)
+				return nil, err
+			}
+			layers = append(layers, d)
+		}
+		layers = append(layers, l)
+	}
+	m.Layers = layers
+	return m, nil
 }
 
-// model builds the checkpoint's MLP on dev and loads its weights.
+// dropouts returns the Dropout layers of m, in order.
+func dropouts(m *nn.Sequential) []*nn.Dropout {
+	var ds []*nn.Dropout
+	for _, l := range m.Layers {
+		if d, ok := l.(*nn.Dropout); ok {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// reseedDropout restarts the mask generator of every Dropout of m for
+// epoch (0-based) of a run seeded with seed, so that an epoch's masks
+// depend on (seed, epoch, layer) only: a resumed run draws those an
+// uninterrupted one would have.
+func reseedDropout(m *nn.Sequential, seed uint64, epoch int) {
+	for j, d := range dropouts(m) {
+		d.Reseed(dropoutSeed(seed, epoch, j))
+	}
+}
+
+// dropoutSeed is the seed of the masks of Dropout layer j in an epoch:
+// seed·φ + epoch + 1 with the layer in the high bits, through splitmix64's
+// finaliser (a bijection), so that the epochs and layers of a run get
+// distinct streams. The generator it seeds, PCG(s, 0x9e3779b97f4a7c15),
+// is apart from the batcher's PCG(seed, epoch) and the initialisation's.
+func dropoutSeed(seed uint64, epoch, layer int) uint64 {
+	z := seed*0x9E3779B97F4A7C15 + uint64(epoch) + 1 + uint64(layer)<<40
+	z = (z ^ z>>30) * 0xBF58476D1CE4E5B9
+	z = (z ^ z>>27) * 0x94D049BB133111EB
+	return z ^ z>>31
+}
+
+// model builds the checkpoint's MLP on dev and loads its weights; it is
+// in evaluation mode (its Dropout layers, if any, are the identity), as
+// eval and predict want it.
 func (ck *checkpoint) model(dev device.Device) (*nn.Sequential, error) {
 	act, _ := nn.ParseActivation(ck.act)
-	m, err := buildMLP(dev, ck.sizes, act, ck.norm, 0)
+	m, err := buildMLP(dev, ck.sizes, act, ck.norm, ck.dropout, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +287,7 @@ func (ck *checkpoint) model(dev device.Device) (*nn.Sequential, error) {
 		nn.Release(m)
 		return nil, fmt.Errorf("checkpoint %s: %w", ck.path, err)
 	}
+	nn.SetTraining(m, false)
 	return m, nil
 }
 

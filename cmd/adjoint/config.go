@@ -23,6 +23,10 @@ type config struct {
 	Hidden   []int
 	Act      string
 	Norm     string // none or layer (a LayerNorm after each hidden Linear)
+	// Dropout is the probability of the Dropout after each hidden
+	// activation; 0 (no Dropout layers) is left out of the stored JSON, so
+	// that a run without it writes the checkpoint it always did.
+	Dropout  float64 `json:",omitempty"`
 	Loss     string
 	Optim    string
 	LR       float64
@@ -63,6 +67,7 @@ func addTrainFlags(fs *flag.FlagSet, c *config) {
 	})
 	fs.StringVar(&c.Act, "act", "relu", "activation: relu, tanh or sigmoid")
 	fs.StringVar(&c.Norm, "norm", "none", "normalisation after each hidden linear layer: none or layer (LayerNorm)")
+	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout probability `P` in [0, 1) after each hidden activation (torch.nn.Dropout; off in evaluation); 0: no Dropout layers")
 	fs.StringVar(&c.Loss, "loss", defaultLoss, "loss: ce (classification), mse, mae or huber (regression); default ce or mse by task")
 	fs.StringVar(&c.Optim, "optim", "adam", "optimizer: sgd, adam or adamw")
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default 1e-3 for adam/adamw, 0.05 for sgd)")
@@ -163,6 +168,8 @@ func (c *config) resolve(ds *data.Dataset) error {
 	switch {
 	case !(c.LR > 0) || math.IsInf(c.LR, 0):
 		return usagef("train: --lr %v: want a positive number", c.LR)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return usagef("train: --dropout %v: want a value in [0, 1)", c.Dropout)
 	case !(c.Momentum >= 0 && c.Momentum < 1):
 		return usagef("train: --momentum %v: want a value in [0, 1)", c.Momentum)
 	case !(c.WD >= 0) || math.IsInf(c.WD, 0):
@@ -224,6 +231,7 @@ const (
 	metaSizes    = "sizes"
 	metaAct      = "act"
 	metaNorm     = "norm"
+	metaDropout  = "dropout" // absent: 0, no Dropout layers
 	metaTask     = "task"
 	metaLoss     = "loss"
 	metaConfig   = "config" // JSON of config
@@ -249,7 +257,7 @@ func (c *config) metadata(sizes []int, epoch int, steps []int, hist []epochStats
 	cj, _ := json.Marshal(c)
 	sj, _ := json.Marshal(steps)
 	hj, _ := json.Marshal(hist)
-	return map[string]string{
+	m := map[string]string{
 		metaFormat:   formatValue,
 		metaSizes:    joinInts(sizes),
 		metaAct:      c.Act,
@@ -261,4 +269,10 @@ func (c *config) metadata(sizes []int, epoch int, steps []int, hist []epochStats
 		metaOptSteps: string(sj),
 		metaHistory:  string(hj),
 	}
+	if c.Dropout > 0 {
+		// Only with Dropout layers: a run without them writes the
+		// metadata it always did.
+		m[metaDropout] = strconv.FormatFloat(c.Dropout, 'g', -1, 64)
+	}
+	return m
 }

@@ -20,9 +20,11 @@ import (
 // cpu device, and requires the same metrics: the whole command path,
 // evaluation included, on the CUDA backend.
 func TestTrainCUDAMatchesCPU(t *testing.T) {
-	for _, norm := range []string{"none", "layer"} {
-		t.Run("norm="+norm, func(t *testing.T) {
-			args := []string{"--epochs", "2", "--hidden", "32", "--batch", "128", "--seed", "5", "--norm", norm}
+	// The Dropout masks are drawn on the host from the run's seed and
+	// uploaded: the same on both devices.
+	for _, extra := range [][]string{{"--norm", "none"}, {"--norm", "layer"}, {"--dropout", "0.3"}} {
+		t.Run(strings.Join(extra, " "), func(t *testing.T) {
+			args := append([]string{"--epochs", "2", "--hidden", "32", "--batch", "128", "--seed", "5"}, extra...)
 			g := trainJSON(t, append([]string{"--device", "cuda"}, args...)...)
 			c := trainJSON(t, append([]string{"--device", "cpu"}, args...)...)
 			assert.Contains(t, g.Device, "cuda")

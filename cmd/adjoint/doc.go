@@ -11,7 +11,9 @@
 // out a seeded test split (--test-frac), standardises the features (and
 // regression targets) with statistics of the training part, and trains
 // Sequential(Linear, act, …, Linear) with --hidden widths, --act, --norm
-// (none, or layer: Linear, LayerNorm, act), --loss
+// (none, or layer: Linear, LayerNorm, act), --dropout P (0, the default,
+// adds no layer; P in [0, 1) puts a torch.nn.Dropout(P) after each hidden
+// activation: Linear, [LayerNorm,] act, Dropout, …, Linear), --loss
 // (ce, mse, mae, huber), --optim (sgd, adam, adamw), --lr, --momentum,
 // --weight-decay, --batch K, --epochs, --schedule (none, step, cosine),
 // --clip and --seed on --device (auto, cpu, cuda). It prints one line per
@@ -30,13 +32,24 @@
 //
 // Checkpoints (--save) are safetensors files readable by PyTorch tools: the
 // parameters under torch.nn.Sequential's state_dict names (0.weight,
-// 0.bias, 2.weight, …) as F32, the feature standardisation as data/mean and
-// data/std (data/y_mean, data/y_std for regression), the optimizer state
+// 0.bias, 2.weight, …; with --dropout, whose layers take an index but hold
+// no parameters, 0.weight, 0.bias, 3.weight, …) as F32, the feature
+// standardisation as data/mean and data/std (data/y_mean, data/y_std for
+// regression), the optimizer state
 // as optim/<i>/<buffer> (in its parameter's dtype, F32, so that it resumes
 // exactly), and the configuration, epoch count and history in the
-// metadata. Saving is atomic: a failed save leaves the previous file.
-// --resume continues a run exactly (same data split, shuffling, optimizer
-// state); --epochs counts the total, including the epochs already trained.
+// metadata (act, norm and, with Dropout layers, dropout as keys of their
+// own, so that other tools rebuild the layer list; a checkpoint without
+// the dropout key has none). Saving is atomic: a failed save leaves the
+// previous file.
+// --resume continues a run exactly (same data split, shuffling, Dropout
+// masks, optimizer state) and keeps the checkpoint's data, model (--hidden,
+// --act, --norm, --dropout), optimizer, batch and seed; --epochs counts the
+// total, including the epochs already trained. Every epoch reseeds the
+// Dropout masks from (seed, epoch), as it reshuffles the batches. The test
+// evaluation after each epoch, eval and predict run the model in
+// evaluation mode (Dropout off, as torch's model.eval()), so eval of a
+// checkpoint gives the training run's last test metrics.
 // --save-every N also checkpoints every N epochs, next to --save with the
 // epoch in the name (run.e0010.safetensors); resuming one without --epochs
 // finishes the original run, bit for bit. Ctrl-C (or SIGTERM) during

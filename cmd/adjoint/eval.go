@@ -65,7 +65,7 @@ func openModel(path, devName string, tf32x3 bool) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &config{Task: ck.task, Loss: ck.loss, Act: ck.act}
+	cfg := &config{Task: ck.task, Loss: ck.loss, Act: ck.act, Norm: ck.norm, Dropout: ck.dropout}
 	if ck.cfg != nil {
 		c := *ck.cfg
 		cfg = &c

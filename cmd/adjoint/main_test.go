@@ -18,7 +18,6 @@ import (
 	"github.com/adjoint-go/adjoint/data"
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/internal/torchtest"
-	"github.com/adjoint-go/adjoint/nn"
 	"github.com/adjoint-go/adjoint/safetensors"
 )
 
@@ -400,6 +399,13 @@ func TestBadInput(t *testing.T) {
 	cfgHuber := withConfig("huber.st", func(c map[string]any) { c["Loss"] = "huber" })
 	cfgHidden := withConfig("hidden.st", func(c map[string]any) { c["Hidden"] = []int{9} })
 	cfgTestFrac := withConfig("testfrac.st", func(c map[string]any) { c["TestFrac"] = 0 })
+	cfgDropout := withConfig("cfgdropout.st", func(c map[string]any) { c["Dropout"] = 0.5 })
+	// A dropout probability torch allows and adjoint train does not.
+	f, err = safetensors.LoadFile(small)
+	require.NoError(t, err)
+	f.Metadata["dropout"] = "1"
+	dropAll := filepath.Join(dir, "dropall.st")
+	require.NoError(t, safetensors.SaveFile(dropAll, f))
 	in3 := writeFile(t, filepath.Join(dir, "in3.csv"), "1,2,3\n")
 	in65 := writeFile(t, filepath.Join(dir, "in65.csv"), strings.Repeat("1,", 64)+"1\n")
 	inBad := writeFile(t, filepath.Join(dir, "inbad.csv"), strings.Repeat("1,", 63)+"x\n")
@@ -436,6 +442,13 @@ func TestBadInput(t *testing.T) {
 		{"infinite weight decay", []string{"train", "--weight-decay", "Inf"}, 2, "--weight-decay +Inf"},
 		{"NaN momentum", []string{"train", "--optim", "sgd", "--momentum", "NaN"}, 2, "--momentum NaN: want a value in [0, 1)"},
 		{"NaN clip", []string{"train", "--clip", "NaN"}, 2, "--clip NaN: want a finite number ≥ 0"},
+		{"dropout 1", []string{"train", "--dropout", "1"}, 2, "--dropout 1: want a value in [0, 1)"},
+		{"negative dropout", []string{"train", "--dropout", "-0.1"}, 2, "--dropout -0.1: want a value in [0, 1)"},
+		{"NaN dropout", []string{"train", "--dropout", "NaN"}, 2, "--dropout NaN: want a value in [0, 1)"},
+		{"infinite dropout", []string{"train", "--dropout", "Inf"}, 2, "--dropout +Inf: want a value in [0, 1)"},
+		{"resume other dropout", []string{"train", "--resume", small, "--dropout", "0.5", "--epochs", "3"}, 2, "--dropout 0.5 differs from checkpoint " + small + " (0)"},
+		{"eval metadata dropout", []string{"eval", "--model", dropAll}, 1, `metadata dropout "1": want a number in [0, 1)`},
+		{"eval config dropout", []string{"eval", "--model", cfgDropout}, 1, "metadata config: dropout 0.5, but the metadata says 0"},
 		{"infinite gamma", []string{"train", "--schedule", "step", "--gamma", "Inf"}, 2, "--gamma +Inf: want a finite number > 0"},
 		{"label-col of a builtin", []string{"train", "--label-col", "3"}, 2, "--label-col is for CSV files; the built-in digits set knows its labels"},
 		{"eval label-col of a builtin", []string{"eval", "--model", small, "--label-col", "3"}, 2, "eval: --label-col is for CSV files"},
@@ -553,6 +566,7 @@ func TestHelp(t *testing.T) {
 	code, _, errs := adjoint(t, "train", "-h")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, errs, "-hidden")
+	assert.Contains(t, errs, "-dropout P")
 }
 
 // TestNoCUDAImport: without -tags cuda the command must not link device/cuda.
@@ -579,6 +593,9 @@ func TestTorchRoundTrip(t *testing.T) {
 	}{
 		{"digits", []string{"--hidden", "32,16", "--act", "tanh"}, digitsRows(t, 25)},
 		{"digits-layernorm", []string{"--hidden", "32,16", "--norm", "layer"}, digitsRows(t, 25)},
+		{"digits-dropout", []string{"--hidden", "32,16", "--dropout", "0.3"}, digitsRows(t, 25)},
+		{"digits-layernorm-dropout", []string{"--hidden", "32", "--norm", "layer", "--act", "tanh", "--dropout", "0.5"}, digitsRows(t, 25)},
+		{"diabetes-dropout", []string{"--data", "diabetes", "--hidden", "16,8", "--dropout", "0.2"}, "59,2,32.1,101,157,93.2,38,4,4.8598,87\n48,1,21.6,87,183,103.2,70,3,3.8918,69\n"},
 		{"diabetes", []string{"--data", "diabetes", "--hidden", "16", "--act", "sigmoid"}, "59,2,32.1,101,157,93.2,38,4,4.8598,87\n48,1,21.6,87,183,103.2,70,3,3.8918,69\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -637,14 +654,15 @@ func maxAbs(v []float64) float64 {
 	return m
 }
 
-// newTestStepper builds a digits stepper (64-64-10, Adam) on dev.
-func newTestStepper(t *testing.T, dev device.Device) (*stepper, *data.Dataset) {
+// newTestStepper builds a digits stepper (64-64-10, Adam, with a Dropout
+// of probability dropout when it is > 0) on dev.
+func newTestStepper(t *testing.T, dev device.Device, dropout float64) (*stepper, *data.Dataset) {
 	t.Helper()
 	c := config{Data: "digits", Hidden: []int{64}, Act: "relu", Optim: "adam", LR: -1, WD: -1, Batch: 64, Epochs: 1, Seed: 1, TestFrac: 0.2, Schedule: "none", StepSize: 1, Gamma: 0.1}
 	ds, err := loadData("digits", -1, "")
 	require.NoError(t, err)
 	require.NoError(t, c.resolve(ds))
-	model, err := nn.MLP(dev, c.sizes(ds), c.activation(), 1)
+	model, err := buildMLP(dev, c.sizes(ds), c.activation(), "none", dropout, 1)
 	require.NoError(t, err)
 	opt, err := newOptimizer(&c, model.Params())
 	require.NoError(t, err)
@@ -661,18 +679,20 @@ func newTestStepper(t *testing.T, dev device.Device) (*stepper, *data.Dataset) {
 func TestStepAllocations(t *testing.T) {
 	dev, err := device.Open("cpu")
 	require.NoError(t, err)
-	st, ds := newTestStepper(t, dev)
-	xb, yb := ds.X[:64*64], ds.Y[:64]
-	for range 3 {
-		_, err := st.step(xb, yb, 64)
-		require.NoError(t, err)
-	}
-	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := st.step(xb, yb, 64); err != nil {
-			t.Fatal(err)
+	for _, dropout := range []float64{0, 0.3} { // a Dropout reuses its mask buffer
+		st, ds := newTestStepper(t, dev, dropout)
+		xb, yb := ds.X[:64*64], ds.Y[:64]
+		for range 3 {
+			_, err := st.step(xb, yb, 64)
+			require.NoError(t, err)
 		}
-	})
-	assert.Zero(t, allocs, "allocations per training step")
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := st.step(xb, yb, 64); err != nil {
+				t.Fatal(err)
+			}
+		})
+		assert.Zero(t, allocs, "allocations per training step, dropout %v", dropout)
+	}
 }
 
 // downloadCounter is a Device that counts what crosses back to the host.
@@ -707,7 +727,7 @@ func TestStepDownloadsOnlyTheLoss(t *testing.T) {
 	cpuDev, err := device.Open("cpu")
 	require.NoError(t, err)
 	dev := &downloadCounter{Device: cpuDev}
-	st, ds := newTestStepper(t, dev)
+	st, ds := newTestStepper(t, dev, 0)
 	const steps, k = 5, 64
 	for i := range steps {
 		_, err := st.step(ds.X[i*k*ds.Features:(i+1)*k*ds.Features], ds.Y[i*k:(i+1)*k], k)
@@ -719,7 +739,7 @@ func TestStepDownloadsOnlyTheLoss(t *testing.T) {
 	// The device count equals the host's count on the logits each step saw
 	// before its update: replay the steps on a second, identical stepper
 	// and count on the host.
-	ref, _ := newTestStepper(t, cpuDev)
+	ref, _ := newTestStepper(t, cpuDev, 0)
 	want := 0
 	for i := range steps {
 		x, y := ds.X[i*k*ds.Features:(i+1)*k*ds.Features], ds.Y[i*k:(i+1)*k]

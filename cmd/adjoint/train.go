@@ -60,7 +60,7 @@ type trainResult struct {
 // resumeLocked are the settings a resumed run must share with its
 // checkpoint; the others (epochs, learning rate, …) may change.
 var resumeLocked = map[string]string{
-	"data": "Data", "label-col": "LabelCol", "task": "Task", "hidden": "Hidden", "act": "Act", "norm": "Norm",
+	"data": "Data", "label-col": "LabelCol", "task": "Task", "hidden": "Hidden", "act": "Act", "norm": "Norm", "dropout": "Dropout",
 	"loss": "Loss", "optim": "Optim", "batch": "Batch", "seed": "Seed", "test-frac": "TestFrac",
 }
 
@@ -409,7 +409,7 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		return nil, err
 	}
 	sizes := c.sizes(ds)
-	model, err := buildMLP(dev, sizes, c.activation(), c.Norm, c.Seed)
+	model, err := buildMLP(dev, sizes, c.activation(), c.Norm, c.Dropout, c.Seed)
 	if err != nil {
 		if errors.Is(err, device.ErrOutOfMemory) && c.Task == "classification" && ds.Classes > ds.Len() {
 			// Labels are class indices: a numeric target read as one makes
@@ -479,6 +479,9 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		lr := sched.LR(epoch)
 		opt.SetLR(lr)
 		batcher.SetEpoch(uint64(epoch))
+		// The Dropout masks of an epoch, like its batches, depend on
+		// (seed, epoch) alone, so that --resume continues exactly.
+		reseedDropout(model, c.Seed, epoch)
 		var sumLoss float64
 		var seen int
 		for b := 0; ; b++ {
@@ -508,7 +511,10 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 		if err != nil {
 			return nil, err
 		}
+		// Evaluate in evaluation mode (Dropout off), as eval does.
+		nn.SetTraining(model, false)
 		m, err := evaluate(tp, model, c, p.test, p.testYRaw, p.ystd)
+		nn.SetTraining(model, true)
 		if err != nil {
 			return nil, err
 		}

@@ -2,10 +2,13 @@
 """Checkpoint round trip between adjoint and PyTorch.
 
 1. Loads an adjoint checkpoint (safetensors, written by `adjoint train --save`)
-   into the same torch.nn.Sequential (Linear, act, Linear, ..., Linear),
-   standardises the given input rows with the checkpoint's data/mean and
-   data/std, and compares torch's outputs with adjoint's (`adjoint predict
-   --raw`), failing if any differs by more than --tol.
+   into the same torch.nn.Sequential (Linear, act, Linear, ..., Linear; with
+   the metadata's norm "layer" a LayerNorm before each act, and with its
+   dropout p > 0 a Dropout(p) after each act, so that the state_dict names
+   match), puts it in evaluation mode (model.eval(): Dropout off, as adjoint
+   predicts), standardises the given input rows with the checkpoint's
+   data/mean and data/std, and compares torch's outputs with adjoint's
+   (`adjoint predict --raw`), failing if any differs by more than --tol.
 2. Writes a checkpoint made by torch (a freshly initialised model of the same
    shape, with torch's own initialisation and generator) in the same format,
    and torch's outputs for the inputs, so that adjoint can be checked to load
@@ -72,7 +75,7 @@ def write_safetensors(path, tensors, meta):
 ACTS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
 
 
-def build(sizes, act, norm="none"):
+def build(sizes, act, norm="none", dropout=0.0):
     layers = []
     for i in range(len(sizes) - 1):
         layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
@@ -80,7 +83,17 @@ def build(sizes, act, norm="none"):
             if norm == "layer":
                 layers.append(torch.nn.LayerNorm(sizes[i + 1], eps=1e-5))
             layers.append(ACTS[act]())
+            if dropout > 0:
+                layers.append(torch.nn.Dropout(dropout))
     return torch.nn.Sequential(*layers)
+
+
+def dropout_of(meta):
+    """The metadata's dropout probability; absent (older checkpoints) is 0."""
+    p = float(meta.get("dropout", "0"))
+    if not 0 <= p < 1:
+        raise ValueError(f"metadata dropout {p}: want a value in [0, 1)")
+    return p
 
 
 def read_rows(path):
@@ -106,6 +119,7 @@ def write_rows(path, t):
 
 
 def outputs(model, tensors, meta, x):
+    model.eval()  # Dropout off, as adjoint eval and predict run a model
     if "data/mean" in tensors:
         x = (x - tensors["data/mean"]) / tensors["data/std"]
     with torch.no_grad():
@@ -128,7 +142,8 @@ def main():
 
     tensors, meta = read_safetensors(a.checkpoint)
     sizes = [int(s) for s in meta["sizes"].split(",")]
-    model = build(sizes, meta["act"], meta.get("norm", "none"))
+    dropout = dropout_of(meta)
+    model = build(sizes, meta["act"], meta.get("norm", "none"), dropout)
     state = {k: v for k, v in tensors.items() if "/" not in k}
     model.load_state_dict(state, strict=True)  # names and shapes as torch's own
 
@@ -150,7 +165,7 @@ def main():
 
     # The other way: a model made and initialised by torch.
     torch.manual_seed(a.seed)
-    mine = build(sizes, meta["act"], meta.get("norm", "none"))
+    mine = build(sizes, meta["act"], meta.get("norm", "none"), dropout)
     with torch.no_grad():  # LayerNorm starts at 1 and 0: make its parameters matter
         for m in mine:
             if isinstance(m, torch.nn.LayerNorm):
@@ -160,7 +175,7 @@ def main():
     for k in ("data/mean", "data/std", "data/y_mean", "data/y_std"):
         if k in tensors:
             out[k] = tensors[k]
-    keep = ("format", "sizes", "act", "norm", "task", "loss")
+    keep = ("format", "sizes", "act", "norm", "dropout", "task", "loss")
     write_safetensors(a.write_checkpoint, out, {k: meta[k] for k in keep if k in meta})
     write_rows(a.write_outputs, outputs(mine, out, meta, x))
     print(f"torch -> adjoint: wrote {a.write_checkpoint} and {a.write_outputs}")
