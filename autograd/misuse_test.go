@@ -229,6 +229,14 @@ func TestForeignInputs(t *testing.T) {
 	require.ErrorIs(t, err, autograd.ErrForeignVar)
 	require.ErrorContains(t, err, "Sum: input 0")
 	require.Nil(t, w.Grad(), "no gradient reached w")
+	tp2.Reset()
+	// A loss checks its inputs before their shapes: a Var of another tape
+	// is ErrForeignVar even when the shapes would not fit.
+	var l *autograd.Var
+	require.NotPanics(t, func() { l = loss.MSE(tp2, sq, tp2.ConstantFloat64([]float64{1}, 1), loss.Mean) })
+	require.ErrorIs(t, tp2.Backward(l), autograd.ErrForeignVar)
+	require.ErrorContains(t, tp2.Err(), "Loss: input 0")
+	tp2.Reset()
 
 	stale := tp1.Mul(w, w)
 	tp1.Reset()

@@ -204,11 +204,11 @@ var op = autograd.Op{
 }
 
 func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target *autograd.Var, r Reduction) *autograd.Var {
-	if tp.Failed() || !pred.Value().Valid() || !target.Value().Valid() {
-		// A failed op's Var, or a stale one, has no shape to check:
-		// Record puts the error on the tape (ErrForeignVar for a stale
-		// Var) and returns an invalid Var.
-		_, out := tp.Record(&op, nil, pred, target)
+	// Record first: it puts a foreign or stale input on the tape as
+	// ErrForeignVar, and on a failed tape (whose Vars have no shape to
+	// check) it allocates nothing and the loss is an invalid Var.
+	node, out := tp.Record(&op, nil, pred, target)
+	if tp.Failed() {
 		return out
 	}
 	p, t := pred.Value(), target.Value()
@@ -218,10 +218,6 @@ func apply(tp *autograd.Tape, kind device.LossKind, param float64, pred, target 
 	}
 	rows, cols := samples(kind, p.Shape())
 	scale := r.scale(kind, rows, cols)
-	node, out := tp.Record(&op, nil, pred, target)
-	if tp.Failed() {
-		return out
-	}
 	node.Int[0] = int(kind)
 	losses := tp.Temp(rows)
 	var eps *tensor.Tensor

@@ -2,9 +2,11 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
 )
 
 // Dropout is torch.nn.Dropout: in training mode it zeroes each element of
@@ -15,20 +17,27 @@ import (
 // set (&nn.Dropout{P: 0.5}) works too, its generator seeded with 0.
 //
 // The mask m, of zeros and 1/(1−P), is drawn on the host from the layer's
-// own seeded generator and uploaded with the batch, then multiplied in:
+// own seeded generator, uploaded when the forward pass reaches the layer,
+// and multiplied in:
 //
 //	forward:  y = m ⊙ x
 //	adjoint:  δ = m ⊙ ε        (Mul's adjoint: dropped elements get no gradient)
 //
 // so a seed gives the same masks on every device, though not torch's (its
-// generator differs). The upload is one more host-to-device copy of the
-// batch's size per step.
+// generator differs). Each Dropout costs one host-to-device copy of its
+// input's size per step, which on a GPU waits for the work queued before
+// it. Give each layer of a model its own seed: two layers with equal seeds
+// draw equal masks (torch's one global generator never does).
 type Dropout struct {
-	P    float64
-	rng  *rand.Rand
-	eval bool
-	mask []float64 // reused host buffer: a steady step allocates nothing
+	P      float64
+	pcg    *rand.PCG
+	eval   bool
+	mask32 []float32 // reused host buffers, of the tape's dtype: a steady
+	mask64 []float64 // step allocates nothing
 }
+
+// dropoutStream is the PCG stream of every Dropout generator.
+const dropoutStream = 0x9e3779b97f4a7c15
 
 // NewDropout returns a Dropout of probability p ∈ [0, 1] whose masks come
 // from a generator seeded with seed (p = 1 drops everything, as in torch).
@@ -36,12 +45,10 @@ func NewDropout(p float64, seed uint64) (*Dropout, error) {
 	if !validP(p) {
 		return nil, fmt.Errorf("nn: NewDropout(%v): p must be in [0, 1]", p)
 	}
-	return &Dropout{P: p, rng: newDropoutRNG(seed)}, nil
+	return &Dropout{P: p, pcg: rand.NewPCG(seed, dropoutStream)}, nil
 }
 
 func validP(p float64) bool { return p >= 0 && p <= 1 }
-
-func newDropoutRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)) }
 
 // Forward returns m ⊙ x in training mode, x itself in evaluation mode or
 // with P = 0. It panics when P is outside [0, 1].
@@ -52,29 +59,50 @@ func (d *Dropout) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 	if d.eval || d.P == 0 || tp.Failed() {
 		return x
 	}
-	if d.rng == nil {
-		d.rng = newDropoutRNG(0)
+	if d.pcg == nil {
+		d.pcg = rand.NewPCG(0, dropoutStream)
 	}
 	n := x.Value().Len()
-	if cap(d.mask) < n {
-		d.mask = make([]float64, n)
+	if tp.DType() == device.Float64 {
+		d.mask64 = fillMask(d.mask64, n, d.P, d.pcg)
+		return tp.Mul(x, tp.ConstantFloat64(d.mask64, x.Shape()...))
 	}
-	d.mask = d.mask[:n]
-	scale := 1 / (1 - d.P) // +Inf at P = 1, where nothing is kept
-	for i := range d.mask {
-		if d.rng.Float64() < d.P {
-			d.mask[i] = 0
+	d.mask32 = fillMask(d.mask32, n, d.P, d.pcg)
+	return tp.Mul(x, tp.ConstantFloat32(d.mask32, x.Shape()...))
+}
+
+// fillMask draws n mask values into buf (grown when short): each is 0 with
+// probability p (a draw below p·2⁶⁴) and 1/(1−p) otherwise.
+func fillMask[T float32 | float64](buf []T, n int, p float64, pcg *rand.PCG) []T {
+	if cap(buf) < n {
+		buf = make([]T, n)
+	}
+	buf = buf[:n]
+	if p == 1 {
+		clear(buf)
+		return buf
+	}
+	drop, scale := uint64(math.Ldexp(p, 64)), T(1/(1-p))
+	for i := range buf {
+		if pcg.Uint64() < drop {
+			buf[i] = 0
 		} else {
-			d.mask[i] = scale
+			buf[i] = scale
 		}
 	}
-	return tp.Mul(x, tp.ConstantFloat64(d.mask, x.Shape()...))
+	return buf
 }
 
 // Reseed restarts the mask generator from seed, so that a run can draw
 // each epoch's masks from (seed, epoch) and a resumed run continues with
 // the masks an uninterrupted one would have drawn.
-func (d *Dropout) Reseed(seed uint64) { d.rng = newDropoutRNG(seed) }
+func (d *Dropout) Reseed(seed uint64) {
+	if d.pcg == nil {
+		d.pcg = rand.NewPCG(seed, dropoutStream)
+		return
+	}
+	d.pcg.Seed(seed, dropoutStream)
+}
 
 // Params is empty: a Dropout has no parameters.
 func (d *Dropout) Params() []*autograd.Var { return nil }

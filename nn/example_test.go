@@ -222,7 +222,7 @@ func ExampleParameterized() {
 // nn.SetTraining(model, false), as torch's model.eval().
 func ExampleDropout() {
 	dev, _ := device.Open("cpu")
-	drop, _ := nn.NewDropout(0.5, 1)
+	drop, _ := nn.NewDropout(0.5, 7)
 	model := nn.NewSequential(drop)
 	tp := autograd.NewTape(dev, device.Float32)
 	defer tp.Release()
@@ -234,6 +234,6 @@ func ExampleDropout() {
 	eval, _ := model.Forward(tp, x).Value().Float32s()
 	fmt.Println("evaluation:", eval)
 	// Output:
-	// training:   [0 0 0 2 0 2 2 2]
+	// training:   [0 0 2 0 2 2 0 0]
 	// evaluation: [1 1 1 1 1 1 1 1]
 }

@@ -170,6 +170,8 @@ func (c *config) resolve(ds *data.Dataset) error {
 		return usagef("train: --lr %v: want a positive number", c.LR)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return usagef("train: --dropout %v: want a value in [0, 1)", c.Dropout)
+	case c.Dropout > 0 && len(c.Hidden) == 0:
+		return usagef("train: --dropout %v with --hidden none: a Dropout follows each hidden activation, and there is none", c.Dropout)
 	case !(c.Momentum >= 0 && c.Momentum < 1):
 		return usagef("train: --momentum %v: want a value in [0, 1)", c.Momentum)
 	case !(c.WD >= 0) || math.IsInf(c.WD, 0):

@@ -12,8 +12,9 @@
 // regression targets) with statistics of the training part, and trains
 // Sequential(Linear, act, …, Linear) with --hidden widths, --act, --norm
 // (none, or layer: Linear, LayerNorm, act), --dropout P (0, the default,
-// adds no layer; P in [0, 1) puts a torch.nn.Dropout(P) after each hidden
-// activation: Linear, [LayerNorm,] act, Dropout, …, Linear), --loss
+// adds no layer; P in (0, 1) puts a torch.nn.Dropout(P) after each hidden
+// activation: Linear, [LayerNorm,] act, Dropout, …, Linear; it needs a
+// hidden layer), --loss
 // (ce, mse, mae, huber), --optim (sgd, adam, adamw), --lr, --momentum,
 // --weight-decay, --batch K, --epochs, --schedule (none, step, cosine),
 // --clip and --seed on --device (auto, cpu, cuda). It prints one line per

@@ -446,6 +446,7 @@ func TestBadInput(t *testing.T) {
 		{"negative dropout", []string{"train", "--dropout", "-0.1"}, 2, "--dropout -0.1: want a value in [0, 1)"},
 		{"NaN dropout", []string{"train", "--dropout", "NaN"}, 2, "--dropout NaN: want a value in [0, 1)"},
 		{"infinite dropout", []string{"train", "--dropout", "Inf"}, 2, "--dropout +Inf: want a value in [0, 1)"},
+		{"dropout without a hidden layer", []string{"train", "--hidden", "none", "--dropout", "0.5"}, 2, "--dropout 0.5 with --hidden none: a Dropout follows each hidden activation, and there is none"},
 		{"resume other dropout", []string{"train", "--resume", small, "--dropout", "0.5", "--epochs", "3"}, 2, "--dropout 0.5 differs from checkpoint " + small + " (0)"},
 		{"eval metadata dropout", []string{"eval", "--model", dropAll}, 1, `metadata dropout "1": want a number in [0, 1)`},
 		{"eval config dropout", []string{"eval", "--model", cfgDropout}, 1, "metadata config: dropout 0.5, but the metadata says 0"},
