@@ -344,11 +344,9 @@ func (tp *Tape) Record(op *Op, shape []int, inputs ...*Var) (*Node, *Var) {
 	n.In = append(n.in[:0], inputs...)
 	out := tp.varArena.next()
 	n.Out = out
-	if tp.err == nil { // a failed tape allocates nothing more
-		if t := tp.Temp(shape...); t.Valid() {
-			out.value = *t
-			out.value.ReshapeInto(&out.value, shape...) // owned by temps, held as a view
-		}
+	if t := tp.Temp(shape...); t.Valid() { // never on a failed tape
+		out.value = *t
+		out.value.ReshapeInto(&out.value, shape...) // owned by temps, held as a view
 	}
 	for _, in := range inputs {
 		if in != nil && in.needsGrad {
