@@ -45,7 +45,8 @@
 // previous file.
 // --resume continues a run exactly (same data split, shuffling, Dropout
 // masks, optimizer state) and keeps the checkpoint's data, model (--hidden,
-// --act, --norm, --dropout), optimizer, batch and seed; --epochs counts the
+// --act, --norm, --dropout), optimizer, batch and seed (SGD's --momentum
+// may change, but not between 0 and not 0); --epochs counts the
 // total, including the epochs already trained. Every epoch reseeds the
 // Dropout masks from (seed, epoch), as it reshuffles the batches. The test
 // evaluation after each epoch, eval and predict run the model in

@@ -358,6 +358,8 @@ func TestBadInput(t *testing.T) {
 	adjointOK(t, "train", "--epochs", "1", "--hidden", "8", "--save", small)
 	dia := filepath.Join(dir, "dia.st")
 	adjointOK(t, "train", "--data", "diabetes", "--epochs", "1", "--hidden", "8", "--save", dia)
+	sgd := filepath.Join(dir, "sgd.st") // SGD without momentum: no momentum buffers
+	adjointOK(t, "train", "--epochs", "1", "--hidden", "8", "--optim", "sgd", "--momentum", "0", "--save", sgd)
 	ragged := writeFile(t, filepath.Join(dir, "ragged.csv"), "1,2,3\n4,5\n")
 	words := writeFile(t, filepath.Join(dir, "words.csv"), "1,2,3\n4,five,6\n")
 	empty := writeFile(t, filepath.Join(dir, "empty.csv"), "")
@@ -447,6 +449,8 @@ func TestBadInput(t *testing.T) {
 		{"NaN dropout", []string{"train", "--dropout", "NaN"}, 2, "--dropout NaN: want a value in [0, 1)"},
 		{"infinite dropout", []string{"train", "--dropout", "Inf"}, 2, "--dropout +Inf: want a value in [0, 1)"},
 		{"dropout without a hidden layer", []string{"train", "--hidden", "none", "--dropout", "0.5"}, 2, "--dropout 0.5 with --hidden none: a Dropout follows each hidden activation, and there is none"},
+		{"resume turning momentum on", []string{"train", "--resume", sgd, "--momentum", "0.9", "--epochs", "3"}, 2,
+			"--momentum 0.9: checkpoint " + sgd + " trained SGD with momentum 0; a resumed run may change the momentum but not turn it on or off"},
 		{"resume other dropout", []string{"train", "--resume", small, "--dropout", "0.5", "--epochs", "3"}, 2, "--dropout 0.5 differs from checkpoint " + small + " (0)"},
 		{"eval metadata dropout", []string{"eval", "--model", dropAll}, 1, `metadata dropout "1": want a number in [0, 1)`},
 		{"eval config dropout", []string{"eval", "--model", cfgDropout}, 1, "metadata config: dropout 0.5, but the metadata says 0"},

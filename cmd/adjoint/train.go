@@ -142,6 +142,12 @@ func runTrain(args []string, e env) error {
 				return usagef("train: --%s %s differs from checkpoint %s (%s); a resumed run keeps its data, model, optimizer, batch and seed", flagName, showValue(gv.FieldByName(field).Interface()), *resume, showValue(cv.FieldByName(field).Interface()))
 			}
 		}
+		// SGD keeps a momentum buffer only with momentum: its state
+		// cannot carry a run across momentum 0 and not 0, though the value
+		// may change.
+		if set["momentum"] && c.Optim == "sgd" && (c.Momentum == 0) != (given.Momentum == 0) {
+			return usagef("train: --momentum %v: checkpoint %s trained SGD with momentum %v; a resumed run may change the momentum but not turn it on or off", given.Momentum, *resume, c.Momentum)
+		}
 		for flagName, field := range resumeFree {
 			if set[flagName] {
 				cv.FieldByName(field).Set(gv.FieldByName(field))
