@@ -47,7 +47,7 @@ func (tp *Tape) broadcastTo(op string, x *Var, shape []int) *Var {
 		if k < plan.steps-1 {
 			out = plan.shapeAfter(k, shape, &buf)
 		}
-		x = tp.expand(x, plan.step[k], out)
+		x = tp.recordStep(&expandOp, x, plan.step[k], out)
 	}
 	return x
 }
@@ -77,7 +77,7 @@ func (tp *Tape) SumTo(x *Var, shape ...int) *Var {
 		if k > 0 {
 			out = plan.shapeAfter(k-1, full, &buf)
 		}
-		x = tp.reduce(x, plan.step[k], out)
+		x = tp.recordStep(&reduceOp, x, plan.step[k], out)
 	}
 	return x
 }
@@ -155,25 +155,19 @@ func (pl *broadcastPlan) shapeAfter(k int, to []int, buf *[tensor.MaxDims]int) [
 	return buf[:n]
 }
 
-// expand records one expansion of x to shape.
-func (tp *Tape) expand(x *Var, st expandStep, shape []int) *Var {
-	node, out := tp.Record(&expandOp, shape, x)
+// recordStep records one expansion of x to shape (op expandOp) or one sum
+// over its repeats (op reduceOp): both are the same step read either way.
+func (tp *Tape) recordStep(op *Op, x *Var, st expandStep, shape []int) *Var {
+	node, out := tp.Record(op, shape, x)
 	if tp.Failed() {
 		return out
 	}
 	node.Int[0], node.Int[1], node.Int[2] = st.a, st.r, st.c
-	tp.expandInto(&out.value, &x.value, st.a, st.r, st.c)
-	return tp.Done(node)
-}
-
-// reduce records one sum of x over an expansion's repeats, to shape.
-func (tp *Tape) reduce(x *Var, st expandStep, shape []int) *Var {
-	node, out := tp.Record(&reduceOp, shape, x)
-	if tp.Failed() {
-		return out
+	if op == &expandOp {
+		tp.expandInto(&out.value, &x.value, st.a, st.r, st.c)
+	} else {
+		tp.reduceInto(&out.value, 0, &x.value, st.a, st.r, st.c)
 	}
-	node.Int[0], node.Int[1], node.Int[2] = st.a, st.r, st.c
-	tp.reduceInto(&out.value, 0, &x.value, st.a, st.r, st.c)
 	return tp.Done(node)
 }
 

@@ -282,11 +282,7 @@ func (tp *Tape) constantTemp(op string, n int, shape []int) *tensor.Tensor {
 	if len(shape) == 0 {
 		return tp.Temp(n)
 	}
-	size := 1
-	for _, d := range shape {
-		size *= d
-	}
-	if size != n {
+	if product(shape) != n {
 		panic(fmt.Sprintf("autograd: %s: %d values do not fill shape %v", op, n, slices.Clone(shape)))
 	}
 	return tp.Temp(shape...)
