@@ -54,6 +54,8 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], in[2], device.Identity) }},
 		{Name: "Linear/nobias", Shapes: [][]int{{4, 3}, {5, 3}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], nil, device.Identity) }},
+		{Name: "Dropout", Shapes: [][]int{{6, 7}}, // a fixed (seed, offset): a fixed mask
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Dropout(in[0], 0.4, 11, 1<<32-2) }},
 		{Name: "Add", Shapes: [][]int{{2, 3}, {2, 3}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Add(in[0], in[1]) }},
 		{Name: "Sub", Shapes: [][]int{{2, 3}, {2, 3}},

@@ -1,6 +1,8 @@
 package autograd
 
 import (
+	"fmt"
+
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/tensor"
 )
@@ -48,6 +50,34 @@ func (tp *Tape) Mul(a, b *Var) *Var { return tp.binary(&mulOp, device.Mul, a, b)
 //	adjoint:  δ_a = ε ⊘ b,  δ_b = −ε ⊙ a ⊘ b² = −ε ⊙ c ⊘ b
 //	tangent:  ȧ ⊘ b − c ⊙ ḃ ⊘ b
 func (tp *Tape) Div(a, b *Var) *Var { return tp.binary(&divOp, device.Div, a, b) }
+
+// Dropout returns m ⊙ x for the mask m of device.DropoutMask(p, seed,
+// offset): each element of x zeroed with probability p, the others scaled
+// by 1/(1−p), as torch.nn.functional.dropout in training. The mask is
+// drawn on the device (no host copy; on a GPU nothing waits) and is a
+// function of (p, seed, offset) alone, the same on every device. It is a
+// constant factor, so the node is Mul's:
+//
+//	adjoint:  δ = m ⊙ ε
+//	tangent:  m ⊙ ẋ
+//
+// The mask takes device.DropoutBlocks(n) counters from offset for an x of
+// n elements: a caller that draws again under the same seed advances
+// offset by as much, as nn.Dropout does. It panics when p is not in [0, 1].
+func (tp *Tape) Dropout(x *Var, p float64, seed, offset uint64) *Var {
+	if !(p >= 0 && p <= 1) {
+		panic(fmt.Sprintf("autograd: Dropout: p = %v, want it in [0, 1]", p))
+	}
+	if tp.skip(&mulOp, x) {
+		return tp.failedVar()
+	}
+	mask := tp.Temp(x.Shape()...)
+	if !mask.Valid() {
+		return tp.failedVar()
+	}
+	tp.dev.DropoutMask(mask.Buffer(), p, seed, offset)
+	return tp.Mul(x, tp.Input(mask, false))
+}
 
 var (
 	addOp = Op{Name: "Add", Adjoint: addSubAdjoint(1), Tangent: addSubTangent(1)}

@@ -29,6 +29,7 @@ const (
 	taskLoss
 	taskSGD
 	taskAdam
+	taskDropoutMask
 )
 
 // args holds the operands of the parallel call in flight. Element kernels
@@ -46,6 +47,8 @@ type args struct {
 	cols       int
 	sgd        device.SGDConfig
 	adam       device.AdamConfig
+	// DropoutMask's generator: lo and hi index Philox blocks of four.
+	seed, offset, threshold uint64
 }
 
 type task struct {
@@ -160,5 +163,7 @@ func (p *pool) exec(t task) {
 		sgd(a.x[lo:hi], a.y[lo:hi], opt32(a.m, lo, hi), a.sgd)
 	case taskAdam:
 		adam(a.x[lo:hi], a.y[lo:hi], a.m[lo:hi], a.e[lo:hi], a.adam)
+	case taskDropoutMask:
+		dropoutMask(a.y[4*lo:min(4*hi, len(a.y))], uint64(lo), a.threshold, a.param, a.seed, a.offset)
 	}
 }

@@ -234,6 +234,25 @@ type Device interface {
 	// Fill sets every element of b to v.
 	Fill(b Buffer, v float64)
 
+	// Layout: copies that move elements (convolutions are products of
+	// these and Gemm).
+
+	// Transpose writes y[b, j, i] = x[b, i, j] for a batch of row-major
+	// rows×cols matrices stored one after another (torch's
+	// x.transpose(-1, -2).contiguous()). y must not overlap x.
+	Transpose(x Buffer, batch, rows, cols int, y Buffer)
+	// Im2Col writes the patches that a convolution of geometry g reads
+	// from the NCHW images x into cols, a g.Pixels() × g.Patch() matrix:
+	// row (n, oh, ow), column (c, kh, kw) holds x[n, c, oh·StrideH − PadH
+	// + kh·DilationH, ow·StrideW − PadW + kw·DilationW], or 0 where that
+	// pixel is in the padding. It panics when g.Check fails.
+	Im2Col(x Buffer, g ConvGeometry, cols Buffer)
+	// Col2Im is Im2Col's adjoint: x = β x + the sum, for each pixel of x,
+	// of the elements of cols that Im2Col copies from it (each pixel
+	// gathers its own, in a fixed order: no atomics, the same sums on
+	// every run). x is not read when β is 0.
+	Col2Im(cols Buffer, g ConvGeometry, beta float64, x Buffer)
+
 	// Dense linear algebra.
 
 	// Gemm computes C = α op(A) op(B) + βC with op(A) m×k and op(B) k×n. One
@@ -258,6 +277,17 @@ type Device interface {
 	// BiasActivation computes y = f(x + 1bᵀ) for a rows×cols x and a cols-long
 	// bias b (nil for none): the fused epilogue of a linear layer. y may be x.
 	BiasActivation(op UnaryOp, x Buffer, rows, cols int, bias Buffer, y Buffer)
+
+	// Random masks.
+
+	// DropoutMask writes mask[i] = 0 with probability p ∈ [0, 1] and
+	// 1/(1−p) otherwise, for every element of mask: element i is dropped
+	// when word i mod 4 of DropoutBlock(seed, offset, ⌊i/4⌋) is below
+	// DropoutThreshold(p). The mask is a function of (p, seed, offset)
+	// alone, the same bits on every device; a mask of n elements uses the
+	// DropoutBlocks(n) counters from offset on. It panics when p is not in
+	// [0, 1].
+	DropoutMask(mask Buffer, p float64, seed, offset uint64)
 
 	// Reductions.
 

@@ -23,9 +23,11 @@
 // # Modules and launch geometry
 //
 //	elementwise  fill, copy2d, axpy, scale, unary, unary_adjoint, binary,
-//	             bias_act: grid-stride loops, 256 threads per block, at most
-//	             8 blocks per SM. unary/unary_adjoint/bias_act branch once on
-//	             the op code into one specialised loop per op.
+//	             bias_act, dropout_mask: grid-stride loops, 256 threads per
+//	             block, at most 8 blocks per SM. unary/unary_adjoint/bias_act
+//	             branch once on the op code into one specialised loop per op.
+//	             dropout_mask gives each thread one Philox-4x32-10 block of
+//	             four elements (device.Philox4x32 is the definition).
 //	reduce       dot_partial (≤ 1024 blocks of 256, one partial sum each, in
 //	             double) then dot_final (one block); sum_rows (column sums:
 //	             block 32×8, 32 columns per block, 8 row strides); sum_cols

@@ -1,6 +1,7 @@
 // elementwise.cu: fill, strided copy, axpy, scale, the unary functions and
-// their adjoints, the binary functions, and the fused bias + activation
-// epilogue. All are grid-stride loops over the elements: blocks of THREADS
+// their adjoints, the binary functions, the fused bias + activation
+// epilogue, dropout masks, and the layout kernels of convolutions
+// (transpose, im2col, col2im). All are grid-stride loops over the elements: blocks of THREADS
 // threads, as many blocks as the host asks for (it caps the grid at a
 // multiple of the SM count). Outputs may alias inputs where device.Device
 // allows it (y = x in Unary, Scale, BiasActivation; c = a or b in Binary),
@@ -125,4 +126,124 @@ extern "C" __global__ void bias_act(i64 op, i64 rows, i64 cols, const float *x,
 #define CALL(OP) FOR_N(i, n) y[i] = unaryF<OP>(x[i] + bias[i % cols])
 	UNARY_SWITCH(op, CALL)
 #undef CALL
+}
+
+// philox4x32_10 is the Philox-4x32-10 block of counter c under key k
+// (device.Philox4x32): ten rounds of two 32x32->64-bit products whose
+// halves are crossed with the other words and the round key, the key
+// bumped by the Weyl constants between rounds. The products are written as
+// 64-bit multiplies, which nvcc turns into mul.lo/mul.hi pairs.
+struct Philox4 {
+	unsigned int w[4];
+};
+
+__device__ __forceinline__ Philox4 philox4x32_10(Philox4 c, unsigned int k0, unsigned int k1) {
+#pragma unroll
+	for (int round = 0; round < 10; round++) {
+		if (round > 0) {
+			k0 += 0x9E3779B9u;
+			k1 += 0xBB67AE85u;
+		}
+		const unsigned long long p0 = (unsigned long long)0xD2511F53u * c.w[0];
+		const unsigned long long p1 = (unsigned long long)0xCD9E8D57u * c.w[2];
+		Philox4 n;
+		n.w[0] = (unsigned int)(p1 >> 32) ^ c.w[1] ^ k0;
+		n.w[1] = (unsigned int)p1;
+		n.w[2] = (unsigned int)(p0 >> 32) ^ c.w[3] ^ k1;
+		n.w[3] = (unsigned int)p0;
+		c = n;
+	}
+	return c;
+}
+
+// dropout_mask: mask[i] = 0 when word i%4 of the Philox block at counter
+// offset + i/4 (key seed) is below threshold, else scale: one thread per
+// block of four elements (device.DropoutBlock and DropoutThreshold define
+// the bits; threshold is floor(p 2^32), 2^32 for p = 1).
+extern "C" __global__ void dropout_mask(i64 n, float *mask, i64 threshold, double scale, i64 seed, i64 offset) {
+	const unsigned long long th = (unsigned long long)threshold, s = (unsigned long long)seed;
+	const float keep = (float)scale;
+	FOR_N(b, (n + 3) / 4) {
+		const unsigned long long ctr = (unsigned long long)offset + (unsigned long long)b;
+		Philox4 c = {{(unsigned int)ctr, (unsigned int)(ctr >> 32), 0u, 0u}};
+		c = philox4x32_10(c, (unsigned int)s, (unsigned int)(s >> 32));
+		const i64 i = 4 * b;
+#pragma unroll
+		for (int j = 0; j < 4; j++)
+			if (i + j < n) mask[i + j] = (unsigned long long)c.w[j] < th ? 0.f : keep;
+	}
+}
+
+// transpose: y[b, j, i] = x[b, i, j] for batch row-major rows x cols
+// matrices; one thread per element of y, so the writes are coalesced and
+// the reads strided (a shared-memory tile would coalesce both; the
+// convolutions' transposes are small next to their products).
+extern "C" __global__ void transpose(i64 batch, i64 rows, i64 cols, const float *__restrict__ x,
+                                     float *__restrict__ y) {
+	const i64 mat = rows * cols;
+	FOR_N(e, batch * mat) {
+		const i64 b = e / mat, r = e - b * mat; // r = j*rows + i in y
+		const i64 j = r / rows, i = r - j * rows;
+		y[e] = x[b * mat + i * cols + j];
+	}
+}
+
+// Conv is a device.ConvGeometry unpacked from the kernels' 8-byte
+// parameters: kernel, stride, padding and dilation each arrive as one i64
+// holding the height's value in the upper 32 bits and the width's in the
+// lower (kernels take at most 13 parameters; see device/cuda/table.go).
+struct Conv {
+	i64 n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+	__device__ Conv(i64 n_, i64 c_, i64 h_, i64 w_, i64 kernel, i64 stride, i64 pad, i64 dil)
+	    : n(n_), c(c_), h(h_), w(w_), kh(kernel >> 32), kw(kernel & 0xffffffff), sh(stride >> 32),
+	      sw(stride & 0xffffffff), ph(pad >> 32), pw(pad & 0xffffffff), dh(dil >> 32), dw(dil & 0xffffffff) {
+		oh = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+		ow = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+	}
+	__device__ i64 patch() const { return c * kh * kw; }
+};
+
+// im2col: cols[(n, i, j), (c, kh, kw)] = x[n, c, i*sh - ph + kh*dh,
+// j*sw - pw + kw*dw], 0 in the padding (device.Device.Im2Col); one thread
+// per element of cols, written in order.
+extern "C" __global__ void im2col(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 stride, i64 pad, i64 dil,
+                                  const float *__restrict__ x, float *__restrict__ cols) {
+	const Conv g(n, c, h, w, kernel, stride, pad, dil);
+	const i64 patch = g.patch();
+	FOR_N(e, g.n * g.oh * g.ow * patch) {
+		const i64 r = e / patch, k = e - r * patch;
+		const i64 img = r / (g.oh * g.ow), p = r - img * (g.oh * g.ow);
+		const i64 i = p / g.ow, j = p - i * g.ow;
+		const i64 ch = k / (g.kh * g.kw), t = k - ch * (g.kh * g.kw);
+		const i64 th = t / g.kw, tw = t - th * g.kw;
+		const i64 y = i * g.sh - g.ph + th * g.dh, xx = j * g.sw - g.pw + tw * g.dw;
+		cols[e] = (y >= 0 && y < g.h && xx >= 0 && xx < g.w) ? x[((img * g.c + ch) * g.h + y) * g.w + xx] : 0.f;
+	}
+}
+
+// col2im: x = beta x + the sum, per pixel, of the cols elements im2col
+// copies from it (device.Device.Col2Im): one thread per pixel gathers over
+// the taps in order, so there are no atomics and the sums are the CPU's.
+extern "C" __global__ void col2im(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 stride, i64 pad, i64 dil,
+                                  const float *__restrict__ cols, double beta, float *__restrict__ x) {
+	const Conv g(n, c, h, w, kernel, stride, pad, dil);
+	const i64 patch = g.patch();
+	const float b = (float)beta;
+	FOR_N(e, g.n * g.c * g.h * g.w) {
+		const i64 xx = e % g.w, y = (e / g.w) % g.h, ch = (e / (g.w * g.h)) % g.c, img = e / (g.w * g.h * g.c);
+		float s = 0.f;
+		for (i64 th = 0; th < g.kh; th++) {
+			const i64 ty = y + g.ph - th * g.dh;
+			if (ty < 0 || ty % g.sh != 0 || ty / g.sh >= g.oh) continue;
+			const i64 i = ty / g.sh;
+			for (i64 tw = 0; tw < g.kw; tw++) {
+				const i64 tx = xx + g.pw - tw * g.dw;
+				if (tx < 0 || tx % g.sw != 0 || tx / g.sw >= g.ow) continue;
+				const i64 j = tx / g.sw;
+				s += cols[((img * g.oh + i) * g.ow + j) * patch + (ch * g.kh + th) * g.kw + tw];
+			}
+		}
+		if (beta != 0.0) s += b * x[e];
+		x[e] = s;
+	}
 }

@@ -2,8 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
 
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/device"
@@ -14,38 +12,35 @@ import (
 // the expected output is the input; in evaluation mode it is the identity.
 // A new Dropout is in training mode, as a new torch module is; SetTraining
 // switches it (and every Dropout inside a model). The zero value with P
-// set (&nn.Dropout{P: 0.5}) works too, its generator seeded with 0.
+// set (&nn.Dropout{P: 0.5}) works too, with seed 0.
 //
-// The mask m, of zeros and 1/(1−P), is drawn on the host from the layer's
-// own seeded generator, uploaded when the forward pass reaches the layer,
-// and multiplied in:
+// The mask m, of zeros and 1/(1−P), is drawn on the device by
+// Tape.Dropout from Philox-4x32-10 under the layer's seed, at a counter
+// that each forward pass advances past the draws it used, and multiplied
+// in:
 //
 //	forward:  y = m ⊙ x
 //	adjoint:  δ = m ⊙ ε        (Mul's adjoint: dropped elements get no gradient)
 //
-// so a seed gives the same masks on every device, though not torch's (its
-// generator differs). Each Dropout costs one host-to-device copy of its
-// input's size per step, which on a GPU waits for the work queued before
-// it. Give each layer of a model its own seed: two layers with equal seeds
-// draw equal masks (torch's one global generator never does).
+// Nothing is copied from the host, so on a GPU the step never waits for
+// the mask. A seed gives the same masks on every device, though not
+// torch's (whose generator is its own). Give each layer of a model its own
+// seed: two layers with equal seeds draw equal masks (torch's one global
+// generator never does).
 type Dropout struct {
-	P      float64
-	pcg    *rand.PCG
-	eval   bool
-	mask32 []float32 // reused host buffers, of the tape's dtype: a steady
-	mask64 []float64 // step allocates nothing
+	P       float64
+	seed    uint64
+	counter uint64 // the next unused Philox counter
+	eval    bool
 }
 
-// dropoutStream is the PCG stream of every Dropout generator.
-const dropoutStream = 0x9e3779b97f4a7c15
-
 // NewDropout returns a Dropout of probability p ∈ [0, 1] whose masks come
-// from a generator seeded with seed (p = 1 drops everything, as in torch).
+// from the generator keyed by seed (p = 1 drops everything, as in torch).
 func NewDropout(p float64, seed uint64) (*Dropout, error) {
 	if !validP(p) {
 		return nil, fmt.Errorf("nn: NewDropout(%v): p must be in [0, 1]", p)
 	}
-	return &Dropout{P: p, pcg: rand.NewPCG(seed, dropoutStream)}, nil
+	return &Dropout{P: p, seed: seed}, nil
 }
 
 func validP(p float64) bool { return p >= 0 && p <= 1 }
@@ -59,50 +54,15 @@ func (d *Dropout) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 	if d.eval || d.P == 0 || tp.Failed() {
 		return x
 	}
-	if d.pcg == nil {
-		d.pcg = rand.NewPCG(0, dropoutStream)
-	}
-	n := x.Value().Len()
-	if tp.DType() == device.Float64 {
-		d.mask64 = fillMask(d.mask64, n, d.P, d.pcg)
-		return tp.Mul(x, tp.ConstantFloat64(d.mask64, x.Shape()...))
-	}
-	d.mask32 = fillMask(d.mask32, n, d.P, d.pcg)
-	return tp.Mul(x, tp.ConstantFloat32(d.mask32, x.Shape()...))
-}
-
-// fillMask draws n mask values into buf (grown when short): each is 0 with
-// probability p (a draw below p·2⁶⁴) and 1/(1−p) otherwise.
-func fillMask[T float32 | float64](buf []T, n int, p float64, pcg *rand.PCG) []T {
-	if cap(buf) < n {
-		buf = make([]T, n)
-	}
-	buf = buf[:n]
-	if p == 1 {
-		clear(buf)
-		return buf
-	}
-	drop, scale := uint64(math.Ldexp(p, 64)), T(1/(1-p))
-	for i := range buf {
-		if pcg.Uint64() < drop {
-			buf[i] = 0
-		} else {
-			buf[i] = scale
-		}
-	}
-	return buf
+	y := tp.Dropout(x, d.P, d.seed, d.counter)
+	d.counter += device.DropoutBlocks(x.Value().Len())
+	return y
 }
 
 // Reseed restarts the mask generator from seed, so that a run can draw
 // each epoch's masks from (seed, epoch) and a resumed run continues with
 // the masks an uninterrupted one would have drawn.
-func (d *Dropout) Reseed(seed uint64) {
-	if d.pcg == nil {
-		d.pcg = rand.NewPCG(seed, dropoutStream)
-		return
-	}
-	d.pcg.Seed(seed, dropoutStream)
-}
+func (d *Dropout) Reseed(seed uint64) { d.seed, d.counter = seed, 0 }
 
 // Params is empty: a Dropout has no parameters.
 func (d *Dropout) Params() []*autograd.Var { return nil }

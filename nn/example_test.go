@@ -234,6 +234,6 @@ func ExampleDropout() {
 	eval, _ := model.Forward(tp, x).Value().Float32s()
 	fmt.Println("evaluation:", eval)
 	// Output:
-	// training:   [0 0 2 0 2 2 0 0]
+	// training:   [2 2 0 0 0 2 0 2]
 	// evaluation: [1 1 1 1 1 1 1 1]
 }

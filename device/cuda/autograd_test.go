@@ -17,7 +17,7 @@ import (
 // TestAutogradOpsMatchCPU records one graph of the ops whose device work is
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
-// transpose, Dropout's uploaded mask) with LayerNorm, softmax and a loss,
+// transpose, Dropout, whose mask each device draws) with LayerNorm, softmax and a loss,
 // on this device and on the CPU from the same inputs, and compares the
 // loss, the output and every input's gradient.
 func TestAutogradOpsMatchCPU(t *testing.T) {
@@ -117,5 +117,56 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 	close("output", got.out, want.out)
 	for name := range inputs {
 		close("gradient of "+name, got.grads[name], want.grads[name])
+	}
+}
+
+// TestDropoutStaysOnDevice: once the tape's memory is warm, a Dropout
+// layer's forward and backward pass wait for nothing and allocate no
+// device memory: the mask is drawn by a dropout_mask launch, never
+// uploaded.
+func TestDropoutStaysOnDevice(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	tp := autograd.NewTape(d, device.Float32)
+	defer tp.Release()
+	x, err := tensor.New(d, device.Float32, 64, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Release()
+	d.Fill(x.Buffer(), 1)
+	drop, err := nn.NewDropout(0.5, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := range 3 {
+		before := d.Stats()
+		xv := tp.Input(x, true)
+		if err := tp.Backward(tp.Sum(drop.Forward(tp, xv))); err != nil {
+			t.Fatal(err)
+		}
+		after := d.Stats()
+		// The first step allocates (a cache-missing Alloc waits); then
+		// nothing may wait.
+		if trips := after.RoundTrips - before.RoundTrips; step > 0 && trips != 0 {
+			t.Errorf("step %d: %d round trips in a Dropout's forward and backward, want 0", step, trips)
+		}
+		if allocs := after.DriverAllocs - before.DriverAllocs; step > 0 && allocs != 0 {
+			t.Errorf("step %d: %d device allocations once warm, want 0", step, allocs)
+		}
+		g, err := xv.Grad().Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := 0
+		for _, v := range g {
+			if v != 0 {
+				kept++
+			}
+		}
+		if kept < len(g)/3 || kept > 2*len(g)/3 {
+			t.Errorf("step %d: %d of %d gradients kept at p = 0.5", step, kept, len(g))
+		}
+		tp.Reset()
 	}
 }

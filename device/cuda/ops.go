@@ -241,6 +241,82 @@ func (d *Device) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols i
 	d.launch1(kBiasAct, rows*cols, intArg(int(op)), intArg(rows), intArg(cols), ptrArg(X), ptrArg(B), ptrArg(Y))
 }
 
+// Transpose writes y[b, j, i] = x[b, i, j] with one thread per element of
+// y.
+func (d *Device) Transpose(x device.Buffer, batch, rows, cols int, y device.Buffer) {
+	const name = "Transpose"
+	X, Y := d.buf(name, x, false), d.buf(name, y, false)
+	checkDims(name, batch, rows, cols)
+	n := batch * rows * cols
+	checkLen(name, "x", X, n)
+	checkLen(name, "y", Y, n)
+	if n == 0 {
+		return
+	}
+	d.launch1(kTranspose, n, intArg(batch), intArg(rows), intArg(cols), ptrArg(X), ptrArg(Y))
+}
+
+// checkConv panics, naming op, when g is no convolution, a buffer is too
+// short for it, or a kernel size, stride, padding or dilation does not
+// fit the 32 bits that packPair gives it.
+func checkConv(op string, g device.ConvGeometry, x, cols *Buffer) {
+	if err := g.Check(); err != nil {
+		panic(fmt.Sprintf("cuda: %s: %v", op, err))
+	}
+	checkLen(op, "x", x, g.N*g.C*g.H*g.W)
+	checkLen(op, "cols", cols, g.Pixels()*g.Patch())
+	if max(g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, g.DilationH, g.DilationW) > math.MaxInt32 {
+		panic(fmt.Sprintf("cuda: %s: convolution %+v: a kernel size, stride, padding or dilation above 2³¹", op, g))
+	}
+}
+
+// packPair is one parameter of the convolution kernels: a height in the
+// upper 32 bits and a width in the lower (struct Conv in elementwise.cu
+// unpacks them), so that a geometry fits the 13-parameter limit.
+func packPair(h, w int) int { return h<<32 | w }
+
+// Im2Col writes the patches of x that the convolution g reads, one thread
+// per element of cols.
+func (d *Device) Im2Col(x device.Buffer, g device.ConvGeometry, cols device.Buffer) {
+	X, C := d.buf("Im2Col", x, false), d.buf("Im2Col", cols, false)
+	checkConv("Im2Col", g, X, C)
+	if n := g.Pixels() * g.Patch(); n > 0 {
+		d.launch1(kIm2Col, n, intArg(g.N), intArg(g.C), intArg(g.H), intArg(g.W),
+			intArg(packPair(g.KH, g.KW)), intArg(packPair(g.StrideH, g.StrideW)),
+			intArg(packPair(g.PadH, g.PadW)), intArg(packPair(g.DilationH, g.DilationW)), ptrArg(X), ptrArg(C))
+	}
+}
+
+// Col2Im sums into each pixel of x the elements of cols that Im2Col
+// copies from it, one thread per pixel.
+func (d *Device) Col2Im(cols device.Buffer, g device.ConvGeometry, beta float64, x device.Buffer) {
+	X, C := d.buf("Col2Im", x, false), d.buf("Col2Im", cols, false)
+	checkConv("Col2Im", g, X, C)
+	if n := g.N * g.C * g.H * g.W; n > 0 {
+		d.launch1(kCol2Im, n, intArg(g.N), intArg(g.C), intArg(g.H), intArg(g.W),
+			intArg(packPair(g.KH, g.KW)), intArg(packPair(g.StrideH, g.StrideW)),
+			intArg(packPair(g.PadH, g.PadW)), intArg(packPair(g.DilationH, g.DilationW)), ptrArg(C), fltArg(beta), ptrArg(X))
+	}
+}
+
+// DropoutMask writes a dropout mask of probability p with dropout_mask,
+// one thread per Philox block of four elements; the bits are those of
+// the CPU device (device.DropoutBlock).
+func (d *Device) DropoutMask(mask device.Buffer, p float64, seed, offset uint64) {
+	const name = "DropoutMask"
+	M := d.buf(name, mask, false)
+	if !(p >= 0 && p <= 1) {
+		panic(fmt.Sprintf("cuda: DropoutMask: p = %v, want it in [0, 1]", p))
+	}
+	if M.n == 0 {
+		return
+	}
+	threshold, scale := device.DropoutThreshold(p)
+	// seed and offset pass through int unchanged: the kernel reads the bits.
+	d.launch1(kDropoutMask, int(device.DropoutBlocks(M.n)), intArg(M.n), ptrArg(M), intArg(int(threshold)), fltArg(scale),
+		intArg(int(seed)), intArg(int(offset)))
+}
+
 // SumRows computes y = βy + Σᵢ x[i,:] (column sums; the bias gradient).
 func (d *Device) SumRows(x device.Buffer, rows, cols int, beta float64, y device.Buffer) {
 	X, Y := d.buf("SumRows", x, false), d.buf("SumRows", y, false)

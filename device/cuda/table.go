@@ -24,6 +24,10 @@ const (
 	kUnaryAdjoint
 	kBinary
 	kBiasAct
+	kDropoutMask
+	kTranspose
+	kIm2Col
+	kCol2Im
 	kDotPartial
 	kDotFinal
 	kSumRows
@@ -65,6 +69,10 @@ var kernelTable = func() [numKernels]kernelRef {
 		kUnaryAdjoint:          {kernels.Elementwise, "unary_adjoint"},
 		kBinary:                {kernels.Elementwise, "binary"},
 		kBiasAct:               {kernels.Elementwise, "bias_act"},
+		kDropoutMask:           {kernels.Elementwise, "dropout_mask"},
+		kTranspose:             {kernels.Elementwise, "transpose"},
+		kIm2Col:                {kernels.Elementwise, "im2col"},
+		kCol2Im:                {kernels.Elementwise, "col2im"},
 		kDotPartial:            {kernels.Reduce, "dot_partial"},
 		kDotFinal:              {kernels.Reduce, "dot_final"},
 		kSumRows:               {kernels.Reduce, "sum_rows"},

@@ -56,6 +56,9 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 	s.run(t, "Memory", testMemory)
 	s.run(t, "Fill", testFill)
 	s.run(t, "Copy2D", testCopy2D)
+	s.run(t, "Transpose", testTranspose)
+	s.run(t, "Im2Col", testIm2Col)
+	s.run(t, "Col2Im", testCol2Im)
 	s.run(t, "Gemm", testGemm)
 	s.run(t, "Axpy", testAxpy)
 	s.run(t, "Scale", testScale)
@@ -80,6 +83,7 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 			s.run(t, "BiasActivation/"+op.String(), func(e *env) { testBiasActivation(e, op) })
 		}
 	})
+	s.run(t, "DropoutMask", testDropoutMask)
 	s.run(t, "SumRows", testSumRows)
 	s.run(t, "SumCols", testSumCols)
 	s.run(t, "ArgMaxMatches", testArgMaxMatches)
