@@ -56,6 +56,14 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], nil, device.Identity) }},
 		{Name: "Dropout", Shapes: [][]int{{6, 7}}, // a fixed (seed, offset): a fixed mask
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Dropout(in[0], 0.4, 11, 1<<32-2) }},
+		{Name: "Transpose", Shapes: [][]int{{2, 3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Transpose(in[0]) }},
+		{Name: "Conv2d", Shapes: [][]int{{2, 3, 5, 4}, {4, 3, 3, 2}, {4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Conv2d(in[0], in[1], in[2], autograd.ConvOptions{}) }},
+		{Name: "Conv2d/strided-padded-dilated", Shapes: [][]int{{2, 2, 7, 6}, {3, 2, 3, 2}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Conv2d(in[0], in[1], nil, autograd.ConvOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}})
+			}},
 		{Name: "Add", Shapes: [][]int{{2, 3}, {2, 3}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Add(in[0], in[1]) }},
 		{Name: "Sub", Shapes: [][]int{{2, 3}, {2, 3}},

@@ -35,6 +35,18 @@
 // gradient has its own shape, as in PyTorch. SumTo, its reverse, sums over
 // any broadcast's repeats (a batch [K × N] to [N], per sample to [K × 1]).
 //
+// Convolutions. Conv2d lowers a convolution to the products of Linear:
+// Im2Col copies each output pixel's patch into a row of X̃ [N·OH·OW ×
+// C·KH·KW], the weights [O, C, KH, KW] are W̃ [O × C·KH·KW] as stored, and
+// one GEMM X̃ W̃ᵀ computes every pixel of every image; a batched Transpose
+// turns its pixel-major rows into NCHW. The adjoint is the same three
+// GEMMs as Linear's, with Col2Im (a gather per pixel, no atomics) carrying
+// the patches' gradients back to the pixels:
+//
+//	x [N,C,H,W] ─Im2Col─▶ X̃ ─(·W̃ᵀ + b)─▶ Z [N·OH·OW × O] ─Transpose─▶ y [N,O,OH,OW]
+//	δ ◀─Col2Im─ E W̃ ◀──── E = ε transposed ◀──────────────────────── ε
+//	g_W = Eᵀ X̃,  g_b = Σ_pixels E
+//
 // Memory. Op outputs, error vectors and tangents are tape temporaries: Reset
 // returns them to the device's cache, so a training loop that reuses one tape
 // allocates nothing in steady state. Parameters (NewParam) live across tapes,

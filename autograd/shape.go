@@ -36,6 +36,63 @@ var reshapeOp = Op{
 	},
 }
 
+// Transpose returns x with its last two dimensions swapped, stored
+// (torch's x.transpose(-2, -1).contiguous(), or x.mT): a matrix [m × n]
+// becomes [n × m], a batch [b … × m × n] becomes [b … × n × m]. Where a
+// transpose only feeds a product, MatMulT reads it transposed instead.
+//
+//	forward:  y[…, j, i] = x[…, i, j]
+//	adjoint:  δ = ε transposed back
+//	tangent:  ẋ transposed
+func (tp *Tape) Transpose(x *Var) *Var {
+	if tp.skip(&transposeOp, x) {
+		return tp.failedVar()
+	}
+	var buf [tensor.MaxDims]int
+	shape := append(buf[:0], x.Shape()...) // x.Shape() is x's own array
+	if len(shape) < 2 {
+		panic(fmt.Sprintf("autograd: Transpose: shape %v has fewer than two dimensions", shape))
+	}
+	d := len(shape)
+	shape[d-2], shape[d-1] = shape[d-1], shape[d-2]
+	node, out := tp.Record(&transposeOp, shape, x)
+	if tp.Failed() {
+		return out
+	}
+	tp.transposeLast(x.Shape(), &x.value, &out.value)
+	return tp.Done(node)
+}
+
+// transposeLast writes x, of the given shape, with its last two
+// dimensions swapped into y.
+func (tp *Tape) transposeLast(shape []int, x, y *tensor.Tensor) {
+	d := len(shape)
+	rows, cols := shape[d-2], shape[d-1]
+	tp.dev.Transpose(x.Buffer(), product(shape[:d-2]), rows, cols, y.Buffer())
+}
+
+var transposeOp = Op{
+	Name: "Transpose",
+	Adjoint: func(tp *Tape, n *Node, eps *tensor.Tensor) {
+		x := n.In[0]
+		if !x.needsGrad {
+			return
+		}
+		d := tp.Temp(x.Shape()...)
+		if d.Valid() {
+			tp.transposeLast(n.Out.Shape(), eps, d)
+			tp.Accumulate(x, d)
+		}
+	},
+	Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
+		t := tp.Temp(n.Out.Shape()...)
+		if t.Valid() {
+			tp.transposeLast(n.In[0].Shape(), &n.In[0].tangent, t)
+		}
+		return t
+	},
+}
+
 // recordView records an op whose output is a view, not a new allocation.
 func (tp *Tape) recordView(op *Op, view *tensor.Tensor, inputs ...*Var) (*Node, *Var) {
 	n := tp.nodeArena.next()

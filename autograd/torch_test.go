@@ -213,6 +213,37 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// Transpose of a batch of matrices, and Conv2d (torch's conv2d): plain,
+	// and with strides, padding wider than the kernel's reach, dilation
+	// and no bias; shape carries stride, padding and dilation.
+	cases = append(cases, opCase{name: "transpose", op: "transpose",
+		inputs: []input{{"x", []int{2, 3, 4}, uniform(24, -2, 2), true}},
+		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+			return tp.Transpose(in["x"])
+		}})
+	for i, cv := range []struct {
+		x, w []int
+		bias bool
+		opt  autograd.ConvOptions
+	}{
+		{[]int{2, 3, 6, 5}, []int{4, 3, 3, 3}, true, autograd.ConvOptions{}},
+		{[]int{2, 2, 7, 8}, []int{3, 2, 3, 2}, true, autograd.ConvOptions{Stride: [2]int{2, 3}, Padding: [2]int{1, 2}}},
+		{[]int{1, 3, 9, 9}, []int{2, 3, 3, 3}, false, autograd.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{3, 1}, Dilation: [2]int{2, 3}}},
+	} {
+		o := cv.opt
+		ins := []input{{"x", cv.x, uniform(numel(cv.x), -1, 1), true}, {"w", cv.w, uniform(numel(cv.w), -1, 1), true}}
+		if cv.bias {
+			ins = append(ins, input{"b", cv.w[:1], uniform(cv.w[0], -1, 1), true})
+		}
+		one := func(v int) int { return max(v, 1) }
+		cases = append(cases, opCase{name: fmt.Sprintf("conv2d/%d", i), op: "conv2d",
+			shape:  []int{one(o.Stride[0]), one(o.Stride[1]), o.Padding[0], o.Padding[1], one(o.Dilation[0]), one(o.Dilation[1])},
+			inputs: ins,
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.Conv2d(in["x"], in["w"], in["b"], o)
+			}})
+	}
+
 	// Softmax and log-softmax, row-wise: ordinary rows, logits of ±1000
 	// (naive exponentials overflow), and a row of equal logits.
 	logits := append(uniform(10, -3, 3), 1000, -1000, 999, 0, 1, 2, 2, 2, 2, 2)

@@ -1,7 +1,17 @@
 // Package nn holds layers and models built on the autograd tape: Linear
-// (PyTorch's layout and initialisation), activations as layers, Sequential,
-// a Residual block (x + body(x), a DAG), and MLP, plus checkpoints in the
-// safetensors format with PyTorch's state_dict names.
+// and Conv2d (PyTorch's layouts and initialisation), LayerNorm, Dropout,
+// Flatten, activations as layers, Sequential, a Residual block (x +
+// body(x), a DAG), and MLP, plus checkpoints in the safetensors format
+// with PyTorch's state_dict names.
+//
+// Images are NCHW, as in torch: a batch of N images of C channels, H×W
+// pixels, is one [N, C, H, W] tensor, and a Conv2d weight is [out, in,
+// KH, KW]. Flatten turns [N, C, H, W] into [N, C·H·W] channel by channel,
+// so Sequential(Conv2d, ReLU, …, Flatten, Linear) loads torch's
+// state_dict of the same network unchanged:
+//
+//	x [N,1,8,8] ─Conv2d(1,8,3,pad 1)─▶ [N,8,8,8] ─ReLU─▶ ─Conv2d(8,16,3,stride 2,pad 1)─▶ [N,16,4,4]
+//	            ─ReLU─▶ ─Flatten─▶ [N,256] ─Linear(256,10)─▶ [N,10]
 //
 // A Module computes Forward on a tape and lists its trainable parameters.
 // NewLinear, NewLayerNorm, MLP and MLPLayerNorm make float32 parameters,
@@ -21,8 +31,8 @@
 // Dropout (torch.nn.Dropout) is the one layer that behaves differently
 // in training and evaluation: SetTraining(model, false) switches every
 // Dropout inside a model to the identity, as torch's model.eval() does,
-// and SetTraining(model, true) back. Its masks come from the layer's own
-// seeded generator on the host.
+// and SetTraining(model, true) back. Its masks are drawn on the device from
+// Philox-4x32-10 under the layer's seed (autograd.Tape.Dropout).
 //
 // Names follow torch.nn: a Sequential names its children by index and an
 // activation takes an index but owns no parameter, so

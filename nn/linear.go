@@ -43,31 +43,48 @@ func NewLinearDType(dev device.Device, dt device.DType, in, out int, rng *rand.R
 	if dt != device.Float32 && dt != device.Float64 {
 		return nil, fmt.Errorf("nn: NewLinear(%d, %d): dtype %v is not float32 or float64", in, out, dt)
 	}
-	// The device memory first: a layer too large for the device fails
-	// there, with an error, before its initial values are drawn on the host.
-	w, err := tensor.New(dev, dt, out, in)
+	ts, err := initParams(dev, dt, 1/math.Sqrt(float64(in)), rng, []int{out, in}, []int{out})
 	if err != nil {
 		return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
 	}
-	b, err := tensor.New(dev, dt, out)
-	if err != nil {
-		w.Release()
-		return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
+	w, b := ts[0], ts[1]
+	return &Linear{In: in, Out: out, Weight: autograd.NewParam("weight", w), Bias: autograd.NewParam("bias", b)}, nil
+}
+
+// initParams allocates one tensor of dtype dt per shape on dev and fills
+// them, in order, with U(−bound, bound) draws from rng: PyTorch's default
+// initialisation of a layer's weight and bias (kaiming_uniform(a=√5) is
+// U(−1/√fan_in, 1/√fan_in)). The device memory comes first: a layer too
+// large for the device fails there, with an error, before its values are
+// drawn on the host.
+func initParams(dev device.Device, dt device.DType, bound float64, rng *rand.Rand, shapes ...[]int) ([]*tensor.Tensor, error) {
+	ts := make([]*tensor.Tensor, 0, len(shapes))
+	release := func() {
+		for _, t := range ts {
+			t.Release()
+		}
 	}
-	bound := 1 / math.Sqrt(float64(in))
-	for _, t := range []*tensor.Tensor{w, b} {
+	for _, shape := range shapes {
+		t, err := tensor.New(dev, dt, shape...)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	for _, t := range ts {
+		var err error
 		if dt == device.Float64 {
 			err = dev.Upload64(t.Buffer(), uniform[float64](rng, t.Len(), bound))
 		} else {
 			err = dev.Upload32(t.Buffer(), uniform[float32](rng, t.Len(), bound))
 		}
 		if err != nil {
-			w.Release()
-			b.Release()
-			return nil, fmt.Errorf("nn: NewLinear(%d, %d): %w", in, out, err)
+			release()
+			return nil, err
 		}
 	}
-	return &Linear{In: in, Out: out, Weight: autograd.NewParam("weight", w), Bias: autograd.NewParam("bias", b)}, nil
+	return ts, nil
 }
 
 // uniform draws n values of U(−bound, bound) from rng, each as a float64

@@ -62,26 +62,13 @@ func main() {
 	}
 
 	// Inference: no tape nodes are recorded.
-	var logits *autograd.Var
-	tp.NoGrad(func() { logits = model.Forward(tp, tp.ConstantFloat32(test.X, test.Len(), test.Features)) })
-	if err := tp.Err(); err != nil { // out of device memory, say
-		log.Fatal(err)
-	}
-	out, err := logits.Value().Float32s()
+	var acc float64
+	tp.NoGrad(func() {
+		logits := model.Forward(tp, tp.ConstantFloat32(test.X, test.Len(), test.Features))
+		acc, err = loss.Accuracy(tp, logits, tp.ConstantFloat32(test.Y, test.Len())) // out of device memory, say
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	correct := 0
-	for i := 0; i < test.Len(); i++ {
-		row, best := out[i*10:(i+1)*10], 0
-		for c := range row {
-			if row[c] > row[best] {
-				best = c
-			}
-		}
-		if best == int(test.Y[i]) {
-			correct++
-		}
-	}
-	fmt.Printf("test accuracy %.2f%% on %s\n", 100*float64(correct)/float64(test.Len()), dev.Name())
+	fmt.Printf("test accuracy %.2f%% on %s\n", 100*acc, dev.Name())
 }

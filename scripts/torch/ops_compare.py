@@ -102,6 +102,11 @@ def forward(case, x):
         a = x["a"].T if ta == "T" else x["a"]
         b = x["b"].T if tb == "T" else x["b"]
         return a @ b
+    if op == "transpose":
+        return x["x"].transpose(-2, -1)
+    if op == "conv2d":
+        sh, sw, ph, pw, dh, dw = case["shape"]
+        return F.conv2d(x["x"], x["w"], x.get("b"), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
     if op == "sum":
         return x["x"].sum()
     if op == "mean":

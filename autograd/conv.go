@@ -1,0 +1,160 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+// ConvOptions are the stride, zero padding and dilation of Conv2d, as
+// (height, width) pairs: torch.nn.functional.conv2d's stride, padding and
+// dilation. A zero stride or dilation means 1, so the zero value is
+// torch's default (stride 1, no padding, no dilation).
+type ConvOptions struct {
+	Stride, Padding, Dilation [2]int
+}
+
+// geometry returns the convolution of x [N, C, H, W] by w [O, C, KH, KW]
+// under o, with the defaults filled in.
+func (o ConvOptions) geometry(x, w []int) device.ConvGeometry {
+	one := func(v int) int {
+		if v == 0 {
+			return 1
+		}
+		return v
+	}
+	return device.ConvGeometry{
+		N: x[0], C: x[1], H: x[2], W: x[3], KH: w[2], KW: w[3],
+		StrideH: one(o.Stride[0]), StrideW: one(o.Stride[1]),
+		PadH: o.Padding[0], PadW: o.Padding[1],
+		DilationH: one(o.Dilation[0]), DilationW: one(o.Dilation[1]),
+	}
+}
+
+// Conv2d returns the 2-D convolution (torch's cross-correlation, groups =
+// 1) of images x [N, C, H, W] by weights w [O, C, KH, KW] plus a bias b
+// [O] (or nil): y [N, O, OH, OW], NCHW as in PyTorch. It is lowered to
+// one product: the patches of x (Im2Col) form X̃ [N·OH·OW × C·KH·KW], one
+// row per output pixel, the weights are W̃ = w as [O × C·KH·KW], and
+//
+//	forward:  Z = X̃ W̃ᵀ + 1bᵀ  (pixels × channels),  y = Z per image transposed
+//	adjoint:  E = ε per image transposed;  g_W = Eᵀ X̃;  g_b = Σ_pixels E;
+//	          δ = Col2Im(E W̃)  (each patch element back to its pixel)
+//	tangent:  ẏ = Im2Col(ẋ) W̃ᵀ + X̃ Ẇᵀ + 1ḃᵀ, transposed per image
+//
+// so a convolution is a Linear layer applied to every patch: the same
+// three GEMMs, plus the copies that gather patches and transpose between
+// pixel-major and channel-major order. X̃ is kept for the adjoint:
+// N·OH·OW·C·KH·KW elements until Reset.
+func (tp *Tape) Conv2d(x, w, b *Var, opt ConvOptions) *Var {
+	if tp.skip(&conv2dOp, x, w, b) {
+		return tp.failedVar()
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[1] {
+		panic(fmt.Sprintf("autograd: Conv2d: input %v and weight %v: want x [N, C, H, W] and w [O, C, KH, KW]", xs, ws))
+	}
+	if b != nil && (b.value.Dims() != 1 || b.value.Len() != ws[0]) {
+		panic(fmt.Sprintf("autograd: Conv2d: bias %v for weight %v: want [%d]", b.Shape(), ws, ws[0]))
+	}
+	g := opt.geometry(xs, ws)
+	if err := g.Check(); err != nil {
+		panic(fmt.Sprintf("autograd: Conv2d: input %v, weight %v, %+v: %v", xs, ws, opt, err))
+	}
+	node, out := tp.Record(&conv2dOp, []int{g.N, ws[0], g.OutH(), g.OutW()}, x, w, b)
+	if tp.Failed() {
+		return out
+	}
+	cols := tp.Temp(g.Pixels(), g.Patch())
+	if !cols.Valid() {
+		return out
+	}
+	node.Save(0, cols)
+	node.Int[0], node.Int[1], node.Int[2] = packPair(g.StrideH, g.StrideW), packPair(g.PadH, g.PadW), packPair(g.DilationH, g.DilationW)
+	tp.dev.Im2Col(x.value.Buffer(), g, cols.Buffer())
+	z := tp.Temp(g.Pixels(), ws[0])
+	if !z.Valid() {
+		return out
+	}
+	tp.gemm(mat{cols, g.Pixels(), g.Patch(), false}, weightMat(&w.value, g).flip(), 0, z)
+	if b != nil {
+		tp.dev.BiasActivation(device.Identity, z.Buffer(), g.Pixels(), ws[0], b.value.Buffer(), z.Buffer())
+	}
+	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), ws[0], out.value.Buffer())
+	return tp.Done(node)
+}
+
+var conv2dOp = Op{Name: "Conv2d", Adjoint: conv2dAdjoint, Tangent: conv2dTangent}
+
+// packPair and unpackPair keep a (height, width) pair in one Node.Int.
+func packPair(h, w int) int       { return h<<32 | w }
+func unpackPair(p int) (int, int) { return p >> 32, p & (1<<32 - 1) }
+
+// nodeGeometry rebuilds the convolution a Conv2d node ran.
+func nodeGeometry(n *Node) device.ConvGeometry {
+	var o ConvOptions
+	o.Stride[0], o.Stride[1] = unpackPair(n.Int[0])
+	o.Padding[0], o.Padding[1] = unpackPair(n.Int[1])
+	o.Dilation[0], o.Dilation[1] = unpackPair(n.Int[2])
+	return o.geometry(n.In[0].Shape(), n.In[1].Shape())
+}
+
+// weightMat is a weight [O, C, KH, KW] (or its tangent) as the matrix W̃
+// [O × C·KH·KW] that it is in memory.
+func weightMat(w *tensor.Tensor, g device.ConvGeometry) mat {
+	return mat{w, w.Dim(0), g.Patch(), false}
+}
+
+func conv2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
+	x, w, b := n.In[0], n.In[1], n.In[2]
+	g, o := nodeGeometry(n), w.value.Dim(0)
+	pix := g.OutH() * g.OutW()
+	e := tp.Temp(g.Pixels(), o) // E: ε pixel-major
+	if !e.Valid() {
+		return
+	}
+	tp.dev.Transpose(eps.Buffer(), g.N, o, pix, e.Buffer())
+	E := mat{e, g.Pixels(), o, false}
+	if gb, beta := tp.GradDest(b); gb != nil {
+		tp.dev.SumRows(e.Buffer(), g.Pixels(), o, beta, gb.Buffer())
+	}
+	if gw, beta := tp.GradDest(w); gw != nil {
+		tp.gemm(E.flip(), mat{&n.Saved[0], g.Pixels(), g.Patch(), false}, beta, gw) // Eᵀ X̃
+	}
+	if dx, beta := tp.GradDest(x); dx != nil {
+		dcols := tp.Temp(g.Pixels(), g.Patch())
+		if !dcols.Valid() {
+			return
+		}
+		tp.gemm(E, weightMat(&w.value, g), 0, dcols) // E W̃
+		tp.dev.Col2Im(dcols.Buffer(), g, beta, dx.Buffer())
+	}
+}
+
+func conv2dTangent(tp *Tape, n *Node) *tensor.Tensor {
+	x, w, b := n.In[0], n.In[1], n.In[2]
+	g, o := nodeGeometry(n), w.value.Dim(0)
+	z := tp.Temp(g.Pixels(), o)
+	out := tp.Temp(n.Out.Shape()...)
+	if !z.Valid() || !out.Valid() {
+		return out
+	}
+	tp.dev.Fill(z.Buffer(), 0)
+	if x.hasTangent {
+		dcols := tp.Temp(g.Pixels(), g.Patch())
+		if !dcols.Valid() {
+			return out
+		}
+		tp.dev.Im2Col(x.tangent.Buffer(), g, dcols.Buffer())
+		tp.gemm(mat{dcols, g.Pixels(), g.Patch(), false}, weightMat(&w.value, g).flip(), 1, z)
+	}
+	if w.hasTangent {
+		tp.gemm(mat{&n.Saved[0], g.Pixels(), g.Patch(), false}, weightMat(&w.tangent, g).flip(), 1, z)
+	}
+	if b != nil && b.hasTangent {
+		tp.dev.BiasActivation(device.Identity, z.Buffer(), g.Pixels(), o, b.tangent.Buffer(), z.Buffer())
+	}
+	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), o, out.Buffer())
+	return out
+}

@@ -1,0 +1,108 @@
+// Command cnn trains a small convolutional network on the embedded 8×8
+// digits, each image one channel of an NCHW batch [K, 1, 8, 8]:
+//
+//	Conv2d(1, 32, 3, padding 1) → ReLU → Conv2d(32, 32, 3, stride 2, padding 1) → ReLU
+//	→ Flatten → Linear(512, 10)
+//
+// the network torch.nn.Sequential would build from the same layers, whose
+// checkpoint (written to cnn.safetensors with -save) torch loads with
+// load_state_dict(strict=True).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	_ "github.com/adjoint-go/adjoint/cpu" // registers the "cpu" device
+	"github.com/adjoint-go/adjoint/data"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/loss"
+	"github.com/adjoint-go/adjoint/nn"
+	"github.com/adjoint-go/adjoint/optim"
+)
+
+func main() {
+	epochs := flag.Int("epochs", 15, "passes over the training set")
+	save := flag.String("save", "", "write the trained model's state_dict here (safetensors)")
+	flag.Parse()
+
+	dev, err := device.Open("auto") // CUDA when built with -tags cuda on a GPU host, else the CPU
+	if err != nil {
+		log.Fatal(err)
+	}
+	digits, err := data.Digits()
+	if err != nil {
+		log.Fatal(err)
+	}
+	train, test, err := data.Split(digits, 0.2, 42)
+	if err != nil {
+		log.Fatal(err)
+	}
+	std := data.FitStandardizer(train.X, train.Features)
+	std.Apply(train.X)
+	std.Apply(test.X)
+
+	model, err := build(dev, rand.New(rand.NewPCG(1, 0)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(model)
+	opt, err := optim.NewAdam(model.Params(), optim.DefaultAdam())
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	tp := autograd.NewTape(dev, device.Float32)
+	batches := data.NewBatcher(train, 64, true, 1)
+	for epoch := 1; epoch <= *epochs; epoch++ {
+		for x, y, k, ok := batches.Next(); ok; x, y, k, ok = batches.Next() {
+			images := tp.ConstantFloat32(x, k, 1, 8, 8) // a row of 64 pixels is one 8×8 image
+			logits := model.Forward(tp, images)
+			l := loss.SoftmaxCrossEntropyIndex(tp, logits, tp.ConstantFloat32(y, k), loss.Mean)
+			if err := tp.Backward(l); err != nil {
+				log.Fatal(err)
+			}
+			if err := opt.Step(); err != nil {
+				log.Fatal(err)
+			}
+			opt.ZeroGrad()
+			tp.Reset()
+		}
+		batches.Reset()
+	}
+
+	var acc float64
+	tp.NoGrad(func() {
+		logits := model.Forward(tp, tp.ConstantFloat32(test.X, test.Len(), 1, 8, 8))
+		acc, err = loss.Accuracy(tp, logits, tp.ConstantFloat32(test.Y, test.Len()))
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("test accuracy %.2f%% after %d epochs on %s\n", 100*acc, *epochs, dev.Name())
+	if *save != "" {
+		if err := nn.Save(*save, model, nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+// build returns the network, its parameters drawn from rng.
+func build(dev device.Device, rng *rand.Rand) (*nn.Sequential, error) {
+	c1, err := nn.NewConv2d(dev, 1, 32, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)
+	if err != nil {
+		return nil, err
+	}
+	c2, err := nn.NewConv2d(dev, 32, 32, [2]int{3, 3}, autograd.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, rng)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := nn.NewLinear(dev, 32*4*4, 10, rng)
+	if err != nil {
+		return nil, err
+	}
+	return nn.NewSequential(c1, nn.ReLU(), c2, nn.ReLU(), nn.Flatten{}, fc), nil
+}

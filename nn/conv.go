@@ -1,0 +1,116 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+)
+
+// Conv2d is torch.nn.Conv2d with groups = 1 and zero padding: images x
+// [N, In, H, W] to y [N, Out, OH, OW] by weight [Out, In, KH, KW] and bias
+// [Out], with the stride, padding and dilation of Options (see
+// autograd.Tape.Conv2d for the products it runs).
+type Conv2d struct {
+	In, Out      int
+	Kernel       [2]int // KH, KW
+	Options      autograd.ConvOptions
+	Weight, Bias *autograd.Var
+}
+
+// NewConv2d allocates a float32 Conv2d layer on dev with PyTorch's default
+// initialisation, U(−1/√fan_in, 1/√fan_in) for the weight and the bias
+// with fan_in = In·KH·KW, drawn from rng (the weight in memory order, then
+// the bias): a seeded rng gives the same layer on every device, though not
+// PyTorch's numbers. The zero opt is torch's default: stride 1, no
+// padding, no dilation.
+func NewConv2d(dev device.Device, in, out int, kernel [2]int, opt autograd.ConvOptions, rng *rand.Rand) (*Conv2d, error) {
+	return NewConv2dDType(dev, device.Float32, in, out, kernel, opt, rng)
+}
+
+// NewConv2dDType is NewConv2d with parameters of dtype dt (device.Float64
+// on the cpu device, for gradient checks), drawn as NewLinearDType draws.
+func NewConv2dDType(dev device.Device, dt device.DType, in, out int, kernel [2]int, opt autograd.ConvOptions, rng *rand.Rand) (*Conv2d, error) {
+	name := fmt.Sprintf("NewConv2d(%d, %d, kernel %v)", in, out, kernel)
+	if in <= 0 || out <= 0 || kernel[0] <= 0 || kernel[1] <= 0 {
+		return nil, fmt.Errorf("nn: %s: channels and kernel sizes must be positive", name)
+	}
+	for _, v := range []int{opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1]} {
+		if v < 0 {
+			return nil, fmt.Errorf("nn: %s: negative stride, padding or dilation in %+v", name, opt)
+		}
+	}
+	fanIn := in * kernel[0] * kernel[1]
+	if fanIn/in != kernel[0]*kernel[1] || out > math.MaxInt/fanIn {
+		return nil, fmt.Errorf("nn: %s: the weight has more than MaxInt elements", name)
+	}
+	if dt != device.Float32 && dt != device.Float64 {
+		return nil, fmt.Errorf("nn: %s: dtype %v is not float32 or float64", name, dt)
+	}
+	ts, err := initParams(dev, dt, 1/math.Sqrt(float64(fanIn)), rng, []int{out, in, kernel[0], kernel[1]}, []int{out})
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", name, err)
+	}
+	return &Conv2d{In: in, Out: out, Kernel: kernel, Options: opt,
+		Weight: autograd.NewParam("weight", ts[0]), Bias: autograd.NewParam("bias", ts[1])}, nil
+}
+
+// Forward returns the convolution of x [N, In, H, W] plus the bias.
+func (c *Conv2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return tp.Conv2d(x, c.Weight, c.Bias, c.Options)
+}
+
+// Params is [Weight, Bias] (Bias may be nil and is then left out).
+func (c *Conv2d) Params() []*autograd.Var {
+	if c.Bias == nil {
+		return []*autograd.Var{c.Weight}
+	}
+	return []*autograd.Var{c.Weight, c.Bias}
+}
+
+// NamedParams names the parameters "weight" and "bias", as torch does.
+func (c *Conv2d) NamedParams() []NamedParam {
+	ps := []NamedParam{{"weight", c.Weight}}
+	if c.Bias != nil {
+		ps = append(ps, NamedParam{"bias", c.Bias})
+	}
+	return ps
+}
+
+// String prints the layer as torch prints it.
+func (c *Conv2d) String() string {
+	one := func(v int) int { return max(v, 1) }
+	o := c.Options
+	s := fmt.Sprintf("Conv2d(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", c.In, c.Out, c.Kernel[0], c.Kernel[1], one(o.Stride[0]), one(o.Stride[1]))
+	if o.Padding != [2]int{} {
+		s += fmt.Sprintf(", padding=(%d, %d)", o.Padding[0], o.Padding[1])
+	}
+	if one(o.Dilation[0]) != 1 || one(o.Dilation[1]) != 1 {
+		s += fmt.Sprintf(", dilation=(%d, %d)", one(o.Dilation[0]), one(o.Dilation[1]))
+	}
+	if c.Bias == nil {
+		s += ", bias=False"
+	}
+	return s + ")"
+}
+
+// Flatten is torch.nn.Flatten(): x [N, d₁, d₂, …] becomes [N, d₁·d₂·…], a
+// view (nothing is copied). It joins convolutions to Linear layers: NCHW
+// flattens channel by channel, as in torch, so a Linear after it takes
+// torch's weights unchanged.
+type Flatten struct{}
+
+// Forward returns x reshaped to [N, −1].
+func (Flatten) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	if tp.Failed() {
+		return x
+	}
+	return tp.Reshape(x, x.Shape()[0], -1)
+}
+
+// Params is empty: a Flatten has no parameters.
+func (Flatten) Params() []*autograd.Var { return nil }
+
+func (Flatten) String() string { return "Flatten(start_dim=1, end_dim=-1)" }

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""A convolutional checkpoint from adjoint, run by PyTorch.
+
+Reads an adjoint checkpoint of the network of nn/conv_test.go's
+TestCNNCheckpointTorch,
+
+    Sequential(Conv2d(1, 8, 3, padding=1), ReLU(),
+               Conv2d(8, 16, 3, stride=2, padding=(1, 2), dilation=(1, 2)), ReLU(),
+               Flatten(), Linear(16*4*4, 10))
+
+loads it into the same torch model with load_state_dict(strict=True), and
+checks that torch's outputs on the checkpoint's test/x [N, 1, 8, 8] equal
+adjoint's test/y: the weight layout [out, in, KH, KW], the padding, stride
+and dilation, and Flatten's channel-major order must all agree.
+
+usage: cnn_checkpoint.py ADJOINT.safetensors
+"""
+
+import sys
+
+import torch
+
+from checkpoint_roundtrip import read_safetensors
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    tensors, _ = read_safetensors(sys.argv[1])
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(8, 16, 3, stride=2, padding=(1, 2), dilation=(1, 2)), torch.nn.ReLU(),
+        torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 10))
+    state = {k: v for k, v in tensors.items() if "/" not in k}
+    model.load_state_dict(state, strict=True)
+    with torch.no_grad():
+        y = model(tensors["test/x"])
+    want = tensors["test/y"]
+    if y.shape != want.shape:
+        sys.exit(f"torch's output has shape {tuple(y.shape)}, adjoint's {tuple(want.shape)}")
+    diff = float((y - want).abs().max())
+    print(f"adjoint -> torch: strict load of {sorted(state)}, output {tuple(y.shape)}, max |torch - adjoint| = {diff:.3g}")
+    if diff > 1e-5:
+        sys.exit(f"torch outputs differ from adjoint's by {diff}")
+
+
+if __name__ == "__main__":
+    main()
