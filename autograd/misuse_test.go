@@ -317,6 +317,7 @@ func TestAllocationFailureAnywhere(t *testing.T) {
 	mv := must(tensor.FromFloat64(ref, []float64{1, 2}, 2, 1, 1))
 	wv := must(tensor.FromFloat64(ref, []float64{0.5, -0.25, 1, 0.75, -1, 0.5}, 2, 3))
 	gv := must(tensor.FromFloat64(ref, []float64{1, 2}, 2))
+	kv := must(tensor.FromFloat64(ref, []float64{1, -1, 0.5, 2, -0.5, 1, 0.25, -2}, 2, 2, 1, 2))
 	step := func(tp *autograd.Tape) error {
 		x := tp.Add(tp.Input(xv, true), tp.ConstantFloat64(make([]float64, 6), 2, 3))
 		x.SetTangent(xt) // forward mode through every op too (on a failed op's Var: nothing)
@@ -328,6 +329,9 @@ func TestAllocationFailureAnywhere(t *testing.T) {
 		h = tp.Softmax(tp.Concat(1, h, tp.Slice(tp.MatMul(h, w), 1, 0, 1)))
 		parts := tp.Split(h, 1, 1, 2)
 		u := tp.Sub(tp.Mean(parts[0]), tp.Sum(tp.Mul(parts[1], parts[1])))
+		img := tp.Reshape(x, 1, 2, 1, 3) // one image, two channels, 1×3 pixels
+		c := tp.Conv2d(img, tp.Input(kv, true), g, autograd.ConvOptions{Padding: [2]int{0, 1}})
+		u = tp.Add(u, tp.Mean(tp.Dropout(tp.Transpose(c), 0.5, 1, 0)))
 		l := loss.MSE(tp, h, tp.Input(xt, false), loss.Mean)
 		return tp.Backward(tp.Add(tp.Add(u, l), tp.Sum(tp.BroadcastTo(g, 3, 2))))
 	}
