@@ -17,17 +17,19 @@ func (c *CPU) Transpose(x device.Buffer, batch, rows, cols int, y device.Buffer)
 	checkLen(name, "x", X, n)
 	checkLen(name, "y", Y, n)
 	if X.f64 != nil {
-		transpose(X.f64[:n], batch, rows, cols, Y.f64[:n])
+		transpose(X.f64, rows, cols, Y.f64, 0, batch)
 		return
 	}
-	transpose(X.f32[:n], batch, rows, cols, Y.f32[:n])
+	c.par.a = args{x: X.f32, y: Y.f32, rows: rows, cols: cols}
+	c.par.run(taskTranspose, batch, rows*cols)
 }
 
-// transpose walks x in tiles of tile×tile, so that both the rows read and
-// the rows written stay in the cache.
-func transpose[T float](x []T, batch, rows, cols int, y []T) {
+// transpose transposes matrices lo…hi−1, walking each in tiles of
+// tile×tile, so that both the rows read and the rows written stay in the
+// cache.
+func transpose[T float](x []T, rows, cols int, y []T, lo, hi int) {
 	const tile = 32
-	for b := 0; b < batch; b++ {
+	for b := lo; b < hi; b++ {
 		xb, yb := x[b*rows*cols:(b+1)*rows*cols], y[b*rows*cols:(b+1)*rows*cols]
 		for i0 := 0; i0 < rows; i0 += tile {
 			for j0 := 0; j0 < cols; j0 += tile {
@@ -61,30 +63,31 @@ func checkConv(op string, g device.ConvGeometry, x, cols *Buffer) {
 }
 
 // Im2Col copies every patch of x that the convolution g reads into a row
-// of cols.
+// of cols. Float32 batches large enough are split over the workers by
+// images.
 func (c *CPU) Im2Col(x device.Buffer, g device.ConvGeometry, cols device.Buffer) {
 	c.call.Lock()
 	defer c.call.Unlock()
 	X, C := mustBuf(x, "Im2Col"), mustBuf(cols, "Im2Col")
 	checkConv("Im2Col", g, X, C)
 	if X.f64 != nil {
-		im2col(X.f64, g, C.f64)
+		im2col(X.f64, g, C.f64, 0, g.N)
 		return
 	}
-	im2col(X.f32, g, C.f32)
+	c.par.a = args{x: X.f32, y: C.f32, conv: g}
+	c.par.run(taskIm2Col, g.N, g.OutH()*g.OutW()*g.Patch())
 }
 
-func im2col[T float](x []T, g device.ConvGeometry, cols []T) {
-	oh, ow := g.OutH(), g.OutW()
-	r := 0 // the row of cols: (n, i, j)
-	for n := 0; n < g.N; n++ {
+// im2col fills the rows of cols of images lo…hi−1.
+func im2col[T float](x []T, g device.ConvGeometry, cols []T, lo, hi int) {
+	oh, ow, patch := g.OutH(), g.OutW(), g.Patch()
+	for n := lo; n < hi; n++ {
 		for i := 0; i < oh; i++ {
 			for j := 0; j < ow; j++ {
-				row := cols[r*g.Patch() : (r+1)*g.Patch()]
-				r++
+				row := cols[((n*oh+i)*ow+j)*patch:][:patch]
 				k := 0
 				for c := 0; c < g.C; c++ {
-					img := x[(n*g.C+c)*g.H*g.W : (n*g.C+c+1)*g.H*g.W]
+					img := x[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
 					for kh := 0; kh < g.KH; kh++ {
 						h := i*g.StrideH - g.PadH + kh*g.DilationH
 						for kw := 0; kw < g.KW; kw++ {
@@ -104,48 +107,57 @@ func im2col[T float](x []T, g device.ConvGeometry, cols []T) {
 }
 
 // Col2Im sums, into each pixel of x, the elements of cols that Im2Col
-// copies from it.
+// copies from it. Float32 batches large enough are split over the workers
+// by images, whose pixels no other image's patches touch.
 func (c *CPU) Col2Im(cols device.Buffer, g device.ConvGeometry, beta float64, x device.Buffer) {
 	c.call.Lock()
 	defer c.call.Unlock()
 	X, C := mustBuf(x, "Col2Im"), mustBuf(cols, "Col2Im")
 	checkConv("Col2Im", g, X, C)
 	if X.f64 != nil {
-		col2im(C.f64, g, beta, X.f64)
+		col2im(C.f64, g, beta, X.f64, 0, g.N)
 		return
 	}
-	col2im(C.f32, g, beta, X.f32)
+	c.par.a = args{x: C.f32, y: X.f32, conv: g, param: beta}
+	c.par.run(taskCol2Im, g.N, g.OutH()*g.OutW()*g.Patch())
 }
 
-// col2im gathers per pixel, over the taps (kh, kw) in order, the output
-// pixels (i, j) that read it: i·StrideH = h + PadH − kh·DilationH.
-func col2im[T float](cols []T, g device.ConvGeometry, beta float64, x []T) {
+// col2im computes images lo…hi−1 of x = βx + Col2Im(cols): it scales
+// (or clears) them, then adds each element of cols to the pixel it was
+// copied from, walking cols in order: the scatter form, which needs no
+// division, and each pixel's terms still add up in one fixed order.
+func col2im[T float](cols []T, g device.ConvGeometry, beta float64, x []T, lo, hi int) {
 	oh, ow, patch := g.OutH(), g.OutW(), g.Patch()
-	for n := 0; n < g.N; n++ {
-		for c := 0; c < g.C; c++ {
-			img := x[(n*g.C+c)*g.H*g.W : (n*g.C+c+1)*g.H*g.W]
-			for h := 0; h < g.H; h++ {
-				for w := 0; w < g.W; w++ {
-					var s T
+	imgs := x[lo*g.C*g.H*g.W : hi*g.C*g.H*g.W]
+	switch beta {
+	case 0:
+		clear(imgs)
+	case 1:
+	default:
+		for i := range imgs {
+			imgs[i] *= T(beta)
+		}
+	}
+	for n := lo; n < hi; n++ {
+		for i := 0; i < oh; i++ {
+			for j := 0; j < ow; j++ {
+				row := cols[((n*oh+i)*ow+j)*patch:][:patch]
+				k := 0
+				for c := 0; c < g.C; c++ {
+					img := x[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
 					for kh := 0; kh < g.KH; kh++ {
-						th := h + g.PadH - kh*g.DilationH
-						if th < 0 || th%g.StrideH != 0 || th/g.StrideH >= oh {
+						h := i*g.StrideH - g.PadH + kh*g.DilationH
+						if h < 0 || h >= g.H {
+							k += g.KW
 							continue
 						}
-						i := th / g.StrideH
 						for kw := 0; kw < g.KW; kw++ {
-							tw := w + g.PadW - kw*g.DilationW
-							if tw < 0 || tw%g.StrideW != 0 || tw/g.StrideW >= ow {
-								continue
+							if w := j*g.StrideW - g.PadW + kw*g.DilationW; w >= 0 && w < g.W {
+								img[h*g.W+w] += row[k]
 							}
-							j := tw / g.StrideW
-							s += cols[((n*oh+i)*ow+j)*patch+(c*g.KH+kh)*g.KW+kw]
+							k++
 						}
 					}
-					if beta != 0 {
-						s += T(beta) * img[h*g.W+w]
-					}
-					img[h*g.W+w] = s
 				}
 			}
 		}

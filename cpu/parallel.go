@@ -30,6 +30,9 @@ const (
 	taskSGD
 	taskAdam
 	taskDropoutMask
+	taskIm2Col
+	taskCol2Im
+	taskTranspose
 )
 
 // args holds the operands of the parallel call in flight. Element kernels
@@ -49,6 +52,9 @@ type args struct {
 	adam       device.AdamConfig
 	// DropoutMask's generator: lo and hi index Philox blocks of four.
 	seed, offset, threshold uint64
+	// Im2Col's and Col2Im's convolution: lo and hi index images.
+	conv device.ConvGeometry
+	rows int // Transpose's matrices are rows×cols; lo and hi index them
 }
 
 type task struct {
@@ -163,6 +169,12 @@ func (p *pool) exec(t task) {
 		sgd(a.x[lo:hi], a.y[lo:hi], opt32(a.m, lo, hi), a.sgd)
 	case taskAdam:
 		adam(a.x[lo:hi], a.y[lo:hi], a.m[lo:hi], a.e[lo:hi], a.adam)
+	case taskTranspose:
+		transpose(a.x, a.rows, a.cols, a.y, lo, hi)
+	case taskIm2Col:
+		im2col(a.x, a.conv, a.y, lo, hi)
+	case taskCol2Im:
+		col2im(a.x, a.conv, a.param, a.y, lo, hi)
 	case taskDropoutMask:
 		dropoutMask(a.y[4*lo:min(4*hi, len(a.y))], uint64(lo), a.threshold, a.param, a.seed, a.offset)
 	}

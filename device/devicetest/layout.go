@@ -9,7 +9,7 @@ import (
 
 // transposeShapes are (batch, rows, cols) of Transpose, vectors and sizes
 // off GPU tiles among them.
-var transposeShapes = [][3]int{{1, 1, 1}, {0, 3, 4}, {1, 1, 7}, {1, 7, 1}, {3, 17, 31}, {2, 33, 65}, {5, 64, 3}, {1, 257, 129}}
+var transposeShapes = [][3]int{{1, 1, 1}, {0, 3, 4}, {1, 1, 7}, {1, 7, 1}, {3, 17, 31}, {2, 33, 65}, {5, 64, 3}, {1, 257, 129}, {4, 100, 90}} // the last splits over CPU threads
 
 // testTranspose requires y[b, j, i] = x[b, i, j] exactly, on a NaN-filled
 // y, with x untouched.
@@ -45,6 +45,7 @@ var convGeometries = []device.ConvGeometry{
 	{N: 2, C: 1, H: 4, W: 4, KH: 2, KW: 2, StrideH: 3, StrideW: 3, PadH: 3, PadW: 0, DilationH: 1, DilationW: 1},
 	{N: 4, C: 5, H: 13, W: 11, KH: 5, KW: 4, StrideH: 2, StrideW: 1, PadH: 2, PadW: 1, DilationH: 1, DilationW: 2},
 	{N: 0, C: 2, H: 3, W: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1},
+	{N: 9, C: 3, H: 16, W: 15, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilationH: 1, DilationW: 1}, // splits over CPU threads
 }
 
 // im2colRef is Im2Col written as the definition reads, and where returns,
