@@ -85,6 +85,7 @@ func BenchmarkMLPStep(b *testing.B)  { benchKinds(b, KindMLP) }
 func BenchmarkKSweep(b *testing.B)   { benchKinds(b, KindKSweep) }
 func BenchmarkOrder(b *testing.B)    { benchKinds(b, KindOrder) }
 func BenchmarkResidual(b *testing.B) { benchKinds(b, KindResidual) }
+func BenchmarkConvStep(b *testing.B) { benchKinds(b, KindConv) }
 
 // ---- unit tests; none asserts a time ----
 
@@ -157,6 +158,8 @@ func TestFlopCounts(t *testing.T) {
 		{Config{Kind: KindMLP, Sizes: []int{64, 128, 10}, Batch: 64}, 6 * 64 * (64*128 + 128*10)},
 		{Config{Kind: KindKSweep, Sizes: []int{784, 512, 512, 10}, Batch: 1}, 6 * (784*512 + 512*512 + 512*10)},
 		{Config{Kind: KindResidual, Sizes: []int{784, 512, 10}, Blocks: 3, Batch: 256}, 6 * 256 * (784*512 + 6*512*512 + 512*10)},
+		// 1×8×8 → 32 channels (8×8) → 32 channels (stride 2: 4×4) → 10.
+		{Config{Kind: KindConv, Image: []int{1, 8, 8}, Channels: []int{32, 32}, Classes: 10, Batch: 64}, 6 * 64 * (64*32*9 + 16*32*32*9 + 512*10)},
 		{Config{Kind: KindOrder, Order: OrderFwd, Sizes: []int{4, 3, 2}, Batch: 5}, 2 * 5 * (4*3 + 3*2)},
 		{Config{Kind: KindOrder, Order: OrderGrad, Sizes: []int{4, 3, 2}, Batch: 5}, 6 * 5 * (4*3 + 3*2)},
 		// Right to left: K·4·M·N²; left to right: S·(4·M·N² + 2·(M−1)·N³).
@@ -187,7 +190,8 @@ func TestTableIsConsistent(t *testing.T) {
 	// The required shapes are there.
 	for _, want := range []string{"gemm/NN/1024", "gemm/TN/1024", "gemm/NT/1024", "mlp/small/64-128-10/K64",
 		"mlp/medium/784-512-512-10/K256", "mlp/wide/2048-2048-2048-10/K512", "ksweep/medium/K1", "ksweep/medium/K256",
-		"order/rtl/N32", "order/ltr/N1024", "order/fwd/medium/K256", "order/grad/medium/K256"} {
+		"order/rtl/N32", "order/ltr/N1024", "order/fwd/medium/K256", "order/grad/medium/K256",
+		"conv/digits/1x8x8-32-32/K64", "conv/cifar/3x32x32-32-64/K128"} {
 		require.True(t, slices.ContainsFunc(quick, func(c Config) bool { return c.Name == want }), want)
 	}
 	require.True(t, names["gemm/NN/2048"] && names["order/ltr/N1024"] && names["mlp/wide/4096-4096-4096-10/K4096"])
@@ -221,7 +225,7 @@ func TestParseOnly(t *testing.T) {
 // yields a finite loss, and plain SGD on one fixed batch lowers it.
 func TestTrainingStepsLearn(t *testing.T) {
 	dev := newCPU(t)
-	for _, c := range Select(Table(false), []Kind{KindMLP, KindKSweep, KindResidual}) {
+	for _, c := range Select(Table(false), []Kind{KindMLP, KindKSweep, KindResidual, KindConv}) {
 		if !c.OnDevice("cpu") {
 			continue
 		}
@@ -250,7 +254,7 @@ func TestTrainingStepsLearn(t *testing.T) {
 func TestQuickConfigsRun(t *testing.T) {
 	dev := newCPU(t)
 	for _, c := range Table(true) {
-		if !c.OnDevice("cpu") || c.Kind == KindMLP || c.Kind == KindKSweep || c.Kind == KindResidual {
+		if !c.OnDevice("cpu") || c.Kind == KindMLP || c.Kind == KindKSweep || c.Kind == KindResidual || c.Kind == KindConv {
 			continue // the training steps are TestTrainingStepsLearn's
 		}
 		r, err := NewRunner(dev, device.Float32, c)

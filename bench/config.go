@@ -16,10 +16,11 @@ const (
 	KindKSweep   Kind = "ksweep"   // the medium MLP's step over the batch size K
 	KindOrder    Kind = "order"    // the lecture's order of computation, and gradient/forward cost
 	KindResidual Kind = "residual" // one training step of a residual (DAG) network
+	KindConv     Kind = "conv"     // one training step of a convolutional network
 )
 
 // Kinds lists every kind in run order.
-func Kinds() []Kind { return []Kind{KindGemm, KindMLP, KindKSweep, KindOrder, KindResidual} }
+func Kinds() []Kind { return []Kind{KindGemm, KindMLP, KindKSweep, KindOrder, KindResidual, KindConv} }
 
 // The variants of an order-of-computation configuration.
 const (
@@ -54,12 +55,47 @@ type Config struct {
 	Blocks int   `json:"blocks,omitempty"`
 	Batch  int   `json:"batch,omitempty"`
 
+	// Convolutional networks: images Image = {C, H, W}, then one 3×3
+	// convolution with padding 1 per entry of Channels (its output
+	// channels; stride 1 for the first, 2 for the others), each followed
+	// by ReLU, then Flatten and a Linear layer to Classes (see ConvLayers).
+	Image    []int `json:"image,omitempty"`
+	Channels []int `json:"channels,omitempty"`
+	Classes  int   `json:"classes,omitempty"`
+
 	// Order of computation: a chain of Layers dense Width × Width tanh
 	// layers and Batch samples; Order is one of OrderRTL, OrderLTR (with
 	// Sizes unset) or OrderFwd, OrderGrad (on the MLP given by Sizes).
 	Order  string `json:"order,omitempty"`
 	Layers int    `json:"layers,omitempty"`
 	Width  int    `json:"width,omitempty"`
+}
+
+// ConvLayer is one convolution of a KindConv network: In → Out channels
+// over In×H×W images, a 3×3 kernel with padding 1 and the given stride.
+type ConvLayer struct{ In, Out, H, W, Stride int }
+
+// OutH and OutW are the layer's output size: ⌊(H − 1)/stride⌋ + 1.
+func (l ConvLayer) OutH() int { return (l.H-1)/l.Stride + 1 }
+func (l ConvLayer) OutW() int { return (l.W-1)/l.Stride + 1 }
+
+// ConvLayers lists the convolutions of a KindConv configuration, and
+// Flat is the size of the last one's flattened output, the classifier's
+// input.
+func (c Config) ConvLayers() (layers []ConvLayer, flat int) {
+	if c.Kind != KindConv {
+		return nil, 0
+	}
+	in, h, w := c.Image[0], c.Image[1], c.Image[2]
+	for i, out := range c.Channels {
+		l := ConvLayer{In: in, Out: out, H: h, W: w, Stride: 2}
+		if i == 0 {
+			l.Stride = 1
+		}
+		layers = append(layers, l)
+		in, h, w = out, l.OutH(), l.OutW()
+	}
+	return layers, in * h * w
 }
 
 // OnDevice reports whether c runs on a device of the given family ("cpu",
@@ -75,7 +111,8 @@ func (c Config) OnDevice(dev string) bool {
 // MaxDim is the largest matrix dimension c works with: a GEMM's m, n or
 // k, a layer width, the batch K. `adjoint bench --max-size` compares it.
 func (c Config) MaxDim() int {
-	return max(c.M, c.N, c.K, c.Width, c.Batch, slices.Max(append([]int{0}, c.Sizes...)))
+	_, flat := c.ConvLayers()
+	return max(c.M, c.N, c.K, c.Width, c.Batch, flat, slices.Max(append([]int{0}, c.Sizes...)))
 }
 
 // SubName is the name without its kind prefix, as go test sub-benchmarks
@@ -129,6 +166,9 @@ func (c Config) Linears() [][2]int {
 		for range c.Layers {
 			ls = append(ls, [2]int{c.Width, c.Width})
 		}
+	case c.Kind == KindConv:
+		_, flat := c.ConvLayers()
+		ls = append(ls, [2]int{flat, c.Classes})
 	}
 	return ls
 }
@@ -138,6 +178,7 @@ func (c Config) Linears() [][2]int {
 //
 //	GEMM                      2·M·N·K
 //	training step (MLP, DAG)  6·K·Σ in·out   (forward 2, backward 4: δ and g_W)
+//	convolutional step        6·K·(Σ_conv OH·OW·Out·In·9 + flat·classes)
 //	gradient (fwd + bwd)      6·K·Σ in·out
 //	forward pass              2·K·Σ in·out
 //	right to left, per chain  K·(2 + 2)·M·N²  (forward, then δ = εW per layer)
@@ -150,11 +191,15 @@ func (c Config) Flops() float64 {
 	for _, l := range c.Linears() {
 		macs += float64(l[0]) * float64(l[1])
 	}
+	convs, _ := c.ConvLayers()
+	for _, l := range convs { // each output pixel is a Linear(In·9 → Out)
+		macs += float64(l.OutH()*l.OutW()) * float64(l.Out) * float64(l.In*9)
+	}
 	k := float64(c.Batch)
 	switch c.Kind {
 	case KindGemm:
 		return 2 * float64(c.M) * float64(c.N) * float64(c.K)
-	case KindMLP, KindKSweep, KindResidual:
+	case KindMLP, KindKSweep, KindResidual, KindConv:
 		return 6 * k * macs
 	case KindOrder:
 		n, m := float64(c.Width), float64(c.Layers)
@@ -281,7 +326,24 @@ func Table(quick bool) []Config {
 
 	// A residual (DAG) network: gradients meet and add at every fan-out.
 	add(Config{Name: fmt.Sprintf("residual/%d-%dx%d-%d/K256", resNet[0], resNet[1], 3, resNet[2]), Kind: KindResidual, Sizes: resNet, Blocks: 3, Batch: 256})
+
+	// Convolutional networks: the digits network of examples/cnn, and
+	// CIFAR-sized images.
+	conv := func(label string, image, channels []int, k int, devs ...string) {
+		add(Config{Name: fmt.Sprintf("conv/%s/%s-%s/K%d", label, convImageName(image), sizesName(channels), k), Kind: KindConv,
+			Devices: devs, Image: image, Channels: channels, Classes: 10, Batch: k})
+	}
+	conv("digits", []int{1, 8, 8}, []int{32, 32}, 64)
+	conv("cifar", []int{3, 32, 32}, []int{32, 64}, 128)
+	if !quick {
+		conv("cifar", []int{3, 32, 32}, []int{64, 128, 256}, 256, "cuda")
+	}
 	return t
+}
+
+// convImageName writes 3x32x32.
+func convImageName(image []int) string {
+	return strings.ReplaceAll(sizesName(image), "-", "x")
 }
 
 // ParseOnly parses the --only list ("gemm,mlp"): the selected kinds, or all

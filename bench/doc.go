@@ -46,6 +46,14 @@
 //   - residual: one training step of a residual network (784 → 512, three
 //     blocks h ← relu(h + W₂ relu(W₁h + b₁) + b₂), → 10, K = 256): a DAG in
 //     which gradients meet and add at every fan-out.
+//   - conv: one training step of a convolutional network on images
+//     [K, C, H, W]: 3×3 convolutions with padding 1 (the first stride 1,
+//     the others stride 2), each followed by ReLU, then Flatten and a
+//     Linear layer to 10 classes — the digits network of examples/cnn
+//     (1×8×8, 32 and 32 channels, K = 64) and CIFAR-sized images (3×32×32,
+//     32 and 64 channels, K = 128; on a GPU also 64, 128 and 256, K = 256).
+//     The peer is the same torch.nn.Conv2d network. GFLOP/s counts each
+//     convolution as a Linear(In·9 → Out) per output pixel.
 //
 // # How it is timed
 //
@@ -89,8 +97,8 @@
 //
 // A GPU run happens on a GPU host that has no Go: it runs a prebuilt
 // cuda-tagged binary (scripts/cuda/gpu-run.sh runs
-// `adjoint bench --device cuda --only gemm,mlp --quick --json bench.json`,
-// then the same with --tf32x3 --no-peers: large products may then run on
+// `adjoint bench --device cuda --only gemm,mlp,conv --quick --json bench.json`,
+// then gemm and mlp again with --tf32x3 --no-peers: large products may then run on
 // the tensor cores with 3xTF32, device/cuda's AllowTF32x3, which the
 // report's device note records; PyTorch keeps TF32 off in every run)
 // and only its JSON reports come back. --from FILE[,FILE...] runs nothing:

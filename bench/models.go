@@ -43,7 +43,7 @@ func NewRunner(dev device.Device, dt device.DType, c Config) (*Runner, error) {
 	switch c.Kind {
 	case KindGemm:
 		return newGemmRunner(dev, dt, c, rng)
-	case KindMLP, KindKSweep, KindResidual:
+	case KindMLP, KindKSweep, KindResidual, KindConv:
 		n, err := newNetwork(dev, dt, c, rng)
 		if err != nil {
 			return nil, err
@@ -160,23 +160,35 @@ func newGemmRunner(dev device.Device, dt device.DType, c Config, rng *rand.Rand)
 	return &Runner{Config: c, step: step, close: ts.release}, nil
 }
 
-// network is an MLP or a residual network built directly on the tape, with
-// PyTorch's default initialisation (U(±1/√in) for weights and biases).
+// network is an MLP, a residual network or a convolutional network built
+// directly on the tape, with PyTorch's default initialisation (U(±1/√fan_in)
+// for weights and biases).
 type network struct {
-	cfg    Config
-	dev    device.Device
-	tp     *autograd.Tape
-	ts     *tensors
-	ws, bs []*autograd.Var
-	params []*autograd.Var
-	opt    *optim.SGD     // plain SGD, as the PyTorch peer's torch.optim.SGD
-	x, y   *tensor.Tensor // a batch: K × in inputs and K class indices
-	last   *autograd.Var  // the loss of the latest step, valid until the next
+	cfg      Config
+	dev      device.Device
+	tp       *autograd.Tape
+	ts       *tensors
+	cws, cbs []*autograd.Var // the convolutions' weights [Out, In, 3, 3] and biases
+	ws, bs   []*autograd.Var
+	params   []*autograd.Var
+	opt      *optim.SGD     // plain SGD, as the PyTorch peer's torch.optim.SGD
+	x, y     *tensor.Tensor // a batch: K × in inputs and K class indices
+	last     *autograd.Var  // the loss of the latest step, valid until the next
 }
 
 func newNetwork(dev device.Device, dt device.DType, c Config, rng *rand.Rand) (*network, error) {
 	ts := &tensors{dev: dev, dt: dt, rng: rng}
 	n := &network{cfg: c, dev: dev, tp: autograd.NewTape(dev, dt), ts: ts}
+	convs, _ := c.ConvLayers()
+	for i, l := range convs {
+		bound := 1 / math.Sqrt(float64(l.In*9))
+		wt, bt := ts.uniform(bound, l.Out, l.In, 3, 3), ts.uniform(bound, l.Out)
+		ts.forget(wt)
+		ts.forget(bt)
+		w, b := autograd.NewParam(fmt.Sprintf("conv%d.w", i), wt), autograd.NewParam(fmt.Sprintf("conv%d.b", i), bt)
+		n.cws, n.cbs = append(n.cws, w), append(n.cbs, b)
+		n.params = append(n.params, w, b)
+	}
 	for i, l := range c.Linears() {
 		bound := 1 / math.Sqrt(float64(l[0]))
 		wt, bt := ts.uniform(bound, l[1], l[0]), ts.uniform(bound, l[1])
@@ -193,7 +205,11 @@ func newNetwork(dev device.Device, dt device.DType, c Config, rng *rand.Rand) (*
 	}
 	ls := c.Linears()
 	in, classes := ls[0][0], ls[len(ls)-1][1]
-	n.x = ts.normal(c.Batch, in)
+	if c.Kind == KindConv {
+		n.x = ts.normal(append([]int{c.Batch}, c.Image...)...)
+	} else {
+		n.x = ts.normal(c.Batch, in)
+	}
 	n.y = ts.alloc(func(int) float64 { return float64(rng.IntN(classes)) }, c.Batch)
 	if ts.err != nil {
 		n.release()
@@ -213,6 +229,17 @@ func (n *network) release() {
 // logits records the forward pass of x.
 func (n *network) logits(x *autograd.Var) *autograd.Var {
 	tp, last := n.tp, len(n.ws)-1
+	if n.cfg.Kind == KindConv {
+		// h ← relu(conv(h)) per layer, 3×3 with padding 1; then flatten
+		// and classify.
+		convs, _ := n.cfg.ConvLayers()
+		h := x
+		for i, l := range convs {
+			opt := autograd.ConvOptions{Stride: [2]int{l.Stride, l.Stride}, Padding: [2]int{1, 1}}
+			h = tp.ReLU(tp.Conv2d(h, n.cws[i], n.cbs[i], opt))
+		}
+		return tp.Linear(tp.Reshape(h, n.cfg.Batch, -1), n.ws[0], n.bs[0], device.Identity)
+	}
 	if n.cfg.Kind != KindResidual {
 		h := x
 		for i := range n.ws {

@@ -96,9 +96,35 @@ def linears(cfg):
     return [(s[k], s[k + 1]) for k in range(len(s) - 1)]
 
 
+def conv_layers(cfg):
+    """The (in, out, stride) of a conv configuration's 3x3 convolutions and
+    the flattened size after them (bench.Config.ConvLayers)."""
+    c, h, w = cfg["image"]
+    layers = []
+    for i, out in enumerate(cfg["channels"]):
+        stride = 1 if i == 0 else 2
+        layers.append((c, out, stride))
+        c, h, w = out, (h - 1) // stride + 1, (w - 1) // stride + 1
+    return layers, c * h * w
+
+
 def build_net(cfg, dev):
-    layers = torch.nn.ModuleList(torch.nn.Linear(i, o) for i, o in linears(cfg)).to(dev)
     relu = torch.nn.functional.relu
+    if cfg["kind"] == "conv":
+        convs, flat = conv_layers(cfg)
+        layers = torch.nn.ModuleList(
+            [torch.nn.Conv2d(i, o, 3, stride=s, padding=1) for i, o, s in convs]
+            + [torch.nn.Linear(flat, cfg["classes"])]
+        ).to(dev)
+
+        def forward(x):
+            h = x
+            for conv in layers[:-1]:
+                h = relu(conv(h))
+            return layers[-1](h.flatten(1))
+
+        return layers, forward
+    layers = torch.nn.ModuleList(torch.nn.Linear(i, o) for i, o in linears(cfg)).to(dev)
     if cfg["kind"] == "residual":
         blocks = cfg["blocks"]
 
@@ -125,8 +151,12 @@ def run_network(cfg, dev, timing, sync):
     torch.manual_seed(0)
     layers, forward = build_net(cfg, dev)
     k = cfg["batch"]
-    x = torch.randn(k, linears(cfg)[0][0], device=dev)
-    y = torch.randint(0, linears(cfg)[-1][1], (k,), device=dev)
+    if cfg["kind"] == "conv":
+        x = torch.randn(k, *cfg["image"], device=dev)
+        y = torch.randint(0, cfg["classes"], (k,), device=dev)
+    else:
+        x = torch.randn(k, linears(cfg)[0][0], device=dev)
+        y = torch.randint(0, linears(cfg)[-1][1], (k,), device=dev)
     ce = torch.nn.functional.cross_entropy
     opt = torch.optim.SGD(layers.parameters(), lr=0.05)
     order = cfg.get("order", "")
@@ -269,7 +299,7 @@ def main():
             kind = cfg["kind"]
             if kind == "gemm":
                 res = run_gemm(cfg, d, timing, sync)
-            elif kind in ("mlp", "ksweep", "residual") or cfg.get("order") in ("fwd", "grad"):
+            elif kind in ("mlp", "ksweep", "residual", "conv") or cfg.get("order") in ("fwd", "grad"):
                 res = run_network(cfg, d, timing, sync)
             elif cfg.get("order") in ("rtl", "ltr"):
                 res = run_chain(cfg, d, timing, sync)

@@ -24,20 +24,25 @@ func (c *CPU) Transpose(x device.Buffer, batch, rows, cols int, y device.Buffer)
 	c.par.run(taskTranspose, batch, rows*cols)
 }
 
-// transpose transposes matrices lo…hi−1, walking each in tiles of
-// tile×tile, so that both the rows read and the rows written stay in the
-// cache.
+// transpose transposes matrices lo…hi−1 in strips of eight columns of x:
+// a strip's eight rows of y are written in sequence as the rows of x are
+// read, so the writes stream even when the rows of y are 4 KiB apart
+// (which maps a tile's rows to one L1 set and thrashes a square tiling).
 func transpose[T float](x []T, rows, cols int, y []T, lo, hi int) {
-	const tile = 32
 	for b := lo; b < hi; b++ {
-		xb, yb := x[b*rows*cols:(b+1)*rows*cols], y[b*rows*cols:(b+1)*rows*cols]
-		for i0 := 0; i0 < rows; i0 += tile {
-			for j0 := 0; j0 < cols; j0 += tile {
-				for i := i0; i < min(i0+tile, rows); i++ {
-					for j := j0; j < min(j0+tile, cols); j++ {
-						yb[j*rows+i] = xb[i*cols+j]
-					}
-				}
+		xb, yb := x[b*rows*cols:][:rows*cols], y[b*rows*cols:][:rows*cols]
+		j := 0
+		for ; j+8 <= cols; j += 8 {
+			y0, y1, y2, y3 := yb[j*rows:][:rows], yb[(j+1)*rows:][:rows], yb[(j+2)*rows:][:rows], yb[(j+3)*rows:][:rows]
+			y4, y5, y6, y7 := yb[(j+4)*rows:][:rows], yb[(j+5)*rows:][:rows], yb[(j+6)*rows:][:rows], yb[(j+7)*rows:][:rows]
+			for i := range rows {
+				s := xb[i*cols+j:][:8]
+				y0[i], y1[i], y2[i], y3[i], y4[i], y5[i], y6[i], y7[i] = s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+			}
+		}
+		for ; j < cols; j++ {
+			for i := range rows {
+				yb[j*rows+i] = xb[i*cols+j]
 			}
 		}
 	}
@@ -78,26 +83,44 @@ func (c *CPU) Im2Col(x device.Buffer, g device.ConvGeometry, cols device.Buffer)
 	c.par.run(taskIm2Col, g.N, g.OutH()*g.OutW()*g.Patch())
 }
 
-// im2col fills the rows of cols of images lo…hi−1.
+// im2col fills the rows of cols of images lo…hi−1. A line of a patch
+// whose taps all fall inside the image (most of them) is copied without a
+// test per tap.
 func im2col[T float](x []T, g device.ConvGeometry, cols []T, lo, hi int) {
 	oh, ow, patch := g.OutH(), g.OutW(), g.Patch()
+	hw, span := g.H*g.W, (g.KW-1)*g.DilationW+1
 	for n := lo; n < hi; n++ {
+		imgs := x[n*g.C*hw:][:g.C*hw]
 		for i := 0; i < oh; i++ {
+			h0 := i*g.StrideH - g.PadH
 			for j := 0; j < ow; j++ {
+				w0 := j*g.StrideW - g.PadW
+				inside := w0 >= 0 && w0+span <= g.W
 				row := cols[((n*oh+i)*ow+j)*patch:][:patch]
-				k := 0
 				for c := 0; c < g.C; c++ {
-					img := x[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
+					img := imgs[c*hw:][:hw]
 					for kh := 0; kh < g.KH; kh++ {
-						h := i*g.StrideH - g.PadH + kh*g.DilationH
-						for kw := 0; kw < g.KW; kw++ {
-							w := j*g.StrideW - g.PadW + kw*g.DilationW
-							if h >= 0 && h < g.H && w >= 0 && w < g.W {
-								row[k] = img[h*g.W+w]
-							} else {
-								row[k] = 0
+						out := row[(c*g.KH+kh)*g.KW:][:g.KW]
+						h := h0 + kh*g.DilationH
+						switch {
+						case h < 0 || h >= g.H:
+							for kw := range out {
+								out[kw] = 0
 							}
-							k++
+						case inside:
+							src := img[h*g.W+w0:][:span]
+							for kw := range out {
+								out[kw] = src[kw*g.DilationW]
+							}
+						default:
+							line := img[h*g.W:][:g.W]
+							for kw := range out {
+								if w := w0 + kw*g.DilationW; w >= 0 && w < g.W {
+									out[kw] = line[w]
+								} else {
+									out[kw] = 0
+								}
+							}
 						}
 					}
 				}
@@ -138,24 +161,34 @@ func col2im[T float](cols []T, g device.ConvGeometry, beta float64, x []T, lo, h
 			imgs[i] *= T(beta)
 		}
 	}
+	hw, span := g.H*g.W, (g.KW-1)*g.DilationW+1
 	for n := lo; n < hi; n++ {
 		for i := 0; i < oh; i++ {
+			h0 := i*g.StrideH - g.PadH
 			for j := 0; j < ow; j++ {
+				w0 := j*g.StrideW - g.PadW
+				inside := w0 >= 0 && w0+span <= g.W
 				row := cols[((n*oh+i)*ow+j)*patch:][:patch]
-				k := 0
 				for c := 0; c < g.C; c++ {
-					img := x[(n*g.C+c)*g.H*g.W:][:g.H*g.W]
+					img := x[(n*g.C+c)*hw:][:hw]
 					for kh := 0; kh < g.KH; kh++ {
-						h := i*g.StrideH - g.PadH + kh*g.DilationH
+						h := h0 + kh*g.DilationH
 						if h < 0 || h >= g.H {
-							k += g.KW
 							continue
 						}
-						for kw := 0; kw < g.KW; kw++ {
-							if w := j*g.StrideW - g.PadW + kw*g.DilationW; w >= 0 && w < g.W {
-								img[h*g.W+w] += row[k]
+						in := row[(c*g.KH+kh)*g.KW:][:g.KW]
+						if inside {
+							dst := img[h*g.W+w0:][:span]
+							for kw, v := range in {
+								dst[kw*g.DilationW] += v
 							}
-							k++
+							continue
+						}
+						line := img[h*g.W:][:g.W]
+						for kw, v := range in {
+							if w := w0 + kw*g.DilationW; w >= 0 && w < g.W {
+								line[w] += v
+							}
 						}
 					}
 				}

@@ -12,7 +12,7 @@
 #   test-*     every *.test binary here (cuda.test: the device/cuda
 #              conformance suite, GEMM shapes, index-loss error, allocator)
 #   train-*    adjoint train --json on digits, on cuda then on cpu
-#   bench      adjoint bench --device cuda --only gemm,mlp --quick, PyTorch
+#   bench      adjoint bench --device cuda --only gemm,mlp,conv --quick, PyTorch
 #              on the same card as the peer
 #   bench-tf32x3  the same rows with --tf32x3 (large products may run on
 #              tensor cores, 3xTF32) and no peers: the summary sets them
@@ -184,7 +184,7 @@ if [ -x ./adjoint ]; then
 	fi
 	# (c) Bench: GEMM and MLP training steps against PyTorch on this card.
 	if [[ $runSteps == *" bench "* ]]; then
-		step bench 200 ./adjoint bench --device cuda --only gemm,mlp --quick "${peers[@]}" \
+		step bench 200 ./adjoint bench --device cuda --only gemm,mlp,conv --quick "${peers[@]}" \
 			--json "$logs/bench.json" --csv "$logs/bench.csv" "${benchArgs[@]}"
 		step bench-tf32x3 90 ./adjoint bench --device cuda --only gemm,mlp --quick --no-peers --tf32x3 \
 			--json "$logs/bench-tf32x3.json" --csv "$logs/bench-tf32x3.csv" "${benchArgs[@]}"

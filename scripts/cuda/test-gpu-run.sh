@@ -117,7 +117,7 @@ grep -Eq '^gemm/NT/4096 +2\.0000 +3\.0000 +2\.5000 +0\.800 +68000$' "$s" || fail
 grep -Eq '^target \(3xTF32\) gemm/NT/4096 +ours/pt +0\.800, want <= 1\.25 MET$' "$s" || fail "3xTF32 SGEMM target line missing"
 grep -Eq '^target \(3xTF32\) mlp/wide/4096-4096-4096-10/K4096 +ours/pt +0\.833, want <= 1 +MET$' "$s" || fail "3xTF32 wide MLP target line missing"
 grep -q "bench --device cuda --only gemm,mlp --quick --no-peers --tf32x3" "$tmp/ok/calls.txt" || fail "no 3xTF32 bench: $(cat "$tmp/ok/calls.txt")"
-grep -q "bench --device cuda --only gemm,mlp --quick --python $(command -v python3)" "$tmp/ok/calls.txt" ||
+grep -q "bench --device cuda --only gemm,mlp,conv --quick --python $(command -v python3)" "$tmp/ok/calls.txt" ||
 	fail "bench not called with --python: $(cat "$tmp/ok/calls.txt")"
 grep -q '1 passed, 0 failed, 1 skipped' "$s" || fail "test counts missing"
 grep -Eq '^NT/4096/128 +40423$' "$s" || fail "tile row missing"
