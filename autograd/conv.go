@@ -158,3 +158,95 @@ func conv2dTangent(tp *Tape, n *Node) *tensor.Tensor {
 	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), o, out.Buffer())
 	return out
 }
+
+// PoolOptions are max_pool2d's stride, zero padding and dilation, as
+// (height, width) pairs. A zero stride means the window's size and a zero
+// dilation 1, so the zero value is torch's default (non-overlapping
+// windows).
+type PoolOptions struct {
+	Stride, Padding, Dilation [2]int
+}
+
+// MaxPool2d returns torch's max_pool2d of x [N, C, H, W] over windows of
+// kernel [KH, KW]: y [N, C, OH, OW], each element the maximum of its
+// window in its channel (the padding never wins; the first maximum does,
+// a NaN beats every number). The index of each maximum is kept for the
+// adjoint, which sends ε back to that one pixel:
+//
+//	forward:  y_o = x_{a(o)},  a(o) = argmax of window o
+//	adjoint:  δ_p = Σ_{o : a(o) = p} ε_o   (each pixel gathers its own)
+//	tangent:  ẏ_o = ẋ_{a(o)}
+//
+// It panics when the windows do not fit x or the padding exceeds half a
+// window (torch's rule).
+func (tp *Tape) MaxPool2d(x *Var, kernel [2]int, opt PoolOptions) *Var {
+	if tp.skip(&maxPoolOp, x) {
+		return tp.failedVar()
+	}
+	xs := x.Shape()
+	if len(xs) != 4 {
+		panic(fmt.Sprintf("autograd: MaxPool2d: input %v: want x [N, C, H, W]", xs))
+	}
+	g := opt.geometry(xs, kernel)
+	if err := g.CheckPool(); err != nil {
+		panic(fmt.Sprintf("autograd: MaxPool2d: input %v, kernel %v, %+v: %v", xs, kernel, opt, err))
+	}
+	shape := []int{g.N, g.C, g.OutH(), g.OutW()}
+	node, out := tp.Record(&maxPoolOp, shape, x)
+	if tp.Failed() {
+		return out
+	}
+	argmax := tp.Temp(shape...)
+	if !argmax.Valid() {
+		return out
+	}
+	node.Save(0, argmax)
+	node.Int[0], node.Int[1], node.Int[2] = packPair(g.StrideH, g.StrideW), packPair(g.PadH, g.PadW), packPair(g.DilationH, g.DilationW)
+	node.Int[3] = packPair(kernel[0], kernel[1])
+	tp.dev.MaxPool(x.value.Buffer(), g, out.value.Buffer(), argmax.Buffer())
+	return tp.Done(node)
+}
+
+// geometry returns the pooling of x [N, C, H, W] by a window kernel under
+// o, with the defaults filled in.
+func (o PoolOptions) geometry(x []int, kernel [2]int) device.ConvGeometry {
+	def := func(v, d int) int {
+		if v == 0 {
+			return d
+		}
+		return v
+	}
+	return device.ConvGeometry{
+		N: x[0], C: x[1], H: x[2], W: x[3], KH: kernel[0], KW: kernel[1],
+		StrideH: def(o.Stride[0], kernel[0]), StrideW: def(o.Stride[1], kernel[1]),
+		PadH: o.Padding[0], PadW: o.Padding[1],
+		DilationH: def(o.Dilation[0], 1), DilationW: def(o.Dilation[1], 1),
+	}
+}
+
+// poolGeometry rebuilds the pooling a MaxPool2d node ran.
+func poolGeometry(n *Node) device.ConvGeometry {
+	var o PoolOptions
+	var kernel [2]int
+	o.Stride[0], o.Stride[1] = unpackPair(n.Int[0])
+	o.Padding[0], o.Padding[1] = unpackPair(n.Int[1])
+	o.Dilation[0], o.Dilation[1] = unpackPair(n.Int[2])
+	kernel[0], kernel[1] = unpackPair(n.Int[3])
+	return o.geometry(n.In[0].Shape(), kernel)
+}
+
+var maxPoolOp = Op{
+	Name: "MaxPool2d",
+	Adjoint: func(tp *Tape, n *Node, eps *tensor.Tensor) {
+		if dx, beta := tp.GradDest(n.In[0]); dx != nil {
+			tp.dev.MaxPoolAdjoint(eps.Buffer(), n.Saved[0].Buffer(), poolGeometry(n), beta, dx.Buffer())
+		}
+	},
+	Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
+		t := tp.Temp(n.Out.Shape()...)
+		if t.Valid() {
+			tp.dev.MaxPoolTangent(n.In[0].tangent.Buffer(), n.Saved[0].Buffer(), poolGeometry(n), t.Buffer())
+		}
+		return t
+	},
+}

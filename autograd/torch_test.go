@@ -244,6 +244,31 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// MaxPool2d (torch's max_pool2d): windows of small integers, so ties
+	// decide which pixel gets the gradient, with NaN and −∞ among them;
+	// shape carries kernel, stride, padding and dilation.
+	for i, mp := range []struct {
+		x                   []int
+		kernel, stride, pad [2]int
+		dilation            [2]int
+	}{
+		{[]int{2, 2, 6, 6}, [2]int{2, 2}, [2]int{2, 2}, [2]int{}, [2]int{1, 1}},
+		{[]int{1, 3, 7, 5}, [2]int{3, 3}, [2]int{2, 1}, [2]int{1, 1}, [2]int{1, 1}},
+		{[]int{2, 1, 9, 8}, [2]int{3, 2}, [2]int{1, 2}, [2]int{1, 1}, [2]int{2, 1}},
+	} {
+		x := make([]float64, numel(mp.x))
+		for j := range x {
+			x[j] = float64(rng.IntN(4))
+		}
+		x[3], x[17], x[30] = math.NaN(), math.Inf(-1), math.Inf(-1)
+		cases = append(cases, opCase{name: fmt.Sprintf("max-pool2d/%d", i), op: "max-pool2d",
+			shape:  []int{mp.kernel[0], mp.kernel[1], mp.stride[0], mp.stride[1], mp.pad[0], mp.pad[1], mp.dilation[0], mp.dilation[1]},
+			inputs: []input{{"x", mp.x, x, true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.MaxPool2d(in["x"], mp.kernel, autograd.PoolOptions{Stride: mp.stride, Padding: mp.pad, Dilation: mp.dilation})
+			}})
+	}
+
 	// Softmax and log-softmax, row-wise: ordinary rows, logits of ±1000
 	// (naive exponentials overflow), and a row of equal logits.
 	logits := append(uniform(10, -3, 3), 1000, -1000, 999, 0, 1, 2, 2, 2, 2, 2)

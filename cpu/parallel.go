@@ -33,6 +33,8 @@ const (
 	taskIm2Col
 	taskCol2Im
 	taskTranspose
+	taskMaxPool
+	taskMaxPoolAdjoint
 )
 
 // args holds the operands of the parallel call in flight. Element kernels
@@ -169,6 +171,10 @@ func (p *pool) exec(t task) {
 		sgd(a.x[lo:hi], a.y[lo:hi], opt32(a.m, lo, hi), a.sgd)
 	case taskAdam:
 		adam(a.x[lo:hi], a.y[lo:hi], a.m[lo:hi], a.e[lo:hi], a.adam)
+	case taskMaxPool:
+		maxPool(a.x, a.conv, a.y, a.e, lo, hi)
+	case taskMaxPoolAdjoint:
+		maxPoolAdjoint(a.x, a.e, a.conv, a.param, a.y, lo, hi)
 	case taskTranspose:
 		transpose(a.x, a.rows, a.cols, a.y, lo, hi)
 	case taskIm2Col:

@@ -54,3 +54,15 @@ func (g ConvGeometry) Check() error {
 	}
 	return nil
 }
+
+// CheckPool is Check for a pooling window, with torch's rule that the
+// padding is at most half the window (⌊KH/2⌋, ⌊KW/2⌋).
+func (g ConvGeometry) CheckPool() error {
+	if err := g.Check(); err != nil {
+		return err
+	}
+	if g.PadH > g.KH/2 || g.PadW > g.KW/2 {
+		return fmt.Errorf("pooling %+v: the padding is more than half the window", g)
+	}
+	return nil
+}

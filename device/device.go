@@ -253,6 +253,27 @@ type Device interface {
 	// every run). x is not read when β is 0.
 	Col2Im(cols Buffer, g ConvGeometry, beta float64, x Buffer)
 
+	// MaxPool writes y[n, c, i, j], the maximum of x[n, c] over the window
+	// that a convolution of geometry g reads for output pixel (i, j) (g.C
+	// is the channel count; pooling is per channel), and argmax, the index
+	// h·W + w of that maximum within its H×W plane (exact in float32 up to
+	// 2²⁴ pixels a plane). As torch's max_pool2d: the padding never wins,
+	// the first maximum in the window's row-major order does, a NaN beats
+	// every number (the last NaN wins), and a window of −∞ alone gives −∞
+	// at its first pixel inside the image (a dilated window may have
+	// none: then −∞ at index −1, which the adjoint skips). y and argmax
+	// are N·C·OutH·OutW long. It panics when g.CheckPool fails.
+	MaxPool(x Buffer, g ConvGeometry, y, argmax Buffer)
+	// MaxPoolAdjoint is MaxPool's adjoint: dx = β dx + the sum, for each
+	// pixel, of the ε of the outputs whose argmax it is (each pixel's
+	// terms added in one fixed order, no atomics). dx is not read when β
+	// is 0.
+	MaxPoolAdjoint(eps, argmax Buffer, g ConvGeometry, beta float64, dx Buffer)
+	// MaxPoolTangent is MaxPool's tangent, the transpose of its adjoint:
+	// y[n, c, i, j] = dx[n, c] at the index argmax[n, c, i, j] (0 where
+	// that is −1).
+	MaxPoolTangent(dx, argmax Buffer, g ConvGeometry, y Buffer)
+
 	// Dense linear algebra.
 
 	// Gemm computes C = α op(A) op(B) + βC with op(A) m×k and op(B) k×n. One

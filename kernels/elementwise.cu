@@ -1,7 +1,7 @@
 // elementwise.cu: fill, strided copy, axpy, scale, the unary functions and
 // their adjoints, the binary functions, the fused bias + activation
-// epilogue, dropout masks, and the layout kernels of convolutions
-// (transpose, im2col, col2im). All are grid-stride loops over the elements: blocks of THREADS
+// epilogue, dropout masks, and the layout kernels of convolutions and
+// pooling (transpose, im2col, col2im, max_pool and its adjoint). All are grid-stride loops over the elements: blocks of THREADS
 // threads, as many blocks as the host asks for (it caps the grid at a
 // multiple of the SM count). Outputs may alias inputs where device.Device
 // allows it (y = x in Unary, Scale, BiasActivation; c = a or b in Binary),
@@ -245,5 +245,81 @@ extern "C" __global__ void col2im(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 st
 		}
 		if (beta != 0.0) s += b * x[e];
 		x[e] = s;
+	}
+}
+
+// max_pool: y = the maximum of each window of x (per channel plane) and
+// argmax its index h*W + w in the plane, as torch's max_pool2d
+// (device.Device.MaxPool): the running maximum starts at -inf on the
+// window's first pixel inside the image and moves to a larger value or a
+// NaN; -1 when no tap is inside. One thread per output element.
+extern "C" __global__ void max_pool(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 stride, i64 pad, i64 dil,
+                                    const float *__restrict__ x, float *__restrict__ y, float *__restrict__ argmax) {
+	const Conv g(n, c, h, w, kernel, stride, pad, dil);
+	const i64 outs = g.oh * g.ow;
+	FOR_N(e, g.n * g.c * outs) {
+		const i64 p = e / outs, r = e - p * outs, i = r / g.ow, j = r - i * g.ow;
+		const float *img = x + p * g.h * g.w;
+		float best = -INFINITY;
+		i64 at = -1;
+		for (i64 th = 0; th < g.kh; th++) {
+			const i64 yy = i * g.sh - g.ph + th * g.dh;
+			if (yy < 0 || yy >= g.h) continue;
+			for (i64 tw = 0; tw < g.kw; tw++) {
+				const i64 xx = j * g.sw - g.pw + tw * g.dw;
+				if (xx < 0 || xx >= g.w) continue;
+				const i64 idx = yy * g.w + xx;
+				if (at < 0) at = idx;
+				const float v = img[idx];
+				if (v > best || v != v) {
+					best = v;
+					at = idx;
+				}
+			}
+		}
+		y[e] = best;
+		argmax[e] = (float)at;
+	}
+}
+
+// max_pool_adjoint: dx = beta dx + the sum of the eps of the outputs whose
+// argmax each pixel is (device.Device.MaxPoolAdjoint): one thread per pixel
+// gathers over the windows that hold it, so there are no atomics.
+extern "C" __global__ void max_pool_adjoint(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 stride, i64 pad, i64 dil,
+                                            const float *__restrict__ eps, const float *__restrict__ argmax,
+                                            double beta, float *__restrict__ dx) {
+	const Conv g(n, c, h, w, kernel, stride, pad, dil);
+	const float b = (float)beta;
+	FOR_N(e, g.n * g.c * g.h * g.w) {
+		const i64 plane = g.h * g.w, p = e / plane, idx = e - p * plane;
+		const i64 yy = idx / g.w, xx = idx - yy * g.w;
+		const float *ep = eps + p * g.oh * g.ow, *ap = argmax + p * g.oh * g.ow;
+		float s = 0.f;
+		for (i64 th = 0; th < g.kh; th++) {
+			const i64 ty = yy + g.ph - th * g.dh;
+			if (ty < 0 || ty % g.sh != 0 || ty / g.sh >= g.oh) continue;
+			const i64 i = ty / g.sh;
+			for (i64 tw = 0; tw < g.kw; tw++) {
+				const i64 tx = xx + g.pw - tw * g.dw;
+				if (tx < 0 || tx % g.sw != 0 || tx / g.sw >= g.ow) continue;
+				const i64 o = i * g.ow + tx / g.sw;
+				if (ap[o] == (float)idx) s += ep[o];
+			}
+		}
+		if (beta != 0.0) s += b * dx[e];
+		dx[e] = s;
+	}
+}
+
+// max_pool_tangent: y = dx at each output's argmax (0 for -1): the
+// transpose of max_pool_adjoint (device.Device.MaxPoolTangent).
+extern "C" __global__ void max_pool_tangent(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 stride, i64 pad, i64 dil,
+                                            const float *__restrict__ dx, const float *__restrict__ argmax,
+                                            float *__restrict__ y) {
+	const Conv g(n, c, h, w, kernel, stride, pad, dil);
+	const i64 outs = g.oh * g.ow;
+	FOR_N(e, g.n * g.c * outs) {
+		const i64 at = (i64)argmax[e];
+		y[e] = at >= 0 ? dx[e / outs * g.h * g.w + at] : 0.f;
 	}
 }

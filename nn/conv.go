@@ -114,3 +114,33 @@ func (Flatten) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 func (Flatten) Params() []*autograd.Var { return nil }
 
 func (Flatten) String() string { return "Flatten(start_dim=1, end_dim=-1)" }
+
+// MaxPool2d is torch.nn.MaxPool2d: the maximum of each KH×KW window of
+// each channel (autograd.Tape.MaxPool2d). The zero Options are torch's
+// defaults: stride = the window, no padding, no dilation.
+type MaxPool2d struct {
+	Kernel  [2]int
+	Options autograd.PoolOptions
+}
+
+// Forward pools x [N, C, H, W].
+func (m *MaxPool2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return tp.MaxPool2d(x, m.Kernel, m.Options)
+}
+
+// Params is empty: pooling has no parameters.
+func (m *MaxPool2d) Params() []*autograd.Var { return nil }
+
+// String prints the layer as torch prints it.
+func (m *MaxPool2d) String() string {
+	def := func(v, d int) int {
+		if v == 0 {
+			return d
+		}
+		return v
+	}
+	o := m.Options
+	return fmt.Sprintf("MaxPool2d(kernel_size=(%d, %d), stride=(%d, %d), padding=(%d, %d), dilation=(%d, %d))",
+		m.Kernel[0], m.Kernel[1], def(o.Stride[0], m.Kernel[0]), def(o.Stride[1], m.Kernel[1]),
+		o.Padding[0], o.Padding[1], def(o.Dilation[0], 1), def(o.Dilation[1], 1))
+}

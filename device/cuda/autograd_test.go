@@ -17,10 +17,10 @@ import (
 // TestAutogradOpsMatchCPU records one graph of the ops whose device work is
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
-// transpose, Dropout, whose mask each device draws, Conv2d and Transpose)
-// with LayerNorm, softmax and a loss, on this device and on the CPU from
-// the same inputs, and compares the loss, the output and every input's
-// gradient.
+// transpose, Dropout, whose mask each device draws, Conv2d, MaxPool2d and
+// Transpose) with LayerNorm, softmax and a loss, on this device and on the
+// CPU from the same inputs, and compares the loss, the output and every
+// input's gradient.
 func TestAutogradOpsMatchCPU(t *testing.T) {
 	d := open(t)
 	defer d.Close()
@@ -82,7 +82,8 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		out := tp.Softmax(z)
 		l := loss.MSE(tp, out, tp.ConstantFloat64(target, 4, 2), loss.Mean)
 		// A strided, padded convolution and a transpose, into the loss.
-		c := tp.Transpose(tp.Conv2d(in["img"], in["k"], in["kb"], autograd.ConvOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}}))
+		c := tp.Conv2d(in["img"], in["k"], in["kb"], autograd.ConvOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
+		c = tp.Transpose(tp.MaxPool2d(c, [2]int{2, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 0}}))
 		l = tp.Add(l, tp.Mean(tp.Mul(c, c)))
 		if err := tp.Backward(l); err != nil {
 			t.Fatalf("%s: %v", dev.Name(), err)

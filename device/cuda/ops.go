@@ -299,6 +299,57 @@ func (d *Device) Col2Im(cols device.Buffer, g device.ConvGeometry, beta float64,
 	}
 }
 
+// checkPool panics, naming op, when g is no pooling window or a buffer is
+// too short for it.
+func checkPool(op string, g device.ConvGeometry, x, y, argmax *Buffer) {
+	if err := g.CheckPool(); err != nil {
+		panic(fmt.Sprintf("cuda: %s: %v", op, err))
+	}
+	checkConv(op, g, x, nil)
+	n := g.N * g.C * g.OutH() * g.OutW()
+	checkLen(op, "y", y, n)
+	checkLen(op, "argmax", argmax, n)
+}
+
+// MaxPool writes each window's maximum and its index, one thread per
+// output element.
+func (d *Device) MaxPool(x device.Buffer, g device.ConvGeometry, y, argmax device.Buffer) {
+	const name = "MaxPool"
+	X, Y, A := d.buf(name, x, false), d.buf(name, y, false), d.buf(name, argmax, false)
+	checkPool(name, g, X, Y, A)
+	if n := g.N * g.C * g.OutH() * g.OutW(); n > 0 {
+		d.launch1(kMaxPool, n, intArg(g.N), intArg(g.C), intArg(g.H), intArg(g.W),
+			intArg(packPair(g.KH, g.KW)), intArg(packPair(g.StrideH, g.StrideW)),
+			intArg(packPair(g.PadH, g.PadW)), intArg(packPair(g.DilationH, g.DilationW)), ptrArg(X), ptrArg(Y), ptrArg(A))
+	}
+}
+
+// MaxPoolAdjoint gathers, per pixel, the ε of the outputs whose maximum
+// it was, one thread per pixel.
+func (d *Device) MaxPoolAdjoint(eps, argmax device.Buffer, g device.ConvGeometry, beta float64, dx device.Buffer) {
+	const name = "MaxPoolAdjoint"
+	E, A, D := d.buf(name, eps, false), d.buf(name, argmax, false), d.buf(name, dx, false)
+	checkPool(name, g, D, E, A)
+	if n := g.N * g.C * g.H * g.W; n > 0 {
+		d.launch1(kMaxPoolAdjoint, n, intArg(g.N), intArg(g.C), intArg(g.H), intArg(g.W),
+			intArg(packPair(g.KH, g.KW)), intArg(packPair(g.StrideH, g.StrideW)),
+			intArg(packPair(g.PadH, g.PadW)), intArg(packPair(g.DilationH, g.DilationW)), ptrArg(E), ptrArg(A), fltArg(beta), ptrArg(D))
+	}
+}
+
+// MaxPoolTangent gathers each output's argmax pixel of dx, one thread per
+// output element.
+func (d *Device) MaxPoolTangent(dx, argmax device.Buffer, g device.ConvGeometry, y device.Buffer) {
+	const name = "MaxPoolTangent"
+	D, A, Y := d.buf(name, dx, false), d.buf(name, argmax, false), d.buf(name, y, false)
+	checkPool(name, g, D, Y, A)
+	if n := g.N * g.C * g.OutH() * g.OutW(); n > 0 {
+		d.launch1(kMaxPoolTangent, n, intArg(g.N), intArg(g.C), intArg(g.H), intArg(g.W),
+			intArg(packPair(g.KH, g.KW)), intArg(packPair(g.StrideH, g.StrideW)),
+			intArg(packPair(g.PadH, g.PadW)), intArg(packPair(g.DilationH, g.DilationW)), ptrArg(D), ptrArg(A), ptrArg(Y))
+	}
+}
+
 // DropoutMask writes a dropout mask of probability p with dropout_mask,
 // one thread per Philox block of four elements; the bits are those of
 // the CPU device (device.DropoutBlock).

@@ -28,6 +28,9 @@ const (
 	kTranspose
 	kIm2Col
 	kCol2Im
+	kMaxPool
+	kMaxPoolAdjoint
+	kMaxPoolTangent
 	kDotPartial
 	kDotFinal
 	kSumRows
@@ -73,6 +76,9 @@ var kernelTable = func() [numKernels]kernelRef {
 		kTranspose:             {kernels.Elementwise, "transpose"},
 		kIm2Col:                {kernels.Elementwise, "im2col"},
 		kCol2Im:                {kernels.Elementwise, "col2im"},
+		kMaxPool:               {kernels.Elementwise, "max_pool"},
+		kMaxPoolAdjoint:        {kernels.Elementwise, "max_pool_adjoint"},
+		kMaxPoolTangent:        {kernels.Elementwise, "max_pool_tangent"},
 		kDotPartial:            {kernels.Reduce, "dot_partial"},
 		kDotFinal:              {kernels.Reduce, "dot_final"},
 		kSumRows:               {kernels.Reduce, "sum_rows"},

@@ -1,8 +1,8 @@
 // Command cnn trains a small convolutional network on the embedded 8×8
 // digits, each image one channel of an NCHW batch [K, 1, 8, 8]:
 //
-//	Conv2d(1, 32, 3, padding 1) → ReLU → Conv2d(32, 32, 3, stride 2, padding 1) → ReLU
-//	→ Flatten → Linear(512, 10)
+//	Conv2d(1, 32, 3, padding 1) → ReLU → MaxPool2d(2) → Conv2d(32, 64, 3, padding 1) → ReLU
+//	→ Flatten → Linear(1024, 10)
 //
 // the network torch.nn.Sequential would build from the same layers, whose
 // checkpoint (written to cnn.safetensors with -save) torch loads with
@@ -96,13 +96,13 @@ func build(dev device.Device, rng *rand.Rand) (*nn.Sequential, error) {
 	if err != nil {
 		return nil, err
 	}
-	c2, err := nn.NewConv2d(dev, 32, 32, [2]int{3, 3}, autograd.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, rng)
+	c2, err := nn.NewConv2d(dev, 32, 64, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)
 	if err != nil {
 		return nil, err
 	}
-	fc, err := nn.NewLinear(dev, 32*4*4, 10, rng)
+	fc, err := nn.NewLinear(dev, 64*4*4, 10, rng)
 	if err != nil {
 		return nil, err
 	}
-	return nn.NewSequential(c1, nn.ReLU(), c2, nn.ReLU(), nn.Flatten{}, fc), nil
+	return nn.NewSequential(c1, nn.ReLU(), &nn.MaxPool2d{Kernel: [2]int{2, 2}}, c2, nn.ReLU(), nn.Flatten{}, fc), nil
 }

@@ -4,14 +4,15 @@
 Reads an adjoint checkpoint of the network of nn/conv_test.go's
 TestCNNCheckpointTorch,
 
-    Sequential(Conv2d(1, 8, 3, padding=1), ReLU(),
+    Sequential(Conv2d(1, 8, 3, padding=1), ReLU(), MaxPool2d(2),
                Conv2d(8, 16, 3, stride=2, padding=(1, 2), dilation=(1, 2)), ReLU(),
-               Flatten(), Linear(16*4*4, 10))
+               MaxPool2d(3, stride=1, padding=1),
+               Flatten(), Linear(16*2*2, 10))
 
 loads it into the same torch model with load_state_dict(strict=True), and
 checks that torch's outputs on the checkpoint's test/x [N, 1, 8, 8] equal
-adjoint's test/y: the weight layout [out, in, KH, KW], the padding, stride
-and dilation, and Flatten's channel-major order must all agree.
+adjoint's test/y: the weight layout [out, in, KH, KW], the padding, stride,
+dilation and pooling, and Flatten's channel-major order must all agree.
 
 usage: cnn_checkpoint.py ADJOINT.safetensors
 """
@@ -28,9 +29,10 @@ def main():
         sys.exit(__doc__)
     tensors, _ = read_safetensors(sys.argv[1])
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(8, 16, 3, stride=2, padding=(1, 2), dilation=(1, 2)), torch.nn.ReLU(),
-        torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 10))
+        torch.nn.MaxPool2d(3, stride=1, padding=1),
+        torch.nn.Flatten(), torch.nn.Linear(16 * 2 * 2, 10))
     state = {k: v for k, v in tensors.items() if "/" not in k}
     model.load_state_dict(state, strict=True)
     with torch.no_grad():

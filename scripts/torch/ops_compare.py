@@ -107,6 +107,9 @@ def forward(case, x):
     if op == "conv2d":
         sh, sw, ph, pw, dh, dw = case["shape"]
         return F.conv2d(x["x"], x["w"], x.get("b"), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
+    if op == "max-pool2d":
+        kh, kw, sh, sw, ph, pw, dh, dw = case["shape"]
+        return F.max_pool2d(x["x"], (kh, kw), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
     if op == "sum":
         return x["x"].sum()
     if op == "mean":
