@@ -70,6 +70,10 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.MaxPool2d(in[0], [2]int{3, 3}, autograd.PoolOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
 			}},
+		{Name: "Embedding", Shapes: [][]int{{5, 3}}, // rows 1 and 4 twice, row 2 never
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Embedding(in[0], tp.ConstantFloat64([]float64{1, 4, 0, 4, 3, 1}, 2, 3))
+			}},
 		{Name: "Add", Shapes: [][]int{{2, 3}, {2, 3}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Add(in[0], in[1]) }},
 		{Name: "Sub", Shapes: [][]int{{2, 3}, {2, 3}},

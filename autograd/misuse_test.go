@@ -333,6 +333,7 @@ func TestAllocationFailureAnywhere(t *testing.T) {
 		c := tp.Conv2d(img, tp.Input(kv, true), g, autograd.ConvOptions{Padding: [2]int{0, 1}})
 		c = tp.MaxPool2d(c, [2]int{1, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}})
 		u = tp.Add(u, tp.Mean(tp.Dropout(tp.Transpose(c), 0.5, 1, 0)))
+		u = tp.Add(u, tp.Sum(tp.Embedding(w, tp.ConstantFloat64([]float64{1, 0, 1}, 3))))
 		l := loss.MSE(tp, h, tp.Input(xt, false), loss.Mean)
 		return tp.Backward(tp.Add(tp.Add(u, l), tp.Sum(tp.BroadcastTo(g, 3, 2))))
 	}

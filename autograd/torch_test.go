@@ -269,6 +269,14 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// Embedding (torch's F.embedding): a [2 × 3] batch of row numbers,
+	// repeats among them, one row never named.
+	cases = append(cases, opCase{name: "embedding", op: "embedding",
+		inputs: []input{{"weight", []int{5, 4}, uniform(20, -1, 1), true}, {"index", []int{2, 3}, []float64{1, 4, 0, 4, 3, 1}, false}},
+		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+			return tp.Embedding(in["weight"], in["index"])
+		}})
+
 	// Softmax and log-softmax, row-wise: ordinary rows, logits of ±1000
 	// (naive exponentials overflow), and a row of equal logits.
 	logits := append(uniform(10, -3, 3), 1000, -1000, 999, 0, 1, 2, 2, 2, 2, 2)

@@ -274,6 +274,20 @@ type Device interface {
 	// that is −1).
 	MaxPoolTangent(dx, argmax Buffer, g ConvGeometry, y Buffer)
 
+	// Embedding tables.
+
+	// Gather copies rows of a rows×cols table: y[i, :] = table[index[i], :]
+	// for the n indices (y is n×cols), torch's embedding and index_select.
+	// An index that is not an integer in [0, rows) gives a row of zeros
+	// and is reported as a bad class index of Loss is: an error wrapping
+	// ErrInvalidInput that names the first such i.
+	Gather(table Buffer, rows, cols int, index Buffer, n int, y Buffer)
+	// ScatterAdd is Gather's adjoint: table = β table + Σᵢ e_index[i] ε[i, :],
+	// each row r of the table receiving the rows of eps (n×cols) whose index
+	// is r, added in increasing i (no atomics: the same sums on every run
+	// and device). Bad indices are skipped. table is not read when β is 0.
+	ScatterAdd(eps Buffer, n, cols int, index Buffer, beta float64, table Buffer, rows int)
+
 	// Dense linear algebra.
 
 	// Gemm computes C = α op(A) op(B) + βC with op(A) m×k and op(B) k×n. One

@@ -1,7 +1,8 @@
 // elementwise.cu: fill, strided copy, axpy, scale, the unary functions and
 // their adjoints, the binary functions, the fused bias + activation
-// epilogue, dropout masks, and the layout kernels of convolutions and
-// pooling (transpose, im2col, col2im, max_pool and its adjoint). All are grid-stride loops over the elements: blocks of THREADS
+// epilogue, dropout masks, the layout kernels of convolutions and pooling
+// (transpose, im2col, col2im, max_pool with its adjoint and tangent), and
+// the embedding-table kernels (gather, scatter_add). All are grid-stride loops over the elements: blocks of THREADS
 // threads, as many blocks as the host asks for (it caps the grid at a
 // multiple of the SM count). Outputs may alias inputs where device.Device
 // allows it (y = x in Unary, Scale, BiasActivation; c = a or b in Binary),
@@ -321,5 +322,56 @@ extern "C" __global__ void max_pool_tangent(i64 n, i64 c, i64 h, i64 w, i64 kern
 	FOR_N(e, g.n * g.c * outs) {
 		const i64 at = (i64)argmax[e];
 		y[e] = at >= 0 ? dx[e / outs * g.h * g.w + at] : 0.f;
+	}
+}
+
+// STATUS_GATHER marks a status word written by gather (status[3]); the
+// index loss leaves status[3] at 0 (see loss.cu for the other words).
+#define STATUS_GATHER 1
+
+// gather: y[i, :] = table[index[i], :] (device.Device.Gather), one thread
+// per element of y. A bad index (not an integer in [0, rows)) gives a row
+// of zeros and records the first such i in status, as the index loss does:
+// status = {i+1, the index's bits, rows, STATUS_GATHER}.
+extern "C" __global__ void gather(i64 rows, i64 cols, const float *__restrict__ table,
+                                  const float *__restrict__ index, i64 n, float *__restrict__ y, int *status) {
+	FOR_N(e, n * cols) {
+		const i64 i = e / cols, j = e - i * cols;
+		const float t = index[i];
+		if (!(t >= 0.f && t < (float)rows && t == truncf(t))) { // NaN fails too
+			y[e] = 0.f;
+			if (j == 0 && atomicCAS(status, 0, (int)(i + 1)) == 0) {
+				status[1] = __float_as_int(t);
+				status[2] = (int)rows;
+				status[3] = STATUS_GATHER;
+			}
+			continue;
+		}
+		y[e] = table[(i64)t * cols + j];
+	}
+}
+
+// scatter_add: table = beta table + the rows of eps added to the rows their
+// indices name (device.Device.ScatterAdd). Thread (part, j) owns column j
+// of the table rows r with r % parts == part: it scales them, then walks
+// all n indices in order and adds the ones it owns, so no two threads
+// write one element, every sum runs in increasing i (the CPU's order, to
+// the bit), and the lanes of a warp read each index together.
+extern "C" __global__ void scatter_add(const float *__restrict__ eps, i64 n, i64 cols,
+                                       const float *__restrict__ index, double beta, float *__restrict__ table,
+                                       i64 rows, i64 parts) {
+	const float b = (float)beta;
+	FOR_N(e, parts * cols) {
+		const i64 part = e / cols, j = e - part * cols;
+		for (i64 r = part; r < rows; r += parts) {
+			float *t = table + r * cols + j;
+			*t = beta == 0.0 ? 0.f : (beta == 1.0 ? *t : b * *t);
+		}
+		for (i64 i = 0; i < n; i++) {
+			const float t = index[i];
+			if (!(t >= 0.f && t < (float)rows && t == truncf(t))) continue;
+			const i64 r = (i64)t;
+			if (r % parts == part) table[r * cols + j] += eps[i * cols + j];
+		}
 	}
 }

@@ -194,9 +194,10 @@ type call struct {
 	ptr2   devPtr
 	bytes  int64
 	host   unsafe.Pointer
-	// loss marks a launch of the index loss: the status word must be
-	// checked at the next synchronizing call.
-	loss bool
+	// checkStatus marks a launch that flags bad input in the status words
+	// (the index loss, gather): they must be read at the next
+	// synchronizing call.
+	checkStatus bool
 }
 
 type reply struct {
@@ -324,20 +325,21 @@ type worker struct {
 	// object that holds Go pointers (such as worker itself).
 	words   *hostWords
 	scratch devPtr // dot partials, dot result, loss status
-	// lossCheck is set after an index-loss launch until the status word
-	// has been read back.
-	lossCheck bool
+	// statusCheck is set after a launch that may flag bad input until the
+	// status words have been read back.
+	statusCheck bool
 }
 
-// hostWords is pointer-free host memory for the dot result and the loss
-// status.
+// hostWords is pointer-free host memory for the dot result and the
+// status words.
 type hostWords struct {
 	dot    float64
-	status [3]int32
+	status [4]int32
 }
 
 // Scratch layout: maxDotBlocks partial sums, the dot result, then the
-// loss status words (3 int32: row+1, target bits, cols).
+// status words that kernels flag bad input in (4 int32: row+1, the bad
+// value's bits, its bound, and the kernel: statusLoss or statusGather).
 const (
 	scratchDot    = maxDotBlocks * 8
 	scratchStatus = scratchDot + 8
@@ -376,8 +378,8 @@ func (d *Device) serve(c *call) reply {
 		if err := d.run(c); err != nil {
 			d.record(fmt.Errorf("cuda: launch %s: %w", kernelTable[c.kernel].name, err))
 		}
-		if c.loss {
-			w.lossCheck = true
+		if c.checkStatus {
+			w.statusCheck = true
 		}
 		return reply{}
 	case opAlloc:
@@ -391,7 +393,7 @@ func (d *Device) serve(c *call) reply {
 		}
 		return reply{err: err}
 	case opDownload:
-		d.checkLoss()
+		d.checkStatus()
 		err := w.drv.dtoH(c.host, c.ptr, c.bytes)
 		if err != nil {
 			err = fmt.Errorf("cuda: download of %d bytes: %w", c.bytes, err)
@@ -402,14 +404,14 @@ func (d *Device) serve(c *call) reply {
 		if err := w.drv.sync(); err != nil {
 			d.record(fmt.Errorf("cuda: sync: %w", err))
 		}
-		d.checkLoss()
+		d.checkStatus()
 		return reply{}
 	case opDot:
 		v, err := d.dot(c)
 		if err != nil {
 			d.record(err)
 		}
-		d.checkLoss()
+		d.checkStatus()
 		return reply{f: v, err: err}
 	case opClose:
 		err := d.shutdown()
@@ -509,26 +511,37 @@ func (d *Device) dot(c *call) (float64, error) {
 	return w.words.dot, nil
 }
 
-// checkLoss reads the index-loss status word after such a loss ran, and
-// records an error for the first out-of-range class it flagged.
-func (d *Device) checkLoss() {
+// The kernels that write the status words (its fourth word).
+const (
+	statusLoss   = 0 // the index loss (loss.cu)
+	statusGather = 1 // gather (elementwise.cu's STATUS_GATHER)
+)
+
+// checkStatus reads the status words after a launch that may flag bad
+// input, and records an error for the first bad row or index flagged.
+func (d *Device) checkStatus() {
 	w := &d.w
-	if !w.lossCheck {
+	if !w.statusCheck {
 		return
 	}
-	w.lossCheck = false
+	w.statusCheck = false
 	st := &w.words.status
-	if err := w.drv.dtoH(unsafe.Pointer(&st[0]), w.scratch+scratchStatus, 12); err != nil {
-		d.record(fmt.Errorf("cuda: reading the loss status: %w", err))
+	if err := w.drv.dtoH(unsafe.Pointer(&st[0]), w.scratch+scratchStatus, 16); err != nil {
+		d.record(fmt.Errorf("cuda: reading the status words: %w", err))
 		return
 	}
 	if st[0] == 0 {
 		return
 	}
-	d.record(fmt.Errorf("cuda: loss %v: row %d: class index %v is not an integer in [0, %d): %w",
-		device.SoftmaxCrossEntropyIndex, st[0]-1, math.Float32frombits(uint32(st[1])), st[2], device.ErrInvalidInput))
+	bad := math.Float32frombits(uint32(st[1]))
+	if st[3] == statusGather {
+		d.record(fmt.Errorf("cuda: Gather: index %d: %v is not an integer in [0, %d): %w", st[0]-1, bad, st[2], device.ErrInvalidInput))
+	} else {
+		d.record(fmt.Errorf("cuda: loss %v: row %d: class index %v is not an integer in [0, %d): %w",
+			device.SoftmaxCrossEntropyIndex, st[0]-1, bad, st[2], device.ErrInvalidInput))
+	}
 	if err := w.drv.memsetD32(w.scratch+scratchStatus, 0, 4); err != nil {
-		d.record(fmt.Errorf("cuda: clearing the loss status: %w", err))
+		d.record(fmt.Errorf("cuda: clearing the status words: %w", err))
 	}
 }
 

@@ -350,6 +350,42 @@ func (d *Device) MaxPoolTangent(dx, argmax device.Buffer, g device.ConvGeometry,
 	}
 }
 
+// Gather copies the indexed rows of table, one thread per element of y; a
+// bad index is flagged in the status word that the next synchronizing
+// call reads (as Loss's bad class index).
+func (d *Device) Gather(table device.Buffer, rows, cols int, index device.Buffer, n int, y device.Buffer) {
+	const name = "Gather"
+	T, I, Y := d.buf(name, table, false), d.buf(name, index, false), d.buf(name, y, false)
+	checkDims(name, rows, cols, n)
+	checkLen(name, "table", T, rows*cols)
+	checkLen(name, "index", I, n)
+	checkLen(name, "y", Y, n*cols)
+	if n == 0 || cols == 0 {
+		return
+	}
+	c := newCall(kGather, d.grid(n*cols), 1, threads, 1, intArg(rows), intArg(cols), ptrArg(T), ptrArg(I), intArg(n), ptrArg(Y),
+		devArg(d.w.scratch+scratchStatus))
+	c.checkStatus = true
+	d.submit(c)
+}
+
+// ScatterAdd adds each row of eps to the table row its index names, with
+// scatter_add: parts·cols threads, thread (part, j) owning column j of the
+// rows ≡ part (mod parts).
+func (d *Device) ScatterAdd(eps device.Buffer, n, cols int, index device.Buffer, beta float64, table device.Buffer, rows int) {
+	const name = "ScatterAdd"
+	E, I, T := d.buf(name, eps, false), d.buf(name, index, false), d.buf(name, table, false)
+	checkDims(name, rows, cols, n)
+	checkLen(name, "table", T, rows*cols)
+	checkLen(name, "index", I, n)
+	checkLen(name, "eps", E, n*cols)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	parts := max(1, min(rows, scatterThreads/cols))
+	d.launch1(kScatterAdd, parts*cols, ptrArg(E), intArg(n), intArg(cols), ptrArg(I), fltArg(beta), ptrArg(T), intArg(rows), intArg(parts))
+}
+
 // DropoutMask writes a dropout mask of probability p with dropout_mask,
 // one thread per Philox block of four elements; the bits are those of
 // the CPU device (device.DropoutBlock).
@@ -572,7 +608,7 @@ func (d *Device) Loss(kind device.LossKind, param float64, pred, target device.B
 	k, g := d.rowKernel(kLossWarp, kLossBlock, rows, cols)
 	c := newCall(k, g, 1, threads, 1, intArg(int(kind)), intArg(rows), intArg(cols), fltArg(param),
 		ptrArg(P), ptrArg(T), ptrArg(L), ptrArg(E), fltArg(epsScale), devArg(d.w.scratch+scratchStatus))
-	c.loss = kind == device.SoftmaxCrossEntropyIndex
+	c.checkStatus = kind == device.SoftmaxCrossEntropyIndex
 	d.submit(c)
 }
 

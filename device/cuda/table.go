@@ -31,6 +31,8 @@ const (
 	kMaxPool
 	kMaxPoolAdjoint
 	kMaxPoolTangent
+	kGather
+	kScatterAdd
 	kDotPartial
 	kDotFinal
 	kSumRows
@@ -79,6 +81,8 @@ var kernelTable = func() [numKernels]kernelRef {
 		kMaxPool:               {kernels.Elementwise, "max_pool"},
 		kMaxPoolAdjoint:        {kernels.Elementwise, "max_pool_adjoint"},
 		kMaxPoolTangent:        {kernels.Elementwise, "max_pool_tangent"},
+		kGather:                {kernels.Elementwise, "gather"},
+		kScatterAdd:            {kernels.Elementwise, "scatter_add"},
 		kDotPartial:            {kernels.Reduce, "dot_partial"},
 		kDotFinal:              {kernels.Reduce, "dot_final"},
 		kSumRows:               {kernels.Reduce, "sum_rows"},
@@ -257,6 +261,10 @@ const (
 	maxDotBlocks   = 1024 // size of the dot-product partials in scratch
 	warpRowMaxCols = 1024 // up to this many columns a warp owns a row
 	argMaxThreads  = 1024 // the one block of argmax_matches (at most 1024)
+	// scatterThreads is the thread count scatter_add aims for: each thread
+	// reads every index, so more threads cost more reads, and fewer leave
+	// the GPU idle.
+	scatterThreads = 1 << 16
 )
 
 // gridFor returns the block count of a grid-stride kernel over n items,

@@ -36,6 +36,7 @@ func Run(t *testing.T, dev device.Device) {
 		t.Run(device.Float64.String(), func(t *testing.T) { runDType(t, dev, device.Float64) })
 	}
 	t.Run("ErrorReporting", func(t *testing.T) { testErrorReporting(t, dev, device.Float32) })
+	t.Run("GatherErrorReporting", func(t *testing.T) { testGatherErrorReporting(t, dev, device.Float32) })
 }
 
 // RunDType is Run for the one dtype dt, ending with the error-reporting
@@ -44,6 +45,7 @@ func RunDType(t *testing.T, dev device.Device, dt device.DType) {
 	t.Helper()
 	runDType(t, dev, dt)
 	t.Run("ErrorReporting", func(t *testing.T) { testErrorReporting(t, dev, dt) })
+	t.Run("GatherErrorReporting", func(t *testing.T) { testGatherErrorReporting(t, dev, dt) })
 }
 
 // runDType runs every method family in dt, each as a subtest, and checks
@@ -62,6 +64,8 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 	s.run(t, "MaxPool", testMaxPool)
 	s.run(t, "MaxPoolAdjoint", testMaxPoolAdjoint)
 	s.run(t, "MaxPoolTangent", testMaxPoolTangent)
+	s.run(t, "Gather", testGather)
+	s.run(t, "ScatterAdd", testScatterAdd)
 	s.run(t, "Gemm", testGemm)
 	s.run(t, "Axpy", testAxpy)
 	s.run(t, "Scale", testScale)
