@@ -355,8 +355,8 @@ extern "C" __global__ void gather(i64 rows, i64 cols, const float *__restrict__ 
 // indices name (device.Device.ScatterAdd). Thread (part, j) owns column j
 // of the table rows r with r % parts == part: it scales them, then walks
 // all n indices in order and adds the ones it owns, so no two threads
-// write one element, every sum runs in increasing i (the CPU's order, to
-// the bit), and the lanes of a warp read each index together.
+// write one element, every sum runs in increasing i (the CPU's order),
+// and the lanes of a warp read each index together.
 extern "C" __global__ void scatter_add(const float *__restrict__ eps, i64 n, i64 cols,
                                        const float *__restrict__ index, double beta, float *__restrict__ table,
                                        i64 rows, i64 parts) {
