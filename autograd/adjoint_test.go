@@ -50,6 +50,16 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMulT(in[0], in[1], true, true) }},
 		{Name: "MatMulT/gram", Shapes: [][]int{{4, 3}}, // X Xᵀ: one input on both sides
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMulT(in[0], in[0], false, true) }},
+		{Name: "MatMul/batched", Shapes: [][]int{{2, 3, 4, 3}, {2, 3, 3, 5}}, // batch [2 3] of products
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMul(in[0], in[1]) }},
+		{Name: "MatMulT/batched-NT", Shapes: [][]int{{3, 4, 2}, {3, 5, 2}}, // q @ k.transpose(-2, -1)
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMulT(in[0], in[1], false, true) }},
+		{Name: "MatMulT/batched-TT", Shapes: [][]int{{2, 3, 4}, {2, 5, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MatMulT(in[0], in[1], true, true) }},
+		{Name: "attention", Shapes: [][]int{{2, 4, 3}, {2, 5, 3}, {2, 5, 2}}, // softmax(q kᵀ/√d) v
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.MatMul(tp.Softmax(tp.Scale(tp.MatMulT(in[0], in[1], false, true), 1/math.Sqrt(3))), in[2])
+			}},
 		{Name: "Linear", Shapes: [][]int{{4, 3}, {5, 3}, {5}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], in[2], device.Identity) }},
 		{Name: "Linear/nobias", Shapes: [][]int{{4, 3}, {5, 3}},

@@ -77,7 +77,7 @@ func (tp *Tape) Conv2d(x, w, b *Var, opt ConvOptions) *Var {
 	if !z.Valid() {
 		return out
 	}
-	tp.gemm(mat{cols, g.Pixels(), g.Patch(), false}, weightMat(&w.value, g).flip(), 0, z)
+	tp.gemm(mat{cols, g.Pixels(), g.Patch(), false, 1}, weightMat(&w.value, g).flip(), 0, z)
 	if b != nil {
 		tp.dev.BiasActivation(device.Identity, z.Buffer(), g.Pixels(), ws[0], b.value.Buffer(), z.Buffer())
 	}
@@ -103,7 +103,7 @@ func nodeGeometry(n *Node) device.ConvGeometry {
 // weightMat is a weight [O, C, KH, KW] (or its tangent) as the matrix W̃
 // [O × C·KH·KW] that it is in memory.
 func weightMat(w *tensor.Tensor, g device.ConvGeometry) mat {
-	return mat{w, w.Dim(0), g.Patch(), false}
+	return mat{w, w.Dim(0), g.Patch(), false, 1}
 }
 
 func conv2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
@@ -115,12 +115,12 @@ func conv2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 		return
 	}
 	tp.dev.Transpose(eps.Buffer(), g.N, o, pix, e.Buffer())
-	E := mat{e, g.Pixels(), o, false}
+	E := mat{e, g.Pixels(), o, false, 1}
 	if gb, beta := tp.GradDest(b); gb != nil {
 		tp.dev.SumRows(e.Buffer(), g.Pixels(), o, beta, gb.Buffer())
 	}
 	if gw, beta := tp.GradDest(w); gw != nil {
-		tp.gemm(E.flip(), mat{&n.Saved[0], g.Pixels(), g.Patch(), false}, beta, gw) // Eᵀ X̃
+		tp.gemm(E.flip(), mat{&n.Saved[0], g.Pixels(), g.Patch(), false, 1}, beta, gw) // Eᵀ X̃
 	}
 	if dx, beta := tp.GradDest(x); dx != nil {
 		dcols := tp.Temp(g.Pixels(), g.Patch())
@@ -147,10 +147,10 @@ func conv2dTangent(tp *Tape, n *Node) *tensor.Tensor {
 			return out
 		}
 		tp.dev.Im2Col(x.tangent.Buffer(), g, dcols.Buffer())
-		tp.gemm(mat{dcols, g.Pixels(), g.Patch(), false}, weightMat(&w.value, g).flip(), 1, z)
+		tp.gemm(mat{dcols, g.Pixels(), g.Patch(), false, 1}, weightMat(&w.value, g).flip(), 1, z)
 	}
 	if w.hasTangent {
-		tp.gemm(mat{&n.Saved[0], g.Pixels(), g.Patch(), false}, weightMat(&w.tangent, g).flip(), 1, z)
+		tp.gemm(mat{&n.Saved[0], g.Pixels(), g.Patch(), false, 1}, weightMat(&w.tangent, g).flip(), 1, z)
 	}
 	if b != nil && b.hasTangent {
 		tp.dev.BiasActivation(device.Identity, z.Buffer(), g.Pixels(), o, b.tangent.Buffer(), z.Buffer())

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/tensor"
@@ -23,18 +24,29 @@ func (tp *Tape) MatMul(a, b *Var) *Var { return tp.MatMulT(a, b, false, false) }
 //	adjoint:  δ_A = ε op(B)ᵀ, or its transpose op(B) εᵀ when A is transposed
 //	          δ_B = op(A)ᵀ ε, or its transpose εᵀ op(A) when B is transposed
 //	tangent:  Ċ = op(Ȧ) op(B) + op(A) op(Ḃ)
+//
+// Operands of more than two dimensions are batches of matrices over their
+// last two, torch.bmm's and torch.matmul's: A [b… × m × k] and B [b… × k ×
+// n] with the same leading dimensions b… give C [b… × m × n], one strided
+// batched GEMM (Device.GemmStrided) per product, with the transposes
+// applying to each matrix (q @ k.transpose(-2, -1) is MatMulT(q, k, false,
+// true)). A weight shared by a batch is a 2-D product: reshape the batch
+// to [b·m × k] first.
 func (tp *Tape) MatMulT(a, b *Var, transA, transB bool) *Var {
 	if tp.skip(&matMulOp, a, b) {
 		return tp.failedVar()
 	}
-	if a.value.Dims() != 2 || b.value.Dims() != 2 {
-		panic(fmt.Sprintf("autograd: MatMul: shapes %v and %v do not multiply: both must be matrices", a.Shape(), b.Shape()))
+	as, bs := a.Shape(), b.Shape()
+	if len(as) < 2 || len(as) != len(bs) || !slices.Equal(as[:len(as)-2], bs[:len(bs)-2]) {
+		panic(fmt.Sprintf("autograd: MatMul: shapes %v and %v do not multiply: want two matrices, or two batches of matrices with the same leading dimensions", as, bs))
 	}
 	A, B := matOf(&a.value, transA), matOf(&b.value, transB)
 	if A.opCols() != B.opRows() {
-		panic(fmt.Sprintf("autograd: MatMul: shapes %v%s and %v%s do not multiply", a.Shape(), A.suffix(), b.Shape(), B.suffix()))
+		panic(fmt.Sprintf("autograd: MatMul: shapes %v%s and %v%s do not multiply", as, A.suffix(), bs, B.suffix()))
 	}
-	node, out := tp.Record(&matMulOp, []int{A.opRows(), B.opCols()}, a, b)
+	var buf [tensor.MaxDims]int
+	shape := append(append(buf[:0], as[:len(as)-2]...), A.opRows(), B.opCols())
+	node, out := tp.Record(&matMulOp, shape, a, b)
 	if tp.Failed() {
 		return out
 	}
@@ -45,14 +57,22 @@ func (tp *Tape) MatMulT(a, b *Var, transA, transB bool) *Var {
 
 var matMulOp = Op{Name: "MatMul", Adjoint: matMulAdjoint, Tangent: matMulTangent}
 
-// mat is a row-major matrix as a GEMM operand: op(X) is X, or Xᵀ when t.
+// mat is a row-major matrix as a GEMM operand: op(X) is X, or Xᵀ when t;
+// with batch > 1, a batch of such matrices stored one after another.
 type mat struct {
 	x          *tensor.Tensor
 	rows, cols int // as stored
 	t          bool
+	batch      int // 0 or 1: one matrix
 }
 
-func matOf(x *tensor.Tensor, t bool) mat { return mat{x, x.Dim(0), x.Dim(1), t} }
+// matOf views x, of two or more dimensions, as a batch of matrices over
+// its last two.
+func matOf(x *tensor.Tensor, t bool) mat {
+	shape := x.Shape()
+	d := len(shape)
+	return mat{x, shape[d-2], shape[d-1], t, product(shape[:d-2])}
+}
 
 // flip is the operand Xᵀ of the same storage: op(flip(X)) = op(X)ᵀ.
 func (m mat) flip() mat { m.t = !m.t; return m }
@@ -86,10 +106,11 @@ func boolInt(b bool) int {
 }
 
 // gemm writes c = op(x) op(y) + βc, c row-major with op(x)'s rows and
-// op(y)'s columns. An empty inner dimension is an empty sum: c = βc.
+// op(y)'s columns, for each matrix of a batch (x and y have the same
+// batch). An empty inner dimension is an empty sum: c = βc.
 func (tp *Tape) gemm(x, y mat, beta float64, c *tensor.Tensor) {
 	m, k, n := x.opRows(), x.opCols(), y.opCols()
-	if m == 0 || n == 0 {
+	if m == 0 || n == 0 || x.batch == 0 {
 		return
 	}
 	if k == 0 {
@@ -98,13 +119,18 @@ func (tp *Tape) gemm(x, y mat, beta float64, c *tensor.Tensor) {
 		}
 		return
 	}
+	if x.batch > 1 {
+		tp.dev.GemmStrided(x.t, y.t, x.batch, m, n, k, 1, x.x.Buffer(), x.cols, x.rows*x.cols,
+			y.x.Buffer(), y.cols, y.rows*y.cols, beta, c.Buffer(), n, m*n)
+		return
+	}
 	tp.dev.Gemm(x.t, y.t, m, n, k, 1, x.x.Buffer(), x.cols, y.x.Buffer(), y.cols, beta, c.Buffer(), n)
 }
 
 func matMulAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 	a, b := n.In[0], n.In[1]
 	A, B := matOf(&a.value, n.Int[0] == 1), matOf(&b.value, n.Int[1] == 1)
-	E := mat{eps, A.opRows(), B.opCols(), false}
+	E := mat{eps, A.opRows(), B.opCols(), false, A.batch}
 	if da, beta := tp.GradDest(a); da != nil {
 		if A.t {
 			tp.gemm(B, E.flip(), beta, da) // (ε op(B)ᵀ)ᵀ = op(B) εᵀ
@@ -124,7 +150,7 @@ func matMulAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 func matMulTangent(tp *Tape, n *Node) *tensor.Tensor {
 	a, b := n.In[0], n.In[1]
 	A, B := matOf(&a.value, n.Int[0] == 1), matOf(&b.value, n.Int[1] == 1)
-	t := tp.Temp(A.opRows(), B.opCols())
+	t := tp.Temp(n.Out.Shape()...)
 	if !t.Valid() {
 		return t
 	}

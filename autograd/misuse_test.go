@@ -25,7 +25,9 @@ func TestShapeMisusePanicsNamingOpAndShapes(t *testing.T) {
 	}{
 		{"MatMul", func() { tp.MatMul(v(2, 3), v(4, 5)) }, "autograd: MatMul: shapes [2 3] and [4 5] do not multiply"},
 		{"MatMulT", func() { tp.MatMulT(v(2, 3), v(2, 5), false, true) }, "autograd: MatMul: shapes [2 3] and [2 5]ᵀ do not multiply"},
-		{"MatMul rank", func() { tp.MatMul(v(2, 3), v(3)) }, "autograd: MatMul: shapes [2 3] and [3] do not multiply: both must be matrices"},
+		{"MatMul rank", func() { tp.MatMul(v(2, 3), v(3)) }, "autograd: MatMul: shapes [2 3] and [3] do not multiply: want two matrices, or two batches of matrices with the same leading dimensions"},
+		{"MatMul batch", func() { tp.MatMul(v(2, 2, 3), v(3, 3, 4)) }, "autograd: MatMul: shapes [2 2 3] and [3 3 4] do not multiply: want two matrices, or two batches of matrices with the same leading dimensions"},
+		{"MatMul batched inner", func() { tp.MatMul(v(2, 2, 3), v(2, 4, 4)) }, "autograd: MatMul: shapes [2 2 3] and [2 4 4] do not multiply"},
 		{"Linear", func() { tp.Linear(v(2, 3), v(4, 5), nil, device.Identity) }, "autograd: Linear: input [2 3] and weight [4 5]: want x [K × I] and W [O × I]"},
 		{"Linear bias", func() { tp.Linear(v(2, 3), v(4, 3), v(5), device.Identity) }, "autograd: Linear: bias [5] for weight [4 3]: want [4]"},
 		{"Linear act", func() { tp.Linear(v(2, 3), v(4, 3), nil, device.Exp) }, "autograd: Linear: activation exp cannot be fused; apply it as its own op"},
@@ -334,6 +336,7 @@ func TestAllocationFailureAnywhere(t *testing.T) {
 		c = tp.MaxPool2d(c, [2]int{1, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}})
 		u = tp.Add(u, tp.Mean(tp.Dropout(tp.Transpose(c), 0.5, 1, 0)))
 		u = tp.Add(u, tp.Sum(tp.Embedding(w, tp.ConstantFloat64([]float64{1, 0, 1}, 3))))
+		u = tp.Add(u, tp.Sum(tp.MatMulT(img, img, false, true))) // a batch of [1 × 3] products
 		l := loss.MSE(tp, h, tp.Input(xt, false), loss.Mean)
 		return tp.Backward(tp.Add(tp.Add(u, l), tp.Sum(tp.BroadcastTo(g, 3, 2))))
 	}

@@ -277,6 +277,28 @@ func TestOpsMatchTorch(t *testing.T) {
 			return tp.Embedding(in["weight"], in["index"])
 		}})
 
+	// Batched products (torch.matmul over leading dimensions, the
+	// transposes per matrix) and scaled dot-product attention built from
+	// them: softmax(q kᵀ/√d) v, its gradients in q, k and v.
+	for _, tr := range []struct {
+		name   string
+		ta, tb bool
+		sa, sb []int
+	}{{"NN", false, false, []int{2, 3, 4, 5}, []int{2, 3, 5, 2}}, {"NT", false, true, []int{3, 4, 5}, []int{3, 2, 5}}, {"TT", true, true, []int{2, 5, 4}, []int{2, 3, 5}}} {
+		cases = append(cases, opCase{name: "bmm/" + tr.name, op: "bmm/" + tr.name,
+			inputs: []input{{"a", tr.sa, uniform(numel(tr.sa), -1, 1), true}, {"b", tr.sb, uniform(numel(tr.sb), -1, 1), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.MatMulT(in["a"], in["b"], tr.ta, tr.tb)
+			}})
+	}
+	cases = append(cases, opCase{name: "attention", op: "attention",
+		inputs: []input{{"q", []int{2, 2, 5, 4}, uniform(80, -2, 2), true}, {"k", []int{2, 2, 6, 4}, uniform(96, -2, 2), true},
+			{"v", []int{2, 2, 6, 3}, uniform(72, -1, 1), true}},
+		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+			scores := tp.Scale(tp.MatMulT(in["q"], in["k"], false, true), 1/math.Sqrt(4))
+			return tp.MatMul(tp.Softmax(scores), in["v"])
+		}})
+
 	// Softmax and log-softmax, row-wise: ordinary rows, logits of ±1000
 	// (naive exponentials overflow), and a row of equal logits.
 	logits := append(uniform(10, -3, 3), 1000, -1000, 999, 0, 1, 2, 2, 2, 2, 2)

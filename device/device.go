@@ -294,6 +294,12 @@ type Device interface {
 	// call serves the forward product Z = XWᵀ (transB), the adjoint product
 	// δ = εW and the parameter gradient g_W = εᵀX summed over K (transA).
 	Gemm(transA, transB bool, m, n, k int, alpha float64, a Buffer, lda int, b Buffer, ldb int, beta float64, c Buffer, ldc int)
+	// GemmStrided computes batch products C_b = α op(A_b) op(B_b) + β C_b
+	// for b < batch, where X_b is the matrix of X that starts at element
+	// b·strideX, each described as Gemm's operands are: torch.bmm, and the
+	// per-head products of attention. A stride of 0 gives every product
+	// the same A (or B); the products' C must not overlap.
+	GemmStrided(transA, transB bool, batch, m, n, k int, alpha float64, a Buffer, lda, strideA int, b Buffer, ldb, strideB int, beta float64, c Buffer, ldc, strideC int)
 	// Axpy computes y ← αx + y.
 	Axpy(alpha float64, x, y Buffer)
 	// Scale computes y ← αx; y may be x.

@@ -17,10 +17,10 @@ import (
 // TestAutogradOpsMatchCPU records one graph of the ops whose device work is
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
-// transpose, Dropout, whose mask each device draws, Conv2d, MaxPool2d,
-// Transpose and Embedding) with LayerNorm, softmax and a loss, on this
-// device and on the CPU from the same inputs, and compares the loss, the
-// output and every input's gradient.
+// transpose, batched products, Dropout, whose mask each device draws,
+// Conv2d, MaxPool2d, Transpose and Embedding) with LayerNorm, softmax and
+// a loss, on this device and on the CPU from the same inputs, and compares
+// the loss, the output and every input's gradient.
 func TestAutogradOpsMatchCPU(t *testing.T) {
 	d := open(t)
 	defer d.Close()
@@ -30,7 +30,8 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
 	shapes := map[string][]int{"x": {4, 3, 5}, "bias": {5}, "mask": {4, 1, 5}, "rowScale": {4, 3, 1}, "w": {6, 5}, "v": {5, 2}, "g": {2},
-		"img": {2, 3, 6, 5}, "k": {4, 3, 3, 2}, "kb": {4}, "emb": {6, 4}}
+		"img": {2, 3, 6, 5}, "k": {4, 3, 3, 2}, "kb": {4}, "emb": {6, 4},
+		"q": {2, 3, 4}, "kk": {2, 5, 4}, "vv": {2, 5, 2}}
 	inputs := map[string][]float64{}
 	for name, s := range shapes {
 		n := 1
@@ -88,6 +89,9 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		// Rows of a table, one of them twice.
 		e := tp.Embedding(in["emb"], tp.ConstantFloat64([]float64{5, 0, 2, 5}, 2, 2))
 		l = tp.Add(l, tp.Mean(tp.Mul(e, e)))
+		// Attention: batched products, one of them transposed.
+		att := tp.MatMul(tp.Softmax(tp.MatMulT(in["q"], in["kk"], false, true)), in["vv"])
+		l = tp.Add(l, tp.Mean(tp.Mul(att, att)))
 		if err := tp.Backward(l); err != nil {
 			t.Fatalf("%s: %v", dev.Name(), err)
 		}

@@ -96,6 +96,24 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 	d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 }
 
+// GemmStrided runs the batch's products as Gemm calls on views of the
+// operands: one launch (or autotuned tile) per product.
+func (d *Device) GemmStrided(transA, transB bool, batch, m, n, k int, alpha float64, a device.Buffer, lda, strideA int, b device.Buffer, ldb, strideB int, beta float64, c device.Buffer, ldc, strideC int) {
+	const name = "GemmStrided"
+	A, B, C := d.buf(name, a, false), d.buf(name, b, false), d.buf(name, c, false)
+	checkDims(name, batch, m, n, k, lda, ldb, ldc, strideA, strideB, strideC)
+	if batch == 0 || m == 0 || n == 0 {
+		return
+	}
+	// The last product must fit; Gemm checks each view against its own.
+	checkOperand(name, "A", A.view(min((batch-1)*strideA, A.n)), transA, m, k, lda)
+	checkOperand(name, "B", B.view(min((batch-1)*strideB, B.n)), transB, k, n, ldb)
+	checkOperand(name, "C", C.view(min((batch-1)*strideC, C.n)), false, m, n, ldc)
+	for i := range batch {
+		d.Gemm(transA, transB, m, n, k, alpha, A.view(i*strideA), lda, B.view(i*strideB), ldb, beta, C.view(i*strideC), ldc)
+	}
+}
+
 // gemmRowLimit is the most rows of C one Gemm launch covers: gridDim.y ≤
 // maxGridY blocks of the tallest tile gemmPlan has (8,388,480 rows), or
 // the lower limit a test sets (Device.gemmRows).

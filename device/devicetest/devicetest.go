@@ -67,6 +67,7 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 	s.run(t, "Gather", testGather)
 	s.run(t, "ScatterAdd", testScatterAdd)
 	s.run(t, "Gemm", testGemm)
+	s.run(t, "GemmStrided", testGemmStrided)
 	s.run(t, "Axpy", testAxpy)
 	s.run(t, "Scale", testScale)
 	s.run(t, "Dot", testDot)

@@ -148,3 +148,70 @@ func testDot(e *env) {
 		e.check(fmt.Sprintf("Dot(x, x) n=%d", n), []float64{got}, []float64{wantSq}, e.tol*sqrtN(n), func(int) float64 { return wantSq })
 	}
 }
+
+// stridedCases are GemmStrided batches: tight strides, gaps between the
+// matrices (which must stay untouched), and a shared A or B (stride 0).
+var stridedCases = []struct {
+	batch, m, n, k int
+	gapA, gapB     int  // elements between consecutive matrices
+	sharedA        bool // stride 0: one A for the batch
+	sharedB        bool
+}{
+	{1, 3, 4, 5, 0, 0, false, false},
+	{3, 5, 7, 4, 0, 0, false, false},
+	{4, 17, 9, 33, 3, 5, false, false},
+	{5, 8, 6, 7, 0, 0, true, false},
+	{2, 33, 65, 17, 1, 0, false, true},
+	{0, 3, 3, 3, 0, 0, false, false},
+}
+
+// testGemmStrided checks every product of a batch against refGemm, with
+// each transpose, β = 0 on a NaN-filled C and β = 0.5; C's gaps between
+// products must keep their NaN.
+func testGemmStrided(e *env) {
+	for _, sc := range stridedCases {
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			for _, beta := range []float64{0, 0.5} {
+				checkGemmStrided(e, tr[0], tr[1], sc.batch, sc.m, sc.n, sc.k, sc.gapA, sc.gapB, sc.sharedA, sc.sharedB, beta)
+			}
+		}
+	}
+}
+
+func checkGemmStrided(e *env, transA, transB bool, batch, m, n, k, gapA, gapB int, sharedA, sharedB bool, beta float64) {
+	lda, ldb, ldc := k, n, n
+	if transA {
+		lda = m
+	}
+	if transB {
+		ldb = k
+	}
+	strideA, strideB, strideC := m*k+gapA, k*n+gapB, m*n+2 // C: two NaNs between products
+	if sharedA {
+		strideA = 0
+	}
+	if sharedB {
+		strideB = 0
+	}
+	size := func(stride, one int) int { return max(1, (batch-1)*stride+one) }
+	a, b := e.uniform(size(strideA, m*k), -1, 1), e.uniform(size(strideB, k*n), -1, 1)
+	c := filled(size(strideC, m*n), math.NaN())
+	if beta != 0 {
+		c = e.uniform(len(c), -1, 1)
+		for i := 0; i+1 < batch; i++ { // the gaps hold NaN: never read, never written
+			c[i*strideC+m*n], c[i*strideC+m*n+1] = math.NaN(), math.NaN()
+		}
+	}
+	ab, bb, cb := e.upload(a), e.upload(b), e.upload(c)
+	e.dev.GemmStrided(transA, transB, batch, m, n, k, 0.75, ab, lda, strideA, bb, ldb, strideB, beta, cb, ldc, strideC)
+	got := e.download(cb)
+	want, scale := clone(c), make([]float64, len(c))
+	for i := range batch {
+		w, s := refGemm(transA, transB, m, n, k, 0.75, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:i*strideC+m*n], ldc)
+		copy(want[i*strideC:], w)
+		copy(scale[i*strideC:], s)
+	}
+	what := fmt.Sprintf("GemmStrided(transA=%v, transB=%v, batch=%d, m=%d, n=%d, k=%d, strides %d %d %d, beta=%g)",
+		transA, transB, batch, m, n, k, strideA, strideB, strideC, beta)
+	e.check(what, got, want, e.tol*sqrtN(k), func(i int) float64 { return scale[i] })
+}

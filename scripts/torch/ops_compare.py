@@ -112,6 +112,15 @@ def forward(case, x):
         return F.max_pool2d(x["x"], (kh, kw), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
     if op == "embedding":
         return F.embedding(x["index"].long(), x["weight"])
+    if op.startswith("bmm/"):
+        ta, tb = op.split("/", 1)[1]
+        a = x["a"].transpose(-2, -1) if ta == "T" else x["a"]
+        b = x["b"].transpose(-2, -1) if tb == "T" else x["b"]
+        return torch.matmul(a, b)
+    if op == "attention":
+        q, k, v = x["q"], x["k"], x["v"]
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+        return torch.softmax(scores, dim=-1) @ v
     if op == "sum":
         return x["x"].sum()
     if op == "mean":
