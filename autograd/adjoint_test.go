@@ -66,6 +66,10 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Linear(in[0], in[1], nil, device.Identity) }},
 		{Name: "Dropout", Shapes: [][]int{{6, 7}}, // a fixed (seed, offset): a fixed mask
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Dropout(in[0], 0.4, 11, 1<<32-2) }},
+		{Name: "SwapAxes/adjacent", Shapes: [][]int{{2, 3, 4, 2}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.SwapAxes(in[0], 1, 2) }},
+		{Name: "SwapAxes/apart", Shapes: [][]int{{2, 3, 4, 2}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.SwapAxes(in[0], 3, 0) }},
 		{Name: "Transpose", Shapes: [][]int{{2, 3, 4}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Transpose(in[0]) }},
 		{Name: "Conv2d", Shapes: [][]int{{2, 3, 5, 4}, {4, 3, 3, 2}, {4}},

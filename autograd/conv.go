@@ -81,7 +81,7 @@ func (tp *Tape) Conv2d(x, w, b *Var, opt ConvOptions) *Var {
 	if b != nil {
 		tp.dev.BiasActivation(device.Identity, z.Buffer(), g.Pixels(), ws[0], b.value.Buffer(), z.Buffer())
 	}
-	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), ws[0], out.value.Buffer())
+	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), ws[0], 1, out.value.Buffer())
 	return tp.Done(node)
 }
 
@@ -114,7 +114,7 @@ func conv2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 	if !e.Valid() {
 		return
 	}
-	tp.dev.Transpose(eps.Buffer(), g.N, o, pix, e.Buffer())
+	tp.dev.Transpose(eps.Buffer(), g.N, o, pix, 1, e.Buffer())
 	E := mat{e, g.Pixels(), o, false, 1}
 	if gb, beta := tp.GradDest(b); gb != nil {
 		tp.dev.SumRows(e.Buffer(), g.Pixels(), o, beta, gb.Buffer())
@@ -155,7 +155,7 @@ func conv2dTangent(tp *Tape, n *Node) *tensor.Tensor {
 	if b != nil && b.hasTangent {
 		tp.dev.BiasActivation(device.Identity, z.Buffer(), g.Pixels(), o, b.tangent.Buffer(), z.Buffer())
 	}
-	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), o, out.Buffer())
+	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), o, 1, out.Buffer())
 	return out
 }
 

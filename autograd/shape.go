@@ -48,27 +48,59 @@ func (tp *Tape) Transpose(x *Var) *Var {
 	if tp.skip(&transposeOp, x) {
 		return tp.failedVar()
 	}
+	d := len(x.Shape())
+	if d < 2 {
+		panic(fmt.Sprintf("autograd: Transpose: shape %v has fewer than two dimensions", x.Shape()))
+	}
+	return tp.swapAxis(x, d-2)
+}
+
+// SwapAxes returns x with axes a and b exchanged, stored: torch's
+// x.transpose(a, b).contiguous(), such as the [B, T, H, d] → [B, H, T, d]
+// of multi-head attention (SwapAxes(x, 1, 2)). Negative axes count from
+// the end. Axes next to each other are one node, one Device.Transpose of
+// blocks; others are a sequence of such swaps.
+//
+//	forward:  y = x with axes a and b exchanged
+//	adjoint:  δ = ε with them exchanged back
+//	tangent:  ẋ with them exchanged
+func (tp *Tape) SwapAxes(x *Var, a, b int) *Var {
+	if tp.skip(&transposeOp, x) {
+		return tp.failedVar()
+	}
+	shape := x.Shape()
+	a, b = normAxis("SwapAxes", shape, a), normAxis("SwapAxes", shape, b)
+	if a > b {
+		a, b = b, a
+	}
+	// Move axis a right to b, then the old axis b (now at b−1) left to a.
+	for i := a; i < b; i++ {
+		x = tp.swapAxis(x, i)
+	}
+	for i := b - 2; i >= a; i-- {
+		x = tp.swapAxis(x, i)
+	}
+	return x
+}
+
+// swapAxis records the exchange of axes i and i+1 of x.
+func (tp *Tape) swapAxis(x *Var, i int) *Var {
 	var buf [tensor.MaxDims]int
 	shape := append(buf[:0], x.Shape()...) // x.Shape() is x's own array
-	if len(shape) < 2 {
-		panic(fmt.Sprintf("autograd: Transpose: shape %v has fewer than two dimensions", shape))
-	}
-	d := len(shape)
-	shape[d-2], shape[d-1] = shape[d-1], shape[d-2]
+	shape[i], shape[i+1] = shape[i+1], shape[i]
 	node, out := tp.Record(&transposeOp, shape, x)
 	if tp.Failed() {
 		return out
 	}
-	tp.transposeLast(x.Shape(), &x.value, &out.value)
+	node.Int[0] = i
+	tp.swapInto(x.Shape(), i, &x.value, &out.value)
 	return tp.Done(node)
 }
 
-// transposeLast writes x, of the given shape, with its last two
-// dimensions swapped into y.
-func (tp *Tape) transposeLast(shape []int, x, y *tensor.Tensor) {
-	d := len(shape)
-	rows, cols := shape[d-2], shape[d-1]
-	tp.dev.Transpose(x.Buffer(), product(shape[:d-2]), rows, cols, y.Buffer())
+// swapInto writes x, of the given shape, with axes i and i+1 exchanged
+// into y: a batch of [shape[i] × shape[i+1]] matrices of blocks.
+func (tp *Tape) swapInto(shape []int, i int, x, y *tensor.Tensor) {
+	tp.dev.Transpose(x.Buffer(), product(shape[:i]), shape[i], shape[i+1], product(shape[i+2:]), y.Buffer())
 }
 
 var transposeOp = Op{
@@ -80,14 +112,14 @@ var transposeOp = Op{
 		}
 		d := tp.Temp(x.Shape()...)
 		if d.Valid() {
-			tp.transposeLast(n.Out.Shape(), eps, d)
+			tp.swapInto(n.Out.Shape(), n.Int[0], eps, d)
 			tp.Accumulate(x, d)
 		}
 	},
 	Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
 		t := tp.Temp(n.Out.Shape()...)
 		if t.Valid() {
-			tp.transposeLast(n.In[0].Shape(), &n.In[0].tangent, t)
+			tp.swapInto(n.In[0].Shape(), n.Int[0], &n.In[0].tangent, t)
 		}
 		return t
 	},

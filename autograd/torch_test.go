@@ -221,6 +221,13 @@ func TestOpsMatchTorch(t *testing.T) {
 		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 			return tp.Transpose(in["x"])
 		}})
+	for i, ax := range [][2]int{{1, 2}, {0, 3}, {-1, 1}} {
+		cases = append(cases, opCase{name: fmt.Sprintf("swap-axes/%d", i), op: "swap-axes", shape: ax[:],
+			inputs: []input{{"x", []int{2, 3, 4, 5}, uniform(120, -2, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.SwapAxes(in["x"], ax[0], ax[1])
+			}})
+	}
 	for i, cv := range []struct {
 		x, w []int
 		bias bool

@@ -6,22 +6,42 @@ import (
 	"github.com/adjoint-go/adjoint/device"
 )
 
-// Transpose writes y[b, j, i] = x[b, i, j] for batch rows×cols matrices.
-func (c *CPU) Transpose(x device.Buffer, batch, rows, cols int, y device.Buffer) {
+// Transpose writes y[b, j, i, :] = x[b, i, j, :] for batch rows×cols
+// matrices of inner-element blocks.
+func (c *CPU) Transpose(x device.Buffer, batch, rows, cols, inner int, y device.Buffer) {
 	c.call.Lock()
 	defer c.call.Unlock()
 	const name = "Transpose"
 	X, Y := bufs2(name, x, y)
-	checkNonNegative(name, batch, rows, cols)
-	n := batch * rows * cols
+	checkNonNegative(name, batch, rows, cols, inner)
+	n := batch * rows * cols * inner
 	checkLen(name, "x", X, n)
 	checkLen(name, "y", Y, n)
+	if inner != 1 {
+		if X.f64 != nil {
+			transposeBlocks(X.f64, batch, rows, cols, inner, Y.f64)
+		} else {
+			transposeBlocks(X.f32, batch, rows, cols, inner, Y.f32)
+		}
+		return
+	}
 	if X.f64 != nil {
 		transpose(X.f64, rows, cols, Y.f64, 0, batch)
 		return
 	}
 	c.par.a = args{x: X.f32, y: Y.f32, rows: rows, cols: cols}
 	c.par.run(taskTranspose, batch, rows*cols)
+}
+
+// transposeBlocks moves blocks of inner elements, one copy each.
+func transposeBlocks[T float](x []T, batch, rows, cols, inner int, y []T) {
+	for b := 0; b < batch; b++ {
+		for i := 0; i < rows; i++ {
+			for j := 0; j < cols; j++ {
+				copy(y[((b*cols+j)*rows+i)*inner:][:inner], x[((b*rows+i)*cols+j)*inner:][:inner])
+			}
+		}
+	}
 }
 
 // transpose transposes matrices lo…hi−1 in strips of eight columns of x:

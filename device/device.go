@@ -237,10 +237,12 @@ type Device interface {
 	// Layout: copies that move elements (convolutions are products of
 	// these and Gemm).
 
-	// Transpose writes y[b, j, i] = x[b, i, j] for a batch of row-major
-	// rows×cols matrices stored one after another (torch's
-	// x.transpose(-1, -2).contiguous()). y must not overlap x.
-	Transpose(x Buffer, batch, rows, cols int, y Buffer)
+	// Transpose writes y[b, j, i, :] = x[b, i, j, :] for a batch of
+	// row-major rows×cols matrices of blocks of inner contiguous elements,
+	// stored one after another: torch's x.transpose(d, d+1).contiguous()
+	// for x [batch, rows, cols, inner] (inner = 1: the last two axes). y
+	// must not overlap x.
+	Transpose(x Buffer, batch, rows, cols, inner int, y Buffer)
 	// Im2Col writes the patches that a convolution of geometry g reads
 	// from the NCHW images x into cols, a g.Pixels() × g.Patch() matrix:
 	// row (n, oh, ow), column (c, kh, kw) holds x[n, c, oh·StrideH − PadH

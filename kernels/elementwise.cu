@@ -175,17 +175,19 @@ extern "C" __global__ void dropout_mask(i64 n, float *mask, i64 threshold, doubl
 	}
 }
 
-// transpose: y[b, j, i] = x[b, i, j] for batch row-major rows x cols
-// matrices; one thread per element of y, so the writes are coalesced and
-// the reads strided (a shared-memory tile would coalesce both; the
-// convolutions' transposes are small next to their products).
-extern "C" __global__ void transpose(i64 batch, i64 rows, i64 cols, const float *__restrict__ x,
+// transpose: y[b, j, i, q] = x[b, i, j, q] for batch row-major rows x cols
+// matrices of blocks of inner elements (device.Device.Transpose); one
+// thread per element of y, so the writes are coalesced and the reads
+// strided (a shared-memory tile would coalesce both; the convolutions'
+// transposes are small next to their products).
+extern "C" __global__ void transpose(i64 batch, i64 rows, i64 cols, i64 inner, const float *__restrict__ x,
                                      float *__restrict__ y) {
-	const i64 mat = rows * cols;
+	const i64 mat = rows * cols * inner;
 	FOR_N(e, batch * mat) {
-		const i64 b = e / mat, r = e - b * mat; // r = j*rows + i in y
-		const i64 j = r / rows, i = r - j * rows;
-		y[e] = x[b * mat + i * cols + j];
+		const i64 b = e / mat, r = e - b * mat; // r = (j*rows + i)*inner + q in y
+		const i64 q = r % inner, ji = r / inner;
+		const i64 j = ji / rows, i = ji - j * rows;
+		y[e] = x[b * mat + (i * cols + j) * inner + q];
 	}
 }
 

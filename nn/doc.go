@@ -1,6 +1,6 @@
 // Package nn holds layers and models built on the autograd tape: Linear
 // and Conv2d (PyTorch's layouts and initialisation), MaxPool2d, Embedding,
-// LayerNorm, Dropout, Flatten, activations as layers, Sequential, a Residual block (x +
+// MultiheadAttention, LayerNorm, Dropout, Flatten, activations as layers, Sequential, a Residual block (x +
 // body(x), a DAG), and MLP, plus checkpoints in the safetensors format
 // with PyTorch's state_dict names.
 //

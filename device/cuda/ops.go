@@ -259,19 +259,19 @@ func (d *Device) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols i
 	d.launch1(kBiasAct, rows*cols, intArg(int(op)), intArg(rows), intArg(cols), ptrArg(X), ptrArg(B), ptrArg(Y))
 }
 
-// Transpose writes y[b, j, i] = x[b, i, j] with one thread per element of
-// y.
-func (d *Device) Transpose(x device.Buffer, batch, rows, cols int, y device.Buffer) {
+// Transpose writes y[b, j, i, :] = x[b, i, j, :] with one thread per
+// element of y.
+func (d *Device) Transpose(x device.Buffer, batch, rows, cols, inner int, y device.Buffer) {
 	const name = "Transpose"
 	X, Y := d.buf(name, x, false), d.buf(name, y, false)
-	checkDims(name, batch, rows, cols)
-	n := batch * rows * cols
+	checkDims(name, batch, rows, cols, inner)
+	n := batch * rows * cols * inner
 	checkLen(name, "x", X, n)
 	checkLen(name, "y", Y, n)
 	if n == 0 {
 		return
 	}
-	d.launch1(kTranspose, n, intArg(batch), intArg(rows), intArg(cols), ptrArg(X), ptrArg(Y))
+	d.launch1(kTranspose, n, intArg(batch), intArg(rows), intArg(cols), intArg(inner), ptrArg(X), ptrArg(Y))
 }
 
 // checkConv panics, naming op, when g is no convolution, a buffer is too

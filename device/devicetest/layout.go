@@ -7,27 +7,31 @@ import (
 	"github.com/adjoint-go/adjoint/device"
 )
 
-// transposeShapes are (batch, rows, cols) of Transpose, vectors and sizes
-// off GPU tiles among them.
-var transposeShapes = [][3]int{{1, 1, 1}, {0, 3, 4}, {1, 1, 7}, {1, 7, 1}, {3, 17, 31}, {2, 33, 65}, {5, 64, 3}, {1, 257, 129}, {4, 100, 90}} // the last splits over CPU threads
+// transposeShapes are (batch, rows, cols, inner) of Transpose: vectors,
+// sizes off GPU tiles, blocks of several elements (axes other than the
+// last two), and a batch that splits over CPU threads.
+var transposeShapes = [][4]int{{1, 1, 1, 1}, {0, 3, 4, 1}, {1, 1, 7, 1}, {1, 7, 1, 1}, {3, 17, 31, 1}, {2, 33, 65, 1},
+	{5, 64, 3, 1}, {1, 257, 129, 1}, {4, 100, 90, 1}, {2, 3, 5, 4}, {3, 7, 2, 9}, {1, 5, 6, 33}}
 
-// testTranspose requires y[b, j, i] = x[b, i, j] exactly, on a NaN-filled
-// y, with x untouched.
+// testTranspose requires y[b, j, i, :] = x[b, i, j, :] exactly, on a
+// NaN-filled y, with x untouched.
 func testTranspose(e *env) {
 	for _, s := range transposeShapes {
-		batch, rows, cols := s[0], s[1], s[2]
-		x := e.uniform(batch*rows*cols, -1, 1)
+		batch, rows, cols, inner := s[0], s[1], s[2], s[3]
+		x := e.uniform(batch*rows*cols*inner, -1, 1)
 		want := make([]float64, len(x))
 		for b := range batch {
 			for i := range rows {
 				for j := range cols {
-					want[b*rows*cols+j*rows+i] = x[b*rows*cols+i*cols+j]
+					for q := range inner {
+						want[((b*cols+j)*rows+i)*inner+q] = x[((b*rows+i)*cols+j)*inner+q]
+					}
 				}
 			}
 		}
 		xb, yb := e.upload(x), e.upload(filled(len(x), math.NaN()))
-		e.dev.Transpose(xb, batch, rows, cols, yb)
-		what := fmt.Sprintf("Transpose(batch=%d, rows=%d, cols=%d)", batch, rows, cols)
+		e.dev.Transpose(xb, batch, rows, cols, inner, yb)
+		what := fmt.Sprintf("Transpose(batch=%d, rows=%d, cols=%d, inner=%d)", batch, rows, cols, inner)
 		e.checkSame(what, e.download(yb), want)
 		e.checkSame(what+": x", e.download(xb), x)
 	}

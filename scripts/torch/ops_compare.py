@@ -102,6 +102,9 @@ def forward(case, x):
         a = x["a"].T if ta == "T" else x["a"]
         b = x["b"].T if tb == "T" else x["b"]
         return a @ b
+    if op == "swap-axes":
+        a, b = case["shape"]
+        return x["x"].transpose(a, b)
     if op == "transpose":
         return x["x"].transpose(-2, -1)
     if op == "conv2d":

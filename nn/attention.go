@@ -1,0 +1,123 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/adjoint-go/adjoint/autograd"
+	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/tensor"
+)
+
+// MultiheadAttention is torch.nn.MultiheadAttention(Embed, Heads,
+// batch_first=True) without dropout: inputs are [B, T, Embed], and with
+// d = Embed/Heads,
+//
+//	q, k, v = x Wqᵀ + bq, x Wkᵀ + bk, x Wvᵀ + bv      (rows of InProjWeight, InProjBias)
+//	each split into Heads heads: [B, T, Embed] → [B, Heads, T, d]
+//	a = softmax(q kᵀ/√d + mask) v                      (per head)
+//	y = concat(heads) OutProjᵀ + b                     [B, T, Embed]
+//
+// Its state_dict names are torch's: in_proj_weight [3·Embed, Embed],
+// in_proj_bias [3·Embed], out_proj.weight and out_proj.bias, so torch
+// loads a checkpoint with load_state_dict(strict=True) and computes the
+// same outputs.
+type MultiheadAttention struct {
+	Embed, Heads int
+	InProjWeight *autograd.Var // [3·Embed, Embed]: Wq, Wk, Wv stacked
+	InProjBias   *autograd.Var // [3·Embed]
+	OutProj      *Linear
+}
+
+// NewMultiheadAttention allocates a float32 layer with torch's
+// initialisation: InProjWeight Xavier-uniform, U(±√(6/(Embed + 3·Embed)))
+// over the stacked [3·Embed, Embed] matrix, as torch draws it; biases 0;
+// OutProj's weight as a Linear layer's. Values come from rng, not torch's
+// generator. Embed must be a multiple of Heads.
+func NewMultiheadAttention(dev device.Device, embed, heads int, rng *rand.Rand) (*MultiheadAttention, error) {
+	name := fmt.Sprintf("NewMultiheadAttention(%d, %d)", embed, heads)
+	if embed <= 0 || heads <= 0 || embed%heads != 0 {
+		return nil, fmt.Errorf("nn: %s: the embedding size must be a positive multiple of the heads", name)
+	}
+	ts, err := initParams(dev, device.Float32, math.Sqrt(6/float64(embed+3*embed)), rng, []int{3 * embed, embed})
+	if err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", name, err)
+	}
+	inW := ts[0]
+	inB, err := tensor.Zeros(dev, device.Float32, 3*embed)
+	if err != nil {
+		inW.Release()
+		return nil, fmt.Errorf("nn: %s: %w", name, err)
+	}
+	out, err := NewLinear(dev, embed, embed, rng)
+	if err != nil {
+		inW.Release()
+		inB.Release()
+		return nil, fmt.Errorf("nn: %s: %w", name, err)
+	}
+	dev.Fill(out.Bias.Value().Buffer(), 0) // torch zeroes out_proj.bias
+	return &MultiheadAttention{Embed: embed, Heads: heads,
+		InProjWeight: autograd.NewParam("in_proj_weight", inW), InProjBias: autograd.NewParam("in_proj_bias", inB), OutProj: out}, nil
+}
+
+// Forward is self-attention: Attend(tp, x, x, x, nil).
+func (m *MultiheadAttention) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return m.Attend(tp, x, x, x, nil)
+}
+
+// Attend computes attention of query [B, T, Embed] over key and value
+// [B, S, Embed]. mask, when not nil, is added to the scores q kᵀ/√d before
+// the softmax, broadcast over [B, Heads, T, S] (torch's float attn_mask: a
+// [T, S] of 0 and −∞ is a causal or padding mask). When query, key and
+// value are one Var, the three projections are one product.
+func (m *MultiheadAttention) Attend(tp *autograd.Tape, query, key, value, mask *autograd.Var) *autograd.Var {
+	if tp.Failed() {
+		return query // a failed tape's Vars have no shape to check
+	}
+	qs, ks := query.Shape(), key.Shape()
+	if len(qs) != 3 || qs[2] != m.Embed || len(ks) != 3 || ks[2] != m.Embed || !sameShape(ks, value.Shape()) || ks[0] != qs[0] {
+		panic(fmt.Sprintf("nn: MultiheadAttention(%d, %d): query %v, key %v, value %v: want [B, T, %d] and two [B, S, %d]",
+			m.Embed, m.Heads, qs, ks, value.Shape(), m.Embed, m.Embed))
+	}
+	b, t, s, e := qs[0], qs[1], ks[1], m.Embed
+	var q, k, v *autograd.Var
+	if query == key && key == value {
+		qkv := tp.Linear(tp.Reshape(query, b*t, e), m.InProjWeight, m.InProjBias, device.Identity)
+		parts := tp.Split(qkv, 1, e, e, e)
+		q, k, v = parts[0], parts[1], parts[2]
+	} else {
+		project := func(x *autograd.Var, i, rows int) *autograd.Var {
+			w := tp.Slice(m.InProjWeight, 0, i*e, (i+1)*e)
+			bias := tp.Slice(m.InProjBias, 0, i*e, (i+1)*e)
+			return tp.Linear(tp.Reshape(x, b*rows, e), w, bias, device.Identity)
+		}
+		q, k, v = project(query, 0, t), project(key, 1, s), project(value, 2, s)
+	}
+	d := e / m.Heads
+	heads := func(x *autograd.Var, rows int) *autograd.Var { // [B·rows, E] → [B, H, rows, d]
+		return tp.SwapAxes(tp.Reshape(x, b, rows, m.Heads, d), 1, 2)
+	}
+	scores := tp.Scale(tp.MatMulT(heads(q, t), heads(k, s), false, true), 1/math.Sqrt(float64(d)))
+	if mask != nil {
+		scores = tp.Add(scores, mask)
+	}
+	a := tp.MatMul(tp.Softmax(scores), heads(v, s)) // [B, H, T, d]
+	a = tp.Reshape(tp.SwapAxes(a, 1, 2), b*t, e)
+	return tp.Reshape(m.OutProj.Forward(tp, a), b, t, e)
+}
+
+// Params is [InProjWeight, InProjBias, OutProj.Weight, OutProj.Bias].
+func (m *MultiheadAttention) Params() []*autograd.Var {
+	return append([]*autograd.Var{m.InProjWeight, m.InProjBias}, m.OutProj.Params()...)
+}
+
+// NamedParams uses torch's names.
+func (m *MultiheadAttention) NamedParams() []NamedParam {
+	return append([]NamedParam{{"in_proj_weight", m.InProjWeight}, {"in_proj_bias", m.InProjBias}},
+		prefixed("out_proj", m.OutProj.NamedParams())...)
+}
+
+func (m *MultiheadAttention) String() string {
+	return fmt.Sprintf("MultiheadAttention(embed_dim=%d, num_heads=%d)", m.Embed, m.Heads)
+}
