@@ -53,16 +53,8 @@ func testScatterAdd(e *env) {
 		rows, cols, n := s[0], s[1], s[2]
 		for _, beta := range sumBetas {
 			eps, idx := e.uniform(n*cols, -1, 1), e.indices(rows, n)
-			table := filled(rows*cols, math.NaN())
-			if beta != 0 {
-				table = e.uniform(rows*cols, -1, 1)
-			}
-			want, scale, count := make([]float64, rows*cols), make([]float64, rows*cols), make([]int, rows)
-			for k := range want {
-				if beta != 0 {
-					want[k], scale[k] = beta*table[k], math.Abs(beta*table[k])
-				}
-			}
+			table, want, scale := e.betaStart(rows*cols, beta)
+			count := make([]int, rows)
 			for i, r := range idx {
 				count[int(r)]++
 				for j := range cols {

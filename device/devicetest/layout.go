@@ -101,16 +101,7 @@ func testCol2Im(e *env) {
 		_, where := im2colRef(make([]float64, g.N*g.C*g.H*g.W), g)
 		for _, beta := range sumBetas {
 			cols := e.uniform(g.Pixels()*g.Patch(), -1, 1)
-			x := filled(g.N*g.C*g.H*g.W, math.NaN())
-			if beta != 0 {
-				x = e.uniform(len(x), -1, 1)
-			}
-			want, scale := make([]float64, len(x)), make([]float64, len(x))
-			for i := range want {
-				if beta != 0 {
-					want[i], scale[i] = beta*x[i], math.Abs(beta*x[i])
-				}
-			}
+			x, want, scale := e.betaStart(g.N*g.C*g.H*g.W, beta)
 			for k, at := range where {
 				if at >= 0 {
 					want[at] += cols[k]
@@ -123,4 +114,19 @@ func testCol2Im(e *env) {
 			e.check(fmt.Sprintf("Col2Im(%+v, beta=%g)", g, beta), e.download(xb), want, tol, func(i int) float64 { return scale[i] })
 		}
 	}
+}
+
+// betaStart returns the starting contents x of an n-element output that a
+// method adds into with factor β (NaN for β = 0: it must not be read), and
+// the reference's start: want = βx, with its error scale |βx|.
+func (e *env) betaStart(n int, beta float64) (x, want, scale []float64) {
+	x, want, scale = filled(n, math.NaN()), make([]float64, n), make([]float64, n)
+	if beta == 0 {
+		return x, want, scale
+	}
+	x = e.uniform(n, -1, 1)
+	for i, v := range x {
+		want[i], scale[i] = beta*v, math.Abs(beta*v)
+	}
+	return x, want, scale
 }

@@ -95,16 +95,7 @@ func testMaxPoolAdjoint(e *env) {
 		_, argmax := maxPoolRef(e.poolInput(g), g)
 		for _, beta := range sumBetas {
 			eps := e.uniform(len(argmax), -1, 1)
-			dx := filled(g.N*g.C*g.H*g.W, math.NaN())
-			if beta != 0 {
-				dx = e.uniform(len(dx), -1, 1)
-			}
-			want, scale := make([]float64, len(dx)), make([]float64, len(dx))
-			for i := range want {
-				if beta != 0 {
-					want[i], scale[i] = beta*dx[i], math.Abs(beta*dx[i])
-				}
-			}
+			dx, want, scale := e.betaStart(g.N*g.C*g.H*g.W, beta)
 			plane, outs := g.H*g.W, g.OutH()*g.OutW()
 			for k, a := range argmax {
 				if a >= 0 {
