@@ -121,3 +121,118 @@ func (m *MultiheadAttention) NamedParams() []NamedParam {
 func (m *MultiheadAttention) String() string {
 	return fmt.Sprintf("MultiheadAttention(embed_dim=%d, num_heads=%d)", m.Embed, m.Heads)
 }
+
+// TransformerEncoderLayer is torch.nn.TransformerEncoderLayer(Embed,
+// Heads, Hidden, dropout, activation="relu", batch_first=True,
+// norm_first=False): on x [B, T, Embed],
+//
+//	h = LayerNorm₁(x + Dropout(SelfAttn(x, mask)))
+//	y = LayerNorm₂(h + Dropout(Linear₂(Dropout(ReLU(Linear₁ h)))))
+//
+// with torch's state_dict names (self_attn.*, linear1.*, linear2.*,
+// norm1.*, norm2.*), so torch loads its checkpoint with strict=True. Its
+// three Dropout layers are in training mode when made; SetTraining(layer,
+// false) is torch's layer.eval().
+type TransformerEncoderLayer struct {
+	SelfAttn                    *MultiheadAttention
+	Linear1, Linear2            *Linear
+	Norm1, Norm2                *LayerNorm
+	Dropout, Dropout1, Dropout2 *Dropout
+}
+
+// NewTransformerEncoderLayer builds the layer on dev with torch's
+// initialisations (see NewMultiheadAttention, NewLinear; LayerNorm's
+// γ = 1, β = 0, ϵ = 1e-5), its parameters drawn from rng and its three
+// Dropout layers of probability dropout seeded with seed, seed+1, seed+2.
+func NewTransformerEncoderLayer(dev device.Device, embed, heads, hidden int, dropout float64, rng *rand.Rand, seed uint64) (*TransformerEncoderLayer, error) {
+	name := fmt.Sprintf("NewTransformerEncoderLayer(%d, %d, %d)", embed, heads, hidden)
+	if !validP(dropout) {
+		return nil, fmt.Errorf("nn: %s: dropout %v: want it in [0, 1]", name, dropout)
+	}
+	var made []Parameterized
+	fail := func(err error) (*TransformerEncoderLayer, error) {
+		for _, m := range made {
+			Release(m)
+		}
+		return nil, fmt.Errorf("nn: %s: %w", name, err)
+	}
+	attn, err := NewMultiheadAttention(dev, embed, heads, rng)
+	if err != nil {
+		return fail(err)
+	}
+	made = append(made, attn)
+	l1, err := NewLinear(dev, embed, hidden, rng)
+	if err != nil {
+		return fail(err)
+	}
+	made = append(made, l1)
+	l2, err := NewLinear(dev, hidden, embed, rng)
+	if err != nil {
+		return fail(err)
+	}
+	made = append(made, l2)
+	n1, err := NewLayerNorm(dev, embed, 1e-5, true)
+	if err != nil {
+		return fail(err)
+	}
+	made = append(made, n1)
+	n2, err := NewLayerNorm(dev, embed, 1e-5, true)
+	if err != nil {
+		return fail(err)
+	}
+	return &TransformerEncoderLayer{SelfAttn: attn, Linear1: l1, Linear2: l2, Norm1: n1, Norm2: n2,
+		Dropout: &Dropout{P: dropout, seed: seed}, Dropout1: &Dropout{P: dropout, seed: seed + 1}, Dropout2: &Dropout{P: dropout, seed: seed + 2}}, nil
+}
+
+// Forward is Encode(tp, x, nil).
+func (l *TransformerEncoderLayer) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return l.Encode(tp, x, nil)
+}
+
+// Encode runs the layer on x [B, T, Embed], mask (nil for none) added to
+// the attention scores as in MultiheadAttention.Attend.
+func (l *TransformerEncoderLayer) Encode(tp *autograd.Tape, x, mask *autograd.Var) *autograd.Var {
+	if tp.Failed() {
+		return x
+	}
+	s := x.Shape()
+	rows := func(v *autograd.Var) *autograd.Var { return tp.Reshape(v, s[0]*s[1], s[2]) }
+	a := l.Dropout1.Forward(tp, l.SelfAttn.Attend(tp, x, x, x, mask))
+	h := l.Norm1.Forward(tp, rows(tp.Add(x, a))) // [B·T, Embed]
+	f := tp.Linear(h, l.Linear1.Weight, l.Linear1.Bias, device.ReLU)
+	f = l.Dropout2.Forward(tp, l.Linear2.Forward(tp, l.Dropout.Forward(tp, f)))
+	return tp.Reshape(l.Norm2.Forward(tp, tp.Add(h, f)), s...)
+}
+
+// Params lists the parameters in torch's state_dict order.
+func (l *TransformerEncoderLayer) Params() []*autograd.Var {
+	var ps []*autograd.Var
+	for _, np := range l.NamedParams() {
+		ps = append(ps, np.Var)
+	}
+	return ps
+}
+
+// NamedParams uses torch's names: self_attn.*, linear1.*, linear2.*,
+// norm1.*, norm2.*.
+func (l *TransformerEncoderLayer) NamedParams() []NamedParam {
+	var ps []NamedParam
+	for _, part := range []struct {
+		name string
+		m    Named
+	}{{"self_attn", l.SelfAttn}, {"linear1", l.Linear1}, {"linear2", l.Linear2}, {"norm1", l.Norm1}, {"norm2", l.Norm2}} {
+		ps = append(ps, prefixed(part.name, part.m.NamedParams())...)
+	}
+	return ps
+}
+
+// SetTraining switches the three Dropout layers.
+func (l *TransformerEncoderLayer) SetTraining(on bool) {
+	for _, d := range []*Dropout{l.Dropout, l.Dropout1, l.Dropout2} {
+		d.SetTraining(on)
+	}
+}
+
+func (l *TransformerEncoderLayer) String() string {
+	return fmt.Sprintf("TransformerEncoderLayer(%v, %v, %v, %v)", l.SelfAttn, l.Linear1, l.Linear2, l.Dropout)
+}

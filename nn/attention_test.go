@@ -168,3 +168,56 @@ func TestAttentionLearnsToCopy(t *testing.T) {
 	t.Logf("copy-the-first-token accuracy after 150 steps: %.3f", acc)
 	assert.Greater(t, acc, 0.95)
 }
+
+// TestTransformerEncoderLayerTorch: torch.nn.TransformerEncoderLayer
+// (batch_first, ReLU, post-norm) loads our layer's checkpoint with
+// strict=True and, in evaluation mode, computes its outputs under a causal
+// mask and their gradient in the input to 1e-5
+// (scripts/torch/encoder_check.py); in training mode the dropout changes
+// the output.
+func TestTransformerEncoderLayerTorch(t *testing.T) {
+	script := torchtest.Script(t, "encoder_check.py")
+	dev := cpuDev(t)
+	rng := rand.New(rand.NewPCG(13, 14))
+	const b, tl, e, heads, hidden = 2, 4, 8, 2, 16
+	layer := must2(nn.NewTransformerEncoderLayer(dev, e, heads, hidden, 0.1, rng, 7))
+	var names []string
+	for _, p := range nn.NamedParams(layer) {
+		names = append(names, p.Name)
+	}
+	assert.Equal(t, []string{"self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight", "self_attn.out_proj.bias",
+		"linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"}, names)
+	require.NoError(t, dev.Upload32(layer.Norm1.Weight.Value().Buffer(), floats(rng, e))) // not 1: the check sees γ
+	xs, ws := floats(rng, b*tl*e), floats(rng, b*tl*e)
+	mask := make([]float32, tl*tl)
+	for i := range tl {
+		for j := i + 1; j < tl; j++ {
+			mask[i*tl+j] = float32(math.Inf(-1))
+		}
+	}
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	run := func() (y, gx []float32) {
+		defer tp.Reset()
+		xt := must2(tensor.FromFloat32(dev, xs, b, tl, e))
+		defer xt.Release()
+		x := tp.Input(xt, true)
+		out := layer.Encode(tp, x, tp.ConstantFloat32(mask, tl, tl))
+		require.Equal(t, []int{b, tl, e}, out.Shape())
+		require.NoError(t, tp.Backward(tp.Sum(tp.Mul(out, tp.ConstantFloat32(ws, b, tl, e)))))
+		return values(t, out), must2(x.Grad().Float32s())
+	}
+	trainY, _ := run()
+	nn.SetTraining(layer, false)
+	y, gx := run()
+	assert.NotEqual(t, y, trainY, "dropout acts in training mode")
+	path := filepath.Join(t.TempDir(), "encoder.safetensors")
+	require.NoError(t, nn.SaveWith(path, layer, nil, map[string]safetensors.Tensor{
+		"test/x": safetensors.FromFloat32([]int{b, tl, e}, xs), "test/w": safetensors.FromFloat32([]int{b, tl, e}, ws),
+		"test/mask": safetensors.FromFloat32([]int{tl, tl}, mask),
+		"test/y":    safetensors.FromFloat32([]int{b, tl, e}, y), "test/gx": safetensors.FromFloat32([]int{b, tl, e}, gx),
+	}))
+	out, err := exec.Command(torchtest.Python, script, path, strconv.Itoa(heads)).CombinedOutput()
+	t.Log(strings.TrimSpace(string(out)))
+	require.NoError(t, err, "encoder_check.py: %s", out)
+}

@@ -1,6 +1,7 @@
 // Package nn holds layers and models built on the autograd tape: Linear
 // and Conv2d (PyTorch's layouts and initialisation), MaxPool2d, Embedding,
-// MultiheadAttention, LayerNorm, Dropout, Flatten, activations as layers, Sequential, a Residual block (x +
+// MultiheadAttention, TransformerEncoderLayer, LayerNorm, Dropout,
+// Flatten, activations as layers, Sequential, a Residual block (x +
 // body(x), a DAG), and MLP, plus checkpoints in the safetensors format
 // with PyTorch's state_dict names.
 //
