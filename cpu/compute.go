@@ -229,9 +229,22 @@ func unary[T float](op device.UnaryOp, x, y []T) {
 		for i, v := range x {
 			y[i] = T(math.Tanh(float64(v)))
 		}
+	case device.GELU:
+		for i, v := range x {
+			y[i] = T(gelu(float64(v)))
+		}
 	default:
 		panic(fmt.Sprintf("cpu: Unary: unknown op %v", op))
 	}
+}
+
+// gelu is x Φ(x) with Φ(x) = erfc(−x/√2)/2, which keeps Φ's relative
+// accuracy far into the negative tail (1 + erf would cancel).
+func gelu(x float64) float64 { return x * math.Erfc(-x/math.Sqrt2) / 2 }
+
+// geluDerivative is Φ(x) + x φ(x), φ(x) = e^(−x²/2)/√(2π).
+func geluDerivative(x float64) float64 {
+	return math.Erfc(-x/math.Sqrt2)/2 + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
 }
 
 // sigmoid is evaluated on the side where e⁻|x| cannot overflow.
@@ -316,6 +329,10 @@ func unaryAdjoint[T float](op device.UnaryOp, x, y, e, d []T) {
 	case device.Tanh:
 		for i := range d {
 			d[i] = (1 - y[i]*y[i]) * e[i]
+		}
+	case device.GELU:
+		for i := range d {
+			d[i] = T(geluDerivative(float64(x[i])) * float64(e[i]))
 		}
 	default:
 		panic(fmt.Sprintf("cpu: UnaryAdjoint: unknown op %v", op))
@@ -531,7 +548,7 @@ func unaryCost(op device.UnaryOp) int {
 	switch op {
 	case device.Exp, device.Sigmoid, device.Tanh: // vectorised float32 (fastmath.go)
 		return 2
-	case device.Log, device.Sqrt:
+	case device.Log, device.Sqrt, device.GELU:
 		return 8
 	}
 	return 1

@@ -55,6 +55,8 @@ type UnaryOp uint8
 //	ReLU      y = max(x, 0)      f' = [x > 0]
 //	Sigmoid   y = 1/(1+e⁻ˣ)      f' = y(1−y)
 //	Tanh      y = tanh x         f' = 1−y²
+//	GELU      y = x Φ(x)         f' = Φ(x) + x φ(x)   (torch's exact, erf form:
+//	                                                 Φ(x) = (1 + erf(x/√2))/2)
 const (
 	Identity UnaryOp = iota
 	Neg
@@ -66,10 +68,11 @@ const (
 	ReLU
 	Sigmoid
 	Tanh
+	GELU
 	numUnary
 )
 
-var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh"}
+var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh", "gelu"}
 
 func (op UnaryOp) String() string {
 	if op < numUnary {

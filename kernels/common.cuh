@@ -118,6 +118,7 @@ __device__ __forceinline__ double rowLSE(const Row<W> &r, const float *b, i64 co
 #define OP_RELU 7
 #define OP_SIGMOID 8
 #define OP_TANH 9
+#define OP_GELU 10
 
 #define BIN_ADD 0
 #define BIN_SUB 1

@@ -23,6 +23,7 @@ __device__ __forceinline__ float unaryF(float x) {
 	case OP_RELU: return (x > 0.f || x != x) ? x : 0.f; // NaN propagates, as Go's max
 	case OP_SIGMOID: return stableSigmoid(x);
 	case OP_TANH: return tanhf(x);
+	case OP_GELU: return 0.5f * x * erfcf(-x * 0.70710678118654752f); // x Phi(x), erfc keeps the tail
 	}
 	return __int_as_float(0x7fc00000);
 }
@@ -41,11 +42,13 @@ __device__ __forceinline__ float unaryD(float x, float y, float e) {
 	case OP_RELU: return x > 0.f ? e : 0.f;
 	case OP_SIGMOID: return y * (1.f - y) * e;
 	case OP_TANH: return (1.f - y * y) * e;
+	case OP_GELU: // Phi(x) + x phi(x)
+		return (0.5f * erfcf(-x * 0.70710678118654752f) + x * 0.39894228040143268f * expf(-0.5f * x * x)) * e;
 	}
 	return __int_as_float(0x7fc00000);
 }
 
-// The op code selects one of ten specialised loops (a uniform branch).
+// The op code selects one of eleven specialised loops (a uniform branch).
 #define UNARY_SWITCH(op, CALL)                                      \
 	switch (op) {                                               \
 	case OP_IDENTITY: CALL(OP_IDENTITY); break;                 \
@@ -58,6 +61,7 @@ __device__ __forceinline__ float unaryD(float x, float y, float e) {
 	case OP_RELU: CALL(OP_RELU); break;                         \
 	case OP_SIGMOID: CALL(OP_SIGMOID); break;                   \
 	case OP_TANH: CALL(OP_TANH); break;                         \
+	case OP_GELU: CALL(OP_GELU); break;                         \
 	}
 
 // fill: x[i] = v for i < n.

@@ -123,17 +123,20 @@ func (m *MultiheadAttention) String() string {
 }
 
 // TransformerEncoderLayer is torch.nn.TransformerEncoderLayer(Embed,
-// Heads, Hidden, dropout, activation="relu", batch_first=True,
+// Heads, Hidden, dropout, activation="relu" or "gelu", batch_first=True,
 // norm_first=False): on x [B, T, Embed],
 //
 //	h = LayerNorm₁(x + Dropout(SelfAttn(x, mask)))
-//	y = LayerNorm₂(h + Dropout(Linear₂(Dropout(ReLU(Linear₁ h)))))
+//	y = LayerNorm₂(h + Dropout(Linear₂(Dropout(act(Linear₁ h)))))
 //
 // with torch's state_dict names (self_attn.*, linear1.*, linear2.*,
 // norm1.*, norm2.*), so torch loads its checkpoint with strict=True. Its
 // three Dropout layers are in training mode when made; SetTraining(layer,
 // false) is torch's layer.eval().
 type TransformerEncoderLayer struct {
+	// Activation follows Linear₁: device.ReLU (torch's default, set by
+	// NewTransformerEncoderLayer) or device.GELU (activation="gelu").
+	Activation                  device.UnaryOp
 	SelfAttn                    *MultiheadAttention
 	Linear1, Linear2            *Linear
 	Norm1, Norm2                *LayerNorm
@@ -180,7 +183,7 @@ func NewTransformerEncoderLayer(dev device.Device, embed, heads, hidden int, dro
 	if err != nil {
 		return fail(err)
 	}
-	return &TransformerEncoderLayer{SelfAttn: attn, Linear1: l1, Linear2: l2, Norm1: n1, Norm2: n2,
+	return &TransformerEncoderLayer{Activation: device.ReLU, SelfAttn: attn, Linear1: l1, Linear2: l2, Norm1: n1, Norm2: n2,
 		Dropout: &Dropout{P: dropout, seed: seed}, Dropout1: &Dropout{P: dropout, seed: seed + 1}, Dropout2: &Dropout{P: dropout, seed: seed + 2}}, nil
 }
 
@@ -199,7 +202,12 @@ func (l *TransformerEncoderLayer) Encode(tp *autograd.Tape, x, mask *autograd.Va
 	rows := func(v *autograd.Var) *autograd.Var { return tp.Reshape(v, s[0]*s[1], s[2]) }
 	a := l.Dropout1.Forward(tp, l.SelfAttn.Attend(tp, x, x, x, mask))
 	h := l.Norm1.Forward(tp, rows(tp.Add(x, a))) // [B·T, Embed]
-	f := tp.Linear(h, l.Linear1.Weight, l.Linear1.Bias, device.ReLU)
+	var f *autograd.Var
+	if (&Activation{Fn: l.Activation}).fusable() {
+		f = tp.Linear(h, l.Linear1.Weight, l.Linear1.Bias, l.Activation) // one op
+	} else {
+		f = tp.Apply(l.Activation, tp.Linear(h, l.Linear1.Weight, l.Linear1.Bias, device.Identity))
+	}
 	f = l.Dropout2.Forward(tp, l.Linear2.Forward(tp, l.Dropout.Forward(tp, f)))
 	return tp.Reshape(l.Norm2.Forward(tp, tp.Add(h, f)), s...)
 }

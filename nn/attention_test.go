@@ -170,17 +170,24 @@ func TestAttentionLearnsToCopy(t *testing.T) {
 }
 
 // TestTransformerEncoderLayerTorch: torch.nn.TransformerEncoderLayer
-// (batch_first, ReLU, post-norm) loads our layer's checkpoint with
+// (batch_first, post-norm, ReLU and GELU) loads our layer's checkpoint with
 // strict=True and, in evaluation mode, computes its outputs under a causal
 // mask and their gradient in the input to 1e-5
 // (scripts/torch/encoder_check.py); in training mode the dropout changes
 // the output.
 func TestTransformerEncoderLayerTorch(t *testing.T) {
 	script := torchtest.Script(t, "encoder_check.py")
+	for _, act := range []device.UnaryOp{device.ReLU, device.GELU} {
+		t.Run(act.String(), func(t *testing.T) { checkEncoderLayer(t, script, act) })
+	}
+}
+
+func checkEncoderLayer(t *testing.T, script string, act device.UnaryOp) {
 	dev := cpuDev(t)
 	rng := rand.New(rand.NewPCG(13, 14))
 	const b, tl, e, heads, hidden = 2, 4, 8, 2, 16
 	layer := must2(nn.NewTransformerEncoderLayer(dev, e, heads, hidden, 0.1, rng, 7))
+	layer.Activation = act
 	var names []string
 	for _, p := range nn.NamedParams(layer) {
 		names = append(names, p.Name)
@@ -217,7 +224,7 @@ func TestTransformerEncoderLayerTorch(t *testing.T) {
 		"test/mask": safetensors.FromFloat32([]int{tl, tl}, mask),
 		"test/y":    safetensors.FromFloat32([]int{b, tl, e}, y), "test/gx": safetensors.FromFloat32([]int{b, tl, e}, gx),
 	}))
-	out, err := exec.Command(torchtest.Python, script, path, strconv.Itoa(heads)).CombinedOutput()
+	out, err := exec.Command(torchtest.Python, script, path, strconv.Itoa(heads), act.String()).CombinedOutput()
 	t.Log(strings.TrimSpace(string(out)))
 	require.NoError(t, err, "encoder_check.py: %s", out)
 }

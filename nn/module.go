@@ -142,8 +142,11 @@ func Tanh() *Activation { return &Activation{Fn: device.Tanh} }
 // Sigmoid returns the layer 1/(1+e⁻ˣ) (torch.nn.Sigmoid).
 func Sigmoid() *Activation { return &Activation{Fn: device.Sigmoid} }
 
-// ParseActivation returns the activation named relu, tanh, sigmoid or
-// identity (case-insensitive).
+// GELU returns the layer x Φ(x) (torch.nn.GELU, the exact erf form).
+func GELU() *Activation { return &Activation{Fn: device.GELU} }
+
+// ParseActivation returns the activation named relu, tanh, sigmoid, gelu
+// or identity (case-insensitive).
 func ParseActivation(name string) (device.UnaryOp, error) {
 	switch strings.ToLower(name) {
 	case "relu":
@@ -152,10 +155,12 @@ func ParseActivation(name string) (device.UnaryOp, error) {
 		return device.Tanh, nil
 	case "sigmoid":
 		return device.Sigmoid, nil
+	case "gelu":
+		return device.GELU, nil
 	case "identity", "linear", "none":
 		return device.Identity, nil
 	}
-	return 0, fmt.Errorf("nn: unknown activation %q (want relu, tanh, sigmoid or identity)", name)
+	return 0, fmt.Errorf("nn: unknown activation %q (want relu, tanh, sigmoid, gelu or identity)", name)
 }
 
 // Forward applies the function.

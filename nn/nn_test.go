@@ -193,13 +193,14 @@ func must2[T any](v T, err error) T {
 }
 
 func TestParseActivation(t *testing.T) {
-	for name, want := range map[string]device.UnaryOp{"relu": device.ReLU, "Tanh": device.Tanh, "sigmoid": device.Sigmoid, "identity": device.Identity} {
+	for name, want := range map[string]device.UnaryOp{"relu": device.ReLU, "Tanh": device.Tanh, "sigmoid": device.Sigmoid,
+		"GELU": device.GELU, "identity": device.Identity} {
 		got, err := nn.ParseActivation(name)
 		require.NoError(t, err)
 		assert.Equal(t, want, got)
 	}
-	_, err := nn.ParseActivation("gelu")
-	assert.ErrorContains(t, err, `unknown activation "gelu"`)
+	_, err := nn.ParseActivation("swish")
+	assert.ErrorContains(t, err, `unknown activation "swish" (want relu, tanh, sigmoid, gelu or identity)`)
 }
 
 func TestSaveLoad(t *testing.T) {

@@ -36,6 +36,8 @@ func refUnary(op device.UnaryOp, x float64) float64 {
 		return 1 / (1 + math.Exp(-x))
 	case device.Tanh:
 		return math.Tanh(x)
+	case device.GELU:
+		return x * 0.5 * (1 + math.Erf(x/math.Sqrt2))
 	}
 	panic(fmt.Sprintf("devicetest: no reference for unary op %v", op))
 }
@@ -74,6 +76,8 @@ func refDerivative(op device.UnaryOp, x float64) float64 {
 	case device.Tanh:
 		th := math.Tanh(x)
 		return 1 - th*th
+	case device.GELU:
+		return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
 	}
 	panic(fmt.Sprintf("devicetest: no reference derivative for unary op %v", op))
 }

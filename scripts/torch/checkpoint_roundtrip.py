@@ -72,7 +72,7 @@ def write_safetensors(path, tensors, meta):
             f.write(c)
 
 
-ACTS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
+ACTS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "gelu": torch.nn.GELU}
 
 
 def build(sizes, act, norm="none", dropout=0.0):

@@ -7,7 +7,8 @@ into torch.nn.TransformerEncoderLayer(E, HEADS, HIDDEN, batch_first=True)
 off) checks, to 1e-5, y = layer(x, src_mask=mask) and the gradient of
 sum(y * w) in x against the checkpoint's test/y and test/gx.
 
-usage: encoder_check.py ADJOINT.safetensors HEADS
+usage: encoder_check.py ADJOINT.safetensors HEADS [ACTIVATION]
+(ACTIVATION: relu, the default, or gelu)
 """
 
 import sys
@@ -19,19 +20,20 @@ from checkpoint_roundtrip import read_safetensors
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
+    act = sys.argv[3] if len(sys.argv) == 4 else "relu"
     tensors, _ = read_safetensors(sys.argv[1])
     embed = tensors["norm1.weight"].shape[0]
     hidden = tensors["linear1.weight"].shape[0]
-    layer = torch.nn.TransformerEncoderLayer(embed, int(sys.argv[2]), hidden, batch_first=True)
+    layer = torch.nn.TransformerEncoderLayer(embed, int(sys.argv[2]), hidden, activation=act, batch_first=True)
     state = {k: v for k, v in tensors.items() if "/" not in k}
     layer.load_state_dict(state, strict=True)
     layer.eval()
     x = tensors["test/x"].clone().requires_grad_(True)
     y = layer(x, src_mask=tensors["test/mask"])
     (y * tensors["test/w"]).sum().backward()
-    check("encoder layer, causal mask", y.detach(), tensors["test/y"])
+    check(f"encoder layer ({act}), causal mask", y.detach(), tensors["test/y"])
     check("its gradient in x", x.grad, tensors["test/gx"])
 
 

@@ -79,6 +79,7 @@ UNARY = {
     "relu": torch.relu,
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
+    "gelu": F.gelu,
 }
 
 
