@@ -103,43 +103,51 @@ func (c *CPU) Im2Col(x device.Buffer, g device.ConvGeometry, cols device.Buffer)
 	c.par.run(taskIm2Col, g.N, g.OutH()*g.OutW()*g.Patch())
 }
 
-// im2col fills the rows of cols of images lo…hi−1. A line of a patch
-// whose taps all fall inside the image (most of them) is copied without a
-// test per tap.
+// im2col fills the rows of cols of images lo…hi−1, one output row (n, i)
+// at a time: its OW rows of cols (a few KiB) stay in L1 while each line of
+// each channel is read once, where walking pixel by pixel would touch a
+// line of every channel per pixel (planes 4 KiB apart share L1 sets). A
+// line of a patch whose taps all fall inside the image (most) is copied
+// without a test per tap.
 func im2col[T float](x []T, g device.ConvGeometry, cols []T, lo, hi int) {
 	oh, ow, patch := g.OutH(), g.OutW(), g.Patch()
 	hw, span := g.H*g.W, (g.KW-1)*g.DilationW+1
 	for n := lo; n < hi; n++ {
 		imgs := x[n*g.C*hw:][:g.C*hw]
 		for i := 0; i < oh; i++ {
-			h0 := i*g.StrideH - g.PadH
-			for j := 0; j < ow; j++ {
-				w0 := j*g.StrideW - g.PadW
-				inside := w0 >= 0 && w0+span <= g.W
-				row := cols[((n*oh+i)*ow+j)*patch:][:patch]
-				for c := 0; c < g.C; c++ {
-					img := imgs[c*hw:][:hw]
-					for kh := 0; kh < g.KH; kh++ {
-						out := row[(c*g.KH+kh)*g.KW:][:g.KW]
-						h := h0 + kh*g.DilationH
-						switch {
-						case h < 0 || h >= g.H:
-							for kw := range out {
-								out[kw] = 0
+			rows := cols[(n*oh+i)*ow*patch:][:ow*patch] // the OW rows of output row i
+			for c := 0; c < g.C; c++ {
+				for kh := 0; kh < g.KH; kh++ {
+					k := (c*g.KH + kh) * g.KW
+					h := i*g.StrideH - g.PadH + kh*g.DilationH
+					if h < 0 || h >= g.H {
+						for j := 0; j < ow; j++ {
+							clear(rows[j*patch+k:][:g.KW])
+						}
+						continue
+					}
+					line := imgs[c*hw+h*g.W:][:g.W]
+					for j := 0; j < ow; j++ {
+						out := rows[j*patch+k:][:g.KW]
+						w0 := j*g.StrideW - g.PadW
+						if w0 >= 0 && w0+span <= g.W {
+							if span == 3 && g.KW == 3 { // 3×3 kernels: unrolled
+								src := line[w0:][:3]
+								out = out[:3]
+								out[0], out[1], out[2] = src[0], src[1], src[2]
+								continue
 							}
-						case inside:
-							src := img[h*g.W+w0:][:span]
+							src := line[w0:][:span]
 							for kw := range out {
 								out[kw] = src[kw*g.DilationW]
 							}
-						default:
-							line := img[h*g.W:][:g.W]
-							for kw := range out {
-								if w := w0 + kw*g.DilationW; w >= 0 && w < g.W {
-									out[kw] = line[w]
-								} else {
-									out[kw] = 0
-								}
+							continue
+						}
+						for kw := range out {
+							if w := w0 + kw*g.DilationW; w >= 0 && w < g.W {
+								out[kw] = line[w]
+							} else {
+								out[kw] = 0
 							}
 						}
 					}
@@ -167,44 +175,43 @@ func (c *CPU) Col2Im(cols device.Buffer, g device.ConvGeometry, beta float64, x 
 
 // col2im computes images lo…hi−1 of x = βx + Col2Im(cols): it scales
 // (or clears) them, then adds each element of cols to the pixel it was
-// copied from, walking cols in order: the scatter form, which needs no
-// division, and each pixel's terms still add up in one fixed order.
+// copied from, in im2col's order (an output row at a time, its rows of
+// cols in L1): the scatter form, which needs no division, and each
+// pixel's terms still add up in one fixed order.
 func col2im[T float](cols []T, g device.ConvGeometry, beta float64, x []T, lo, hi int) {
 	oh, ow, patch := g.OutH(), g.OutW(), g.Patch()
-	imgs := x[lo*g.C*g.H*g.W : hi*g.C*g.H*g.W]
-	switch beta {
-	case 0:
-		clear(imgs)
-	case 1:
-	default:
-		for i := range imgs {
-			imgs[i] *= T(beta)
-		}
-	}
 	hw, span := g.H*g.W, (g.KW-1)*g.DilationW+1
+	scaleOrClear(x[lo*g.C*hw:hi*g.C*hw], beta)
 	for n := lo; n < hi; n++ {
+		imgs := x[n*g.C*hw:][:g.C*hw]
 		for i := 0; i < oh; i++ {
-			h0 := i*g.StrideH - g.PadH
-			for j := 0; j < ow; j++ {
-				w0 := j*g.StrideW - g.PadW
-				inside := w0 >= 0 && w0+span <= g.W
-				row := cols[((n*oh+i)*ow+j)*patch:][:patch]
-				for c := 0; c < g.C; c++ {
-					img := x[(n*g.C+c)*hw:][:hw]
-					for kh := 0; kh < g.KH; kh++ {
-						h := h0 + kh*g.DilationH
-						if h < 0 || h >= g.H {
-							continue
-						}
-						in := row[(c*g.KH+kh)*g.KW:][:g.KW]
-						if inside {
-							dst := img[h*g.W+w0:][:span]
+			rows := cols[(n*oh+i)*ow*patch:][:ow*patch]
+			for c := 0; c < g.C; c++ {
+				for kh := 0; kh < g.KH; kh++ {
+					h := i*g.StrideH - g.PadH + kh*g.DilationH
+					if h < 0 || h >= g.H {
+						continue
+					}
+					k := (c*g.KH + kh) * g.KW
+					line := imgs[c*hw+h*g.W:][:g.W]
+					for j := 0; j < ow; j++ {
+						in := rows[j*patch+k:][:g.KW]
+						w0 := j*g.StrideW - g.PadW
+						if w0 >= 0 && w0+span <= g.W {
+							if span == 3 && g.KW == 3 { // 3×3 kernels: unrolled
+								dst := line[w0:][:3]
+								in = in[:3]
+								dst[0] += in[0]
+								dst[1] += in[1]
+								dst[2] += in[2]
+								continue
+							}
+							dst := line[w0:][:span]
 							for kw, v := range in {
 								dst[kw*g.DilationW] += v
 							}
 							continue
 						}
-						line := img[h*g.W:][:g.W]
 						for kw, v := range in {
 							if w := w0 + kw*g.DilationW; w >= 0 && w < g.W {
 								line[w] += v
