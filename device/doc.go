@@ -16,9 +16,19 @@
 // the wider matrix's ld.
 //
 // Method families: memory (Alloc, Free, Upload, Download, Sync, Copy2D,
-// Fill), dense algebra (Gemm with transpose flags, Axpy, Scale, Dot),
-// elementwise functions and their adjoints, reductions, the softmax family,
-// the loss kernels that produce the lecture's error vectors ε_k, and the
-// optimizer updates. The conformance suite device/devicetest checks any
+// Fill), layout (Transpose of blocks, Im2Col and Col2Im for convolutions,
+// MaxPool with its adjoint and tangent), embedding tables (Gather,
+// ScatterAdd), dense algebra (Gemm with transpose flags, GemmStrided for
+// batches, Axpy, Scale, Dot), elementwise functions and their adjoints,
+// dropout masks (DropoutMask, Philox-4x32-10), reductions, the softmax
+// family, layer normalisation, the loss kernels that produce the lecture's
+// error vectors ε_k, and the optimizer updates.
+//
+// A convolution's images are NCHW and its patch matrix is pixel-major:
+//
+//	x [N, C, H, W] ─Im2Col─▶ cols [N·OH·OW × C·KH·KW]   row (n, i, j), column (c, kh, kw)
+//	                         cols · Wᵀ (W [O × C·KH·KW]) = Z [N·OH·OW × O]
+//	                         Z per image [OH·OW × O] ─Transpose─▶ y [N, O, OH, OW] The conformance suite device/devicetest checks any
+//
 // implementation against a float64 reference.
 package device

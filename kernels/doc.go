@@ -23,11 +23,19 @@
 // # Modules and launch geometry
 //
 //	elementwise  fill, copy2d, axpy, scale, unary, unary_adjoint, binary,
-//	             bias_act, dropout_mask: grid-stride loops, 256 threads per
-//	             block, at most 8 blocks per SM. unary/unary_adjoint/bias_act
-//	             branch once on the op code into one specialised loop per op.
+//	             bias_act, dropout_mask, transpose, im2col, col2im,
+//	             max_pool, max_pool_adjoint, max_pool_tangent, gather,
+//	             scatter_add: grid-stride loops, 256 threads per block, at
+//	             most 8 blocks per SM. unary/unary_adjoint/bias_act branch
+//	             once on the op code into one specialised loop per op.
 //	             dropout_mask gives each thread one Philox-4x32-10 block of
-//	             four elements (device.Philox4x32 is the definition).
+//	             four elements (device.Philox4x32 is the definition). The
+//	             convolution and pooling kernels take a geometry whose
+//	             (height, width) pairs are packed into one parameter each;
+//	             col2im and max_pool_adjoint gather per input pixel, and
+//	             scatter_add gives each thread a column of a class of table
+//	             rows, so none of them needs atomics. gather flags a bad
+//	             index in the status words, as the index loss does.
 //	reduce       dot_partial (≤ 1024 blocks of 256, one partial sum each, in
 //	             double) then dot_final (one block); sum_rows (column sums:
 //	             block 32×8, 32 columns per block, 8 row strides); sum_cols
