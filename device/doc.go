@@ -28,7 +28,8 @@
 //
 //	x [N, C, H, W] ─Im2Col─▶ cols [N·OH·OW × C·KH·KW]   row (n, i, j), column (c, kh, kw)
 //	                         cols · Wᵀ (W [O × C·KH·KW]) = Z [N·OH·OW × O]
-//	                         Z per image [OH·OW × O] ─Transpose─▶ y [N, O, OH, OW] The conformance suite device/devicetest checks any
+//	                         Z per image [OH·OW × O] ─Transpose─▶ y [N, O, OH, OW]
 //
-// implementation against a float64 reference.
+// The conformance suite device/devicetest checks any implementation
+// against a float64 reference.
 package device
