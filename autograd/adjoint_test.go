@@ -78,6 +78,12 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Conv2d(in[0], in[1], nil, autograd.ConvOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}})
 			}},
+		{Name: "AvgPool2d", Shapes: [][]int{{2, 3, 6, 5}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.AvgPool2d(in[0], [2]int{2, 2}, autograd.PoolOptions{}) }},
+		{Name: "AvgPool2d/overlapping-padded", Shapes: [][]int{{1, 2, 7, 6}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.AvgPool2d(in[0], [2]int{3, 2}, autograd.PoolOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
+			}},
 		{Name: "MaxPool2d", Shapes: [][]int{{2, 3, 6, 5}}, // distinct values: no ties for differences to break
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.MaxPool2d(in[0], [2]int{2, 2}, autograd.PoolOptions{}) }},
 		{Name: "MaxPool2d/overlapping-padded", Shapes: [][]int{{1, 2, 7, 6}},

@@ -250,3 +250,83 @@ var maxPoolOp = Op{
 		return t
 	},
 }
+
+// AvgPool2d returns torch's avg_pool2d of x [N, C, H, W] over windows of
+// kernel [KH, KW] with count_include_pad=True (the default): each output
+// is its window's sum, padding zeros included, over KH·KW. Each channel
+// plane is pooled as a one-channel image, through the convolution's
+// patches:
+//
+//	forward:  X̃ = Im2Col(planes),  y = X̃ 1 / (KH·KW)     (a row sum per output)
+//	adjoint:  δ = Col2Im(ε 1ᵀ / (KH·KW))                  (ε spread over its window)
+//	tangent:  ẏ = Im2Col(ẋ) 1 / (KH·KW)
+//
+// With kernel = [H, W] and no padding it is global average pooling (torch's
+// AdaptiveAvgPool2d(1)). Stride defaults to the window, as in torch, and
+// a dilation other than 1 panics (torch's avg_pool2d has none).
+func (tp *Tape) AvgPool2d(x *Var, kernel [2]int, opt PoolOptions) *Var {
+	if tp.skip(&avgPoolOp, x) {
+		return tp.failedVar()
+	}
+	xs := x.Shape()
+	if len(xs) != 4 {
+		panic(fmt.Sprintf("autograd: AvgPool2d: input %v: want x [N, C, H, W]", xs))
+	}
+	if max(opt.Dilation[0], opt.Dilation[1]) > 1 {
+		panic(fmt.Sprintf("autograd: AvgPool2d: dilation %v: torch's avg_pool2d has none", opt.Dilation))
+	}
+	g := opt.geometry(xs, kernel)
+	if err := g.CheckPool(); err != nil {
+		panic(fmt.Sprintf("autograd: AvgPool2d: input %v, kernel %v, %+v: %v", xs, kernel, opt, err))
+	}
+	node, out := tp.Record(&avgPoolOp, []int{g.N, g.C, g.OutH(), g.OutW()}, x)
+	if tp.Failed() {
+		return out
+	}
+	node.Int[0], node.Int[1], node.Int[2] = packPair(g.StrideH, g.StrideW), packPair(g.PadH, g.PadW), packPair(g.DilationH, g.DilationW)
+	node.Int[3] = packPair(kernel[0], kernel[1])
+	tp.avgPoolInto(&x.value, g, &out.value)
+	return tp.Done(node)
+}
+
+// planes is g with each channel plane as an image of one channel.
+func planes(g device.ConvGeometry) device.ConvGeometry {
+	g.N, g.C = g.N*g.C, 1
+	return g
+}
+
+// avgPoolInto writes the window means of x into y.
+func (tp *Tape) avgPoolInto(x *tensor.Tensor, g device.ConvGeometry, y *tensor.Tensor) {
+	p := planes(g)
+	cols := tp.Temp(p.Pixels(), p.Patch())
+	if !cols.Valid() {
+		return
+	}
+	tp.dev.Im2Col(x.Buffer(), p, cols.Buffer())
+	tp.dev.SumCols(cols.Buffer(), p.Pixels(), p.Patch(), 1/float64(p.Patch()), 0, y.Buffer())
+}
+
+var avgPoolOp = Op{
+	Name: "AvgPool2d",
+	Adjoint: func(tp *Tape, n *Node, eps *tensor.Tensor) {
+		dx, beta := tp.GradDest(n.In[0])
+		if dx == nil {
+			return
+		}
+		p := planes(poolGeometry(n))
+		spread, ones := tp.Temp(p.Pixels(), p.Patch()), tp.Ones(p.Patch())
+		if !spread.Valid() || !ones.Valid() {
+			return
+		}
+		// ε 1ᵀ/(KH·KW): a rank-one product, every window's share of its ε.
+		tp.dev.Gemm(false, false, p.Pixels(), p.Patch(), 1, 1/float64(p.Patch()), eps.Buffer(), 1, ones.Buffer(), p.Patch(), 0, spread.Buffer(), p.Patch())
+		tp.dev.Col2Im(spread.Buffer(), p, beta, dx.Buffer())
+	},
+	Tangent: func(tp *Tape, n *Node) *tensor.Tensor {
+		t := tp.Temp(n.Out.Shape()...)
+		if t.Valid() {
+			tp.avgPoolInto(&n.In[0].tangent, poolGeometry(n), t)
+		}
+		return t
+	},
+}

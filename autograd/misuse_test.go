@@ -334,6 +334,7 @@ func TestAllocationFailureAnywhere(t *testing.T) {
 		img := tp.Reshape(x, 1, 2, 1, 3) // one image, two channels, 1×3 pixels
 		c := tp.Conv2d(img, tp.Input(kv, true), g, autograd.ConvOptions{Padding: [2]int{0, 1}})
 		c = tp.MaxPool2d(c, [2]int{1, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}})
+		c = tp.AvgPool2d(c, [2]int{1, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{0, 1}})
 		u = tp.Add(u, tp.Mean(tp.Dropout(tp.Transpose(c), 0.5, 1, 0)))
 		u = tp.Add(u, tp.Sum(tp.Embedding(w, tp.ConstantFloat64([]float64{1, 0, 1}, 3))))
 		u = tp.Add(u, tp.Sum(tp.MatMulT(img, img, false, true))) // a batch of [1 × 3] products

@@ -277,6 +277,24 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// AvgPool2d (torch's avg_pool2d, count_include_pad): plain, overlapping
+	// and padded, and global (the window is the image).
+	for i, ap := range []struct {
+		x                   []int
+		kernel, stride, pad [2]int
+	}{
+		{[]int{2, 2, 6, 6}, [2]int{2, 2}, [2]int{2, 2}, [2]int{}},
+		{[]int{1, 3, 7, 5}, [2]int{3, 3}, [2]int{2, 1}, [2]int{1, 1}},
+		{[]int{2, 3, 4, 5}, [2]int{4, 5}, [2]int{4, 5}, [2]int{}},
+	} {
+		cases = append(cases, opCase{name: fmt.Sprintf("avg-pool2d/%d", i), op: "avg-pool2d",
+			shape:  []int{ap.kernel[0], ap.kernel[1], ap.stride[0], ap.stride[1], ap.pad[0], ap.pad[1]},
+			inputs: []input{{"x", ap.x, uniform(numel(ap.x), -2, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.AvgPool2d(in["x"], ap.kernel, autograd.PoolOptions{Stride: ap.stride, Padding: ap.pad})
+			}})
+	}
+
 	// Embedding (torch's F.embedding): a [2 × 3] batch of row numbers,
 	// repeats among them, one row never named.
 	cases = append(cases, opCase{name: "embedding", op: "embedding",

@@ -144,3 +144,34 @@ func (m *MaxPool2d) String() string {
 		m.Kernel[0], m.Kernel[1], def(o.Stride[0], m.Kernel[0]), def(o.Stride[1], m.Kernel[1]),
 		o.Padding[0], o.Padding[1], def(o.Dilation[0], 1), def(o.Dilation[1], 1))
 }
+
+// AvgPool2d is torch.nn.AvgPool2d (count_include_pad=True): the mean of
+// each KH×KW window of each channel (autograd.Tape.AvgPool2d). The zero
+// Options are torch's defaults: stride = the window, no padding. With the
+// window the size of the image it is global average pooling, torch's
+// AdaptiveAvgPool2d(1).
+type AvgPool2d struct {
+	Kernel  [2]int
+	Options autograd.PoolOptions
+}
+
+// Forward pools x [N, C, H, W].
+func (m *AvgPool2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return tp.AvgPool2d(x, m.Kernel, m.Options)
+}
+
+// Params is empty: pooling has no parameters.
+func (m *AvgPool2d) Params() []*autograd.Var { return nil }
+
+// String prints the layer as torch prints it.
+func (m *AvgPool2d) String() string {
+	def := func(v, d int) int {
+		if v == 0 {
+			return d
+		}
+		return v
+	}
+	o := m.Options
+	return fmt.Sprintf("AvgPool2d(kernel_size=(%d, %d), stride=(%d, %d), padding=(%d, %d))",
+		m.Kernel[0], m.Kernel[1], def(o.Stride[0], m.Kernel[0]), def(o.Stride[1], m.Kernel[1]), o.Padding[0], o.Padding[1])
+}

@@ -40,6 +40,8 @@ func TestConv2dLayer(t *testing.T) {
 		"Conv2d(8, 4, kernel_size=(3, 3), stride=(2, 2), dilation=(1, 2)), Flatten(start_dim=1, end_dim=-1), Linear(48, 10))", model.String())
 	assert.Equal(t, "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1))", (&nn.MaxPool2d{Kernel: [2]int{2, 2}}).String())
 	assert.Empty(t, (&nn.MaxPool2d{}).Params())
+	assert.Equal(t, "AvgPool2d(kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))",
+		(&nn.AvgPool2d{Kernel: [2]int{3, 3}, Options: autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}}).String())
 	bound := 1 / math.Sqrt(3*3*5)
 	for _, v := range append(values(t, c1.Weight), values(t, c1.Bias)...) {
 		require.LessOrEqual(t, math.Abs(float64(v)), bound, "U(−1/√fan_in, 1/√fan_in), fan_in = in·KH·KW")
@@ -142,7 +144,7 @@ func must3[A, B any](a A, b B, err error) (A, B) {
 }
 
 // TestCNNCheckpointTorch: a checkpoint of a convolutional network (padding,
-// stride, dilation, max pooling, Flatten into a Linear layer) loads into the same torch
+// stride, dilation, max and average pooling, Flatten into a Linear layer) loads into the same torch
 // model with load_state_dict(strict=True), which predicts what adjoint
 // predicts on the checkpoint's test images (scripts/torch/cnn_checkpoint.py).
 func TestCNNCheckpointTorch(t *testing.T) {
@@ -153,7 +155,7 @@ func TestCNNCheckpointTorch(t *testing.T) {
 		must2(nn.NewConv2d(dev, 1, 8, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)), nn.ReLU(),
 		&nn.MaxPool2d{Kernel: [2]int{2, 2}}, // [5 8 4 4]
 		must2(nn.NewConv2d(dev, 8, 16, [2]int{3, 3}, autograd.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}}, rng)), nn.ReLU(),
-		&nn.MaxPool2d{Kernel: [2]int{3, 3}, Options: autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}}, // overlapping: [5 16 2 2]
+		&nn.AvgPool2d{Kernel: [2]int{3, 3}, Options: autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}}, // overlapping, padding counted: [5 16 2 2]
 		nn.Flatten{}, must2(nn.NewLinear(dev, 16*2*2, 10, rng)))
 	xs := make([]float32, 5*64)
 	for i := range xs {

@@ -1,9 +1,9 @@
 // Package nn holds layers and models built on the autograd tape: Linear
-// and Conv2d (PyTorch's layouts and initialisation), MaxPool2d, Embedding,
-// MultiheadAttention, TransformerEncoderLayer, LayerNorm, Dropout,
-// Flatten, activations as layers, Sequential, a Residual block (x +
-// body(x), a DAG), and MLP, plus checkpoints in the safetensors format
-// with PyTorch's state_dict names.
+// and Conv2d (PyTorch's layouts and initialisation), MaxPool2d, AvgPool2d,
+// Embedding, MultiheadAttention, TransformerEncoderLayer, LayerNorm,
+// Dropout, Flatten, activations as layers, Sequential, a Residual block
+// (x + body(x), a DAG), and MLP, plus checkpoints in the safetensors
+// format with PyTorch's state_dict names.
 //
 // Images are NCHW, as in torch: a batch of N images of C channels, H×W
 // pixels, is one [N, C, H, W] tensor, and a Conv2d weight is [out, in,

@@ -18,9 +18,9 @@ import (
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
 // transpose, batched products, Dropout, whose mask each device draws,
-// Conv2d, MaxPool2d, Transpose and Embedding) with LayerNorm, softmax and
-// a loss, on this device and on the CPU from the same inputs, and compares
-// the loss, the output and every input's gradient.
+// Conv2d, MaxPool2d, AvgPool2d, Transpose and Embedding) with LayerNorm,
+// softmax and a loss, on this device and on the CPU from the same inputs,
+// and compares the loss, the output and every input's gradient.
 func TestAutogradOpsMatchCPU(t *testing.T) {
 	d := open(t)
 	defer d.Close()
@@ -84,7 +84,8 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		l := loss.MSE(tp, out, tp.ConstantFloat64(target, 4, 2), loss.Mean)
 		// A strided, padded convolution and a transpose, into the loss.
 		c := tp.Conv2d(in["img"], in["k"], in["kb"], autograd.ConvOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
-		c = tp.Transpose(tp.MaxPool2d(c, [2]int{2, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 0}}))
+		c = tp.MaxPool2d(c, [2]int{2, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 0}})
+		c = tp.Transpose(tp.AvgPool2d(c, [2]int{2, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}))
 		l = tp.Add(l, tp.Mean(tp.Mul(c, c)))
 		// Rows of a table, one of them twice.
 		e := tp.Embedding(in["emb"], tp.ConstantFloat64([]float64{5, 0, 2, 5}, 2, 2))

@@ -6,7 +6,7 @@ TestCNNCheckpointTorch,
 
     Sequential(Conv2d(1, 8, 3, padding=1), ReLU(), MaxPool2d(2),
                Conv2d(8, 16, 3, stride=2, padding=(1, 2), dilation=(1, 2)), ReLU(),
-               MaxPool2d(3, stride=1, padding=1),
+               AvgPool2d(3, stride=1, padding=1),
                Flatten(), Linear(16*2*2, 10))
 
 loads it into the same torch model with load_state_dict(strict=True), and
@@ -31,7 +31,7 @@ def main():
     model = torch.nn.Sequential(
         torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(8, 16, 3, stride=2, padding=(1, 2), dilation=(1, 2)), torch.nn.ReLU(),
-        torch.nn.MaxPool2d(3, stride=1, padding=1),
+        torch.nn.AvgPool2d(3, stride=1, padding=1),
         torch.nn.Flatten(), torch.nn.Linear(16 * 2 * 2, 10))
     state = {k: v for k, v in tensors.items() if "/" not in k}
     model.load_state_dict(state, strict=True)

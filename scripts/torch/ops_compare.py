@@ -114,6 +114,9 @@ def forward(case, x):
     if op == "max-pool2d":
         kh, kw, sh, sw, ph, pw, dh, dw = case["shape"]
         return F.max_pool2d(x["x"], (kh, kw), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
+    if op == "avg-pool2d":
+        kh, kw, sh, sw, ph, pw = case["shape"]
+        return F.avg_pool2d(x["x"], (kh, kw), stride=(sh, sw), padding=(ph, pw))
     if op == "embedding":
         return F.embedding(x["index"].long(), x["weight"])
     if op.startswith("bmm/"):
