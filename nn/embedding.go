@@ -12,9 +12,10 @@ import (
 
 // Embedding is torch.nn.Embedding(Num, Dim): a table Weight [Num × Dim]
 // whose rows a batch of indices selects (autograd.Tape.Embedding). Its
-// input holds row numbers, stored as floats like class indices, of any
-// shape S; its output has shape S + [Dim]. Only the rows a batch names
-// get gradient.
+// input holds row numbers, stored as floats like class indices (so on a
+// float32 tape a table may have up to 2²⁴ rows, every row number then
+// exact), of any shape S; its output has shape S + [Dim]. Only the rows a
+// batch names get gradient.
 type Embedding struct {
 	Num, Dim int
 	Weight   *autograd.Var
