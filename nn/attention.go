@@ -244,3 +244,17 @@ func (l *TransformerEncoderLayer) SetTraining(on bool) {
 func (l *TransformerEncoderLayer) String() string {
 	return fmt.Sprintf("TransformerEncoderLayer(%v, %v, %v, %v)", l.SelfAttn, l.Linear1, l.Linear2, l.Dropout)
 }
+
+// CausalMask returns the [n × n] attention mask of a causal (decoder)
+// model, 0 on and below the diagonal and −∞ above it, so that position i
+// attends to positions 0…i only: torch's
+// nn.Transformer.generate_square_subsequent_mask(n), as a constant on tp.
+func CausalMask(tp *autograd.Tape, n int) *autograd.Var {
+	mask := make([]float32, n*n)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			mask[i*n+j] = float32(math.Inf(-1))
+		}
+	}
+	return tp.ConstantFloat32(mask, n, n)
+}

@@ -48,18 +48,14 @@ func TestMultiheadAttentionTorch(t *testing.T) {
 	require.NoError(t, dev.Upload32(m.OutProj.Bias.Value().Buffer(), floats(rng, e)))
 
 	xs, ws, qs, kvs := floats(rng, b*tl*e), floats(rng, b*tl*e), floats(rng, b*tl*e), floats(rng, b*s*e)
-	mask := make([]float32, tl*tl) // causal: position i sees 0…i
-	for i := range tl {
-		for j := i + 1; j < tl; j++ {
-			mask[i*tl+j] = float32(math.Inf(-1))
-		}
-	}
 	tp := autograd.NewTape(dev, device.Float32)
 	defer tp.Release()
 	xt := must2(tensor.FromFloat32(dev, xs, b, tl, e))
 	defer xt.Release()
 	x := tp.Input(xt, true)
-	y := m.Attend(tp, x, x, x, tp.ConstantFloat32(mask, tl, tl))
+	causal := nn.CausalMask(tp, tl) // position i sees 0…i
+	mask := values(t, causal)
+	y := m.Attend(tp, x, x, x, causal)
 	require.Equal(t, []int{b, tl, e}, y.Shape())
 	require.NoError(t, tp.Backward(tp.Sum(tp.Mul(y, tp.ConstantFloat32(ws, b, tl, e)))))
 	selfY, selfGX := values(t, y), must2(x.Grad().Float32s())
@@ -122,12 +118,6 @@ func TestAttentionLearnsToCopy(t *testing.T) {
 		params = append(params, m.Params()...)
 	}
 	opt := must2(optim.NewAdam(params, optim.AdamConfig{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}))
-	mask := make([]float32, seq*seq)
-	for i := range seq {
-		for j := i + 1; j < seq; j++ {
-			mask[i*seq+j] = float32(math.Inf(-1))
-		}
-	}
 	positions := make([]float32, seq)
 	for i := range positions {
 		positions[i] = float32(i)
@@ -149,7 +139,7 @@ func TestAttentionLearnsToCopy(t *testing.T) {
 	}
 	logits := func(x []float32) *autograd.Var {
 		h := tp.Add(tok.Forward(tp, tp.ConstantFloat32(x, k, seq)), pos.Forward(tp, tp.ConstantFloat32(positions, seq))) // [k seq E] + [seq E]
-		h = tp.Add(h, att.Attend(tp, h, h, h, tp.ConstantFloat32(mask, seq, seq)))
+		h = tp.Add(h, att.Attend(tp, h, h, h, nn.CausalMask(tp, seq)))
 		return head.Forward(tp, tp.Reshape(h, k*seq, embed))
 	}
 	for range 150 {
@@ -196,14 +186,11 @@ func checkEncoderLayer(t *testing.T, script string, act device.UnaryOp) {
 		"linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias"}, names)
 	require.NoError(t, dev.Upload32(layer.Norm1.Weight.Value().Buffer(), floats(rng, e))) // not 1: the check sees γ
 	xs, ws := floats(rng, b*tl*e), floats(rng, b*tl*e)
-	mask := make([]float32, tl*tl)
-	for i := range tl {
-		for j := i + 1; j < tl; j++ {
-			mask[i*tl+j] = float32(math.Inf(-1))
-		}
-	}
 	tp := autograd.NewTape(dev, device.Float32)
 	defer tp.Release()
+	mask := values(t, nn.CausalMask(tp, tl))
+	want := []float32{0, float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1))}
+	assert.Equal(t, want, mask[:tl], "row 0 sees position 0 alone")
 	run := func() (y, gx []float32) {
 		defer tp.Reset()
 		xt := must2(tensor.FromFloat32(dev, xs, b, tl, e))

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"math"
 	"math/rand/v2"
 
 	"github.com/adjoint-go/adjoint/autograd"
@@ -60,12 +59,6 @@ func main() {
 		log.Fatal(err)
 	}
 
-	causal := make([]float32, seq*seq) // −∞ above the diagonal: no peeking ahead
-	for i := range seq {
-		for j := i + 1; j < seq; j++ {
-			causal[i*seq+j] = float32(math.Inf(-1))
-		}
-	}
 	positions := make([]float32, seq)
 	for i := range positions {
 		positions[i] = float32(i)
@@ -73,7 +66,7 @@ func main() {
 	tp := autograd.NewTape(dev, device.Float32)
 	logits := func(x []float32) *autograd.Var {
 		h := tp.Add(tok.Forward(tp, tp.ConstantFloat32(x, batch, seq)), pos.Forward(tp, tp.ConstantFloat32(positions, seq)))
-		h = layer.Encode(tp, h, tp.ConstantFloat32(causal, seq, seq))
+		h = layer.Encode(tp, h, nn.CausalMask(tp, seq))          // −∞ above the diagonal: no peeking ahead
 		return head.Forward(tp, tp.Reshape(h, batch*seq, embed)) // a prediction per position
 	}
 	for step := 1; step <= *steps; step++ {
