@@ -237,3 +237,74 @@ func ExampleDropout() {
 	// training:   [2 2 0 0 0 2 0 2]
 	// evaluation: [1 1 1 1 1 1 1 1]
 }
+
+// A convolutional network on 8×8 images in NCHW, torch's layout: its
+// state_dict names and shapes, and the shape after each stage.
+func ExampleConv2d() {
+	dev, _ := device.Open("cpu")
+	rng := rand.New(rand.NewPCG(1, 2))
+	conv, _ := nn.NewConv2d(dev, 1, 8, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)
+	fc, _ := nn.NewLinear(dev, 8*4*4, 10, rng)
+	model := nn.NewSequential(conv, nn.ReLU(), &nn.MaxPool2d{Kernel: [2]int{2, 2}}, nn.Flatten{}, fc)
+	for _, p := range nn.NamedParams(model) {
+		fmt.Println(p.Name, p.Var.Shape())
+	}
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	x := tp.ConstantFloat32(make([]float32, 2*64), 2, 1, 8, 8) // two images
+	h := x
+	for _, layer := range model.Layers {
+		h = layer.Forward(tp, h)
+		fmt.Println(layer, h.Shape())
+	}
+	// Output:
+	// 0.weight [8 1 3 3]
+	// 0.bias [8]
+	// 4.weight [10 128]
+	// 4.bias [10]
+	// Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1)) [2 8 8 8]
+	// relu [2 8 8 8]
+	// MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1)) [2 8 4 4]
+	// Flatten(start_dim=1, end_dim=-1) [2 128]
+	// Linear(128, 10) [2 10]
+}
+
+// Rows of an embedding table, selected by token numbers of any shape.
+func ExampleEmbedding() {
+	dev, _ := device.Open("cpu")
+	emb, _ := nn.NewEmbedding(dev, 100, 4, rand.New(rand.NewPCG(1, 2)))
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	tokens := tp.ConstantFloat32([]float32{5, 7, 7, 99, 0, 5}, 2, 3) // two sequences of three tokens
+	y := emb.Forward(tp, tokens)
+	fmt.Println(emb, y.Shape())
+	rows, _ := y.Value().Float32s()
+	table, _ := emb.Weight.Value().Float32s()
+	fmt.Println(slices.Equal(rows[4:8], table[7*4:8*4]), slices.Equal(rows[4:8], rows[8:12]))
+	// Output:
+	// Embedding(100, 4) [2 3 4]
+	// true true
+}
+
+// Causal self-attention over a batch of sequences, with torch's names.
+func ExampleMultiheadAttention() {
+	dev, _ := device.Open("cpu")
+	att, _ := nn.NewMultiheadAttention(dev, 8, 2, rand.New(rand.NewPCG(1, 2)))
+	for _, p := range nn.NamedParams(att) {
+		fmt.Println(p.Name, p.Var.Shape())
+	}
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	x := tp.ConstantFloat32(make([]float32, 3*5*8), 3, 5, 8) // [B, T, E]
+	y := att.Attend(tp, x, x, x, nn.CausalMask(tp, 5))
+	fmt.Println(att, y.Shape())
+	mask, _ := nn.CausalMask(tp, 3).Value().Float32s()
+	fmt.Println(mask)
+	// Output:
+	// in_proj_weight [24 8]
+	// in_proj_bias [24]
+	// out_proj.weight [8 8]
+	// out_proj.bias [8]
+	// MultiheadAttention(embed_dim=8, num_heads=2) [3 5 8]
+	// [0 -Inf -Inf 0 0 -Inf 0 0 0]
+}
