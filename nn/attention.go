@@ -248,13 +248,19 @@ func (l *TransformerEncoderLayer) String() string {
 // CausalMask returns the [n × n] attention mask of a causal (decoder)
 // model, 0 on and below the diagonal and −∞ above it, so that position i
 // attends to positions 0…i only: torch's
-// nn.Transformer.generate_square_subsequent_mask(n), as a constant on tp.
-func CausalMask(tp *autograd.Tape, n int) *autograd.Var {
+// nn.Transformer.generate_square_subsequent_mask(n). It is a tensor on dev,
+// made once and handed to each step's tape with tp.Constant (a training
+// step then uploads nothing for it); the caller releases it.
+func CausalMask(dev device.Device, n int) (*tensor.Tensor, error) {
 	mask := make([]float32, n*n)
 	for i := range n {
 		for j := i + 1; j < n; j++ {
 			mask[i*n+j] = float32(math.Inf(-1))
 		}
 	}
-	return tp.ConstantFloat32(mask, n, n)
+	t, err := tensor.FromFloat32(dev, mask, n, n)
+	if err != nil {
+		return nil, fmt.Errorf("nn: CausalMask(%d): %w", n, err)
+	}
+	return t, nil
 }

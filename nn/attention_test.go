@@ -53,7 +53,9 @@ func TestMultiheadAttentionTorch(t *testing.T) {
 	xt := must2(tensor.FromFloat32(dev, xs, b, tl, e))
 	defer xt.Release()
 	x := tp.Input(xt, true)
-	causal := nn.CausalMask(tp, tl) // position i sees 0…i
+	causalT := must2(nn.CausalMask(dev, tl)) // position i sees 0…i
+	defer causalT.Release()
+	causal := tp.Constant(causalT)
 	mask := values(t, causal)
 	y := m.Attend(tp, x, x, x, causal)
 	require.Equal(t, []int{b, tl, e}, y.Shape())
@@ -118,6 +120,8 @@ func TestAttentionLearnsToCopy(t *testing.T) {
 		params = append(params, m.Params()...)
 	}
 	opt := must2(optim.NewAdam(params, optim.AdamConfig{LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}))
+	causal := must2(nn.CausalMask(dev, seq))
+	defer causal.Release()
 	positions := make([]float32, seq)
 	for i := range positions {
 		positions[i] = float32(i)
@@ -139,7 +143,7 @@ func TestAttentionLearnsToCopy(t *testing.T) {
 	}
 	logits := func(x []float32) *autograd.Var {
 		h := tp.Add(tok.Forward(tp, tp.ConstantFloat32(x, k, seq)), pos.Forward(tp, tp.ConstantFloat32(positions, seq))) // [k seq E] + [seq E]
-		h = tp.Add(h, att.Attend(tp, h, h, h, nn.CausalMask(tp, seq)))
+		h = tp.Add(h, att.Attend(tp, h, h, h, tp.Constant(causal)))
 		return head.Forward(tp, tp.Reshape(h, k*seq, embed))
 	}
 	for range 150 {
@@ -188,7 +192,9 @@ func checkEncoderLayer(t *testing.T, script string, act device.UnaryOp) {
 	xs, ws := floats(rng, b*tl*e), floats(rng, b*tl*e)
 	tp := autograd.NewTape(dev, device.Float32)
 	defer tp.Release()
-	mask := values(t, nn.CausalMask(tp, tl))
+	causal := must2(nn.CausalMask(dev, tl))
+	defer causal.Release()
+	mask := values(t, tp.Constant(causal))
 	want := []float32{0, float32(math.Inf(-1)), float32(math.Inf(-1)), float32(math.Inf(-1))}
 	assert.Equal(t, want, mask[:tl], "row 0 sees position 0 alone")
 	run := func() (y, gx []float32) {

@@ -296,9 +296,13 @@ func ExampleMultiheadAttention() {
 	tp := autograd.NewTape(dev, device.Float32)
 	defer tp.Release()
 	x := tp.ConstantFloat32(make([]float32, 3*5*8), 3, 5, 8) // [B, T, E]
-	y := att.Attend(tp, x, x, x, nn.CausalMask(tp, 5))
+	causal, _ := nn.CausalMask(dev, 5)                       // made once, a constant on every step's tape
+	defer causal.Release()
+	y := att.Attend(tp, x, x, x, tp.Constant(causal))
 	fmt.Println(att, y.Shape())
-	mask, _ := nn.CausalMask(tp, 3).Value().Float32s()
+	small, _ := nn.CausalMask(dev, 3)
+	defer small.Release()
+	mask, _ := small.Float32s()
 	fmt.Println(mask)
 	// Output:
 	// in_proj_weight [24 8]

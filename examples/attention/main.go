@@ -59,6 +59,10 @@ func main() {
 		log.Fatal(err)
 	}
 
+	causal, err := nn.CausalMask(dev, seq) // −∞ above the diagonal: no peeking ahead
+	if err != nil {
+		log.Fatal(err)
+	}
 	positions := make([]float32, seq)
 	for i := range positions {
 		positions[i] = float32(i)
@@ -66,7 +70,7 @@ func main() {
 	tp := autograd.NewTape(dev, device.Float32)
 	logits := func(x []float32) *autograd.Var {
 		h := tp.Add(tok.Forward(tp, tp.ConstantFloat32(x, batch, seq)), pos.Forward(tp, tp.ConstantFloat32(positions, seq)))
-		h = layer.Encode(tp, h, nn.CausalMask(tp, seq))          // −∞ above the diagonal: no peeking ahead
+		h = layer.Encode(tp, h, tp.Constant(causal))
 		return head.Forward(tp, tp.Reshape(h, batch*seq, embed)) // a prediction per position
 	}
 	for step := 1; step <= *steps; step++ {
