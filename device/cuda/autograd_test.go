@@ -3,8 +3,10 @@
 package cuda
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/adjoint-go/adjoint/autograd"
@@ -29,11 +31,13 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(11, 12))
-	shapes := map[string][]int{"x": {4, 3, 5}, "bias": {5}, "mask": {4, 1, 5}, "rowScale": {4, 3, 1}, "w": {6, 5}, "v": {5, 2}, "g": {2},
+	shapes := map[string][]int{"x": {4, 3, 5}, "bias": {5}, "mask": {4, 1, 5}, "rowScale": {4, 3, 1}, "w": {6, 5}, "v": {5, 4}, "g": {4},
 		"img": {2, 3, 6, 5}, "k": {4, 3, 3, 2}, "kb": {4}, "emb": {6, 4},
 		"q": {2, 3, 4}, "kk": {2, 5, 4}, "vv": {2, 5, 2}}
 	inputs := map[string][]float64{}
-	for name, s := range shapes {
+	// Sorted, so that every run draws the same values for the same name.
+	for _, name := range slices.Sorted(maps.Keys(shapes)) {
+		s := shapes[name]
 		n := 1
 		for _, k := range s {
 			n *= k
@@ -44,7 +48,7 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		}
 		inputs[name] = v
 	}
-	target := make([]float64, 4*2)
+	target := make([]float64, 4*4)
 	for i := range target {
 		target[i] = rng.Float64()
 	}
@@ -78,10 +82,12 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		h = tp.Div(h, tp.Exp(in["rowScale"]))                                    // behind: [4 3 1] over [4 3 5]
 		s := tp.Reshape(tp.SumTo(h, 4, 1, 5), 4, 5)                              // a sum over the middle
 		z := tp.MatMulT(s, in["w"], false, true)                                 // [4 5] × [6 5]ᵀ
-		z = tp.MatMulT(tp.MatMulT(in["w"], z, true, true), in["v"], true, false) // (wᵀ zᵀ)ᵀ v: [4 5] × [5 2]
+		z = tp.MatMulT(tp.MatMulT(in["w"], z, true, true), in["v"], true, false) // (wᵀ zᵀ)ᵀ v: [4 5] × [5 4]
+		// LayerNorm over four features: over two its output is ±g whatever
+		// the input, and the gradient behind it would be rounding alone.
 		z = drop.Forward(tp, tp.LayerNorm(z, in["g"], nil, 1e-5))
 		out := tp.Softmax(z)
-		l := loss.MSE(tp, out, tp.ConstantFloat64(target, 4, 2), loss.Mean)
+		l := loss.MSE(tp, out, tp.ConstantFloat64(target, 4, 4), loss.Mean)
 		// A strided, padded convolution and a transpose, into the loss.
 		c := tp.Conv2d(in["img"], in["k"], in["kb"], autograd.ConvOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
 		c = tp.MaxPool2d(c, [2]int{2, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 0}})
