@@ -152,6 +152,21 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Mul(tp.LayerNorm(in[0], in[1], nil, 1e-5), in[0]) // x reaches the output twice
 			}},
+		{Name: "BatchNorm/train", Shapes: [][]int{{3, 2, 2, 3}, {2}, {2}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				// Running statistics are updated in place and leave the output alone.
+				rm, rv := tp.ConstantFloat64([]float64{0, 1}, 2), tp.ConstantFloat64([]float64{1, 2}, 2)
+				return tp.BatchNorm(in[0], in[1], in[2], rm.Value(), rv.Value(), autograd.BatchNormOptions{Training: true, Momentum: 0.1, Eps: 1e-5})
+			}},
+		{Name: "BatchNorm/train-1d-noaffine", Shapes: [][]int{{5, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.BatchNorm(in[0], nil, nil, nil, nil, autograd.BatchNormOptions{Training: true, Eps: 0.1})
+			}},
+		{Name: "BatchNorm/eval", Shapes: [][]int{{2, 3, 4}, {3}, {3}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				rm, rv := tp.ConstantFloat64([]float64{0.5, -1, 0}, 3), tp.ConstantFloat64([]float64{0.25, 2, 1}, 3)
+				return tp.BatchNorm(in[0], in[1], in[2], rm.Value(), rv.Value(), autograd.BatchNormOptions{Momentum: 0.1, Eps: 1e-5})
+			}},
 		{Name: "LogSoftmax", Shapes: [][]int{{3, 4}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.LogSoftmax(in[0]) }},
 		{Name: "Sum", Shapes: [][]int{{3, 4}},

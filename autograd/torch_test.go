@@ -347,6 +347,46 @@ func TestOpsMatchTorch(t *testing.T) {
 			return tp.LayerNorm(in["x"], in["gamma"], in["beta"], 1e-5)
 		}})
 
+	// BatchNorm (torch's F.batch_norm): training on [N, C, H, W], on
+	// [N, C] with a constant channel (zero variance: ε alone keeps it
+	// finite) and without the affine map; evaluation from running
+	// statistics, γ and β still learned.
+	bnConst := uniform(15, -2, 2)
+	for i := 1; i < 15; i += 3 {
+		bnConst[i] = 0.3
+	}
+	for _, bn := range []struct {
+		name     string
+		x        []int
+		data     []float64
+		affine   bool
+		training bool
+	}{
+		{"train-2d", []int{3, 4, 2, 3}, uniform(72, -2, 2), true, true},
+		{"train-1d", []int{5, 3}, bnConst, true, true},
+		{"train-no-affine", []int{4, 2, 3}, uniform(24, -1, 3), false, true},
+		{"eval-2d", []int{2, 3, 2, 2}, uniform(24, -2, 2), true, false},
+	} {
+		c := bn.x[1]
+		ins := []input{{"x", bn.x, bn.data, true}}
+		if bn.affine {
+			ins = append(ins, input{"gamma", []int{c}, uniform(c, 0.5, 1.5), true}, input{"beta", []int{c}, uniform(c, -0.5, 0.5), true})
+		}
+		op := "batch-norm/train"
+		if !bn.training {
+			op = "batch-norm/eval"
+			ins = append(ins, input{"running_mean", []int{c}, uniform(c, -0.5, 0.5), false}, input{"running_var", []int{c}, uniform(c, 0.2, 2), false})
+		}
+		cases = append(cases, opCase{name: "batch-norm/" + bn.name, op: op, param: 1e-5, inputs: ins,
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				var rm, rv *tensor.Tensor
+				if !bn.training {
+					rm, rv = in["running_mean"].Value(), in["running_var"].Value()
+				}
+				return tp.BatchNorm(in["x"], in["gamma"], in["beta"], rm, rv, autograd.BatchNormOptions{Training: bn.training, Momentum: 0.1, Eps: 1e-5})
+			}})
+	}
+
 	// Linear with each activation: act(x Wᵀ + b).
 	for _, act := range []device.UnaryOp{device.Identity, device.ReLU, device.Sigmoid, device.Tanh} {
 		cases = append(cases, opCase{name: "linear/" + act.String(), op: "linear/" + act.String(),

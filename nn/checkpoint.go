@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/device"
 	"github.com/adjoint-go/adjoint/safetensors"
+	"github.com/adjoint-go/adjoint/tensor"
 )
 
 // ErrStateDict is wrapped by the errors of LoadStateDict and Load that
@@ -20,46 +20,65 @@ var ErrStateDict = errors.New("checkpoint does not match the model")
 // parameters: it contains '/', which PyTorch state_dict names never do.
 func IsExtraName(name string) bool { return strings.Contains(name, "/") }
 
-// StateDict downloads m's parameters as safetensors tensors keyed by their
-// state_dict names, each in its parameter's dtype: F32 for a float32
-// parameter, F64 for a float64 one, so a float64 model's checkpoint holds
-// its values exactly. Like torch's state_dict it holds every name
-// (AllNamedParams): a parameter shared by two layers is stored under both,
-// so that torch's strict load_state_dict accepts the checkpoint.
+// StateDict downloads m's parameters and buffers (NamedBuffers: running
+// statistics) as safetensors tensors keyed by their state_dict names, each
+// float tensor in its own dtype: F32 for float32, F64 for float64, so a
+// float64 model's checkpoint holds its values exactly; a Count buffer is an
+// I64 scalar, as torch stores num_batches_tracked. Like torch's state_dict
+// it holds every name (AllNamedParams): a parameter shared by two layers
+// is stored under both, so that torch's strict load_state_dict accepts the
+// checkpoint.
 func StateDict(m Parameterized) (map[string]safetensors.Tensor, error) {
 	out := map[string]safetensors.Tensor{}
-	for _, p := range AllNamedParams(m) {
-		if _, dup := out[p.Name]; dup {
-			return nil, fmt.Errorf("nn: StateDict: two parameters named %q", p.Name)
-		}
-		t, err := download(p.Var)
+	add := func(name string, t safetensors.Tensor, err error) error {
 		if err != nil {
-			return nil, fmt.Errorf("nn: StateDict: %s: %w", p.Name, err)
+			return fmt.Errorf("nn: StateDict: %s: %w", name, err)
 		}
-		out[p.Name] = t
+		if _, dup := out[name]; dup {
+			return fmt.Errorf("nn: StateDict: two entries named %q", name)
+		}
+		out[name] = t
+		return nil
+	}
+	for _, p := range AllNamedParams(m) {
+		t, err := download(p.Var.Value(), p.Var.Shape())
+		if err := add(p.Name, t, err); err != nil {
+			return nil, err
+		}
+	}
+	for _, b := range NamedBuffers(m) {
+		var t safetensors.Tensor
+		var err error
+		if b.Count != nil {
+			t = safetensors.FromInt64(nil, []int64{*b.Count})
+		} else {
+			t, err = download(b.Value, b.Value.Shape())
+		}
+		if err := add(b.Name, t, err); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
-// download copies the value of p to the host as a safetensors tensor of
-// p's dtype.
-func download(p *autograd.Var) (safetensors.Tensor, error) {
-	v := p.Value()
+// download copies v to the host as a safetensors tensor of v's dtype and
+// the given shape.
+func download(v *tensor.Tensor, shape []int) (safetensors.Tensor, error) {
 	switch v.DType() {
 	case device.Float32:
 		d, err := v.Float32s()
 		if err != nil {
 			return safetensors.Tensor{}, err
 		}
-		return safetensors.FromFloat32(p.Shape(), d), nil
+		return safetensors.FromFloat32(shape, d), nil
 	case device.Float64:
 		d, err := v.Float64s()
 		if err != nil {
 			return safetensors.Tensor{}, err
 		}
-		return safetensors.FromFloat64(p.Shape(), d), nil
+		return safetensors.FromFloat64(shape, d), nil
 	}
-	return safetensors.Tensor{}, fmt.Errorf("parameter dtype %v has no safetensors dtype", v.DType())
+	return safetensors.Tensor{}, fmt.Errorf("dtype %v has no safetensors dtype", v.DType())
 }
 
 // fileDType is the safetensors name of dt ("F32", "F64"), or "" for a
@@ -74,10 +93,11 @@ func fileDType(dt device.DType) string {
 	return ""
 }
 
-// LoadStateDict copies the tensors of sd into m's parameters. Every
-// state_dict name of m (AllNamedParams: a shared parameter under each of
-// its names, as torch's strict load_state_dict wants) must be present as
-// a tensor of the parameter's shape and dtype (F32 for a float32
+// LoadStateDict copies the tensors of sd into m's parameters and buffers
+// (NamedBuffers). Every state_dict name of m (AllNamedParams: a shared
+// parameter under each of its names, as torch's strict load_state_dict
+// wants; then the buffers) must be present as a tensor of the entry's
+// shape and dtype (I64 for a count such as num_batches_tracked, F32 for a float32
 // parameter, F64 for a float64 one: a dtype mismatch is an error naming the
 // parameter and both dtypes, never a silent conversion), and sd may hold no
 // other names except extra names (IsExtraName). All problems are checked
@@ -92,45 +112,79 @@ func LoadStateDict(sd map[string]safetensors.Tensor, m Parameterized) error {
 	return nil
 }
 
+// slot is one state_dict entry of a model: a parameter or a float buffer
+// (value, on the device) or a count buffer (on the host).
+type slot struct {
+	name, kind string // kind: "parameter" or "buffer"
+	value      *tensor.Tensor
+	shape      []int
+	count      *int64
+}
+
+func (s slot) fileDType() string {
+	if s.count != nil {
+		return "I64"
+	}
+	return fileDType(s.value.DType())
+}
+
+// slots lists m's state_dict entries, parameters first.
+func slots(m Parameterized) []slot {
+	var out []slot
+	for _, p := range AllNamedParams(m) {
+		out = append(out, slot{name: p.Name, kind: "parameter", value: p.Var.Value(), shape: p.Var.Shape()})
+	}
+	for _, b := range NamedBuffers(m) {
+		if b.Count != nil {
+			out = append(out, slot{name: b.Name, kind: "buffer", count: b.Count, shape: []int{}})
+		} else {
+			out = append(out, slot{name: b.Name, kind: "buffer", value: b.Value, shape: b.Value.Shape()})
+		}
+	}
+	return out
+}
+
 func loadStateDict(sd map[string]safetensors.Tensor, m Parameterized) error {
-	params := AllNamedParams(m)
+	entries := slots(m)
 	want := map[string]bool{}
 	var problems []string
-	var missing []string
-	// values[i] holds parameter i's new values in its dtype: a []float32
-	// or a []float64.
-	values := make([]any, len(params))
-	for i, p := range params {
-		want[p.Name] = true
-		t, ok := sd[p.Name]
+	missing := map[string][]string{}
+	// values[i] holds entry i's new values: a []float32, []float64 or
+	// []int64.
+	values := make([]any, len(entries))
+	for i, e := range entries {
+		want[e.name] = true
+		t, ok := sd[e.name]
 		if !ok {
-			missing = append(missing, p.Name)
+			missing[e.kind] = append(missing[e.kind], e.name)
 			continue
 		}
-		dt := p.Var.Value().DType()
-		fd := fileDType(dt)
-		badType, badShape := t.DType != fd, !sameShape(t.Shape, p.Var.Shape())
+		fd := e.fileDType()
+		badType, badShape := t.DType != fd, !sameShape(t.Shape, e.shape)
 		if badType {
 			if fd == "" {
-				fd = dt.String()
+				fd = e.value.DType().String()
 			}
-			problems = append(problems, fmt.Sprintf("dtype mismatch for %s: checkpoint has %s, model has %s", p.Name, t.DType, fd))
+			problems = append(problems, fmt.Sprintf("dtype mismatch for %s: checkpoint has %s, model has %s", e.name, t.DType, fd))
 		}
 		if badShape {
-			problems = append(problems, fmt.Sprintf("size mismatch for %s: checkpoint has shape %v, model has %v", p.Name, t.Shape, p.Var.Shape()))
+			problems = append(problems, fmt.Sprintf("size mismatch for %s: checkpoint has shape %v, model has %v", e.name, t.Shape, e.shape))
 		}
 		if badType || badShape {
 			continue
 		}
 		var v any
 		var err error
-		if dt == device.Float64 {
+		switch {
+		case e.count != nil:
+			v, err = t.Int64()
+		case e.value.DType() == device.Float64:
 			v, err = t.Float64()
-		} else {
+		default:
 			v, err = t.Float32()
 		}
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", p.Name, err))
+			problems = append(problems, fmt.Sprintf("%s: %v", e.name, err))
 			continue
 		}
 		values[i] = v
@@ -141,8 +195,10 @@ func loadStateDict(sd map[string]safetensors.Tensor, m Parameterized) error {
 			unexpected = append(unexpected, name)
 		}
 	}
-	if len(missing) > 0 {
-		problems = append(problems, "missing "+plural(len(missing), "parameter")+": "+strings.Join(missing, ", "))
+	for _, kind := range []string{"parameter", "buffer"} {
+		if names := missing[kind]; len(names) > 0 {
+			problems = append(problems, "missing "+plural(len(names), kind)+": "+strings.Join(names, ", "))
+		}
 	}
 	if len(unexpected) > 0 {
 		problems = append(problems, "unexpected "+plural(len(unexpected), "tensor")+": "+strings.Join(unexpected, ", "))
@@ -150,17 +206,18 @@ func loadStateDict(sd map[string]safetensors.Tensor, m Parameterized) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrStateDict, strings.Join(problems, "; "))
 	}
-	for i, p := range params {
-		dev := p.Var.Value().Device()
+	for i, e := range entries {
 		var err error
 		switch v := values[i].(type) {
 		case []float32:
-			err = dev.Upload32(p.Var.Value().Buffer(), v)
+			err = e.value.Device().Upload32(e.value.Buffer(), v)
 		case []float64:
-			err = dev.Upload64(p.Var.Value().Buffer(), v)
+			err = e.value.Device().Upload64(e.value.Buffer(), v)
+		case []int64:
+			*e.count = v[0]
 		}
 		if err != nil {
-			return fmt.Errorf("loading %s: %w", p.Name, err)
+			return fmt.Errorf("loading %s: %w", e.name, err)
 		}
 	}
 	return nil

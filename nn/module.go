@@ -8,6 +8,7 @@ import (
 
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/tensor"
 )
 
 // Parameterized is anything that holds trainable parameters: every Module,
@@ -111,10 +112,18 @@ func uniqueNamed(ps []NamedParam) []NamedParam {
 }
 
 // Release frees the device memory of every parameter of m (values and
-// gradients), a shared one once; m is unusable afterwards.
+// gradients) and of its buffers, a shared one once; m is unusable
+// afterwards.
 func Release(m Parameterized) {
 	for _, p := range m.Params() {
 		p.Release()
+	}
+	released := map[*tensor.Tensor]bool{}
+	for _, b := range NamedBuffers(m) {
+		if b.Value != nil && !released[b.Value] {
+			released[b.Value] = true
+			b.Value.Release()
+		}
 	}
 }
 

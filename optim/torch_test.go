@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,7 +30,10 @@ type torchRun struct {
 	Loss string `json:"loss,omitempty"` // "bce": BCEWithLogits on one-hot targets; else softmax CE
 	// LayerNorm puts torch.nn.LayerNorm(32) between the first Linear and
 	// the ReLU (state_dict 0, 1, 3 instead of 0, 2).
-	LayerNorm bool                 `json:"layernorm,omitempty"`
+	LayerNorm bool `json:"layernorm,omitempty"`
+	// BatchNorm puts torch.nn.BatchNorm1d(32) there instead, in training
+	// mode; its buffers are in Init and Final under torch's names.
+	BatchNorm bool                 `json:"batchnorm,omitempty"`
 	Sizes     []int                `json:"sizes"`
 	Shapes    map[string][]int     `json:"shapes"`
 	Init      map[string][]float64 `json:"init"`
@@ -97,6 +101,10 @@ func TestTrainingMatchesTorch(t *testing.T) {
 			func(p []*autograd.Var) (optim.Optimizer, error) {
 				return optim.NewSGD(p, optim.SGDConfig{LR: 0.1, Momentum: 0.9})
 			}},
+		{"sgd-batchnorm", map[string]any{"name": "sgd", "lr": 0.1, "momentum": 0.9},
+			func(p []*autograd.Var) (optim.Optimizer, error) {
+				return optim.NewSGD(p, optim.SGDConfig{LR: 0.1, Momentum: 0.9})
+			}},
 		{"adam-bce-with-logits", map[string]any{"name": "adam", "lr": 0.01},
 			func(p []*autograd.Var) (optim.Optimizer, error) {
 				cfg := optim.DefaultAdam()
@@ -106,8 +114,15 @@ func TestTrainingMatchesTorch(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// The -bce- runs train multi-label: BCEWithLogits on one-hot
-			// targets; the -layernorm- runs normalise the hidden layer.
-			run := trainForTorch(t, c.name, c.torch, c.make, strings.Contains(c.name, "bce"), strings.Contains(c.name, "layernorm"))
+			// targets; the -layernorm- and -batchnorm- runs normalise the
+			// hidden layer.
+			norm := ""
+			for _, n := range []string{"layernorm", "batchnorm"} {
+				if strings.Contains(c.name, n) {
+					norm = n
+				}
+			}
+			run := trainForTorch(t, c.name, c.torch, c.make, strings.Contains(c.name, "bce"), norm)
 			path := filepath.Join(dir, c.name+".json")
 			b, err := json.Marshal(run)
 			require.NoError(t, err)
@@ -124,9 +139,11 @@ func TestTrainingMatchesTorch(t *testing.T) {
 
 // trainForTorch runs 20 steps of K = 32 digits rows (in order, pixels/16)
 // through Linear(64, 32), ReLU, Linear(32, 10) and softmax cross-entropy
-// (mean), all in float64 on the CPU, and records everything torch needs.
+// (mean), all in float64 on the CPU, and records everything torch needs;
+// norm "layernorm" or "batchnorm" normalises the hidden layer before the
+// ReLU.
 func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
-	newOpt func([]*autograd.Var) (optim.Optimizer, error), bce, layerNorm bool) *torchRun {
+	newOpt func([]*autograd.Var) (optim.Optimizer, error), bce bool, norm string) *torchRun {
 	t.Helper()
 	const k, steps = 32, 20
 	dev := cpuDev(t)
@@ -137,18 +154,19 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 	if bce {
 		run.Loss = "bce"
 	}
-	run.LayerNorm = layerNorm
+	run.LayerNorm, run.BatchNorm = norm == "layernorm", norm == "batchnorm"
+	normed := norm != ""
 
 	// torch.nn.Linear's initialisation bounds, from our own generator;
-	// LayerNorm's γ and β drawn around 1 and 0 so that they matter.
+	// the normalisation's γ and β drawn around 1 and 0 so that they matter.
 	rng := rand.New(rand.NewPCG(11, 12))
 	names := []string{"0.weight", "0.bias", "2.weight", "2.bias"}
 	shapes := [][]int{{32, 64}, {32}, {10, 32}, {10}}
 	fanIn := []float64{64, 64, 32, 32}
-	if layerNorm {
+	if normed {
 		names = []string{"0.weight", "0.bias", "1.weight", "1.bias", "3.weight", "3.bias"}
 		shapes = [][]int{{32, 64}, {32}, {32}, {32}, {10, 32}, {10}}
-		fanIn = []float64{64, 64, 0, 0, 32, 32} // 0: a LayerNorm parameter
+		fanIn = []float64{64, 64, 0, 0, 32, 32} // 0: a γ or β
 	}
 	params := make([]*autograd.Var, len(names))
 	for i, shape := range shapes {
@@ -161,9 +179,9 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 			switch {
 			case fanIn[i] > 0: // Linear: U(±1/√in)
 				v[j] = (2*rng.Float64() - 1) / math.Sqrt(fanIn[i])
-			case strings.HasSuffix(names[i], "weight"): // LayerNorm γ ∈ [0.5, 1.5)
+			case strings.HasSuffix(names[i], "weight"): // γ ∈ [0.5, 1.5)
 				v[j] = rng.Float64() + 0.5
-			default: // LayerNorm β ∈ [−0.5, 0.5)
+			default: // β ∈ [−0.5, 0.5)
 				v[j] = rng.Float64() - 0.5
 			}
 		}
@@ -174,6 +192,16 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 	}
 	opt, err := newOpt(params)
 	require.NoError(t, err)
+	// BatchNorm's running statistics start as torch's: mean 0, variance 1.
+	var runningMean, runningVar *tensor.Tensor
+	if run.BatchNorm {
+		runningMean, err = tensor.FromFloat64(dev, make([]float64, 32), 32)
+		require.NoError(t, err)
+		runningVar, err = tensor.FromFloat64(dev, slices.Repeat([]float64{1}, 32), 32)
+		require.NoError(t, err)
+		run.Init["1.running_mean"], run.Init["1.running_var"], run.Init["1.num_batches_tracked"] = make([]float64, 32), slices.Repeat([]float64{1}, 32), []float64{0}
+		run.Shapes["1.running_mean"], run.Shapes["1.running_var"], run.Shapes["1.num_batches_tracked"] = []int{32}, []int{32}, []int{}
+	}
 
 	tp := autograd.NewTape(dev, device.Float64)
 	defer tp.Release()
@@ -201,11 +229,16 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 		}
 		require.NoError(t, err)
 		var logits *autograd.Var
-		if layerNorm {
+		switch norm {
+		case "layernorm":
 			h := tp.Linear(tp.Constant(xt), params[0], params[1], device.Identity)
 			h = tp.Apply(device.ReLU, tp.LayerNorm(h, params[2], params[3], 1e-5))
 			logits = tp.Linear(h, params[4], params[5], device.Identity)
-		} else {
+		case "batchnorm":
+			h := tp.Linear(tp.Constant(xt), params[0], params[1], device.Identity)
+			h = tp.BatchNorm(h, params[2], params[3], runningMean, runningVar, autograd.BatchNormOptions{Training: true, Momentum: 0.1, Eps: 1e-5})
+			logits = tp.Linear(tp.Apply(device.ReLU, h), params[4], params[5], device.Identity)
+		default:
 			h := tp.Linear(tp.Constant(xt), params[0], params[1], device.ReLU)
 			logits = tp.Linear(h, params[2], params[3], device.Identity)
 		}
@@ -229,6 +262,14 @@ func trainForTorch(t *testing.T, name string, torchOptim map[string]any,
 		v, err := p.Value().Float64s()
 		require.NoError(t, err)
 		run.Final[names[i]] = v
+	}
+	if run.BatchNorm {
+		for name, v := range map[string]*tensor.Tensor{"1.running_mean": runningMean, "1.running_var": runningVar} {
+			run.Final[name], err = v.Float64s()
+			require.NoError(t, err)
+			v.Release()
+		}
+		run.Final["1.num_batches_tracked"] = []float64{steps}
 	}
 	require.Less(t, run.Losses[steps-1], run.Losses[0], "training lowers the loss")
 	return run

@@ -135,6 +135,17 @@ func FromFloat64(shape []int, v []float64) Tensor {
 	return Tensor{DType: "F64", Shape: cloneShape(shape), Data: b}
 }
 
+// FromInt64 returns an I64 tensor with the given shape holding v, such
+// as torch's num_batches_tracked counter (shape [], a scalar). The shape
+// is copied. It does not check that len(v) matches the shape; Write does.
+func FromInt64(shape []int, v []int64) Tensor {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], uint64(x))
+	}
+	return Tensor{DType: "I64", Shape: cloneShape(shape), Data: b}
+}
+
 func cloneShape(s []int) []int {
 	if s == nil {
 		return []int{}
@@ -187,6 +198,22 @@ func (t Tensor) Float64() ([]float64, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("safetensors: unsupported dtype %s for Float64 (supported: F32, F64)", t.DType)
+}
+
+// Int64 decodes the elements of an I64 tensor. Other dtypes give an
+// "unsupported dtype" error: a float is never truncated to a count.
+func (t Tensor) Int64() ([]int64, error) {
+	if err := t.validate(); err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	if t.DType != "I64" {
+		return nil, fmt.Errorf("safetensors: unsupported dtype %s for Int64 (supported: I64)", t.DType)
+	}
+	out := make([]int64, len(t.Data)/8)
+	for i := range out {
+		out[i] = int64(binary.LittleEndian.Uint64(t.Data[8*i:]))
+	}
+	return out, nil
 }
 
 // shapeString formats a shape as [2 3].

@@ -174,6 +174,25 @@ func TestTensorDecodeErrors(t *testing.T) {
 		shape[0] = 5
 		assert.Equal(t, []int{2}, tt.Shape)
 	})
+	t.Run("Int64", func(t *testing.T) {
+		// A scalar, as torch writes num_batches_tracked: shape [], 8 bytes.
+		f := &File{Tensors: map[string]Tensor{"n": FromInt64(nil, []int64{-3})}}
+		got, err := Parse(encode(t, f))
+		require.NoError(t, err)
+		n := got.Tensors["n"]
+		assert.Equal(t, "I64", n.DType)
+		assert.Empty(t, n.Shape)
+		v, err := n.Int64()
+		require.NoError(t, err)
+		assert.Equal(t, []int64{-3}, v)
+		big, err := FromInt64([]int{2}, []int64{math.MaxInt64, math.MinInt64}).Int64()
+		require.NoError(t, err)
+		assert.Equal(t, []int64{math.MaxInt64, math.MinInt64}, big)
+		_, err = FromFloat32([]int{1}, []float32{1}).Int64()
+		assert.EqualError(t, err, "safetensors: unsupported dtype F32 for Int64 (supported: I64)")
+		_, err = Tensor{DType: "I64", Shape: []int{2}, Data: make([]byte, 8)}.Int64()
+		assert.ErrorContains(t, err, "has 8 data bytes, want 16")
+	})
 	t.Run("DTypeSize", func(t *testing.T) {
 		for dt, n := range map[string]int{"F16": 2, "BF16": 2, "F32": 4, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1} {
 			got, ok := DTypeSize(dt)

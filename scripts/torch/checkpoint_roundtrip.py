@@ -17,7 +17,8 @@
 The safetensors format is parsed and written here in plain Python (struct and
 json): an 8-byte little-endian header length, a JSON header mapping tensor
 names to {dtype, shape, data_offsets} (plus "__metadata__"), then raw
-little-endian bytes. Only F32 tensors are used. Names containing '/' are
+little-endian bytes. F32 tensors are written; F32, F64 and I64 (BatchNorm's
+num_batches_tracked) are read. Names containing '/' are
 adjoint's extra state (optimizer moments, standardisation), not parameters.
 
 usage:
@@ -45,11 +46,12 @@ def read_safetensors(path):
     body = blob[8 + n :]
     meta = header.pop("__metadata__", {}) or {}
     tensors = {}
+    dtypes = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64}
     for name, info in header.items():
-        if info["dtype"] != "F32":
-            raise ValueError(f"{path}: {name}: dtype {info['dtype']}, this script reads F32 only")
+        if info["dtype"] not in dtypes:
+            raise ValueError(f"{path}: {name}: dtype {info['dtype']}, this script reads {', '.join(dtypes)} only")
         start, end = info["data_offsets"]
-        t = torch.frombuffer(bytearray(body[start:end]), dtype=torch.float32)
+        t = torch.frombuffer(bytearray(body[start:end]), dtype=dtypes[info["dtype"]])
         tensors[name] = t.reshape(info["shape"]).clone()
     return tensors, meta
 

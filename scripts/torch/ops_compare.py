@@ -138,6 +138,11 @@ def forward(case, x):
         return torch.log_softmax(x["x"], dim=-1)
     if op == "layer-norm":
         return F.layer_norm(x["x"], x["x"].shape[-1:], x["gamma"], x["beta"], eps=param)
+    if op == "batch-norm/train":  # batch statistics; running ones do not change the output
+        return F.batch_norm(x["x"], None, None, x.get("gamma"), x.get("beta"), training=True, eps=param)
+    if op == "batch-norm/eval":
+        return F.batch_norm(x["x"], x["running_mean"], x["running_var"], x.get("gamma"), x.get("beta"),
+                            training=False, eps=param)
     if op.startswith("linear/"):
         act = op.split("/", 1)[1]
         return UNARY[act](F.linear(x["x"], x["w"], x["b"]))

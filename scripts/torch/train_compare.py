@@ -9,7 +9,8 @@ script builds the same torch.nn.Sequential in float64, loads the initial
 parameters, runs the same steps with torch.nn.functional.cross_entropy
 (mean reduction; or, when the run says "loss": "bce", binary_cross_entropy_with_logits
 against one-hot targets; with "layernorm", a torch.nn.LayerNorm after each hidden
-Linear) and the named torch.optim optimizer, and fails when a
+Linear, with "batchnorm" a torch.nn.BatchNorm1d, whose running statistics
+are compared with the parameters) and the named torch.optim optimizer, and fails when a
 step's loss or a final parameter differs by more than --tol (relative to
 max(1, |value|)). It prints one line with the largest differences.
 
@@ -31,6 +32,8 @@ def build(run):
         if i < len(sizes) - 2:
             if run.get("layernorm"):
                 layers.append(torch.nn.LayerNorm(sizes[i + 1], eps=1e-5))
+            elif run.get("batchnorm"):
+                layers.append(torch.nn.BatchNorm1d(sizes[i + 1]))  # training mode
             layers.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*layers).double()
     state = {name: torch.tensor(v, dtype=torch.float64).reshape(run["shapes"][name]) for name, v in run["init"].items()}
