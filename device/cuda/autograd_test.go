@@ -20,9 +20,10 @@ import (
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
 // transpose, batched products, Dropout, whose mask each device draws,
-// Conv2d, MaxPool2d, AvgPool2d, Transpose and Embedding) with LayerNorm,
-// softmax and a loss, on this device and on the CPU from the same inputs,
-// and compares the loss, the output and every input's gradient.
+// Conv2d, MaxPool2d, AvgPool2d, Transpose, Embedding and BatchNorm in
+// training and evaluation) with LayerNorm, softmax and a loss, on this
+// device and on the CPU from the same inputs, and compares the loss, the
+// output, every input's gradient and BatchNorm's running statistics.
 func TestAutogradOpsMatchCPU(t *testing.T) {
 	d := open(t)
 	defer d.Close()
@@ -33,7 +34,8 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	shapes := map[string][]int{"x": {4, 3, 5}, "bias": {5}, "mask": {4, 1, 5}, "rowScale": {4, 3, 1}, "w": {6, 5}, "v": {5, 4}, "g": {4},
 		"img": {2, 3, 6, 5}, "k": {4, 3, 3, 2}, "kb": {4}, "emb": {6, 4},
-		"q": {2, 3, 4}, "kk": {2, 5, 4}, "vv": {2, 5, 2}}
+		"q": {2, 3, 4}, "kk": {2, 5, 4}, "vv": {2, 5, 2},
+		"bnx": {3, 2, 4}, "bng": {2}, "bnb": {2}, "bnw": {3, 2, 4}}
 	inputs := map[string][]float64{}
 	// Sorted, so that every run draws the same values for the same name.
 	for _, name := range slices.Sorted(maps.Keys(shapes)) {
@@ -54,9 +56,10 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 	}
 
 	type result struct {
-		loss  float64
-		out   []float64
-		grads map[string][]float64
+		loss    float64
+		out     []float64
+		grads   map[string][]float64
+		running []float64 // BatchNorm's mean and variance after the update
 	}
 	run := func(dev device.Device) result {
 		tp := autograd.NewTape(dev, device.Float32)
@@ -99,10 +102,36 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		// Attention: batched products, one of them transposed.
 		att := tp.MatMul(tp.Softmax(tp.MatMulT(in["q"], in["kk"], false, true)), in["vv"])
 		l = tp.Add(l, tp.Mean(tp.Mul(att, att)))
+		// BatchNorm in training (the running statistics move) and then in
+		// evaluation from them, each weighted so that the gradient is no
+		// projection of zero.
+		var running [2]*tensor.Tensor
+		for i, v := range [][]float64{{0.5, -0.25}, {1, 2}} {
+			r, err := tensor.New(dev, device.Float32, 2)
+			if err == nil {
+				err = dev.Upload64(r.Buffer(), v)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Release()
+			running[i] = r
+		}
+		for _, training := range []bool{true, false} {
+			bn := tp.BatchNorm(in["bnx"], in["bng"], in["bnb"], running[0], running[1], autograd.BatchNormOptions{Training: training, Momentum: 0.3, Eps: 1e-5})
+			l = tp.Add(l, tp.Mean(tp.Mul(tp.Tanh(bn), in["bnw"])))
+		}
 		if err := tp.Backward(l); err != nil {
 			t.Fatalf("%s: %v", dev.Name(), err)
 		}
 		r := result{grads: map[string][]float64{}}
+		for _, v := range running {
+			rs, err := v.Float64s()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.running = append(r.running, rs...)
+		}
 		if r.loss, err = l.Value().Item(); err != nil {
 			t.Fatal(err)
 		}
@@ -135,6 +164,7 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 	}
 	close("loss", []float64{got.loss}, []float64{want.loss})
 	close("output", got.out, want.out)
+	close("running statistics", got.running, want.running)
 	for name := range inputs {
 		close("gradient of "+name, got.grads[name], want.grads[name])
 	}
