@@ -1,7 +1,8 @@
 // Package nn holds layers and models built on the autograd tape: Linear
 // and Conv2d (PyTorch's layouts and initialisation), MaxPool2d, AvgPool2d,
 // Embedding, MultiheadAttention, TransformerEncoderLayer, LayerNorm,
-// Dropout, Flatten, activations as layers, Sequential, a Residual block
+// BatchNorm1d and BatchNorm2d, Dropout, Flatten, activations as layers,
+// Sequential, a Residual block
 // (x + body(x), a DAG), and MLP, plus checkpoints in the safetensors
 // format with PyTorch's state_dict names.
 //
@@ -29,11 +30,26 @@
 // AllNamedParams, StateDict, LoadStateDict, Save, SaveWith, Load and
 // Release take a Parameterized, and its Params go to an optimizer.
 //
-// Dropout (torch.nn.Dropout) is the one layer that behaves differently
-// in training and evaluation: SetTraining(model, false) switches every
-// Dropout inside a model to the identity, as torch's model.eval() does,
-// and SetTraining(model, true) back. Its masks are drawn on the device from
-// Philox-4x32-10 under the layer's seed (autograd.Tape.Dropout).
+// Dropout (torch.nn.Dropout) and BatchNorm behave differently in training
+// and evaluation: SetTraining(model, false) switches every Dropout inside
+// a model to the identity and every BatchNorm to its running statistics,
+// as torch's model.eval() does, and SetTraining(model, true) back.
+// Dropout's masks are drawn on the device from Philox-4x32-10 under the
+// layer's seed (autograd.Tape.Dropout).
+//
+// Buffers. BatchNorm's running mean and variance change in training but
+// are not parameters: Params leaves them out, so no optimizer touches
+// them, and NamedBuffers lists them (with num_batches_tracked, a count on
+// the host) under torch's names, which StateDict, Save, Load and Release
+// include. A model of its own that holds a BatchNorm implements Buffered
+// (and Trainable) as Sequential does, or its checkpoints lose the running
+// statistics:
+//
+//	state_dict of Sequential(Conv2d(1, 4, 3), BatchNorm2d(4), ReLU())
+//	  0.weight [4 1 3 3]  0.bias [4]                         parameters (F32)
+//	  1.weight [4]        1.bias [4]                         parameters (F32)
+//	  1.running_mean [4]  1.running_var [4]                  buffers (F32)
+//	  1.num_batches_tracked []                               buffer (I64 scalar)
 //
 // Names follow torch.nn: a Sequential names its children by index and an
 // activation takes an index but owns no parameter, so

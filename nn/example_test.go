@@ -312,3 +312,32 @@ func ExampleMultiheadAttention() {
 	// MultiheadAttention(embed_dim=8, num_heads=2) [3 5 8]
 	// [0 -Inf -Inf 0 0 -Inf 0 0 0]
 }
+
+// BatchNorm2d in training normalises each channel over the batch and moves
+// its running statistics; in evaluation the running statistics normalise.
+func ExampleBatchNorm() {
+	dev, _ := device.Open("cpu")
+	bn, _ := nn.NewBatchNorm2d(dev, 2)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	// Two 1×2 images of two channels: channel 0 holds 1, 2, 3, 4 and
+	// channel 1 holds 10 four times.
+	x := tp.ConstantFloat32([]float32{1, 2, 10, 10, 3, 4, 10, 10}, 2, 2, 1, 2)
+	y, _ := bn.Forward(tp, x).Value().Float32s()
+	fmt.Printf("train: %.3f\n", y)
+	mean, _ := bn.RunningMean.Float32s()
+	variance, _ := bn.RunningVar.Float32s()
+	fmt.Printf("running mean %.3f, variance %.4f, batches %d\n", mean, variance, bn.NumBatchesTracked)
+	nn.SetTraining(bn, false)
+	y, _ = bn.Forward(tp, x).Value().Float32s()
+	fmt.Printf("eval: %.3f\n", y[:4])
+	for _, b := range nn.NamedBuffers(bn) {
+		fmt.Print(b.Name, " ")
+	}
+	fmt.Println()
+	// Output:
+	// train: [-1.342 -0.447 0.000 0.000 0.447 1.342 0.000 0.000]
+	// running mean [0.250 1.000], variance [1.0667 0.9000], batches 1
+	// eval: [0.726 1.694 9.487 9.487]
+	// running_mean running_var num_batches_tracked
+}

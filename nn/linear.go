@@ -130,7 +130,7 @@ func (l *Linear) String() string { return fmt.Sprintf("Linear(%d, %d)", l.In, l.
 // generator seeded with seed. act is ReLU, Tanh, Sigmoid or Identity (then
 // no activation layers are inserted, and the names are 0, 1, 2, …).
 func MLP(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequential, error) {
-	return mlp(dev, sizes, act, seed, false)
+	return mlp(dev, sizes, act, seed, normNone)
 }
 
 // MLPLayerNorm is MLP with a LayerNorm (ϵ = 1e-5, γ = 1, β = 0) after every
@@ -138,10 +138,26 @@ func MLP(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequ
 // LayerNorm, act, Linear, LayerNorm, act, …, Linear). The Linear layers get
 // the same initial weights as MLP's for the same seed.
 func MLPLayerNorm(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequential, error) {
-	return mlp(dev, sizes, act, seed, true)
+	return mlp(dev, sizes, act, seed, normLayer)
 }
 
-func mlp(dev device.Device, sizes []int, act device.UnaryOp, seed uint64, norm bool) (*Sequential, error) {
+// MLPBatchNorm is MLP with a BatchNorm1d (torch's defaults: ϵ = 1e-5,
+// momentum 0.1, γ = 1, β = 0) after every hidden Linear, before its
+// activation: torch.nn.Sequential(Linear, BatchNorm1d, act, …, Linear).
+// The Linear layers get the same initial weights as MLP's for the same
+// seed. Train it in batches of at least two samples.
+func MLPBatchNorm(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequential, error) {
+	return mlp(dev, sizes, act, seed, normBatch)
+}
+
+// The normalisation after an MLP's hidden Linear layers.
+const (
+	normNone = iota
+	normLayer
+	normBatch
+)
+
+func mlp(dev device.Device, sizes []int, act device.UnaryOp, seed uint64, norm int) (*Sequential, error) {
 	if len(sizes) < 2 {
 		return nil, fmt.Errorf("nn: MLP needs at least two sizes (input and output), have %v", sizes)
 	}
@@ -159,13 +175,19 @@ func mlp(dev device.Device, sizes []int, act device.UnaryOp, seed uint64, norm b
 			return nil, fmt.Errorf("nn: MLP %v: %w", sizes, err)
 		}
 		s.Layers = append(s.Layers, l)
-		if i+2 < len(sizes) && norm {
-			ln, err := NewLayerNorm(dev, sizes[i+1], 1e-5, true)
+		if i+2 < len(sizes) && norm != normNone {
+			var n Module
+			var err error
+			if norm == normLayer {
+				n, err = NewLayerNorm(dev, sizes[i+1], 1e-5, true)
+			} else {
+				n, err = NewBatchNorm1d(dev, sizes[i+1])
+			}
 			if err != nil {
 				Release(s)
 				return nil, fmt.Errorf("nn: MLP %v: %w", sizes, err)
 			}
-			s.Layers = append(s.Layers, ln)
+			s.Layers = append(s.Layers, n)
 		}
 		if i+2 < len(sizes) && act != device.Identity {
 			s.Layers = append(s.Layers, &Activation{Fn: act})

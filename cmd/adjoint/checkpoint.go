@@ -31,7 +31,7 @@ type checkpoint struct {
 	path       string
 	sizes      []int
 	act        string
-	norm       string  // none or layer
+	norm       string  // none, layer or batch
 	dropout    float64 // Dropout probability after each hidden activation; 0: none
 	task       string
 	loss       string
@@ -64,9 +64,9 @@ func readCheckpoint(path string) (*checkpoint, error) {
 	switch ck.norm {
 	case "":
 		ck.norm = "none" // written before --norm existed
-	case "none", "layer":
+	case "none", "layer", "batch":
 	default:
-		return nil, bad("metadata norm %q: want none or layer", ck.norm)
+		return nil, bad("metadata norm %q: want none, layer or batch", ck.norm)
 	}
 	if s, ok := m[metaDropout]; ok {
 		// A torch model's p is a float in [0, 1]; adjoint train writes
@@ -157,22 +157,27 @@ func (ck *checkpoint) checkConfig() error {
 	return nil
 }
 
-// mlpParams is the parameter count of buildMLP(sizes, norm, …), in float64
-// so that absurd sizes cannot overflow (Dropout layers have none).
+// mlpParams is the element count of buildMLP(sizes, norm, …)'s state_dict
+// (parameters and BatchNorm's buffers), in float64 so that absurd sizes
+// cannot overflow (Dropout layers have none).
 func mlpParams(sizes []int, norm string) float64 {
 	n := 0.0
 	for i := 0; i+1 < len(sizes); i++ {
 		in, out := float64(sizes[i]), float64(sizes[i+1])
 		n += (in + 1) * out // weight and bias
-		if norm == "layer" && i+2 < len(sizes) {
+		switch {
+		case i+2 >= len(sizes):
+		case norm == "layer":
 			n += 2 * out // γ and β of the LayerNorm after a hidden layer
+		case norm == "batch":
+			n += 4*out + 1 // γ, β, running mean and variance, and the count
 		}
 	}
 	return n
 }
 
-// fileParams counts the elements of a checkpoint's parameters: its tensors
-// other than the data/ and optim/ extras.
+// fileParams counts the elements of a checkpoint's parameters and buffers:
+// its tensors other than the data/ and optim/ extras.
 func fileParams(f *safetensors.File) int {
 	n := 0
 	for name, t := range f.Tensors {
@@ -206,10 +211,11 @@ func readStandardizer(f *safetensors.File, meanName, stdName string, n int) (*da
 	return &data.Standardizer{Mean: mean, Std: std}, nil
 }
 
-// buildMLP is nn.MLP, or with norm "layer" nn.MLPLayerNorm, with an
+// buildMLP is nn.MLP, or with norm "layer" nn.MLPLayerNorm and with
+// "batch" nn.MLPBatchNorm, with an
 // nn.Dropout of probability dropout after each hidden block when dropout > 0
 // (before every Linear but the first), as torch's
-// Sequential(Linear, [LayerNorm,] act, Dropout, …, Linear) has it: the
+// Sequential(Linear, [LayerNorm or BatchNorm1d,] act, Dropout, …, Linear) has it: the
 // parameters keep torch's names (0.weight, 0.bias, 3.weight, …). The
 // Dropout layers are in training mode; train reseeds them every epoch
 // (reseedDropout), and a model for evaluation is switched off with
@@ -217,9 +223,12 @@ func readStandardizer(f *safetensors.File, meanName, stdName string, n int) (*da
 func buildMLP(dev device.Device, sizes []int, act device.UnaryOp, norm string, dropout float64, seed uint64) (*nn.Sequential, error) {
 	var m *nn.Sequential
 	var err error
-	if norm == "layer" {
+	switch norm {
+	case "layer":
 		m, err = nn.MLPLayerNorm(dev, sizes, act, seed)
-	} else {
+	case "batch":
+		m, err = nn.MLPBatchNorm(dev, sizes, act, seed)
+	default:
 		m, err = nn.MLP(dev, sizes, act, seed)
 	}
 	if err != nil || dropout == 0 {

@@ -22,7 +22,7 @@ type config struct {
 	Task     string // classification or regression
 	Hidden   []int
 	Act      string
-	Norm     string // none or layer (a LayerNorm after each hidden Linear)
+	Norm     string // none, layer or batch (a LayerNorm or BatchNorm1d after each hidden Linear)
 	// Dropout is the probability of the Dropout after each hidden
 	// activation; 0 (no Dropout layers) is left out of the stored JSON, so
 	// that a run without it writes the checkpoint it always did.
@@ -66,7 +66,7 @@ func addTrainFlags(fs *flag.FlagSet, c *config) {
 		return nil
 	})
 	fs.StringVar(&c.Act, "act", "relu", "activation: relu, tanh, sigmoid or gelu")
-	fs.StringVar(&c.Norm, "norm", "none", "normalisation after each hidden linear layer: none or layer (LayerNorm)")
+	fs.StringVar(&c.Norm, "norm", "none", "normalisation after each hidden linear layer: none, layer (LayerNorm) or batch (BatchNorm1d)")
 	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout probability `P` in [0, 1) after each hidden activation (torch.nn.Dropout; off in evaluation); 0: no Dropout layers")
 	fs.StringVar(&c.Loss, "loss", defaultLoss, "loss: ce (classification), mse, mae or huber (regression); default ce or mse by task")
 	fs.StringVar(&c.Optim, "optim", "adam", "optimizer: sgd, adam or adamw")
@@ -120,9 +120,9 @@ func (c *config) resolve(ds *data.Dataset) error {
 	switch c.Norm {
 	case "":
 		c.Norm = "none" // checkpoints written before --norm existed
-	case "none", "layer":
+	case "none", "layer", "batch":
 	default:
-		return usagef("train: --norm %q: want none or layer", c.Norm)
+		return usagef("train: --norm %q: want none, layer or batch", c.Norm)
 	}
 	switch c.Task {
 	case "":

@@ -11,7 +11,9 @@
 // out a seeded test split (--test-frac), standardises the features (and
 // regression targets) with statistics of the training part, and trains
 // Sequential(Linear, act, …, Linear) with --hidden widths, --act, --norm
-// (none, or layer: Linear, LayerNorm, act), --dropout P (0, the default,
+// (none; layer: Linear, LayerNorm, act; or batch: Linear, BatchNorm1d,
+// act, whose running statistics eval and predict use; it refuses a
+// --batch that leaves one sample in an epoch's last batch), --dropout P (0, the default,
 // adds no layer; P in (0, 1) puts a torch.nn.Dropout(P) after each hidden
 // activation: Linear, [LayerNorm,] act, Dropout, …, Linear; it needs a
 // hidden layer), --loss

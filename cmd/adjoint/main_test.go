@@ -217,6 +217,12 @@ func loadParams(t testing.TB, path string) map[string][]float32 {
 	require.NoError(t, err)
 	out := map[string][]float32{}
 	for name, ten := range f.Tensors {
+		if ten.DType == "I64" { // BatchNorm's num_batches_tracked
+			n, err := ten.Int64()
+			require.NoError(t, err)
+			out[name] = []float32{float32(n[0])}
+			continue
+		}
 		v, err := ten.Float32()
 		require.NoError(t, err)
 		out[name] = v
@@ -227,7 +233,7 @@ func loadParams(t testing.TB, path string) map[string][]float32 {
 // TestResumeExact: 10 epochs == 5 epochs, save, resume to 10, for every
 // optimizer (their state is in the checkpoint).
 func TestResumeExact(t *testing.T) {
-	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}, {"--optim", "sgd", "--norm", "layer"}} {
+	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}, {"--optim", "sgd", "--norm", "layer"}, {"--optim", "adam", "--norm", "batch"}} {
 		t.Run(strings.Join(opt, " "), func(t *testing.T) {
 			dir := t.TempDir()
 			full, half := filepath.Join(dir, "full.st"), filepath.Join(dir, "half.st")
@@ -428,7 +434,8 @@ func TestBadInput(t *testing.T) {
 		{"stray argument", []string{"train", "digits"}, 2, `unexpected argument "digits"`},
 		{"bad number", []string{"train", "--epochs", "many"}, 2, `invalid value "many" for flag -epochs`},
 		{"unknown act", []string{"train", "--act", "swish"}, 2, `--act "swish": want relu, tanh, sigmoid or gelu`},
-		{"unknown norm", []string{"train", "--norm", "batch"}, 2, `--norm "batch": want none or layer`},
+		{"unknown norm", []string{"train", "--norm", "group"}, 2, `--norm "group": want none, layer or batch`},
+		{"batch norm of one sample", []string{"train", "--norm", "batch", "--batch", "3"}, 2, "--norm batch: the 1438 training samples leave a last batch of one sample"},
 		{"unknown optim", []string{"train", "--optim", "lbfgs"}, 2, `--optim "lbfgs"`},
 		{"unknown loss", []string{"train", "--loss", "hinge"}, 2, `--loss "hinge"`},
 		{"loss for task", []string{"train", "--loss", "mse"}, 2, "--loss mse needs --task regression"},
@@ -598,6 +605,7 @@ func TestTorchRoundTrip(t *testing.T) {
 	}{
 		{"digits", []string{"--hidden", "32,16", "--act", "tanh"}, digitsRows(t, 25)},
 		{"digits-layernorm", []string{"--hidden", "32,16", "--norm", "layer"}, digitsRows(t, 25)},
+		{"digits-batchnorm", []string{"--hidden", "32,16", "--norm", "batch", "--dropout", "0.2"}, digitsRows(t, 25)},
 		{"digits-dropout", []string{"--hidden", "32,16", "--dropout", "0.3"}, digitsRows(t, 25)},
 		{"digits-gelu", []string{"--hidden", "32,16", "--act", "gelu"}, digitsRows(t, 25)},
 		{"digits-layernorm-dropout", []string{"--hidden", "32", "--norm", "layer", "--act", "tanh", "--dropout", "0.5"}, digitsRows(t, 25)},

@@ -452,6 +452,11 @@ func train(c *config, ds *data.Dataset, dev device.Device, ck *checkpoint, o tra
 	classify := c.Task == "classification"
 	outW := sizes[len(sizes)-1]
 	tr := p.train
+	if c.Norm == "batch" && (tr.Len()%c.Batch == 1 || tr.Len() < 2) {
+		// torch raises on such a batch too ("Expected more than 1 value
+		// per channel when training"); say so before training starts.
+		return nil, usagef("--norm batch: the %d training samples leave a last batch of one sample in every epoch, whose variance BatchNorm cannot estimate; choose a --batch that does not divide %d", tr.Len(), tr.Len()-1)
+	}
 	batcher := data.NewBatcher(tr, c.Batch, true, c.Seed)
 	tp := autograd.NewTape(dev, device.Float32)
 	defer tp.Release()

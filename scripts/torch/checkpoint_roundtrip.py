@@ -3,7 +3,8 @@
 
 1. Loads an adjoint checkpoint (safetensors, written by `adjoint train --save`)
    into the same torch.nn.Sequential (Linear, act, Linear, ..., Linear; with
-   the metadata's norm "layer" a LayerNorm before each act, and with its
+   the metadata's norm "layer" a LayerNorm before each act, with "batch" a
+   BatchNorm1d, whose running statistics evaluation uses, and with its
    dropout p > 0 a Dropout(p) after each act, so that the state_dict names
    match), puts it in evaluation mode (model.eval(): Dropout off, as adjoint
    predicts), standardises the given input rows with the checkpoint's
@@ -60,9 +61,13 @@ def write_safetensors(path, tensors, meta):
     header = {"__metadata__": dict(meta)}
     chunks, offset = [], 0
     for name in sorted(tensors):
-        t = tensors[name].detach().to(torch.float32).contiguous()
-        data = struct.pack(f"<{t.numel()}f", *t.flatten().tolist())
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        t = tensors[name].detach()
+        if t.dtype == torch.int64:  # BatchNorm's num_batches_tracked
+            data, dtype = struct.pack(f"<{t.numel()}q", *t.flatten().tolist()), "I64"
+        else:
+            t = t.to(torch.float32).contiguous()
+            data, dtype = struct.pack(f"<{t.numel()}f", *t.flatten().tolist()), "F32"
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         chunks.append(data)
         offset += len(data)
     h = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -84,6 +89,8 @@ def build(sizes, act, norm="none", dropout=0.0):
         if i + 2 < len(sizes):
             if norm == "layer":
                 layers.append(torch.nn.LayerNorm(sizes[i + 1], eps=1e-5))
+            elif norm == "batch":
+                layers.append(torch.nn.BatchNorm1d(sizes[i + 1]))
             layers.append(ACTS[act]())
             if dropout > 0:
                 layers.append(torch.nn.Dropout(dropout))
@@ -168,11 +175,15 @@ def main():
     # The other way: a model made and initialised by torch.
     torch.manual_seed(a.seed)
     mine = build(sizes, meta["act"], meta.get("norm", "none"), dropout)
-    with torch.no_grad():  # LayerNorm starts at 1 and 0: make its parameters matter
+    with torch.no_grad():  # normalisations start at 1 and 0: make their parameters matter
         for m in mine:
-            if isinstance(m, torch.nn.LayerNorm):
+            if isinstance(m, (torch.nn.LayerNorm, torch.nn.BatchNorm1d)):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
+            if isinstance(m, torch.nn.BatchNorm1d):  # and the running statistics
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2)
+                m.num_batches_tracked.fill_(7)
     out = dict(mine.state_dict())
     for k in ("data/mean", "data/std", "data/y_mean", "data/y_std"):
         if k in tensors:
