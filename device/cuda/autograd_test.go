@@ -220,3 +220,56 @@ func TestDropoutStaysOnDevice(t *testing.T) {
 		tp.Reset()
 	}
 }
+
+// TestBatchNormStaysOnDevice: once warm, a BatchNorm2d layer's training
+// step (batch statistics, the running update, backward) and an evaluation
+// pass wait for nothing and allocate no device memory: the running
+// statistics are updated by kernels, never downloaded.
+func TestBatchNormStaysOnDevice(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	tp := autograd.NewTape(d, device.Float32)
+	defer tp.Release()
+	x, err := tensor.New(d, device.Float32, 8, 4, 5, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Release()
+	d.Fill(x.Buffer(), 1)
+	bn, err := nn.NewBatchNorm2d(d, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nn.Release(bn)
+	for step := range 3 {
+		before := d.Stats()
+		xv := tp.Input(x, true)
+		if err := tp.Backward(tp.Sum(tp.Tanh(bn.Forward(tp, xv)))); err != nil {
+			t.Fatal(err)
+		}
+		nn.SetTraining(bn, false)
+		bn.Forward(tp, xv)
+		nn.SetTraining(bn, true)
+		after := d.Stats()
+		if trips := after.RoundTrips - before.RoundTrips; step > 0 && trips != 0 {
+			t.Errorf("step %d: %d round trips in a BatchNorm step, want 0", step, trips)
+		}
+		if allocs := after.DriverAllocs - before.DriverAllocs; step > 0 && allocs != 0 {
+			t.Errorf("step %d: %d device allocations once warm, want 0", step, allocs)
+		}
+		tp.Reset()
+	}
+	// A constant input: the running mean moves to 1 as 1 − 0.9³.
+	mean, err := bn.RunningMean.Float64s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, m := range mean {
+		if math.Abs(m-(1-math.Pow(0.9, 3))) > 1e-6 {
+			t.Errorf("running mean of channel %d: %g after three batches of ones, want %g", c, m, 1-math.Pow(0.9, 3))
+		}
+	}
+	if bn.NumBatchesTracked != 3 {
+		t.Errorf("NumBatchesTracked %d, want 3", bn.NumBatchesTracked)
+	}
+}
