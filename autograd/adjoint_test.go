@@ -162,6 +162,10 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.BatchNorm(in[0], nil, nil, nil, nil, autograd.BatchNormOptions{Training: true, Eps: 0.1})
 			}},
+		{Name: "BatchNorm/beta-only-fanout", Shapes: [][]int{{4, 2, 3}, {2}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Mul(tp.BatchNorm(in[0], nil, in[1], nil, nil, autograd.BatchNormOptions{Training: true, Eps: 1e-5}), in[0])
+			}},
 		{Name: "BatchNorm/eval", Shapes: [][]int{{2, 3, 4}, {3}, {3}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				rm, rv := tp.ConstantFloat64([]float64{0.5, -1, 0}, 3), tp.ConstantFloat64([]float64{0.25, 2, 1}, 3)

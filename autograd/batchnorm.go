@@ -30,27 +30,30 @@ type BatchNormOptions struct {
 // In training the statistics are the channel's over the batch and every
 // trailing position (M = N·H·W values for [N, C, H, W]):
 //
-//	forward:  x̂ = (x − μ_c) / √(σ²_c + ϵ),  y = γ_c x̂ + β_c
-//	adjoint:  LayerNorm's over each channel's M values:
-//	          δ = r (g − mean(g) − x̂ mean(g ⊙ x̂)),  g = ε γ_c;
-//	          g_γ = Σ ε ⊙ x̂,  g_β = Σ ε  (sums over the channel's M values)
+//	forward:  x̂ = (x − μ_c) r_c,  r_c = 1/√(σ²_c + ϵ),  y = γ_c x̂ + β_c
+//	adjoint:  δ = r_c (g − mean(g) − x̂ mean(g ⊙ x̂)),  g = ε γ_c;
+//	          g_γ = Σ ε ⊙ x̂,  g_β = Σ ε   (means and sums over a channel's M values)
+//	tangent:  ẏ = γ_c r_c (ẋ − mean(ẋ) − x̂ mean(ẋ ⊙ x̂)) + γ̇_c x̂ + β̇_c
 //	running:  μ̄ ← (1 − m) μ̄ + m μ,  σ̄² ← (1 − m) σ̄² + m σ² M/(M − 1)
 //
-// which is LayerNorm of the channel-major [C, M] view, so it is recorded
-// as exactly that: a transpose to [C, N, …], LayerNorm without affine, γ
-// and β per row, and a transpose back. The running statistics (device
-// tensors of the tape's dtype, or nil to keep none) are updated in place
-// with the biased σ² made unbiased, as torch does, on the device and
-// without a gradient. In evaluation (Training false) the running
-// statistics normalise, a per-channel affine map of x:
+// which is LayerNorm's rule over each channel's values (a channel's
+// Jacobian γ r (I − 11ᵀ/M − x̂x̂ᵀ/M) is symmetric, so the tangent applies
+// the adjoint's formula to ẋ). The running statistics (device tensors of
+// the tape's dtype, or nil to keep none) are updated in place with the
+// biased σ² made unbiased, as torch does, on the device and without a
+// gradient. In evaluation (Training false) the running statistics are
+// constants:
 //
-//	forward:  y = (x − μ̄_c) s_c + β_c,  s_c = γ_c / √(σ̄²_c + ϵ)
-//	adjoint:  δ = ε s_c;  g_γ = Σ ε ⊙ (x − μ̄_c)/√(σ̄²_c + ϵ),  g_β = Σ ε
+//	forward:  y = (x − μ̄_c) r̄_c γ_c + β_c,  r̄_c = 1/√(σ̄²_c + ϵ)
+//	adjoint:  δ = ε γ_c r̄_c;  g_γ = Σ ε ⊙ x̂,  g_β = Σ ε
+//	tangent:  ẏ = ẋ γ_c r̄_c + γ̇_c x̂ + β̇_c
 //
-// Training with fewer than two values per channel panics, as torch
-// raises: the variance of one value is not an estimate.
+// Each direction is one device call per step (Device.BatchNormStats and
+// BatchNormApply forward, BatchNormAdjoint backward), on x in place: no
+// transpose. Training with fewer than two values per channel panics, as
+// torch raises: the variance of one value is not an estimate.
 func (tp *Tape) BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, opt BatchNormOptions) *Var {
-	if tp.skip(&layerNormOp, x, gamma, beta) {
+	if tp.skip(&batchNormOp, x, gamma, beta) {
 		return tp.failedVar()
 	}
 	shape := x.Shape()
@@ -80,51 +83,121 @@ func (tp *Tape) BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.T
 	if opt.Training && n*inner < 2 {
 		panic(fmt.Sprintf("autograd: BatchNorm: input %v: expected more than 1 value per channel when training", shape))
 	}
-	// [N, C, inner]: one trailing axis, so that per-channel vectors
-	// [C, 1] broadcast over it.
-	x3 := tp.Reshape(x, n, c, inner)
-	if !opt.Training {
-		return tp.Reshape(tp.batchNormEval(x3, gamma, beta, runningMean, runningVar, opt.Eps), shape...)
-	}
-	// Channel-major rows [C, N·inner], normalised as LayerNorm normalises.
-	rows := tp.Reshape(tp.swapAxis(x3, 0), c, n*inner)
-	y, mean, rstd := tp.layerNorm("BatchNorm", rows, nil, nil, opt.Eps)
-	if gamma != nil {
-		y = tp.Mul(y, tp.Reshape(gamma, c, 1))
-	}
-	if beta != nil {
-		y = tp.Add(y, tp.Reshape(beta, c, 1))
-	}
-	if runningMean != nil && !tp.Failed() {
-		tp.updateRunning(runningMean, runningVar, mean, rstd, n*inner, opt)
-	}
-	return tp.Reshape(tp.swapAxis(tp.Reshape(y, c, n, inner), 0), shape...)
-}
-
-// batchNormEval records y = (x − μ̄) s + β with s = γ/√(σ̄² + ϵ) per channel
-// for x [N, C, inner].
-func (tp *Tape) batchNormEval(x3, gamma, beta *Var, runningMean, runningVar *tensor.Tensor, eps float64) *Var {
-	c := x3.Shape()[1]
-	// 1/√(σ̄² + ϵ) on the device: a constant of this step.
-	r, ones := tp.Temp(c), tp.Temp(c)
+	node, out := tp.Record(&batchNormOp, shape, x, gamma, beta)
 	if tp.Failed() {
-		return tp.failedVar()
+		return out
+	}
+	mean, rstd := tp.Temp(c), tp.Temp(c)
+	if tp.Failed() {
+		return out
 	}
 	dev := tp.dev
-	dev.Fill(r.Buffer(), eps)
-	dev.Binary(device.Add, runningVar.Buffer(), r.Buffer(), r.Buffer())
-	dev.Unary(device.Sqrt, r.Buffer(), r.Buffer())
-	dev.Fill(ones.Buffer(), 1)
-	dev.Binary(device.Div, ones.Buffer(), r.Buffer(), r.Buffer())
-	scale := tp.Constant(r)
-	if gamma != nil {
-		scale = tp.Mul(gamma, scale)
+	if opt.Training {
+		dev.BatchNormStats(x.value.Buffer(), n, c, inner, opt.Eps, mean.Buffer(), rstd.Buffer())
+		if runningMean != nil {
+			tp.updateRunning(runningMean, runningVar, mean, rstd, n*inner, opt)
+		}
+	} else {
+		// The running statistics, copied: a later training step on this
+		// tape updates them in place before Backward reads these.
+		dev.Scale(1, runningMean.Buffer(), mean.Buffer())
+		dev.Fill(rstd.Buffer(), opt.Eps)
+		dev.Binary(device.Add, runningVar.Buffer(), rstd.Buffer(), rstd.Buffer())
+		dev.Unary(device.Sqrt, rstd.Buffer(), rstd.Buffer())
+		ones := tp.Temp(c)
+		if tp.Failed() {
+			return out
+		}
+		dev.Fill(ones.Buffer(), 1)
+		dev.Binary(device.Div, ones.Buffer(), rstd.Buffer(), rstd.Buffer())
 	}
-	y := tp.Mul(tp.Sub(x3, tp.Reshape(tp.Constant(runningMean), c, 1)), tp.Reshape(scale, c, 1))
-	if beta != nil {
-		y = tp.Add(y, tp.Reshape(beta, c, 1))
+	dev.BatchNormApply(x.value.Buffer(), n, c, inner, mean.Buffer(), rstd.Buffer(), bufferOf(gamma), bufferOf(beta), out.value.Buffer())
+	node.Save(0, mean)
+	node.Save(1, rstd)
+	node.Int = [4]int{n, c, inner, 0}
+	if opt.Training {
+		node.Int[3] = 1
 	}
-	return y
+	return tp.Done(node)
+}
+
+var batchNormOp = Op{Name: "BatchNorm", Adjoint: batchNormAdjoint, Tangent: batchNormTangent}
+
+func batchNormAdjoint(tp *Tape, nd *Node, eps *tensor.Tensor) {
+	x, gamma, beta := nd.In[0], nd.In[1], nd.In[2]
+	n, c, inner, batchStats := nd.Int[0], nd.Int[1], nd.Int[2], nd.Int[3] == 1
+	mean, rstd := nd.Saved[0].Buffer(), nd.Saved[1].Buffer()
+	var delta *tensor.Tensor
+	if x.needsGrad {
+		if delta = tp.Temp(x.Shape()...); !delta.Valid() {
+			return
+		}
+	}
+	gg, betaG := tp.GradDest(gamma)
+	gb, betaB := tp.GradDest(beta)
+	var gGamma, gBeta, deltaBuf device.Buffer
+	if gg != nil {
+		gGamma = gg.Buffer()
+	}
+	if gb != nil {
+		gBeta = gb.Buffer()
+	}
+	if delta != nil {
+		deltaBuf = delta.Buffer()
+	}
+	b := betaG
+	if gGamma == nil {
+		b = betaB
+	} else if gBeta != nil && betaG != betaB {
+		// One call takes one β: write and accumulate separately.
+		tp.dev.BatchNormAdjoint(x.value.Buffer(), eps.Buffer(), n, c, inner, bufferOf(gamma), mean, rstd, batchStats, nil, nil, gBeta, betaB)
+		gBeta = nil
+	}
+	tp.dev.BatchNormAdjoint(x.value.Buffer(), eps.Buffer(), n, c, inner, bufferOf(gamma), mean, rstd, batchStats, deltaBuf, gGamma, gBeta, b)
+	if delta != nil {
+		tp.Accumulate(x, delta)
+	}
+}
+
+func batchNormTangent(tp *Tape, nd *Node) *tensor.Tensor {
+	x, gamma, beta := nd.In[0], nd.In[1], nd.In[2]
+	n, c, inner, batchStats := nd.Int[0], nd.Int[1], nd.Int[2], nd.Int[3] == 1
+	mean, rstd := nd.Saved[0].Buffer(), nd.Saved[1].Buffer()
+	t := tp.Temp(x.Shape()...)
+	if !t.Valid() {
+		return t
+	}
+	if x.hasTangent {
+		tp.dev.BatchNormAdjoint(x.value.Buffer(), x.tangent.Buffer(), n, c, inner, bufferOf(gamma), mean, rstd, batchStats, t.Buffer(), nil, nil, 0)
+	} else {
+		tp.dev.Fill(t.Buffer(), 0)
+	}
+	gammaT, betaT := gamma != nil && gamma.hasTangent, beta != nil && beta.hasTangent
+	if gammaT || betaT {
+		// γ̇ x̂ + β̇: the forward map with the tangents as parameters (γ̇ = 0
+		// where γ has none).
+		u := tp.Temp(x.Shape()...)
+		if !u.Valid() {
+			return t
+		}
+		var dg, db device.Buffer
+		if gammaT {
+			dg = gamma.tangent.Buffer()
+		} else {
+			zero := tp.Temp(c)
+			if !zero.Valid() {
+				return t
+			}
+			tp.dev.Fill(zero.Buffer(), 0)
+			dg = zero.Buffer()
+		}
+		if betaT {
+			db = beta.tangent.Buffer()
+		}
+		tp.dev.BatchNormApply(x.value.Buffer(), n, c, inner, mean, rstd, dg, db, u.Buffer())
+		tp.dev.Axpy(1, u.Buffer(), t.Buffer())
+	}
+	return t
 }
 
 // updateRunning folds a batch's per-channel mean and 1/√(σ² + ϵ) of m

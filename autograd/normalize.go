@@ -20,40 +20,32 @@ import (
 // The Jacobian of x ↦ x̂ is r (I − 11ᵀ/N − x̂x̂ᵀ/N), symmetric, so the
 // tangent's middle factor is the adjoint's formula applied to ẋ.
 func (tp *Tape) LayerNorm(x, gamma, beta *Var, eps float64) *Var {
-	y, _, _ := tp.layerNorm("LayerNorm", x, gamma, beta, eps)
-	return y
-}
-
-// layerNorm is LayerNorm that also returns each row's mean and 1/√(σ² + ϵ)
-// (tape temporaries, invalid on a failed tape), for BatchNorm's running
-// statistics; op names the caller in messages.
-func (tp *Tape) layerNorm(op string, x, gamma, beta *Var, eps float64) (y *Var, mean, rstd *tensor.Tensor) {
 	if tp.skip(&layerNormOp, x, gamma, beta) {
-		return tp.failedVar(), nil, nil
+		return tp.failedVar()
 	}
 	cols := x.value.Cols()
 	for _, p := range []*Var{gamma, beta} {
 		if p != nil && (p.value.Dims() != 1 || p.value.Len() != cols) {
-			panic(fmt.Sprintf("autograd: %s: input %v and parameter %v: want [%d]", op, x.Shape(), p.Shape(), cols))
+			panic(fmt.Sprintf("autograd: LayerNorm: input %v and parameter %v: want [%d]", x.Shape(), p.Shape(), cols))
 		}
 	}
 	if !(eps > 0) {
-		panic(fmt.Sprintf("autograd: %s: eps %v: want > 0", op, eps))
+		panic(fmt.Sprintf("autograd: LayerNorm: eps %v: want > 0", eps))
 	}
 	node, out := tp.Record(&layerNormOp, x.Shape(), x, gamma, beta)
 	if tp.Failed() {
-		return out, nil, nil
+		return out
 	}
 	rows := x.value.Rows()
-	mean, rstd = tp.Temp(rows), tp.Temp(rows)
+	mean, rstd := tp.Temp(rows), tp.Temp(rows)
 	if tp.Failed() {
-		return out, nil, nil
+		return out
 	}
 	node.Save(0, mean)
 	node.Save(1, rstd)
 	node.Float = eps
 	tp.dev.LayerNorm(x.value.Buffer(), rows, cols, bufferOf(gamma), bufferOf(beta), eps, out.value.Buffer(), mean.Buffer(), rstd.Buffer())
-	return tp.Done(node), mean, rstd
+	return tp.Done(node)
 }
 
 // bufferOf is v's value buffer, nil for a nil v.

@@ -35,6 +35,9 @@ const (
 	taskTranspose
 	taskMaxPool
 	taskMaxPoolAdjoint
+	taskBatchNormStats   // lo and hi index channels
+	taskBatchNormApply   // lo and hi index the n·c blocks of inner values
+	taskBatchNormAdjoint // lo and hi index channels
 )
 
 // args holds the operands of the parallel call in flight. Element kernels
@@ -57,6 +60,7 @@ type args struct {
 	// Im2Col's and Col2Im's convolution: lo and hi index images.
 	conv device.ConvGeometry
 	rows int // Transpose's matrices are rows×cols; lo and hi index them
+	bn   bnArgs[float32]
 }
 
 type task struct {
@@ -181,6 +185,12 @@ func (p *pool) exec(t task) {
 		im2col(a.x, a.conv, a.y, lo, hi)
 	case taskCol2Im:
 		col2im(a.x, a.conv, a.param, a.y, lo, hi)
+	case taskBatchNormStats:
+		batchNormStats(&a.bn, lo, hi)
+	case taskBatchNormApply:
+		batchNormApply(&a.bn, lo, hi)
+	case taskBatchNormAdjoint:
+		batchNormAdjoint(&a.bn, lo, hi)
 	case taskDropoutMask:
 		dropoutMask(a.y[4*lo:min(4*hi, len(a.y))], uint64(lo), a.threshold, a.param, a.seed, a.offset)
 	}

@@ -375,6 +375,29 @@ type Device interface {
 	// gGamma = Σ_rows ε ⊙ x̂ and gBeta = Σ_rows ε when they are not nil.
 	LayerNormAdjoint(x, eps Buffer, rows, cols int, gamma, mean, rstd Buffer, delta, gGamma, gBeta Buffer, beta float64)
 
+	// Batch normalisation, per channel of x [n, c, inner] (PyTorch's
+	// BatchNorm over axis 1: inner = H·W for NCHW images, 1 for [N, C]),
+	// over the M = n·inner values of each channel, which lie inner at a
+	// time, c·inner apart:
+	//
+	//	x: [ n=0: c=0 (inner) | c=1 (inner) | … | n=1: c=0 (inner) | … ]
+
+	// BatchNormStats writes each channel's mean μ and rstd = 1/√(σ² + ϵ),
+	// σ² the biased variance of its M values (c long each).
+	BatchNormStats(x Buffer, n, c, inner int, epsilon float64, mean, rstd Buffer)
+	// BatchNormApply writes y = (x − μ)·r·γ + β per channel from given
+	// mean μ and rstd r (the batch's, or running statistics) and γ and β
+	// (c long each; nil: 1 and 0). y may be x.
+	BatchNormApply(x Buffer, n, c, inner int, mean, rstd, gamma, beta Buffer, y Buffer)
+	// BatchNormAdjoint takes ε = ∂L/∂y and the forward's x, mean and rstd.
+	// With x̂ = (x − μ)·r and g = ε·γ, means over a channel's M values, it
+	// writes, when delta is not nil,
+	//	δ = r (g − mean(g) − x̂ mean(g ⊙ x̂))   batchStats: μ and r are the batch's
+	//	δ = r g                                otherwise: they are constants
+	// and it sets (β = 0) or adds to (β = 1) the parameter gradients
+	// gGamma = Σ ε ⊙ x̂ and gBeta = Σ ε per channel when they are not nil.
+	BatchNormAdjoint(x, eps Buffer, n, c, inner int, gamma, mean, rstd Buffer, batchStats bool, delta, gGamma, gBeta Buffer, beta float64)
+
 	// Loss writes ρ(target_k, pred_k) for every row k into losses (rows long)
 	// and, when eps is not nil, the error vectors scaled by epsScale,
 	// epsScale·ε_k = epsScale·∇_b ρ, into eps (rows×cols). param is Huber's

@@ -21,7 +21,8 @@
 // ScatterAdd), dense algebra (Gemm with transpose flags, GemmStrided for
 // batches, Axpy, Scale, Dot), elementwise functions and their adjoints,
 // dropout masks (DropoutMask, Philox-4x32-10), reductions, the softmax
-// family, layer normalisation, the loss kernels that produce the lecture's
+// family, layer normalisation, batch normalisation (per channel of [N, C,
+// …], in place: statistics, apply, adjoint), the loss kernels that produce the lecture's
 // error vectors ε_k, and the optimizer updates.
 //
 // A convolution's images are NCHW and its patch matrix is pixel-major:

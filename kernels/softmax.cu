@@ -182,3 +182,114 @@ extern "C" __global__ void layernorm_param_grad(i64 rows, i64 cols, const float 
 		if (gBeta != nullptr) gBeta[j] = (float)(beta != 0.0 ? sb + beta * (double)gBeta[j] : sb);
 	}
 }
+
+// Batch normalisation over the channels of x [n, c, inner]
+// (device.Device.BatchNormStats, BatchNormApply, BatchNormAdjoint): channel
+// ch holds the m = n*inner values x[(i*c + ch)*inner + s]. One block per
+// channel sums them in double (blockSum), as layernorm does a row. Value j
+// of a channel is (i, s) = (j / inner, j % inner): in 32 bits when m and
+// the tensor fit (a 64-bit division is a long software sequence), else in
+// 64.
+template <typename I>
+__device__ __forceinline__ i64 bnAt(I j, I inner, i64 c, i64 ch) {
+	const I i = j / inner;
+	return ((i64)i * c + ch) * (i64)inner + (i64)(j - i * inner);
+}
+
+template <typename I>
+__device__ __forceinline__ void batchNormStatsChannels(i64 n, i64 c, i64 inner, const float *x, double epsilon,
+                                                       float *mean, float *rstd) {
+	__shared__ double sd[32];
+	const I m = (I)(n * inner), in = (I)inner;
+	for (i64 ch = blockIdx.x; ch < c; ch += gridDim.x) {
+		double s = 0.0;
+		for (I j = threadIdx.x; j < m; j += blockDim.x) s += x[bnAt(j, in, c, ch)];
+		const double mu = blockSum(s, sd) / (double)m;
+		double v = 0.0;
+		for (I j = threadIdx.x; j < m; j += blockDim.x) {
+			const double d = (double)x[bnAt(j, in, c, ch)] - mu;
+			v += d * d;
+		}
+		const double rs = 1.0 / sqrt(blockSum(v, sd) / (double)m + epsilon);
+		if (threadIdx.x == 0) {
+			mean[ch] = (float)mu;
+			rstd[ch] = (float)rs;
+		}
+	}
+}
+
+// batchnorm_stats: mean[ch] and rstd[ch] = 1/sqrt(var + epsilon), var the
+// biased variance (two passes, as layernorm). Grid: a block per channel.
+extern "C" __global__ void batchnorm_stats(i64 n, i64 c, i64 inner, const float *x, double epsilon, float *mean,
+                                           float *rstd) {
+	if (n * c * inner <= 0x7fffffff)
+		batchNormStatsChannels<unsigned>(n, c, inner, x, epsilon, mean, rstd);
+	else
+		batchNormStatsChannels<i64>(n, c, inner, x, epsilon, mean, rstd);
+}
+
+// batchnorm_apply: y = (x - mean[ch]) rstd[ch] gamma[ch] + beta[ch] over
+// all n*c*inner elements, grid-stride (gamma, beta may be NULL: 1 and 0).
+// y may be x: each element is read by the thread that writes it.
+extern "C" __global__ void batchnorm_apply(i64 n, i64 c, i64 inner, const float *x, const float *mean,
+                                           const float *rstd, const float *gamma, const float *beta, float *y) {
+	const i64 total = n * c * inner;
+	for (i64 k = (i64)blockIdx.x * blockDim.x + threadIdx.x; k < total; k += (i64)gridDim.x * blockDim.x) {
+		const i64 ch = total <= 0x7fffffff ? (i64)(((unsigned)k / (unsigned)inner) % (unsigned)c) : (k / inner) % c;
+		double h = ((double)x[k] - (double)mean[ch]) * (double)rstd[ch];
+		if (gamma != nullptr) h *= (double)gamma[ch];
+		if (beta != nullptr) h += (double)beta[ch];
+		y[k] = (float)h;
+	}
+}
+
+template <typename I>
+__device__ __forceinline__ void batchNormAdjointChannels(i64 n, i64 c, i64 inner, const float *x, const float *eps,
+                                                         const float *gamma, const float *mean, const float *rstd,
+                                                         bool batchStats, float *delta, float *gGamma, float *gBeta,
+                                                         double beta) {
+	__shared__ double sd[32];
+	const I m = (I)(n * inner), in = (I)inner;
+	for (i64 ch = blockIdx.x; ch < c; ch += gridDim.x) {
+		const double mu = mean[ch], rs = rstd[ch], g = gamma != nullptr ? (double)gamma[ch] : 1.0;
+		double se = 0.0, sex = 0.0;
+		for (I j = threadIdx.x; j < m; j += blockDim.x) {
+			const i64 k = bnAt(j, in, c, ch);
+			const double e = eps[k];
+			se += e;
+			sex += e * ((double)x[k] - mu) * rs;
+		}
+		se = blockSum(se, sd);
+		sex = blockSum(sex, sd);
+		if (delta != nullptr) {
+			// g = eps gamma: mean(g) = gamma se/m, mean(g xhat) = gamma sex/m.
+			const double mg = batchStats ? g * se / (double)m : 0.0, mgx = batchStats ? g * sex / (double)m : 0.0;
+			for (I j = threadIdx.x; j < m; j += blockDim.x) {
+				const i64 k = bnAt(j, in, c, ch);
+				const double h = ((double)x[k] - mu) * rs;
+				delta[k] = (float)(rs * (g * (double)eps[k] - mg - h * mgx));
+			}
+		}
+		if (threadIdx.x == 0) {
+			if (gGamma != nullptr) gGamma[ch] = (float)(beta != 0.0 ? sex + beta * (double)gGamma[ch] : sex);
+			if (gBeta != nullptr) gBeta[ch] = (float)(beta != 0.0 ? se + beta * (double)gBeta[ch] : se);
+		}
+	}
+}
+
+// batchnorm_adjoint: per channel, se = sum eps and sex = sum eps xhat, then
+// delta = rstd (g - mean(g) - xhat mean(g xhat)) with g = eps gamma (with
+// batchStats = 0 the statistics are constants: delta = rstd g), and
+// gGamma = sex, gBeta = se (plus beta times their old values). Any of
+// delta, gGamma, gBeta may be NULL. Grid: a block per channel.
+extern "C" __global__ void batchnorm_adjoint(i64 n, i64 c, i64 inner, const float *x, const float *eps,
+                                             const float *gamma, const float *mean, const float *rstd,
+                                             i64 batchStats, float *delta, float *gGamma, float *gBeta,
+                                             double beta) {
+	if (n * c * inner <= 0x7fffffff)
+		batchNormAdjointChannels<unsigned>(n, c, inner, x, eps, gamma, mean, rstd, batchStats != 0, delta, gGamma,
+		                                   gBeta, beta);
+	else
+		batchNormAdjointChannels<i64>(n, c, inner, x, eps, gamma, mean, rstd, batchStats != 0, delta, gGamma, gBeta,
+		                              beta);
+}

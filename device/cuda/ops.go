@@ -600,6 +600,70 @@ func (d *Device) layerNormDelta(X, E *Buffer, rows, cols int, G, M, R, D *Buffer
 		ptrArg(R), ptrArg(D))
 }
 
+// BatchNormStats writes each channel's mean and 1/√(σ² + ϵ) of x [n, c,
+// inner]: one block per channel.
+func (d *Device) BatchNormStats(x device.Buffer, n, c, inner int, epsilon float64, mean, rstd device.Buffer) {
+	const name = "BatchNormStats"
+	X, M, R := d.buf(name, x, false), d.buf(name, mean, false), d.buf(name, rstd, false)
+	checkDims(name, n, c, inner)
+	checkLen(name, "x", X, n*c*inner)
+	checkLen(name, "mean", M, c)
+	checkLen(name, "rstd", R, c)
+	if c == 0 {
+		return
+	}
+	d.launch(kBatchNormStats, channelGrid(c), 1, threads, 1, intArg(n), intArg(c), intArg(inner), ptrArg(X),
+		fltArg(epsilon), ptrArg(M), ptrArg(R))
+}
+
+// BatchNormApply writes y = (x − μ)·r·γ + β per channel, grid-stride over
+// every element.
+func (d *Device) BatchNormApply(x device.Buffer, n, c, inner int, mean, rstd, gamma, beta device.Buffer, y device.Buffer) {
+	const name = "BatchNormApply"
+	X, Y := d.buf(name, x, false), d.buf(name, y, false)
+	M, R := d.buf(name, mean, false), d.buf(name, rstd, false)
+	G, B := d.buf(name, gamma, true), d.buf(name, beta, true)
+	checkDims(name, n, c, inner)
+	checkLen(name, "x", X, n*c*inner)
+	checkLen(name, "y", Y, n*c*inner)
+	checkLen(name, "mean", M, c)
+	checkLen(name, "rstd", R, c)
+	checkLen(name, "gamma", G, c)
+	checkLen(name, "beta", B, c)
+	if n*c*inner == 0 {
+		return
+	}
+	d.launch1(kBatchNormApply, n*c*inner, intArg(n), intArg(c), intArg(inner), ptrArg(X), ptrArg(M), ptrArg(R),
+		ptrArg(G), ptrArg(B), ptrArg(Y))
+}
+
+// BatchNormAdjoint writes δ and the parameter gradients per channel: one
+// block per channel.
+func (d *Device) BatchNormAdjoint(x, eps device.Buffer, n, c, inner int, gamma, mean, rstd device.Buffer, batchStats bool, delta, gGamma, gBeta device.Buffer, beta float64) {
+	const name = "BatchNormAdjoint"
+	X, E := d.buf(name, x, false), d.buf(name, eps, false)
+	G, M, R := d.buf(name, gamma, true), d.buf(name, mean, false), d.buf(name, rstd, false)
+	D, GG, GB := d.buf(name, delta, true), d.buf(name, gGamma, true), d.buf(name, gBeta, true)
+	checkDims(name, n, c, inner)
+	checkLen(name, "x", X, n*c*inner)
+	checkLen(name, "eps", E, n*c*inner)
+	checkLen(name, "delta", D, n*c*inner)
+	checkLen(name, "gamma", G, c)
+	checkLen(name, "mean", M, c)
+	checkLen(name, "rstd", R, c)
+	checkLen(name, "gGamma", GG, c)
+	checkLen(name, "gBeta", GB, c)
+	if c == 0 || (D == nil && GG == nil && GB == nil) {
+		return
+	}
+	d.launch(kBatchNormAdjoint, channelGrid(c), 1, threads, 1, intArg(n), intArg(c), intArg(inner), ptrArg(X),
+		ptrArg(E), ptrArg(G), ptrArg(M), ptrArg(R), boolArg(batchStats), ptrArg(D), ptrArg(GG), ptrArg(GB), fltArg(beta))
+}
+
+// channelGrid is the block count of a kernel with a block per channel,
+// which loops when there are more channels than blocks.
+func channelGrid(c int) int { return min(c, 65535) }
+
 // Loss writes ρ per row and, when eps is not nil, epsScale·∇_b ρ, in one
 // fused kernel. For SoftmaxCrossEntropyIndex a class index outside [0, cols)
 // gives that row a NaN loss and ε, and the next synchronizing call records

@@ -49,6 +49,9 @@ const (
 	kLayerNormAdjointWarp
 	kLayerNormAdjointBlock
 	kLayerNormParamGrad
+	kBatchNormStats
+	kBatchNormApply
+	kBatchNormAdjoint
 	kLossWarp
 	kLossBlock
 	kSGD
@@ -99,6 +102,9 @@ var kernelTable = func() [numKernels]kernelRef {
 		kLayerNormAdjointWarp:  {kernels.Softmax, "layernorm_adjoint_warp"},
 		kLayerNormAdjointBlock: {kernels.Softmax, "layernorm_adjoint_block"},
 		kLayerNormParamGrad:    {kernels.Softmax, "layernorm_param_grad"},
+		kBatchNormStats:        {kernels.Softmax, "batchnorm_stats"},
+		kBatchNormApply:        {kernels.Softmax, "batchnorm_apply"},
+		kBatchNormAdjoint:      {kernels.Softmax, "batchnorm_adjoint"},
 		kLossWarp:              {kernels.Loss, "loss_warp"},
 		kLossBlock:             {kernels.Loss, "loss_block"},
 		kSGD:                   {kernels.Optim, "sgd"},

@@ -101,6 +101,8 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 	s.run(t, "LogSoftmaxAdjoint", func(e *env) { testSoftmaxAdjoint(e, true) })
 	s.run(t, "LayerNorm", testLayerNorm)
 	s.run(t, "LayerNormAdjoint", testLayerNormAdjoint)
+	s.run(t, "BatchNorm", testBatchNorm)
+	s.run(t, "BatchNormAdjoint", testBatchNormAdjoint)
 	t.Run("Loss", func(t *testing.T) {
 		for _, kind := range device.LossKinds() {
 			if kind == device.Huber {
