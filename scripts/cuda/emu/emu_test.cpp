@@ -280,6 +280,58 @@ static void testSoftmax() {
 			}
 }
 
+// testBatchNorm: the batch-normalisation kernels on a grid of fewer
+// blocks than channels (grid-stride), against double references.
+static void testBatchNorm() {
+	struct {
+		int n, c, inner;
+	} shapes[] = {{3, 5, 7}, {2, 3, 300}, {40, 2, 1}};
+	for (auto sh : shapes) {
+		int n = sh.n, c = sh.c, inner = sh.inner, total = n * c * inner;
+		auto x = rnd(total, -3, 3), gamma = rnd(c, 0.5f, 2), beta = rnd(c), e = rnd(total);
+		std::vector<float> mean(c), rstd(c), y(total), d(total), gg(c), gb(c);
+		auto at = [&](int i, int ch, int s) { return (i * c + ch) * inner + s; };
+		emu::launch(dim3{2}, dim3{THREADS}, [&] { batchnorm_stats(n, c, inner, x.data(), 1e-5, mean.data(), rstd.data()); });
+		emu::launch(dim3{3}, dim3{THREADS}, [&] {
+			batchnorm_apply(n, c, inner, x.data(), mean.data(), rstd.data(), gamma.data(), beta.data(), y.data());
+		});
+		for (i64 stats : {1, 0}) {
+			emu::launch(dim3{2}, dim3{THREADS}, [&] {
+				batchnorm_adjoint(n, c, inner, x.data(), e.data(), gamma.data(), mean.data(), rstd.data(), stats, d.data(),
+				                  gg.data(), gb.data(), 0.0);
+			});
+			for (int ch = 0; ch < c; ch++) {
+				double mu = 0, v = 0, se = 0, sex = 0, m = n * inner;
+				for (int i = 0; i < n; i++)
+					for (int s = 0; s < inner; s++) mu += x[at(i, ch, s)];
+				mu /= m;
+				for (int i = 0; i < n; i++)
+					for (int s = 0; s < inner; s++) v += (x[at(i, ch, s)] - mu) * (x[at(i, ch, s)] - mu);
+				double r = 1 / std::sqrt(v / m + 1e-5);
+				CHECK(close(mean[ch], mu, 1) && close(rstd[ch], r, r), "batchnorm stats n %d c %d inner %d", n, c, inner);
+				for (int i = 0; i < n; i++)
+					for (int s = 0; s < inner; s++) {
+						int k = at(i, ch, s);
+						double h = (x[k] - mu) * r;
+						se += e[k];
+						sex += e[k] * h;
+						CHECK(close(y[k], h * gamma[ch] + beta[ch], 4), "batchnorm apply n %d c %d inner %d", n, c, inner);
+					}
+				for (int i = 0; i < n; i++)
+					for (int s = 0; s < inner; s++) {
+						int k = at(i, ch, s);
+						double h = (x[k] - mu) * r;
+						double want = stats ? r * gamma[ch] * (e[k] - se / m - h * sex / m) : r * gamma[ch] * e[k];
+						CHECK(close(d[k], want, 4 * r), "batchnorm adjoint n %d c %d inner %d stats %lld: %g want %g", n, c, inner,
+						      stats, d[k], want);
+					}
+				CHECK(close(gg[ch], sex, std::sqrt(m)) && close(gb[ch], se, std::sqrt(m)), "batchnorm gradients n %d c %d inner %d", n,
+				      c, inner);
+			}
+		}
+	}
+}
+
 static void testLoss() {
 	for (int cols : {1, 7, 1100})
 		for (bool warp : {true, false})
@@ -580,7 +632,7 @@ int main(int argc, char **argv) {
 		const char *name;
 		void (*run)();
 	} groups[] = {{"elementwise", testElementwise}, {"reduce", testReduce}, {"argmax", testArgMax}, {"optim", testOptim},
-	              {"softmax", testSoftmax},         {"loss", testLoss},     {"gemm", testGemm},
+	              {"softmax", [] { testSoftmax(); testBatchNorm(); }},         {"loss", testLoss},     {"gemm", testGemm},
 	              {"tf32x3", testGemmTF32x3}};
 	for (int a = 1; a < argc; a++) {
 		bool known = false;
