@@ -6,7 +6,10 @@
 //
 // the network torch.nn.Sequential would build from the same layers, whose
 // checkpoint (written to cnn.safetensors with -save) torch loads with
-// load_state_dict(strict=True).
+// load_state_dict(strict=True). With -batchnorm a BatchNorm2d follows each
+// Conv2d (Conv2d → BatchNorm2d → ReLU, as in ResNets): batch statistics in
+// training, the running ones, which the checkpoint holds as buffers, for
+// the test set.
 package main
 
 import (
@@ -27,6 +30,7 @@ import (
 func main() {
 	epochs := flag.Int("epochs", 15, "passes over the training set")
 	save := flag.String("save", "", "write the trained model's state_dict here (safetensors)")
+	batchNorm := flag.Bool("batchnorm", false, "a BatchNorm2d after each convolution")
 	flag.Parse()
 
 	dev, err := device.Open("auto") // CUDA when built with -tags cuda on a GPU host, else the CPU
@@ -45,7 +49,7 @@ func main() {
 	std.Apply(train.X)
 	std.Apply(test.X)
 
-	model, err := build(dev, rand.New(rand.NewPCG(1, 0)))
+	model, err := build(dev, rand.New(rand.NewPCG(1, 0)), *batchNorm)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,6 +79,7 @@ func main() {
 	}
 
 	var acc float64
+	nn.SetTraining(model, false) // torch's model.eval(): BatchNorm's running statistics
 	tp.NoGrad(func() {
 		logits := model.Forward(tp, tp.ConstantFloat32(test.X, test.Len(), 1, 8, 8))
 		acc, err = loss.Accuracy(tp, logits, tp.ConstantFloat32(test.Y, test.Len()))
@@ -90,19 +95,31 @@ func main() {
 	}
 }
 
-// build returns the network, its parameters drawn from rng.
-func build(dev device.Device, rng *rand.Rand) (*nn.Sequential, error) {
-	c1, err := nn.NewConv2d(dev, 1, 32, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)
-	if err != nil {
-		return nil, err
-	}
-	c2, err := nn.NewConv2d(dev, 32, 64, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)
-	if err != nil {
-		return nil, err
+// build returns the network, its parameters drawn from rng, with a
+// BatchNorm2d after each convolution when batchNorm is set.
+func build(dev device.Device, rng *rand.Rand, batchNorm bool) (*nn.Sequential, error) {
+	var layers []nn.Module
+	for i, ch := range [][2]int{{1, 32}, {32, 64}} {
+		conv, err := nn.NewConv2d(dev, ch[0], ch[1], [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, conv)
+		if batchNorm {
+			bn, err := nn.NewBatchNorm2d(dev, ch[1])
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, bn)
+		}
+		layers = append(layers, nn.ReLU())
+		if i == 0 {
+			layers = append(layers, &nn.MaxPool2d{Kernel: [2]int{2, 2}})
+		}
 	}
 	fc, err := nn.NewLinear(dev, 64*4*4, 10, rng)
 	if err != nil {
 		return nil, err
 	}
-	return nn.NewSequential(c1, nn.ReLU(), &nn.MaxPool2d{Kernel: [2]int{2, 2}}, c2, nn.ReLU(), nn.Flatten{}, fc), nil
+	return nn.NewSequential(append(layers, nn.Flatten{}, fc)...), nil
 }
