@@ -166,6 +166,13 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Mul(tp.BatchNorm(in[0], nil, in[1], nil, nil, autograd.BatchNormOptions{Training: true, Eps: 1e-5}), in[0])
 			}},
+		{Name: "BatchNorm/gamma-reused", Shapes: [][]int{{5, 2}, {2}, {2}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				// γ's gradient exists (from Mul) when BatchNorm's adjoint adds
+				// to it while β's is new: two βs, two kernel calls.
+				bn := tp.BatchNorm(in[0], in[1], in[2], nil, nil, autograd.BatchNormOptions{Training: true, Eps: 1e-5})
+				return tp.Mul(bn, in[1])
+			}},
 		{Name: "BatchNorm/eval", Shapes: [][]int{{2, 3, 4}, {3}, {3}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				rm, rv := tp.ConstantFloat64([]float64{0.5, -1, 0}, 3), tp.ConstantFloat64([]float64{0.25, 2, 1}, 3)

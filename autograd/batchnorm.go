@@ -133,25 +133,13 @@ func batchNormAdjoint(tp *Tape, nd *Node, eps *tensor.Tensor) {
 			return
 		}
 	}
-	gg, betaG := tp.GradDest(gamma)
-	gb, betaB := tp.GradDest(beta)
-	var gGamma, gBeta, deltaBuf device.Buffer
-	if gg != nil {
-		gGamma = gg.Buffer()
+	gGamma, gBeta, b, apart, betaApart := tp.paramGradDests(gamma, beta)
+	if apart != nil {
+		tp.dev.BatchNormAdjoint(x.value.Buffer(), eps.Buffer(), n, c, inner, bufferOf(gamma), mean, rstd, batchStats, nil, nil, apart, betaApart)
 	}
-	if gb != nil {
-		gBeta = gb.Buffer()
-	}
+	var deltaBuf device.Buffer
 	if delta != nil {
 		deltaBuf = delta.Buffer()
-	}
-	b := betaG
-	if gGamma == nil {
-		b = betaB
-	} else if gBeta != nil && betaG != betaB {
-		// One call takes one β: write and accumulate separately.
-		tp.dev.BatchNormAdjoint(x.value.Buffer(), eps.Buffer(), n, c, inner, bufferOf(gamma), mean, rstd, batchStats, nil, nil, gBeta, betaB)
-		gBeta = nil
 	}
 	tp.dev.BatchNormAdjoint(x.value.Buffer(), eps.Buffer(), n, c, inner, bufferOf(gamma), mean, rstd, batchStats, deltaBuf, gGamma, gBeta, b)
 	if delta != nil {

@@ -68,31 +68,42 @@ func layerNormAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 			return
 		}
 	}
+	gGamma, gBeta, b, apart, betaApart := tp.paramGradDests(gamma, beta)
+	if apart != nil {
+		tp.dev.LayerNormAdjoint(x.value.Buffer(), eps.Buffer(), rows, cols, bufferOf(gamma), mean, rstd, nil, nil, apart, betaApart)
+	}
+	var deltaBuf device.Buffer
+	if delta != nil {
+		deltaBuf = delta.Buffer()
+	}
+	tp.dev.LayerNormAdjoint(x.value.Buffer(), eps.Buffer(), rows, cols, bufferOf(gamma), mean, rstd, deltaBuf, gGamma, gBeta, b)
+	if delta != nil {
+		tp.Accumulate(x, delta)
+	}
+}
+
+// paramGradDests plans the kernel calls of a normalisation's adjoint,
+// which write δ and the gradients of γ and β with one β (0: set, 1: add)
+// per call: it returns the gradient buffers (nil where none is wanted)
+// and the β of the main call and, when γ's and β's gradients need
+// different βs, β's gradient apart (nil otherwise) with its own β, for a
+// call of its own first.
+func (tp *Tape) paramGradDests(gamma, beta *Var) (gGamma, gBeta device.Buffer, b float64, apart device.Buffer, betaApart float64) {
 	gg, betaG := tp.GradDest(gamma)
 	gb, betaB := tp.GradDest(beta)
-	var gGamma, gBeta device.Buffer
 	if gg != nil {
 		gGamma = gg.Buffer()
 	}
 	if gb != nil {
 		gBeta = gb.Buffer()
 	}
-	var deltaBuf device.Buffer
-	if delta != nil {
-		deltaBuf = delta.Buffer()
+	switch {
+	case gGamma == nil:
+		return nil, gBeta, betaB, nil, 0
+	case gBeta != nil && betaG != betaB:
+		return gGamma, nil, betaG, gBeta, betaB
 	}
-	b := betaG
-	if gGamma == nil {
-		b = betaB
-	} else if gBeta != nil && betaG != betaB {
-		// One kernel call takes one β: write and accumulate separately.
-		tp.dev.LayerNormAdjoint(x.value.Buffer(), eps.Buffer(), rows, cols, bufferOf(gamma), mean, rstd, nil, nil, gBeta, betaB)
-		gBeta = nil
-	}
-	tp.dev.LayerNormAdjoint(x.value.Buffer(), eps.Buffer(), rows, cols, bufferOf(gamma), mean, rstd, deltaBuf, gGamma, gBeta, b)
-	if delta != nil {
-		tp.Accumulate(x, delta)
-	}
+	return gGamma, gBeta, betaG, nil, 0
 }
 
 func layerNormTangent(tp *Tape, n *Node) *tensor.Tensor {
