@@ -152,6 +152,14 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Mul(tp.LayerNorm(in[0], in[1], nil, 1e-5), in[0]) // x reaches the output twice
 			}},
+		{Name: "ConvTranspose2d", Shapes: [][]int{{2, 3, 3, 2}, {3, 2, 3, 3}, {2}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.ConvTranspose2d(in[0], in[1], in[2], autograd.ConvTransposeOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 0}, OutputPadding: [2]int{1, 0}})
+			}},
+		{Name: "ConvTranspose2d/dilated-nobias", Shapes: [][]int{{1, 2, 3, 3}, {2, 3, 2, 2}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.ConvTranspose2d(in[0], in[1], nil, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Dilation: [2]int{2, 1}, Padding: [2]int{1, 1}})
+			}},
 		{Name: "BatchNorm/train", Shapes: [][]int{{3, 2, 2, 3}, {2}, {2}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				// Running statistics are updated in place and leave the output alone.

@@ -159,6 +159,202 @@ func conv2dTangent(tp *Tape, n *Node) *tensor.Tensor {
 	return out
 }
 
+// ConvTransposeOptions are conv_transpose2d's stride, zero padding,
+// output padding and dilation, as (height, width) pairs. A zero stride or
+// dilation means 1, so the zero value is torch's default.
+type ConvTransposeOptions struct {
+	Stride, Padding, OutputPadding, Dilation [2]int
+}
+
+// ConvTranspose2d returns torch's conv_transpose2d (groups = 1) of images
+// x [N, C, H, W] by weights w [C, O, KH, KW] plus a bias b [O] (or nil):
+// y [N, O, OH, OW] with OH = (H−1)·stride − 2·padding + dilation·(KH−1) +
+// output_padding + 1, and OW alike. It is the adjoint of the convolution
+// of geometry g (y's size, w read as [C, O·KH·KW]) with respect to its
+// input, so it runs Conv2d's adjoint forward and Conv2d's forward
+// backward: with X̃ = x pixel-major [N·H·W × C] and W̃ = w as
+// [C × O·KH·KW],
+//
+//	forward:  y = Col2Im(X̃ W̃) + b per channel
+//	adjoint:  E = Im2Col(ε);  δ = (E W̃ᵀ) per image transposed;
+//	          g_W = X̃ᵀ E;  g_b = Σ ε per channel
+//	tangent:  ẏ = Col2Im(Ẋ̃ W̃ + X̃ Ẇ) + ḃ per channel
+//
+// A transposed convolution upsamples: stride 2, kernel 4 and padding 1
+// double H and W. output_padding only adds rows and columns at the
+// bottom and right that the stride would otherwise leave out, and must be
+// smaller than the stride (torch also allows it below the dilation).
+func (tp *Tape) ConvTranspose2d(x, w, b *Var, opt ConvTransposeOptions) *Var {
+	if tp.skip(&convTranspose2dOp, x, w, b) {
+		return tp.failedVar()
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[0] {
+		panic(fmt.Sprintf("autograd: ConvTranspose2d: input %v and weight %v: want x [N, C, H, W] and w [C, O, KH, KW]", xs, ws))
+	}
+	if b != nil && (b.value.Dims() != 1 || b.value.Len() != ws[1]) {
+		panic(fmt.Sprintf("autograd: ConvTranspose2d: bias %v for weight %v: want [%d]", b.Shape(), ws, ws[1]))
+	}
+	g, err := opt.geometry(xs, ws)
+	if err != nil {
+		panic(fmt.Sprintf("autograd: ConvTranspose2d: input %v, weight %v, %+v: %v", xs, ws, opt, err))
+	}
+	node, out := tp.Record(&convTranspose2dOp, []int{g.N, g.C, g.H, g.W}, x, w, b)
+	if tp.Failed() {
+		return out
+	}
+	node.Int = [4]int{packPair(g.StrideH, g.StrideW), packPair(g.PadH, g.PadW), packPair(g.DilationH, g.DilationW),
+		packPair(opt.OutputPadding[0], opt.OutputPadding[1])}
+	xp := tp.pixelMajor(&x.value)
+	cols := tp.Temp(g.Pixels(), g.Patch())
+	if !xp.Valid() || !cols.Valid() {
+		return out
+	}
+	tp.gemm(mat{xp, g.Pixels(), xs[1], false, 1}, transposedWeight(&w.value, g), 0, cols)
+	tp.dev.Col2Im(cols.Buffer(), g, 0, out.value.Buffer())
+	if b != nil {
+		tp.addChannelBias(&out.value, b.value.Buffer())
+	}
+	return tp.Done(node)
+}
+
+// geometry returns the convolution whose input adjoint is the transposed
+// convolution of x [N, C, H, W] by w [C, O, KH, KW] under o: its images
+// are the output's [N, O, OH, OW], its output x's size.
+func (o ConvTransposeOptions) geometry(x, w []int) (device.ConvGeometry, error) {
+	g := ConvOptions{Stride: o.Stride, Padding: o.Padding, Dilation: o.Dilation}.geometry([]int{x[0], w[1], 0, 0}, w)
+	for i, s := range []int{g.StrideH, g.StrideW} {
+		if op := o.OutputPadding[i]; op < 0 || op >= s {
+			return g, fmt.Errorf("output padding %v must be at least 0 and smaller than the stride", o.OutputPadding)
+		}
+	}
+	g.H = (x[2]-1)*g.StrideH - 2*g.PadH + g.DilationH*(g.KH-1) + o.OutputPadding[0] + 1
+	g.W = (x[3]-1)*g.StrideW - 2*g.PadW + g.DilationW*(g.KW-1) + o.OutputPadding[1] + 1
+	if g.H < 1 || g.W < 1 {
+		return g, fmt.Errorf("the output would be %d×%d pixels", g.H, g.W)
+	}
+	if err := g.Check(); err != nil {
+		return g, err
+	}
+	if g.OutH() != x[2] || g.OutW() != x[3] {
+		return g, fmt.Errorf("internal: the adjoint convolution maps %d×%d back to %d×%d", g.H, g.W, g.OutH(), g.OutW())
+	}
+	return g, nil
+}
+
+// nodeTransposeGeometry rebuilds the geometry a ConvTranspose2d node ran.
+func nodeTransposeGeometry(n *Node) device.ConvGeometry {
+	var o ConvTransposeOptions
+	o.Stride[0], o.Stride[1] = unpackPair(n.Int[0])
+	o.Padding[0], o.Padding[1] = unpackPair(n.Int[1])
+	o.Dilation[0], o.Dilation[1] = unpackPair(n.Int[2])
+	o.OutputPadding[0], o.OutputPadding[1] = unpackPair(n.Int[3])
+	g, _ := o.geometry(n.In[0].Shape(), n.In[1].Shape()) // checked when recorded
+	return g
+}
+
+// transposedWeight is a weight [C, O, KH, KW] (or its tangent) as the
+// matrix W̃ [C × O·KH·KW] that it is in memory.
+func transposedWeight(w *tensor.Tensor, g device.ConvGeometry) mat {
+	return mat{w, w.Dim(0), g.Patch(), false, 1}
+}
+
+// pixelMajor returns images x [N, C, H, W] as a temporary [N·H·W × C]:
+// one row per pixel, as Im2Col's rows are.
+func (tp *Tape) pixelMajor(x *tensor.Tensor) *tensor.Tensor {
+	s := x.Shape()
+	xp := tp.Temp(s[0]*s[2]*s[3], s[1])
+	if xp.Valid() {
+		tp.dev.Transpose(x.Buffer(), s[0], s[1], s[2]*s[3], 1, xp.Buffer())
+	}
+	return xp
+}
+
+// addChannelBias adds b[c] to channel c of y [N, C, …] in place: the
+// per-channel affine map of Device.BatchNormApply with mean 0 and rstd 1.
+func (tp *Tape) addChannelBias(y *tensor.Tensor, b device.Buffer) {
+	s := y.Shape()
+	zero, one := tp.Temp(s[1]), tp.Temp(s[1])
+	if !zero.Valid() || !one.Valid() {
+		return
+	}
+	tp.dev.Fill(zero.Buffer(), 0)
+	tp.dev.Fill(one.Buffer(), 1)
+	tp.dev.BatchNormApply(y.Buffer(), s[0], s[1], product(s[2:]), zero.Buffer(), one.Buffer(), nil, b, y.Buffer())
+}
+
+var convTranspose2dOp = Op{Name: "ConvTranspose2d", Adjoint: convTranspose2dAdjoint, Tangent: convTranspose2dTangent}
+
+func convTranspose2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
+	x, w, b := n.In[0], n.In[1], n.In[2]
+	g, c := nodeTransposeGeometry(n), x.value.Dim(1)
+	if gb, beta := tp.GradDest(b); gb != nil {
+		// Σ over each image's pixels, then over the images.
+		perImage := tp.Temp(g.N, g.C)
+		if !perImage.Valid() {
+			return
+		}
+		tp.dev.SumCols(eps.Buffer(), g.N*g.C, g.H*g.W, 1, 0, perImage.Buffer())
+		tp.dev.SumRows(perImage.Buffer(), g.N, g.C, beta, gb.Buffer())
+	}
+	gw, betaW := tp.GradDest(w)
+	if gw == nil && !x.needsGrad {
+		return
+	}
+	e := tp.Temp(g.Pixels(), g.Patch())
+	if !e.Valid() {
+		return
+	}
+	tp.dev.Im2Col(eps.Buffer(), g, e.Buffer())
+	E := mat{e, g.Pixels(), g.Patch(), false, 1}
+	if gw != nil {
+		xp := tp.pixelMajor(&x.value)
+		if !xp.Valid() {
+			return
+		}
+		tp.gemm(mat{xp, g.Pixels(), c, true, 1}, E, betaW, gw) // X̃ᵀ E
+	}
+	if x.needsGrad {
+		dxp, d := tp.Temp(g.Pixels(), c), tp.Temp(x.Shape()...)
+		if !dxp.Valid() || !d.Valid() {
+			return
+		}
+		tp.gemm(E, transposedWeight(&w.value, g).flip(), 0, dxp) // E W̃ᵀ
+		tp.dev.Transpose(dxp.Buffer(), g.N, g.OutH()*g.OutW(), c, 1, d.Buffer())
+		tp.Accumulate(x, d)
+	}
+}
+
+func convTranspose2dTangent(tp *Tape, n *Node) *tensor.Tensor {
+	x, w, b := n.In[0], n.In[1], n.In[2]
+	g, c := nodeTransposeGeometry(n), x.value.Dim(1)
+	out := tp.Temp(n.Out.Shape()...)
+	cols := tp.Temp(g.Pixels(), g.Patch())
+	if !out.Valid() || !cols.Valid() {
+		return out
+	}
+	tp.dev.Fill(cols.Buffer(), 0)
+	if x.hasTangent {
+		xp := tp.pixelMajor(&x.tangent)
+		if !xp.Valid() {
+			return out
+		}
+		tp.gemm(mat{xp, g.Pixels(), c, false, 1}, transposedWeight(&w.value, g), 1, cols)
+	}
+	if w.hasTangent {
+		xp := tp.pixelMajor(&x.value)
+		if !xp.Valid() {
+			return out
+		}
+		tp.gemm(mat{xp, g.Pixels(), c, false, 1}, transposedWeight(&w.tangent, g), 1, cols)
+	}
+	tp.dev.Col2Im(cols.Buffer(), g, 0, out.Buffer())
+	if b != nil && b.hasTangent {
+		tp.addChannelBias(out, b.tangent.Buffer())
+	}
+	return out
+}
+
 // PoolOptions are max_pool2d's stride, zero padding and dilation, as
 // (height, width) pairs. A zero stride means the window's size and a zero
 // dilation 1, so the zero value is torch's default (non-overlapping

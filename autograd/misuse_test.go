@@ -41,6 +41,17 @@ func TestShapeMisusePanicsNamingOpAndShapes(t *testing.T) {
 		{"Slice", func() { tp.Slice(v(2, 3), 1, 2, 5) }, "autograd: Slice [2:5] along axis 1 of shape [2 3]"},
 		{"Split", func() { tp.Split(v(2, 3), -1, 1, 1) }, "autograd: Split of axis 1 (length 3) of shape [2 3] into sizes [1 1]"},
 		{"Reshape", func() { tp.Reshape(v(2, 3), 4, 2) }, "tensor: Reshape [2 3] (6 elements) to [4 2]"},
+		{"ConvTranspose2d channels", func() { tp.ConvTranspose2d(v(1, 2, 3, 3), v(3, 2, 3, 3), nil, autograd.ConvTransposeOptions{}) },
+			"autograd: ConvTranspose2d: input [1 2 3 3] and weight [3 2 3 3]: want x [N, C, H, W] and w [C, O, KH, KW]"},
+		{"ConvTranspose2d output padding", func() {
+			tp.ConvTranspose2d(v(1, 2, 3, 3), v(2, 2, 3, 3), nil, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, OutputPadding: [2]int{2, 0}})
+		}, "autograd: ConvTranspose2d: input [1 2 3 3], weight [2 2 3 3], {Stride:[2 2] Padding:[0 0] OutputPadding:[2 0] Dilation:[0 0]}: output padding [2 0] must be at least 0 and smaller than the stride"},
+		{"BatchNorm one value", func() {
+			tp.BatchNorm(v(1, 3), nil, nil, nil, nil, autograd.BatchNormOptions{Training: true, Eps: 1e-5})
+		},
+			"autograd: BatchNorm: input [1 3]: expected more than 1 value per channel when training"},
+		{"BatchNorm eval without statistics", func() { tp.BatchNorm(v(4, 3), nil, nil, nil, nil, autograd.BatchNormOptions{Eps: 1e-5}) },
+			"autograd: BatchNorm: evaluation needs running statistics"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { require.PanicsWithValue(t, c.msg, c.f) })

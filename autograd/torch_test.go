@@ -252,6 +252,34 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// ConvTranspose2d (torch's conv_transpose2d): plain, the doubling of a
+	// GAN's generator (stride 2, kernel 4, padding 1), and with output
+	// padding, dilation and no bias; shape carries stride, padding, output
+	// padding and dilation.
+	for i, cv := range []struct {
+		x, w []int
+		bias bool
+		opt  autograd.ConvTransposeOptions
+	}{
+		{[]int{2, 3, 4, 3}, []int{3, 2, 3, 3}, true, autograd.ConvTransposeOptions{}},
+		{[]int{2, 2, 3, 4}, []int{2, 3, 4, 4}, true, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}},
+		{[]int{1, 3, 3, 3}, []int{3, 2, 3, 2}, false, autograd.ConvTransposeOptions{Stride: [2]int{3, 2}, Padding: [2]int{1, 2}, OutputPadding: [2]int{2, 1}, Dilation: [2]int{2, 3}}},
+	} {
+		o := cv.opt
+		ins := []input{{"x", cv.x, uniform(numel(cv.x), -1, 1), true}, {"w", cv.w, uniform(numel(cv.w), -1, 1), true}}
+		if cv.bias {
+			ins = append(ins, input{"b", cv.w[1:2], uniform(cv.w[1], -1, 1), true})
+		}
+		one := func(v int) int { return max(v, 1) }
+		cases = append(cases, opCase{name: fmt.Sprintf("conv-transpose2d/%d", i), op: "conv-transpose2d",
+			shape: []int{one(o.Stride[0]), one(o.Stride[1]), o.Padding[0], o.Padding[1], o.OutputPadding[0], o.OutputPadding[1],
+				one(o.Dilation[0]), one(o.Dilation[1])},
+			inputs: ins,
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.ConvTranspose2d(in["x"], in["w"], in["b"], o)
+			}})
+	}
+
 	// MaxPool2d (torch's max_pool2d): windows of small integers, so ties
 	// decide which pixel gets the gradient, with NaN and −∞ among them;
 	// shape carries kernel, stride, padding and dilation.

@@ -34,27 +34,37 @@ func NewConv2d(dev device.Device, in, out int, kernel [2]int, opt autograd.ConvO
 // on the cpu device, for gradient checks), drawn as NewLinearDType draws.
 func NewConv2dDType(dev device.Device, dt device.DType, in, out int, kernel [2]int, opt autograd.ConvOptions, rng *rand.Rand) (*Conv2d, error) {
 	name := fmt.Sprintf("NewConv2d(%d, %d, kernel %v)", in, out, kernel)
-	if in <= 0 || out <= 0 || kernel[0] <= 0 || kernel[1] <= 0 {
-		return nil, fmt.Errorf("nn: %s: channels and kernel sizes must be positive", name)
-	}
 	for _, v := range []int{opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1]} {
 		if v < 0 {
 			return nil, fmt.Errorf("nn: %s: negative stride, padding or dilation in %+v", name, opt)
 		}
 	}
-	fanIn := in * kernel[0] * kernel[1]
-	if fanIn/in != kernel[0]*kernel[1] || out > math.MaxInt/fanIn {
-		return nil, fmt.Errorf("nn: %s: the weight has more than MaxInt elements", name)
+	w, b, err := newConvParams(dev, dt, name, in, out, kernel, in, []int{out, in, kernel[0], kernel[1]}, out, rng)
+	if err != nil {
+		return nil, err
+	}
+	return &Conv2d{In: in, Out: out, Kernel: kernel, Options: opt, Weight: w, Bias: b}, nil
+}
+
+// newConvParams checks a convolution layer's channels and kernel and
+// draws its weight of shape ws and its bias [bias] from U(±1/√fan_in),
+// fan_in = fanChannels·KH·KW, as torch's reset_parameters does.
+func newConvParams(dev device.Device, dt device.DType, name string, in, out int, kernel [2]int, fanChannels int, ws []int, bias int, rng *rand.Rand) (w, b *autograd.Var, err error) {
+	if in <= 0 || out <= 0 || kernel[0] <= 0 || kernel[1] <= 0 {
+		return nil, nil, fmt.Errorf("nn: %s: channels and kernel sizes must be positive", name)
+	}
+	fanIn := fanChannels * kernel[0] * kernel[1]
+	if fanIn/fanChannels != kernel[0]*kernel[1] || in*out/in != out || in*out > math.MaxInt/(kernel[0]*kernel[1]) {
+		return nil, nil, fmt.Errorf("nn: %s: the weight has more than MaxInt elements", name)
 	}
 	if dt != device.Float32 && dt != device.Float64 {
-		return nil, fmt.Errorf("nn: %s: dtype %v is not float32 or float64", name, dt)
+		return nil, nil, fmt.Errorf("nn: %s: dtype %v is not float32 or float64", name, dt)
 	}
-	ts, err := initParams(dev, dt, 1/math.Sqrt(float64(fanIn)), rng, []int{out, in, kernel[0], kernel[1]}, []int{out})
+	ts, err := initParams(dev, dt, 1/math.Sqrt(float64(fanIn)), rng, ws, []int{bias})
 	if err != nil {
-		return nil, fmt.Errorf("nn: %s: %w", name, err)
+		return nil, nil, fmt.Errorf("nn: %s: %w", name, err)
 	}
-	return &Conv2d{In: in, Out: out, Kernel: kernel, Options: opt,
-		Weight: autograd.NewParam("weight", ts[0]), Bias: autograd.NewParam("bias", ts[1])}, nil
+	return autograd.NewParam("weight", ts[0]), autograd.NewParam("bias", ts[1]), nil
 }
 
 // Forward returns the convolution of x [N, In, H, W] plus the bias.
@@ -63,37 +73,91 @@ func (c *Conv2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 }
 
 // Params is [Weight, Bias] (Bias may be nil and is then left out).
-func (c *Conv2d) Params() []*autograd.Var {
-	if c.Bias == nil {
-		return []*autograd.Var{c.Weight}
-	}
-	return []*autograd.Var{c.Weight, c.Bias}
-}
+func (c *Conv2d) Params() []*autograd.Var { return weightBias(c.Weight, c.Bias) }
 
 // NamedParams names the parameters "weight" and "bias", as torch does.
-func (c *Conv2d) NamedParams() []NamedParam {
-	ps := []NamedParam{{"weight", c.Weight}}
-	if c.Bias != nil {
-		ps = append(ps, NamedParam{"bias", c.Bias})
-	}
-	return ps
-}
+func (c *Conv2d) NamedParams() []NamedParam { return namedWeightBias(c.Weight, c.Bias) }
 
 // String prints the layer as torch prints it.
 func (c *Conv2d) String() string {
-	one := func(v int) int { return max(v, 1) }
 	o := c.Options
-	s := fmt.Sprintf("Conv2d(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", c.In, c.Out, c.Kernel[0], c.Kernel[1], one(o.Stride[0]), one(o.Stride[1]))
-	if o.Padding != [2]int{} {
-		s += fmt.Sprintf(", padding=(%d, %d)", o.Padding[0], o.Padding[1])
+	return convRepr("Conv2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, [2]int{}, c.Bias != nil)
+}
+
+// convRepr is torch's repr of a convolution layer: stride and kernel
+// always, padding, dilation and output padding where they are not the
+// default (a zero stride or dilation is 1), bias=False without a bias.
+func convRepr(kind string, in, out int, kernel, stride, padding, dilation, outputPadding [2]int, bias bool) string {
+	one := func(v int) int { return max(v, 1) }
+	s := fmt.Sprintf("%s(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", kind, in, out, kernel[0], kernel[1], one(stride[0]), one(stride[1]))
+	if padding != [2]int{} {
+		s += fmt.Sprintf(", padding=(%d, %d)", padding[0], padding[1])
 	}
-	if one(o.Dilation[0]) != 1 || one(o.Dilation[1]) != 1 {
-		s += fmt.Sprintf(", dilation=(%d, %d)", one(o.Dilation[0]), one(o.Dilation[1]))
+	if one(dilation[0]) != 1 || one(dilation[1]) != 1 {
+		s += fmt.Sprintf(", dilation=(%d, %d)", one(dilation[0]), one(dilation[1]))
 	}
-	if c.Bias == nil {
+	if outputPadding != [2]int{} {
+		s += fmt.Sprintf(", output_padding=(%d, %d)", outputPadding[0], outputPadding[1])
+	}
+	if !bias {
 		s += ", bias=False"
 	}
 	return s + ")"
+}
+
+// ConvTranspose2d is torch.nn.ConvTranspose2d with groups = 1: images x
+// [N, In, H, W] to y [N, Out, OH, OW] by weight [In, Out, KH, KW] (torch's
+// layout: the transpose of a Conv2d(Out, In) weight) and bias [Out], with
+// the stride, padding, output padding and dilation of Options (see
+// autograd.Tape.ConvTranspose2d). It upsamples, as in a decoder or a
+// GAN's generator: kernel 4, stride 2 and padding 1 double H and W.
+type ConvTranspose2d struct {
+	In, Out      int
+	Kernel       [2]int // KH, KW
+	Options      autograd.ConvTransposeOptions
+	Weight, Bias *autograd.Var
+}
+
+// NewConvTranspose2d allocates a float32 ConvTranspose2d layer on dev with
+// PyTorch's default initialisation, U(−1/√fan_in, 1/√fan_in) for the
+// weight and the bias with torch's fan_in = Out·KH·KW (the weight's second
+// dimension), drawn from rng (the weight in memory order, then the bias).
+func NewConvTranspose2d(dev device.Device, in, out int, kernel [2]int, opt autograd.ConvTransposeOptions, rng *rand.Rand) (*ConvTranspose2d, error) {
+	return NewConvTranspose2dDType(dev, device.Float32, in, out, kernel, opt, rng)
+}
+
+// NewConvTranspose2dDType is NewConvTranspose2d with parameters of dtype
+// dt (device.Float64 on the cpu device, for gradient checks).
+func NewConvTranspose2dDType(dev device.Device, dt device.DType, in, out int, kernel [2]int, opt autograd.ConvTransposeOptions, rng *rand.Rand) (*ConvTranspose2d, error) {
+	name := fmt.Sprintf("NewConvTranspose2d(%d, %d, kernel %v)", in, out, kernel)
+	for i := range 2 {
+		if opt.Stride[i] < 0 || opt.Padding[i] < 0 || opt.Dilation[i] < 0 || opt.OutputPadding[i] < 0 || opt.OutputPadding[i] >= max(opt.Stride[i], 1) {
+			return nil, fmt.Errorf("nn: %s: negative stride, padding or dilation, or output padding not below the stride, in %+v", name, opt)
+		}
+	}
+	w, b, err := newConvParams(dev, dt, name, in, out, kernel, out, []int{in, out, kernel[0], kernel[1]}, out, rng)
+	if err != nil {
+		return nil, err
+	}
+	return &ConvTranspose2d{In: in, Out: out, Kernel: kernel, Options: opt, Weight: w, Bias: b}, nil
+}
+
+// Forward returns the transposed convolution of x [N, In, H, W] plus the
+// bias.
+func (c *ConvTranspose2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return tp.ConvTranspose2d(x, c.Weight, c.Bias, c.Options)
+}
+
+// Params is [Weight, Bias] (Bias may be nil and is then left out).
+func (c *ConvTranspose2d) Params() []*autograd.Var { return weightBias(c.Weight, c.Bias) }
+
+// NamedParams names the parameters "weight" and "bias", as torch does.
+func (c *ConvTranspose2d) NamedParams() []NamedParam { return namedWeightBias(c.Weight, c.Bias) }
+
+// String prints the layer as torch prints it.
+func (c *ConvTranspose2d) String() string {
+	o := c.Options
+	return convRepr("ConvTranspose2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, o.OutputPadding, c.Bias != nil)
 }
 
 // Flatten is torch.nn.Flatten(): x [N, d₁, d₂, …] becomes [N, d₁·d₂·…], a

@@ -173,3 +173,76 @@ func TestCNNCheckpointTorch(t *testing.T) {
 	t.Log(strings.TrimSpace(string(out)))
 	require.NoError(t, err, "cnn_checkpoint.py: %s", out)
 }
+
+// TestConvTranspose2dLayer: torch's repr, the upsampling sizes, and
+// torch's parameter shapes and initial bound.
+func TestConvTranspose2dLayer(t *testing.T) {
+	dev := cpuDev(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	up := must2(nn.NewConvTranspose2d(dev, 8, 4, [2]int{4, 4}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, rng))
+	assert.Equal(t, "ConvTranspose2d(8, 4, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))", up.String())
+	assert.Equal(t, []int{8, 4, 4, 4}, up.Weight.Shape(), "torch's layout: [in, out, KH, KW]")
+	w, err := up.Weight.Value().Float32s()
+	require.NoError(t, err)
+	for _, v := range w {
+		require.LessOrEqual(t, math.Abs(float64(v)), 1/math.Sqrt(4*4*4), "U(±1/√(out·KH·KW))")
+	}
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	y := up.Forward(tp, tp.ConstantFloat32(make([]float32, 2*8*5*7), 2, 8, 5, 7))
+	assert.Equal(t, []int{2, 4, 10, 14}, y.Shape(), "kernel 4, stride 2, padding 1 doubles H and W")
+
+	odd := must2(nn.NewConvTranspose2d(dev, 2, 3, [2]int{3, 2}, autograd.ConvTransposeOptions{Stride: [2]int{3, 2}, OutputPadding: [2]int{2, 1}, Dilation: [2]int{2, 1}}, rng))
+	assert.Equal(t, "ConvTranspose2d(2, 3, kernel_size=(3, 2), stride=(3, 2), dilation=(2, 1), output_padding=(2, 1))", odd.String())
+	y = odd.Forward(tp, tp.ConstantFloat32(make([]float32, 2*4*4), 1, 2, 4, 4))
+	assert.Equal(t, []int{1, 3, (4-1)*3 + 2*2 + 2 + 1, (4-1)*2 + 1 + 1 + 1}, y.Shape())
+
+	_, err = nn.NewConvTranspose2d(dev, 2, 3, [2]int{3, 3}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, OutputPadding: [2]int{2, 0}}, rng)
+	assert.ErrorContains(t, err, "output padding not below the stride")
+}
+
+// TestDecoderTorch: a decoder of transposed convolutions (with output
+// padding, no bias in the last) and a BatchNorm2d, trained two steps,
+// loads into the same torch model with load_state_dict(strict=True), which
+// predicts in evaluation mode what adjoint predicts
+// (scripts/torch/decoder_check.py).
+func TestDecoderTorch(t *testing.T) {
+	script := torchtest.Script(t, "decoder_check.py")
+	dev := cpuDev(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	last := must2(nn.NewConvTranspose2d(dev, 3, 2, [2]int{3, 3}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, OutputPadding: [2]int{1, 1}}, rng))
+	last.Bias.Release()
+	last.Bias = nil
+	model := nn.NewSequential(
+		must2(nn.NewConvTranspose2d(dev, 4, 3, [2]int{4, 4}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, rng)),
+		must2(nn.NewBatchNorm2d(dev, 3)), nn.ReLU(), last)
+	defer nn.Release(model)
+	assert.Equal(t, "ConvTranspose2d(3, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1), bias=False)", last.String())
+	const k = 5
+	xs := make([]float32, k*4*3*3)
+	for i := range xs {
+		xs[i] = float32(2*rng.Float64() - 1)
+	}
+	opt, err := optim.NewSGD(model.Params(), optim.SGDConfig{LR: 0.05})
+	require.NoError(t, err)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	for range 2 {
+		y := model.Forward(tp, tp.ConstantFloat32(xs, k, 4, 3, 3))
+		require.Equal(t, []int{k, 2, 12, 12}, y.Shape())
+		require.NoError(t, tp.Backward(tp.Mean(tp.Mul(y, y))))
+		require.NoError(t, opt.Step())
+		opt.ZeroGrad()
+		tp.Reset()
+	}
+	nn.SetTraining(model, false)
+	ys := values(t, model.Forward(tp, tp.ConstantFloat32(xs, k, 4, 3, 3)))
+	path := filepath.Join(t.TempDir(), "decoder.safetensors")
+	require.NoError(t, nn.SaveWith(path, model, nil, map[string]safetensors.Tensor{
+		"test/x": safetensors.FromFloat32([]int{k, 4, 3, 3}, xs),
+		"test/y": safetensors.FromFloat32([]int{k, 2, 12, 12}, ys),
+	}))
+	out, err := exec.Command(torchtest.Python, script, path).CombinedOutput()
+	t.Log(strings.TrimSpace(string(out)))
+	require.NoError(t, err, "decoder_check.py: %s", out)
+}

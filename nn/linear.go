@@ -107,18 +107,24 @@ func (l *Linear) forward(tp *autograd.Tape, x *autograd.Var, act device.UnaryOp)
 }
 
 // Params is [Weight, Bias] (Bias may be nil and is then left out).
-func (l *Linear) Params() []*autograd.Var {
-	if l.Bias == nil {
-		return []*autograd.Var{l.Weight}
-	}
-	return []*autograd.Var{l.Weight, l.Bias}
-}
+func (l *Linear) Params() []*autograd.Var { return weightBias(l.Weight, l.Bias) }
 
 // NamedParams names the parameters "weight" and "bias".
-func (l *Linear) NamedParams() []NamedParam {
-	ps := []NamedParam{{"weight", l.Weight}}
-	if l.Bias != nil {
-		ps = append(ps, NamedParam{"bias", l.Bias})
+func (l *Linear) NamedParams() []NamedParam { return namedWeightBias(l.Weight, l.Bias) }
+
+// weightBias is [w, b], or [w] without a bias.
+func weightBias(w, b *autograd.Var) []*autograd.Var {
+	if b == nil {
+		return []*autograd.Var{w}
+	}
+	return []*autograd.Var{w, b}
+}
+
+// namedWeightBias names them "weight" and "bias", as torch does.
+func namedWeightBias(w, b *autograd.Var) []NamedParam {
+	ps := []NamedParam{{"weight", w}}
+	if b != nil {
+		ps = append(ps, NamedParam{"bias", b})
 	}
 	return ps
 }

@@ -20,7 +20,7 @@ import (
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
 // transpose, batched products, Dropout, whose mask each device draws,
-// Conv2d, MaxPool2d, AvgPool2d, Transpose, Embedding and BatchNorm in
+// Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, Transpose, Embedding and BatchNorm in
 // training and evaluation) with LayerNorm, softmax and a loss, on this
 // device and on the CPU from the same inputs, and compares the loss, the
 // output, every input's gradient and BatchNorm's running statistics.
@@ -35,7 +35,7 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 	shapes := map[string][]int{"x": {4, 3, 5}, "bias": {5}, "mask": {4, 1, 5}, "rowScale": {4, 3, 1}, "w": {6, 5}, "v": {5, 4}, "g": {4},
 		"img": {2, 3, 6, 5}, "k": {4, 3, 3, 2}, "kb": {4}, "emb": {6, 4},
 		"q": {2, 3, 4}, "kk": {2, 5, 4}, "vv": {2, 5, 2},
-		"bnx": {3, 2, 4}, "bng": {2}, "bnb": {2}, "bnw": {3, 2, 4}}
+		"bnx": {3, 2, 4}, "bng": {2}, "bnb": {2}, "bnw": {3, 2, 4}, "ctw": {3, 2, 3, 3}, "ctb": {2}}
 	inputs := map[string][]float64{}
 	// Sorted, so that every run draws the same values for the same name.
 	for _, name := range slices.Sorted(maps.Keys(shapes)) {
@@ -96,6 +96,10 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		c = tp.MaxPool2d(c, [2]int{2, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 0}})
 		c = tp.Transpose(tp.AvgPool2d(c, [2]int{2, 2}, autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}))
 		l = tp.Add(l, tp.Mean(tp.Mul(c, c)))
+		// A transposed convolution (its adjoint runs Im2Col, its forward
+		// Col2Im) with output padding and a bias.
+		ct := tp.ConvTranspose2d(in["img"], in["ctw"], in["ctb"], autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 0}, OutputPadding: [2]int{1, 0}})
+		l = tp.Add(l, tp.Mean(tp.Mul(ct, ct)))
 		// Rows of a table, one of them twice.
 		e := tp.Embedding(in["emb"], tp.ConstantFloat64([]float64{5, 0, 2, 5}, 2, 2))
 		l = tp.Add(l, tp.Mean(tp.Mul(e, e)))

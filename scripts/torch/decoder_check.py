@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""A transposed-convolution decoder from adjoint, run by PyTorch.
+
+Reads the checkpoint that nn/conv_test.go's TestDecoderTorch writes for
+
+    Sequential(ConvTranspose2d(4, 3, 4, stride=2, padding=1), BatchNorm2d(3), ReLU(),
+               ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, bias=False))
+
+(after two training steps, so that the running statistics have moved),
+loads it with load_state_dict(strict=True), and checks that torch's
+evaluation-mode outputs on test/x [N, 4, 3, 3] equal adjoint's test/y
+[N, 2, 12, 12]: the weight layout [in, out, KH, KW], the output size with
+output padding, and the bias per channel must all agree.
+
+usage: decoder_check.py ADJOINT.safetensors
+"""
+
+import sys
+
+import torch
+
+from checkpoint_roundtrip import read_safetensors
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    tensors, _ = read_safetensors(sys.argv[1])
+    model = torch.nn.Sequential(
+        torch.nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1), torch.nn.BatchNorm2d(3), torch.nn.ReLU(),
+        torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, bias=False))
+    state = {k: v for k, v in tensors.items() if "/" not in k}
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    with torch.no_grad():
+        y = model(tensors["test/x"])
+    want = tensors["test/y"]
+    if y.shape != want.shape:
+        sys.exit(f"torch's output has shape {tuple(y.shape)}, adjoint's {tuple(want.shape)}")
+    diff = float((y - want).abs().max())
+    print(f"adjoint -> torch: strict load of {sorted(state)}, output {tuple(y.shape)}, max |torch - adjoint| = {diff:.3g}")
+    if diff > 1e-5:
+        sys.exit(f"torch outputs differ from adjoint's by {diff}")
+
+
+if __name__ == "__main__":
+    main()
