@@ -181,6 +181,10 @@ func opTable() []gradcheck.Case {
 				bn := tp.BatchNorm(in[0], in[1], in[2], nil, nil, autograd.BatchNormOptions{Training: true, Eps: 1e-5})
 				return tp.Mul(bn, in[1])
 			}},
+		{Name: "GroupNorm", Shapes: [][]int{{2, 4, 3}, {4}, {4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.GroupNorm(in[0], 2, in[1], in[2], 1e-5) }},
+		{Name: "GroupNorm/instance-beta-only", Shapes: [][]int{{3, 2, 2, 2}, {2}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.GroupNorm(in[0], 2, nil, in[1], 0.1) }},
 		{Name: "BatchNorm/eval", Shapes: [][]int{{2, 3, 4}, {3}, {3}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				rm, rv := tp.ConstantFloat64([]float64{0.5, -1, 0}, 3), tp.ConstantFloat64([]float64{0.25, 2, 1}, 3)

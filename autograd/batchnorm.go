@@ -83,21 +83,15 @@ func (tp *Tape) BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.T
 	if opt.Training && n*inner < 2 {
 		panic(fmt.Sprintf("autograd: BatchNorm: input %v: expected more than 1 value per channel when training", shape))
 	}
-	node, out := tp.Record(&batchNormOp, shape, x, gamma, beta)
-	if tp.Failed() {
-		return out
-	}
-	mean, rstd := tp.Temp(c), tp.Temp(c)
-	if tp.Failed() {
-		return out
-	}
-	dev := tp.dev
-	if opt.Training {
-		dev.BatchNormStats(x.value.Buffer(), n, c, inner, opt.Eps, mean.Buffer(), rstd.Buffer())
-		if runningMean != nil {
-			tp.updateRunning(runningMean, runningVar, mean, rstd, n*inner, opt)
+	return tp.normalizeChannels(x, n, c, inner, gamma, beta, opt.Training, func(mean, rstd *tensor.Tensor) {
+		dev := tp.dev
+		if opt.Training {
+			dev.BatchNormStats(x.value.Buffer(), n, c, inner, opt.Eps, mean.Buffer(), rstd.Buffer())
+			if runningMean != nil {
+				tp.updateRunning(runningMean, runningVar, mean, rstd, n*inner, opt)
+			}
+			return
 		}
-	} else {
 		// The running statistics, copied: a later training step on this
 		// tape updates them in place before Backward reads these.
 		dev.Scale(1, runningMean.Buffer(), mean.Buffer())
@@ -105,17 +99,36 @@ func (tp *Tape) BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.T
 		dev.Binary(device.Add, runningVar.Buffer(), rstd.Buffer(), rstd.Buffer())
 		dev.Unary(device.Sqrt, rstd.Buffer(), rstd.Buffer())
 		ones := tp.Temp(c)
-		if tp.Failed() {
-			return out
+		if ones.Valid() {
+			dev.Fill(ones.Buffer(), 1)
+			dev.Binary(device.Div, ones.Buffer(), rstd.Buffer(), rstd.Buffer())
 		}
-		dev.Fill(ones.Buffer(), 1)
-		dev.Binary(device.Div, ones.Buffer(), rstd.Buffer(), rstd.Buffer())
+	})
+}
+
+// normalizeChannels records y = (x − μ_c) r_c γ_c + β_c for x viewed as
+// [n, c, inner] (y has x's shape), the per-channel μ and r written by
+// stats into two c-long temporaries; batchStats says whether they are the
+// batch's own (the adjoint then differentiates through them) or
+// constants. BatchNorm, GroupNorm and the per-channel affine map are this
+// one node.
+func (tp *Tape) normalizeChannels(x *Var, n, c, inner int, gamma, beta *Var, batchStats bool, stats func(mean, rstd *tensor.Tensor)) *Var {
+	node, out := tp.Record(&batchNormOp, x.Shape(), x, gamma, beta)
+	if tp.Failed() {
+		return out
 	}
-	dev.BatchNormApply(x.value.Buffer(), n, c, inner, mean.Buffer(), rstd.Buffer(), bufferOf(gamma), bufferOf(beta), out.value.Buffer())
+	mean, rstd := tp.Temp(c), tp.Temp(c)
+	if tp.Failed() {
+		return out
+	}
+	if stats(mean, rstd); tp.Failed() {
+		return out
+	}
+	tp.dev.BatchNormApply(x.value.Buffer(), n, c, inner, mean.Buffer(), rstd.Buffer(), bufferOf(gamma), bufferOf(beta), out.value.Buffer())
 	node.Save(0, mean)
 	node.Save(1, rstd)
 	node.Int = [4]int{n, c, inner, 0}
-	if opt.Training {
+	if batchStats {
 		node.Int[3] = 1
 	}
 	return tp.Done(node)
@@ -207,4 +220,51 @@ func (tp *Tape) updateRunning(runningMean, runningVar, mean, rstd *tensor.Tensor
 	dev.Axpy(-opt.Eps, ones.Buffer(), variance.Buffer())
 	dev.Scale(1-mom, runningVar.Buffer(), runningVar.Buffer())
 	dev.Axpy(mom*float64(m)/float64(m-1), variance.Buffer(), runningVar.Buffer())
+}
+
+// GroupNorm normalises each sample of x [N, C, …] over groups of C/G
+// channels and applies the per-channel affine map with γ and β ([C] each,
+// nil for 1 and 0), as torch's F.group_norm(x, G, γ, β, eps). With S the
+// (C/G)·H·W values of sample n's group g:
+//
+//	forward:  x̂ = (x − μ_{n,g}) r_{n,g},  r = 1/√(σ² + ϵ) over S,  y = γ_c x̂ + β_c
+//	adjoint:  g = ε γ_c;  δ = r (g − mean_S(g) − x̂ mean_S(g ⊙ x̂));
+//	          g_γ = Σ_{n,…} ε ⊙ x̂,  g_β = Σ_{n,…} ε
+//
+// G = C is torch's InstanceNorm (with γ and β: affine=True), G = 1 a
+// LayerNorm over (C, H, W) with per-channel γ and β. It is two nodes on
+// BatchNorm's kernels: the normalisation of x viewed as [1, N·G, S], one
+// "channel" per (sample, group), and the per-channel affine map (those
+// kernels with the constants μ = 0 and r = 1). A group of one value
+// normalises to 0, as in torch.
+func (tp *Tape) GroupNorm(x *Var, groups int, gamma, beta *Var, eps float64) *Var {
+	if tp.skip(&batchNormOp, x, gamma, beta) {
+		return tp.failedVar()
+	}
+	shape := x.Shape()
+	if len(shape) < 2 || groups < 1 || shape[1]%groups != 0 {
+		panic(fmt.Sprintf("autograd: GroupNorm: input %v in %d groups: want [N, C, …] with C a multiple of the groups", shape, groups))
+	}
+	n, c := shape[0], shape[1]
+	for _, p := range []*Var{gamma, beta} {
+		if p != nil && (p.value.Dims() != 1 || p.value.Len() != c) {
+			panic(fmt.Sprintf("autograd: GroupNorm: input %v and parameter %v: want [%d]", shape, p.Shape(), c))
+		}
+	}
+	if !(eps > 0) {
+		panic(fmt.Sprintf("autograd: GroupNorm: eps %v: want > 0", eps))
+	}
+	per := c / groups * product(shape[2:])
+	xv := tp.Reshape(x, 1, n*groups, per)
+	y := tp.normalizeChannels(xv, 1, n*groups, per, nil, nil, true, func(mean, rstd *tensor.Tensor) {
+		tp.dev.BatchNormStats(xv.value.Buffer(), 1, n*groups, per, eps, mean.Buffer(), rstd.Buffer())
+	})
+	y = tp.Reshape(y, shape...)
+	if gamma == nil && beta == nil {
+		return y
+	}
+	return tp.normalizeChannels(y, n, c, product(shape[2:]), gamma, beta, false, func(mean, rstd *tensor.Tensor) {
+		tp.dev.Fill(mean.Buffer(), 0)
+		tp.dev.Fill(rstd.Buffer(), 1)
+	})
 }

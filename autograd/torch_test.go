@@ -415,6 +415,36 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// GroupNorm (torch's F.group_norm): groups of channels with a constant
+	// group, as many groups as channels (InstanceNorm) without γ and β,
+	// no trailing dimensions, and groups of one value (normalised to 0).
+	gnConst := uniform(72, -2, 2)
+	for i := 12; i < 24; i++ {
+		gnConst[i] = 0.4 // sample 0's second group
+	}
+	for _, gn := range []struct {
+		name   string
+		x      []int
+		groups int
+		data   []float64
+		affine bool
+	}{
+		{"groups", []int{2, 6, 3, 2}, 3, gnConst, true},
+		{"instance", []int{2, 4, 5}, 4, uniform(40, -1, 3), false},
+		{"2d", []int{3, 4}, 2, uniform(12, -2, 2), true},
+		{"singletons", []int{2, 3}, 3, uniform(6, -2, 2), true},
+	} {
+		c := gn.x[1]
+		ins := []input{{"x", gn.x, gn.data, true}}
+		if gn.affine {
+			ins = append(ins, input{"gamma", []int{c}, uniform(c, 0.5, 1.5), true}, input{"beta", []int{c}, uniform(c, -0.5, 0.5), true})
+		}
+		cases = append(cases, opCase{name: "group-norm/" + gn.name, op: "group-norm", param: 1e-5, shape: []int{gn.groups}, inputs: ins,
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.GroupNorm(in["x"], gn.groups, in["gamma"], in["beta"], 1e-5)
+			}})
+	}
+
 	// Linear with each activation: act(x Wᵀ + b).
 	for _, act := range []device.UnaryOp{device.Identity, device.ReLU, device.Sigmoid, device.Tanh} {
 		cases = append(cases, opCase{name: "linear/" + act.String(), op: "linear/" + act.String(),

@@ -155,7 +155,7 @@ func (b *BatchNorm) NamedParams() []NamedParam {
 	if b.Weight == nil {
 		return nil
 	}
-	return []NamedParam{{"weight", b.Weight}, {"bias", b.Bias}}
+	return namedWeightBias(b.Weight, b.Bias)
 }
 
 // NamedBuffers names the running statistics as PyTorch does:
@@ -184,4 +184,67 @@ func pyBool(v bool) string {
 		return "True"
 	}
 	return "False"
+}
+
+// GroupNorm is torch.nn.GroupNorm(G, C): each sample's channels, in G
+// groups of C/G, are normalised over their group's values (every pixel of
+// its channels), then scaled by Weight (γ, initialised to 1) and shifted
+// by Bias (β, initialised to 0) per channel; see Tape.GroupNorm. It keeps
+// no statistics, so training and evaluation agree and any batch size
+// works. GroupNorm(C, C) is torch's InstanceNorm2d with affine=True (and
+// without γ and β its default), GroupNorm(1, C) a LayerNorm over (C, H, W)
+// with per-channel γ and β.
+type GroupNorm struct {
+	NumGroups, NumChannels int
+	Eps                    float64
+	Weight, Bias           *autograd.Var // both nil without the affine map
+}
+
+// NewGroupNorm returns torch.nn.GroupNorm(groups, channels) on dev:
+// float32, eps 1e-5, with the affine map.
+func NewGroupNorm(dev device.Device, groups, channels int) (*GroupNorm, error) {
+	return NewGroupNormDType(dev, device.Float32, groups, channels, true)
+}
+
+// NewGroupNormDType returns a GroupNorm whose γ and β have dtype dt
+// (device.Float32, or device.Float64 on the cpu device); affine is torch's
+// argument of that name.
+func NewGroupNormDType(dev device.Device, dt device.DType, groups, channels int, affine bool) (*GroupNorm, error) {
+	if groups <= 0 || channels <= 0 || channels%groups != 0 {
+		return nil, fmt.Errorf("nn: NewGroupNorm(%d, %d): want channels a positive multiple of the groups", groups, channels)
+	}
+	g := &GroupNorm{NumGroups: groups, NumChannels: channels, Eps: 1e-5}
+	if affine {
+		ln, err := NewLayerNormDType(dev, dt, channels, 1e-5, true) // γ = 1, β = 0 of the right dtype
+		if err != nil {
+			return nil, fmt.Errorf("nn: NewGroupNorm(%d, %d): %w", groups, channels, err)
+		}
+		g.Weight, g.Bias = ln.Weight, ln.Bias
+	}
+	return g, nil
+}
+
+// Forward normalises x [N, C, …].
+func (g *GroupNorm) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return tp.GroupNorm(x, g.NumGroups, g.Weight, g.Bias, g.Eps)
+}
+
+// Params is [Weight, Bias], or nothing without the affine map.
+func (g *GroupNorm) Params() []*autograd.Var {
+	if g.Weight == nil {
+		return nil
+	}
+	return []*autograd.Var{g.Weight, g.Bias}
+}
+
+// NamedParams names them "weight" and "bias", as PyTorch does.
+func (g *GroupNorm) NamedParams() []NamedParam {
+	if g.Weight == nil {
+		return nil
+	}
+	return namedWeightBias(g.Weight, g.Bias)
+}
+
+func (g *GroupNorm) String() string {
+	return fmt.Sprintf("GroupNorm(%d, %d, eps=%g, affine=%s)", g.NumGroups, g.NumChannels, g.Eps, pyBool(g.Weight != nil))
 }

@@ -233,3 +233,29 @@ func TestBatchNormTorch(t *testing.T) {
 	t.Log(strings.TrimSpace(string(out)))
 	require.NoError(t, err, "batchnorm_check.py: %s", out)
 }
+
+// TestGroupNorm: as many groups as channels is an instance norm (each
+// sample's channel has mean 0 and variance 1 over its pixels), the same in
+// training and evaluation, and the channel count must split into groups.
+func TestGroupNorm(t *testing.T) {
+	dev := cpuDev(t)
+	_, err := nn.NewGroupNorm(dev, 3, 4)
+	assert.ErrorContains(t, err, "want channels a positive multiple of the groups")
+	g, err := nn.NewGroupNormDType(dev, device.Float64, 2, 2, false)
+	require.NoError(t, err)
+	assert.Nil(t, g.Params())
+	assert.Equal(t, "GroupNorm(2, 2, eps=1e-05, affine=False)", g.String())
+	x := []float64{1, 2, 3, 5, -1, -1, 0, 2, 10, 20, 30, 40, 7, 7, 7, 9} // [2 2 4]
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	y := values64(t, g.Forward(tp, tp.ConstantFloat64(x, 2, 2, 4)))
+	for row := range 4 {
+		var mean, sq float64
+		for _, v := range y[row*4 : row*4+4] {
+			mean += v / 4
+			sq += v * v / 4
+		}
+		assert.InDelta(t, 0, mean, 1e-12, "sample %d channel %d", row/2, row%2)
+		assert.InDelta(t, 1, sq, 1e-4, "variance (ϵ = 1e-5 keeps it just below 1)")
+	}
+}

@@ -202,7 +202,8 @@ func TestConvTranspose2dLayer(t *testing.T) {
 }
 
 // TestDecoderTorch: a decoder of transposed convolutions (with output
-// padding, no bias in the last) and a BatchNorm2d, trained two steps,
+// padding, no bias in the last), a GroupNorm and a BatchNorm2d, trained
+// two steps,
 // loads into the same torch model with load_state_dict(strict=True), which
 // predicts in evaluation mode what adjoint predicts
 // (scripts/torch/decoder_check.py).
@@ -213,8 +214,12 @@ func TestDecoderTorch(t *testing.T) {
 	last := must2(nn.NewConvTranspose2d(dev, 3, 2, [2]int{3, 3}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, OutputPadding: [2]int{1, 1}}, rng))
 	last.Bias.Release()
 	last.Bias = nil
+	gn := must2(nn.NewGroupNorm(dev, 2, 4))
+	assert.Equal(t, "GroupNorm(2, 4, eps=1e-05, affine=True)", gn.String())
 	model := nn.NewSequential(
-		must2(nn.NewConvTranspose2d(dev, 4, 3, [2]int{4, 4}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, rng)),
+		must2(nn.NewConvTranspose2d(dev, 4, 4, [2]int{4, 4}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, rng)),
+		gn, nn.ReLU(),
+		must2(nn.NewConvTranspose2d(dev, 4, 3, [2]int{3, 3}, autograd.ConvTransposeOptions{Padding: [2]int{1, 1}}, rng)),
 		must2(nn.NewBatchNorm2d(dev, 3)), nn.ReLU(), last)
 	defer nn.Release(model)
 	assert.Equal(t, "ConvTranspose2d(3, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1), bias=False)", last.String())

@@ -2,7 +2,7 @@
 // Conv2d and ConvTranspose2d (PyTorch's layouts and initialisation),
 // MaxPool2d, AvgPool2d,
 // Embedding, MultiheadAttention, TransformerEncoderLayer, LayerNorm,
-// BatchNorm1d and BatchNorm2d, Dropout, Flatten, activations as layers,
+// BatchNorm1d and BatchNorm2d, GroupNorm, Dropout, Flatten, activations as layers,
 // Sequential, a Residual block
 // (x + body(x), a DAG), and MLP, plus checkpoints in the safetensors
 // format with PyTorch's state_dict names.

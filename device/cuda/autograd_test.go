@@ -20,7 +20,7 @@ import (
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
 // transpose, batched products, Dropout, whose mask each device draws,
-// Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, Transpose, Embedding and BatchNorm in
+// Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, Transpose, Embedding, GroupNorm and BatchNorm in
 // training and evaluation) with LayerNorm, softmax and a loss, on this
 // device and on the CPU from the same inputs, and compares the loss, the
 // output, every input's gradient and BatchNorm's running statistics.
@@ -121,6 +121,8 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 			defer r.Release()
 			running[i] = r
 		}
+		gn := tp.GroupNorm(in["bnx"], 2, in["bng"], in["bnb"], 1e-5)
+		l = tp.Add(l, tp.Mean(tp.Mul(tp.Tanh(gn), in["bnw"])))
 		for _, training := range []bool{true, false} {
 			bn := tp.BatchNorm(in["bnx"], in["bng"], in["bnb"], running[0], running[1], autograd.BatchNormOptions{Training: training, Momentum: 0.3, Eps: 1e-5})
 			l = tp.Add(l, tp.Mean(tp.Mul(tp.Tanh(bn), in["bnw"])))

@@ -147,6 +147,8 @@ def forward(case, x):
     if op == "batch-norm/eval":
         return F.batch_norm(x["x"], x["running_mean"], x["running_var"], x.get("gamma"), x.get("beta"),
                             training=False, eps=param)
+    if op == "group-norm":
+        return F.group_norm(x["x"], case["shape"][0], x.get("gamma"), x.get("beta"), eps=param)
     if op.startswith("linear/"):
         act = op.split("/", 1)[1]
         return UNARY[act](F.linear(x["x"], x["w"], x["b"]))
