@@ -182,16 +182,49 @@ extern "C" __global__ void dropout_mask(i64 n, float *mask, i64 threshold, doubl
 // transpose: y[b, j, i, q] = x[b, i, j, q] for batch row-major rows x cols
 // matrices of blocks of inner elements (device.Device.Transpose); one
 // thread per element of y, so the writes are coalesced and the reads
-// strided (a shared-memory tile would coalesce both; the convolutions'
-// transposes are small next to their products).
+// strided, each block of inner elements contiguous. The host sends inner
+// = 1 (convolutions, matrix transposes) to transpose_tiled. The index
+// arithmetic is 32-bit where the tensor allows: a 64-bit division is a
+// long software sequence.
+template <typename I>
+__device__ __forceinline__ void transposeBlocks(I batch, I rows, I cols, I inner, const float *__restrict__ x,
+                                                float *__restrict__ y) {
+	const I mat = rows * cols * inner, n = batch * mat;
+	for (I e = (I)blockIdx.x * blockDim.x + threadIdx.x; e < n; e += (I)gridDim.x * blockDim.x) {
+		const I b = e / mat, r = e - b * mat; // r = (j*rows + i)*inner + q in y
+		const I ji = r / inner, q = r - ji * inner;
+		const I j = ji / rows, i = ji - j * rows;
+		y[e] = x[b * mat + (i * cols + j) * inner + q];
+	}
+}
+
 extern "C" __global__ void transpose(i64 batch, i64 rows, i64 cols, i64 inner, const float *__restrict__ x,
                                      float *__restrict__ y) {
-	const i64 mat = rows * cols * inner;
-	FOR_N(e, batch * mat) {
-		const i64 b = e / mat, r = e - b * mat; // r = (j*rows + i)*inner + q in y
-		const i64 q = r % inner, ji = r / inner;
-		const i64 j = ji / rows, i = ji - j * rows;
-		y[e] = x[b * mat + (i * cols + j) * inner + q];
+	if (batch * rows * cols * inner <= 0x7fffffff)
+		transposeBlocks<unsigned>(batch, rows, cols, inner, x, y);
+	else
+		transposeBlocks<i64>(batch, rows, cols, inner, x, y);
+}
+
+// transpose_tiled: y[b, j, i] = x[b, i, j] through 32 x 32 tiles in shared
+// memory (a column of padding keeps the transposed reads free of bank
+// conflicts), so that both the reads of x and the writes of y are
+// coalesced. Blocks of (32, 8) threads loop over the batch's tiles.
+extern "C" __global__ void transpose_tiled(i64 batch, i64 rows, i64 cols, const float *__restrict__ x,
+                                           float *__restrict__ y) {
+	__shared__ float tile[32][33];
+	const i64 rowTiles = (rows + 31) / 32, colTiles = (cols + 31) / 32, perMat = rowTiles * colTiles;
+	for (i64 t = blockIdx.x; t < batch * perMat; t += gridDim.x) {
+		const i64 b = t / perMat, rt = (t - b * perMat) / colTiles, ct = t - b * perMat - rt * colTiles;
+		const i64 r0 = rt * 32, c0 = ct * 32;
+		const float *xb = x + b * rows * cols;
+		float *yb = y + b * rows * cols;
+		for (int k = threadIdx.y; k < 32; k += 8)
+			if (r0 + k < rows && c0 + threadIdx.x < cols) tile[k][threadIdx.x] = xb[(r0 + k) * cols + c0 + threadIdx.x];
+		__syncthreads();
+		for (int k = threadIdx.y; k < 32; k += 8)
+			if (c0 + k < cols && r0 + threadIdx.x < rows) yb[(c0 + k) * rows + r0 + threadIdx.x] = tile[threadIdx.x][k];
+		__syncthreads(); // the next tile overwrites this one
 	}
 }
 

@@ -271,6 +271,13 @@ func (d *Device) Transpose(x device.Buffer, batch, rows, cols, inner int, y devi
 	if n == 0 {
 		return
 	}
+	if inner == 1 {
+		// 32×32 tiles through shared memory: coalesced reads and writes.
+		tiles := batch * ceilDiv(rows, 32) * ceilDiv(cols, 32)
+		d.launch(kTransposeTiled, min(tiles, blocksPerSM*max(d.sms, 1)), 1, 32, 8, intArg(batch), intArg(rows), intArg(cols),
+			ptrArg(X), ptrArg(Y))
+		return
+	}
 	d.launch1(kTranspose, n, intArg(batch), intArg(rows), intArg(cols), intArg(inner), ptrArg(X), ptrArg(Y))
 }
 

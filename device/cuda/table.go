@@ -26,6 +26,7 @@ const (
 	kBiasAct
 	kDropoutMask
 	kTranspose
+	kTransposeTiled
 	kIm2Col
 	kCol2Im
 	kMaxPool
@@ -78,6 +79,7 @@ var kernelTable = func() [numKernels]kernelRef {
 		kBinary:                {kernels.Elementwise, "binary"},
 		kBiasAct:               {kernels.Elementwise, "bias_act"},
 		kDropoutMask:           {kernels.Elementwise, "dropout_mask"},
+		kTransposeTiled:        {kernels.Elementwise, "transpose_tiled"},
 		kTranspose:             {kernels.Elementwise, "transpose"},
 		kIm2Col:                {kernels.Elementwise, "im2col"},
 		kCol2Im:                {kernels.Elementwise, "col2im"},

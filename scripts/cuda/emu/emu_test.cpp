@@ -12,6 +12,7 @@
 #include "../../../kernels/reduce.cu"
 #include "../../../kernels/softmax.cu"
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -581,6 +582,20 @@ static void testElementwise() {
 	std::vector<float> f(1000);
 	emu::launch(dim3{2}, dim3{THREADS}, [&] { fill(1000, f.data(), 2.5); });
 	CHECK(std::all_of(f.begin(), f.end(), [](float v) { return v == 2.5f; }), "fill");
+
+	// transpose_tiled: partial tiles, a batch, and fewer blocks than tiles
+	// (each block reuses its shared tile).
+	for (auto sh : {std::array<int, 3>{3, 37, 45}, std::array<int, 3>{1, 32, 1}, std::array<int, 3>{2, 5, 70}}) {
+		int batch = sh[0], rows = sh[1], cols = sh[2], total = batch * rows * cols;
+		auto x = rnd(total);
+		std::vector<float> y(total, NAN);
+		emu::launch(dim3{2}, dim3{32, 8}, [&] { transpose_tiled(batch, rows, cols, x.data(), y.data()); });
+		bool same = true;
+		for (int b = 0; b < batch; b++)
+			for (int i = 0; i < rows; i++)
+				for (int j = 0; j < cols; j++) same = same && y[(b * cols + j) * rows + i] == x[(b * rows + i) * cols + j];
+		CHECK(same, "transpose_tiled %d x %d x %d", batch, rows, cols);
+	}
 }
 
 static void testOptim() {
