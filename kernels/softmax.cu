@@ -293,3 +293,122 @@ extern "C" __global__ void batchnorm_adjoint(i64 n, i64 c, i64 inner, const floa
 		batchNormAdjointChannels<i64>(n, c, inner, x, eps, gamma, mean, rstd, batchStats != 0, delta, gGamma, gBeta,
 		                              beta);
 }
+
+// The split forms of batchnorm_stats and batchnorm_adjoint, for few
+// channels of many values (a block per channel would leave most SMs idle
+// and each block waiting on its loads): gridDim.x blocks share each
+// channel, their partial results go to a temporary in double, and a
+// second kernel combines them per channel in a fixed order, so results do
+// not depend on timing. Block (p, ch) takes the channel's values j = p*THREADS
+// + tid, stepping gridDim.x*THREADS; channels loop over gridDim.y.
+
+// batchnorm_stats_partial: per (channel, block) the count, mean and sum of
+// squared deviations from that mean of the block's values (two passes over
+// them), into partial[(ch*parts + p)*3 + {0, 1, 2}].
+extern "C" __global__ void batchnorm_stats_partial(i64 n, i64 c, i64 inner, const float *x, double *partial) {
+	__shared__ double sd[32];
+	const i64 m = n * inner, parts = gridDim.x, step = parts * blockDim.x;
+	for (i64 ch = blockIdx.y; ch < c; ch += gridDim.y) {
+		double s = 0.0, cnt = 0.0;
+		for (i64 j = (i64)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += step) {
+			s += x[bnAt<i64>(j, inner, c, ch)];
+			cnt += 1.0;
+		}
+		cnt = blockSum(cnt, sd);
+		s = blockSum(s, sd);
+		const double mu = cnt > 0.0 ? s / cnt : 0.0;
+		double v = 0.0;
+		for (i64 j = (i64)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += step) {
+			const double d = (double)x[bnAt<i64>(j, inner, c, ch)] - mu;
+			v += d * d;
+		}
+		v = blockSum(v, sd);
+		if (threadIdx.x == 0) {
+			double *o = partial + (ch * parts + blockIdx.x) * 3;
+			o[0] = cnt;
+			o[1] = mu;
+			o[2] = v;
+		}
+	}
+}
+
+// batchnorm_stats_final: one thread per channel merges its parts in order
+// (Chan et al.'s pairwise update: the deviations of each part's mean from
+// the running mean add n_a n_b (mean_b - mean_a)^2 / (n_a + n_b)), then
+// writes mean and rstd = 1/sqrt(var + epsilon).
+extern "C" __global__ void batchnorm_stats_final(i64 c, i64 parts, const double *partial, double epsilon, float *mean,
+                                                 float *rstd) {
+	FOR_N(ch, c) {
+		double cnt = 0.0, mu = 0.0, m2 = 0.0;
+		for (i64 p = 0; p < parts; p++) {
+			const double *o = partial + (ch * parts + p) * 3;
+			const double nb = o[0];
+			if (nb == 0.0) continue;
+			const double d = o[1] - mu, tot = cnt + nb;
+			mu += d * nb / tot;
+			m2 += o[2] + d * d * cnt * nb / tot;
+			cnt = tot;
+		}
+		mean[ch] = (float)mu;
+		rstd[ch] = (float)(1.0 / sqrt(m2 / cnt + epsilon));
+	}
+}
+
+// batchnorm_adjoint_partial: per (channel, block) the sums of eps and of
+// eps xhat over the block's values, into partial[(ch*parts + p)*2 + {0, 1}].
+extern "C" __global__ void batchnorm_adjoint_partial(i64 n, i64 c, i64 inner, const float *x, const float *eps,
+                                                     const float *mean, const float *rstd, double *partial) {
+	__shared__ double sd[32];
+	const i64 m = n * inner, parts = gridDim.x, step = parts * blockDim.x;
+	for (i64 ch = blockIdx.y; ch < c; ch += gridDim.y) {
+		const double mu = mean[ch], rs = rstd[ch];
+		double se = 0.0, sex = 0.0;
+		for (i64 j = (i64)blockIdx.x * blockDim.x + threadIdx.x; j < m; j += step) {
+			const i64 k = bnAt<i64>(j, inner, c, ch);
+			const double e = eps[k];
+			se += e;
+			sex += e * ((double)x[k] - mu) * rs;
+		}
+		se = blockSum(se, sd);
+		sex = blockSum(sex, sd);
+		if (threadIdx.x == 0) {
+			partial[(ch * parts + blockIdx.x) * 2] = se;
+			partial[(ch * parts + blockIdx.x) * 2 + 1] = sex;
+		}
+	}
+}
+
+// batchnorm_adjoint_final: one thread per channel adds its parts in order
+// into sums[ch*2 + {0, 1}] (for batchnorm_delta) and sets or adds the
+// parameter gradients (either may be NULL; not read when beta is 0).
+extern "C" __global__ void batchnorm_adjoint_final(i64 c, i64 parts, const double *partial, double *sums, float *gGamma,
+                                                   float *gBeta, double beta) {
+	FOR_N(ch, c) {
+		double se = 0.0, sex = 0.0;
+		for (i64 p = 0; p < parts; p++) {
+			se += partial[(ch * parts + p) * 2];
+			sex += partial[(ch * parts + p) * 2 + 1];
+		}
+		sums[ch * 2] = se;
+		sums[ch * 2 + 1] = sex;
+		if (gGamma != nullptr) gGamma[ch] = (float)(beta != 0.0 ? sex + beta * (double)gGamma[ch] : sex);
+		if (gBeta != nullptr) gBeta[ch] = (float)(beta != 0.0 ? se + beta * (double)gBeta[ch] : se);
+	}
+}
+
+// batchnorm_delta: delta = rstd (g - mean(g) - xhat mean(g xhat)), g = eps
+// gamma, from the channel sums of batchnorm_adjoint_final (with batchStats
+// = 0, delta = rstd g), grid-stride over every element.
+extern "C" __global__ void batchnorm_delta(i64 n, i64 c, i64 inner, const float *x, const float *eps,
+                                           const float *gamma, const float *mean, const float *rstd, i64 batchStats,
+                                           const double *sums, float *delta) {
+	const i64 total = n * c * inner;
+	const double m = (double)(n * inner);
+	FOR_N(k, total) {
+		const i64 ch = total <= 0x7fffffff ? (i64)(((unsigned)k / (unsigned)inner) % (unsigned)c) : (k / inner) % c;
+		const double mu = mean[ch], rs = rstd[ch], g = gamma != nullptr ? (double)gamma[ch] : 1.0;
+		const double h = ((double)x[k] - mu) * rs;
+		const double mg = batchStats ? g * sums[ch * 2] / m : 0.0, mgx = batchStats ? g * sums[ch * 2 + 1] / m : 0.0;
+		delta[k] = (float)(rs * (g * (double)eps[k] - mg - h * mgx));
+	}
+}

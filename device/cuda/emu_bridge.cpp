@@ -64,6 +64,7 @@ const Kernel table[] = {
     K(softmax_warp), K(softmax_block), K(softmax_adjoint_warp), K(softmax_adjoint_block),
     K(layernorm_warp), K(layernorm_block), K(layernorm_adjoint_warp), K(layernorm_adjoint_block),
     K(layernorm_param_grad), K(batchnorm_stats), K(batchnorm_apply), K(batchnorm_adjoint),
+    K(batchnorm_stats_partial), K(batchnorm_stats_final), K(batchnorm_adjoint_partial), K(batchnorm_adjoint_final), K(batchnorm_delta),
     K(loss_warp), K(loss_block), K(sgd), K(adam), K(sgd_multi), K(adam_multi),
     K(sgemm_nn_128), K(sgemm_nt_128), K(sgemm_tn_128), K(sgemm_tt_128),
     K(sgemm_nn_64), K(sgemm_nt_64), K(sgemm_tn_64), K(sgemm_tt_64),

@@ -619,9 +619,32 @@ func (d *Device) BatchNormStats(x device.Buffer, n, c, inner int, epsilon float6
 	if c == 0 {
 		return
 	}
+	if parts := d.channelParts(c, n*inner); parts > 1 {
+		tmp, err := d.Alloc(device.Float32, 2*3*c*parts) // c×parts×3 doubles
+		if err != nil {
+			d.record(fmt.Errorf("cuda: %s: %d partial statistics: %w", name, c*parts, err))
+			return
+		}
+		defer d.Free(tmp) // the stream orders its reuse after these kernels
+		P := tmp.(*Buffer)
+		d.launch(kBatchNormStatsPartial, parts, channelGrid(c), threads, 1, intArg(n), intArg(c), intArg(inner), ptrArg(X), ptrArg(P))
+		d.launch1(kBatchNormStatsFinal, c, intArg(c), intArg(parts), ptrArg(P), fltArg(epsilon), ptrArg(M), ptrArg(R))
+		return
+	}
 	d.launch(kBatchNormStats, channelGrid(c), 1, threads, 1, intArg(n), intArg(c), intArg(inner), ptrArg(X),
 		fltArg(epsilon), ptrArg(M), ptrArg(R))
 }
+
+// channelParts is the number of blocks that share each channel of m
+// values in the split batch-normalisation kernels, or 1 where a block per
+// channel already fills the GPU (many channels) or the channels are short:
+// enough blocks for every SM, each with at least 8 values per thread.
+func (d *Device) channelParts(c, m int) int {
+	return max(1, min(ceilDiv(m, 8*threads), ceilDiv(blocksPerSM*max(d.sms, 1), c), maxChannelParts))
+}
+
+// maxChannelParts bounds the partial results of a split kernel per channel.
+const maxChannelParts = 64
 
 // BatchNormApply writes y = (x − μ)·r·γ + β per channel, grid-stride over
 // every element.
@@ -661,6 +684,26 @@ func (d *Device) BatchNormAdjoint(x, eps device.Buffer, n, c, inner int, gamma, 
 	checkLen(name, "gGamma", GG, c)
 	checkLen(name, "gBeta", GB, c)
 	if c == 0 || (D == nil && GG == nil && GB == nil) {
+		return
+	}
+	if parts := d.channelParts(c, n*inner); parts > 1 {
+		// Partial sums, their per-channel totals (and the parameter
+		// gradients), then δ element by element from the totals.
+		tmp, err := d.Alloc(device.Float32, 2*(2*c*parts+2*c)) // c×parts×2 and c×2 doubles
+		if err != nil {
+			d.record(fmt.Errorf("cuda: %s: %d partial sums: %w", name, c*parts, err))
+			return
+		}
+		defer d.Free(tmp)
+		P := tmp.(*Buffer)
+		sums := P.view(2 * 2 * c * parts) // in float32 elements: after the partials
+		d.launch(kBatchNormAdjointPartial, parts, channelGrid(c), threads, 1, intArg(n), intArg(c), intArg(inner), ptrArg(X),
+			ptrArg(E), ptrArg(M), ptrArg(R), ptrArg(P))
+		d.launch1(kBatchNormAdjointFinal, c, intArg(c), intArg(parts), ptrArg(P), ptrArg(sums), ptrArg(GG), ptrArg(GB), fltArg(beta))
+		if D != nil {
+			d.launch1(kBatchNormDelta, n*c*inner, intArg(n), intArg(c), intArg(inner), ptrArg(X), ptrArg(E), ptrArg(G),
+				ptrArg(M), ptrArg(R), boolArg(batchStats), ptrArg(sums), ptrArg(D))
+		}
 		return
 	}
 	d.launch(kBatchNormAdjoint, channelGrid(c), 1, threads, 1, intArg(n), intArg(c), intArg(inner), ptrArg(X),

@@ -9,8 +9,10 @@ import (
 
 // bnShapes are (n, c, inner) for the batch-normalisation kernels: one
 // value per sample ([N, C]), one sample of many values, channel counts and
-// channel sizes M = n·inner around a GPU block's 256 threads and above.
-var bnShapes = [][3]int{{2, 1, 1}, {5, 3, 1}, {1, 2, 7}, {3, 4, 5}, {8, 2, 32}, {4, 3, 67}, {17, 5, 16}, {2, 4, 300}, {64, 2, 9}}
+// channel sizes M = n·inner around a GPU block's 256 threads and above,
+// and few channels of thousands of values, which a GPU splits over several
+// blocks per channel.
+var bnShapes = [][3]int{{2, 1, 1}, {5, 3, 1}, {1, 2, 7}, {3, 4, 5}, {8, 2, 32}, {4, 3, 67}, {17, 5, 16}, {2, 4, 300}, {64, 2, 9}, {4, 2, 1100}, {1, 1, 3000}}
 
 // bnInput returns x [n, c, inner] whose channels cycle through moderate
 // values, values around 1000 with a small spread (cancellation in x − μ)

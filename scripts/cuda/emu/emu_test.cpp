@@ -296,11 +296,31 @@ static void testBatchNorm() {
 		emu::launch(dim3{3}, dim3{THREADS}, [&] {
 			batchnorm_apply(n, c, inner, x.data(), mean.data(), rstd.data(), gamma.data(), beta.data(), y.data());
 		});
+		// The split forms: three blocks share each channel.
+		const unsigned parts = 3;
+		std::vector<double> partial(c * parts * 3), sums(2 * c);
+		std::vector<float> mean2(c), rstd2(c), d2(total), gg2(c), gb2(c);
+		emu::launch(dim3{parts, (unsigned)c}, dim3{THREADS}, [&] { batchnorm_stats_partial(n, c, inner, x.data(), partial.data()); });
+		emu::launch(dim3{1}, dim3{THREADS}, [&] { batchnorm_stats_final(c, parts, partial.data(), 1e-5, mean2.data(), rstd2.data()); });
+		for (int ch = 0; ch < c; ch++)
+			CHECK(close(mean2[ch], mean[ch], 1) && close(rstd2[ch], rstd[ch], rstd[ch]), "batchnorm split stats n %d c %d inner %d", n, c, inner);
 		for (i64 stats : {1, 0}) {
 			emu::launch(dim3{2}, dim3{THREADS}, [&] {
 				batchnorm_adjoint(n, c, inner, x.data(), e.data(), gamma.data(), mean.data(), rstd.data(), stats, d.data(),
 				                  gg.data(), gb.data(), 0.0);
 			});
+			emu::launch(dim3{parts, (unsigned)c}, dim3{THREADS}, [&] {
+				batchnorm_adjoint_partial(n, c, inner, x.data(), e.data(), mean.data(), rstd.data(), partial.data());
+			});
+			emu::launch(dim3{1}, dim3{THREADS}, [&] {
+				batchnorm_adjoint_final(c, parts, partial.data(), sums.data(), gg2.data(), gb2.data(), 0.0);
+			});
+			emu::launch(dim3{2}, dim3{THREADS}, [&] {
+				batchnorm_delta(n, c, inner, x.data(), e.data(), gamma.data(), mean.data(), rstd.data(), stats, sums.data(), d2.data());
+			});
+			for (int k = 0; k < total; k++) CHECK(close(d2[k], d[k], 1e-3 + std::fabs(d[k])), "batchnorm split delta n %d c %d inner %d", n, c, inner);
+			for (int ch = 0; ch < c; ch++)
+				CHECK(close(gg2[ch], gg[ch], 1 + std::fabs(gg[ch])) && close(gb2[ch], gb[ch], 1 + std::fabs(gb[ch])), "batchnorm split gradients");
 			for (int ch = 0; ch < c; ch++) {
 				double mu = 0, v = 0, se = 0, sex = 0, m = n * inner;
 				for (int i = 0; i < n; i++)
