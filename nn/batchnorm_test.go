@@ -259,3 +259,60 @@ func TestGroupNorm(t *testing.T) {
 		assert.InDelta(t, 1, sq, 1e-4, "variance (ϵ = 1e-5 keeps it just below 1)")
 	}
 }
+
+// TestResidualShortcutTorch: torchvision's downsampling basic block as a
+// Residual with a Shortcut (a 1×1 strided convolution and a BatchNorm2d),
+// trained two steps, loads into the same torch module with
+// load_state_dict(strict=True) and agrees in evaluation and in training
+// mode (scripts/torch/resnet_check.py).
+func TestResidualShortcutTorch(t *testing.T) {
+	script := torchtest.Script(t, "resnet_check.py")
+	dev := cpuDev(t)
+	rng := rand.New(rand.NewPCG(4, 2))
+	conv := func(in, out, k, stride, pad int) *nn.Conv2d {
+		c := must2(nn.NewConv2d(dev, in, out, [2]int{k, k}, autograd.ConvOptions{Stride: [2]int{stride, stride}, Padding: [2]int{pad, pad}}, rng))
+		c.Bias.Release()
+		c.Bias = nil
+		return c
+	}
+	bn := func(c int) *nn.BatchNorm { return must2(nn.NewBatchNorm2d(dev, c)) }
+	block := &nn.Residual{
+		Body:     nn.NewSequential(conv(2, 4, 3, 2, 1), bn(4), nn.ReLU(), conv(4, 4, 3, 1, 1), bn(4)),
+		Shortcut: nn.NewSequential(conv(2, 4, 1, 2, 0), bn(4)),
+	}
+	model := nn.NewSequential(block, nn.ReLU(), &nn.AvgPool2d{Kernel: [2]int{3, 3}}, nn.Flatten{}, must2(nn.NewLinear(dev, 4, 3, rng)))
+	defer nn.Release(model)
+	assert.Contains(t, block.String(), ", shortcut=Sequential(Conv2d(2, 4, kernel_size=(1, 1), stride=(2, 2), bias=False), BatchNorm2d(4")
+	assert.Len(t, nn.NamedBuffers(model), 9, "three BatchNorms, three buffers each")
+	const k = 6
+	xs := make([]float32, k*2*6*6)
+	for i := range xs {
+		xs[i] = float32(rng.NormFloat64())
+	}
+	opt, err := optim.NewSGD(model.Params(), optim.SGDConfig{LR: 0.1, Momentum: 0.9})
+	require.NoError(t, err)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	labels := tp.ConstantFloat32([]float32{0, 1, 2, 0, 1, 2}, k)
+	for range 2 {
+		y := model.Forward(tp, tp.ConstantFloat32(xs, k, 2, 6, 6))
+		require.NoError(t, tp.Backward(loss.SoftmaxCrossEntropyIndex(tp, y, labels, loss.Mean)))
+		require.NoError(t, opt.Step())
+		opt.ZeroGrad()
+		tp.Reset()
+		labels = tp.ConstantFloat32([]float32{0, 1, 2, 0, 1, 2}, k)
+	}
+	sd, err := nn.StateDict(model)
+	require.NoError(t, err)
+	assert.Contains(t, sd, "0.shortcut.1.running_var")
+	sd["test/x"] = safetensors.FromFloat32([]int{k, 2, 6, 6}, xs)
+	nn.SetTraining(model, false)
+	sd["test/y_eval"] = safetensors.FromFloat32([]int{k, 3}, values(t, model.Forward(tp, tp.ConstantFloat32(xs, k, 2, 6, 6))))
+	nn.SetTraining(model, true)
+	sd["test/y_train"] = safetensors.FromFloat32([]int{k, 3}, values(t, model.Forward(tp, tp.ConstantFloat32(xs, k, 2, 6, 6))))
+	path := filepath.Join(t.TempDir(), "resnet.safetensors")
+	require.NoError(t, safetensors.SaveFile(path, &safetensors.File{Tensors: sd}))
+	out, err := exec.Command(torchtest.Python, script, path).CombinedOutput()
+	t.Log(strings.TrimSpace(string(out)))
+	require.NoError(t, err, "resnet_check.py: %s", out)
+}

@@ -55,7 +55,12 @@ func (s *Sequential) NamedBuffers() []NamedBuffer {
 	return bs
 }
 
-// NamedBuffers names the body's buffers "body.<name>".
+// NamedBuffers names the body's buffers "body.<name>" and the shortcut's
+// "shortcut.<name>".
 func (r *Residual) NamedBuffers() []NamedBuffer {
-	return prefixedBuffers("body", NamedBuffers(r.Body))
+	bs := prefixedBuffers("body", NamedBuffers(r.Body))
+	if r.Shortcut != nil {
+		bs = append(bs, prefixedBuffers("shortcut", NamedBuffers(r.Shortcut))...)
+	}
+	return bs
 }

@@ -60,7 +60,8 @@
 // has the parameters 0.weight [128 64], 0.bias [128], 2.weight [10 128] and
 // 2.bias [10], exactly like torch.nn.Sequential(nn.Linear(64, 128),
 // nn.ReLU(), nn.Linear(128, 10)).state_dict(). A Residual names its body
-// "body", like a torch module holding self.body.
+// "body" and its shortcut, if any, "shortcut", like a torch module holding
+// self.body and self.shortcut.
 //
 // Shared parameters. A layer used twice, or a Var held by two layers (tied
 // weights), is one parameter: Params and NamedParams list it once, where it

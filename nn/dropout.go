@@ -98,5 +98,10 @@ func (s *Sequential) SetTraining(on bool) {
 	}
 }
 
-// SetTraining passes the mode to the body.
-func (r *Residual) SetTraining(on bool) { SetTraining(r.Body, on) }
+// SetTraining passes the mode to the body and the shortcut.
+func (r *Residual) SetTraining(on bool) {
+	SetTraining(r.Body, on)
+	if r.Shortcut != nil {
+		SetTraining(r.Shortcut, on)
+	}
+}

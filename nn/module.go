@@ -252,34 +252,60 @@ func (s *Sequential) String() string {
 	return "Sequential(" + strings.Join(parts, ", ") + ")"
 }
 
-// Residual computes x + Body(x): a skip connection, so the tape is a DAG in
-// which x fans out and the two gradients add. Body must keep the shape of
-// its input. Its parameters are named "body.<name>".
+// Residual computes Shortcut(x) + Body(x), with the identity as the
+// shortcut when Shortcut is nil: a skip connection, so the tape is a DAG
+// in which x fans out and the two gradients add. Without a shortcut Body
+// must keep the shape of its input; a ResNet block that changes it
+// (stride 2, more channels) projects x with a Shortcut of its own, such as
+// Sequential(Conv2d(in, out, 1×1, stride 2), BatchNorm2d(out)), torch's
+// "downsample". The parameters are named "body.<name>" and
+// "shortcut.<name>".
 type Residual struct {
-	Body Module
+	Body     Module
+	Shortcut Module // nil: the identity
 }
 
-// Forward returns x + Body(x).
+// Forward returns Shortcut(x) + Body(x).
 func (r *Residual) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 	y := r.Body.Forward(tp, x)
-	if !tp.Failed() && !sameShape(x.Shape(), y.Shape()) {
-		panic(fmt.Sprintf("nn: Residual: body maps %v to %v; a residual block must keep the shape", x.Shape(), y.Shape()))
+	skip := x
+	if r.Shortcut != nil {
+		skip = r.Shortcut.Forward(tp, x)
 	}
-	return tp.Add(x, y)
+	if !tp.Failed() && !sameShape(skip.Shape(), y.Shape()) {
+		if r.Shortcut == nil {
+			panic(fmt.Sprintf("nn: Residual: body maps %v to %v; a residual block without a shortcut must keep the shape", x.Shape(), y.Shape()))
+		}
+		panic(fmt.Sprintf("nn: Residual: body maps %v to %v but the shortcut to %v", x.Shape(), y.Shape(), skip.Shape()))
+	}
+	return tp.Add(skip, y)
 }
 
-// Params lists the body's parameters, each once.
+// Params lists the body's parameters, then the shortcut's, each once.
 func (r *Residual) Params() []*autograd.Var {
-	return uniqueParams(r.Body.Params())
+	ps := r.Body.Params()
+	if r.Shortcut != nil {
+		ps = append(slices.Clip(ps), r.Shortcut.Params()...)
+	}
+	return uniqueParams(ps)
 }
 
-// NamedParams names the body's parameters "body.<name>", every name (see
-// Named).
+// NamedParams names the body's parameters "body.<name>" and the
+// shortcut's "shortcut.<name>", every name (see Named).
 func (r *Residual) NamedParams() []NamedParam {
-	return prefixed("body", AllNamedParams(r.Body))
+	ps := prefixed("body", AllNamedParams(r.Body))
+	if r.Shortcut != nil {
+		ps = append(ps, prefixed("shortcut", AllNamedParams(r.Shortcut))...)
+	}
+	return ps
 }
 
-func (r *Residual) String() string { return fmt.Sprintf("Residual(%v)", r.Body) }
+func (r *Residual) String() string {
+	if r.Shortcut != nil {
+		return fmt.Sprintf("Residual(%v, shortcut=%v)", r.Body, r.Shortcut)
+	}
+	return fmt.Sprintf("Residual(%v)", r.Body)
+}
 
 func sameShape(a, b []int) bool {
 	if len(a) != len(b) {

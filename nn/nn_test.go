@@ -180,9 +180,22 @@ func TestResidual(t *testing.T) {
 	assert.InDeltaSlice(t, []float32{2, 2}, must(t, l.Bias.Grad()), 1e-6)
 
 	bad := &nn.Residual{Body: must2(nn.NewLinear(dev, 2, 3, rand.New(rand.NewPCG(1, 1))))}
-	assert.PanicsWithValue(t, "nn: Residual: body maps [2 2] to [2 3]; a residual block must keep the shape", func() {
+	assert.PanicsWithValue(t, "nn: Residual: body maps [2 2] to [2 3]; a residual block without a shortcut must keep the shape", func() {
 		bad.Forward(autograd.NewTape(dev, device.Float32), x)
 	})
+	bad.Shortcut = must2(nn.NewLinear(dev, 2, 4, rand.New(rand.NewPCG(1, 1))))
+	assert.PanicsWithValue(t, "nn: Residual: body maps [2 2] to [2 3] but the shortcut to [2 4]", func() {
+		bad.Forward(autograd.NewTape(dev, device.Float32), x)
+	})
+	// A projecting shortcut: y = (x Sᵀ + s) + (x Wᵀ + b), names of both.
+	proj := &nn.Residual{Body: must2(nn.NewLinear(dev, 2, 3, rand.New(rand.NewPCG(1, 1)))), Shortcut: must2(nn.NewLinear(dev, 2, 3, rand.New(rand.NewPCG(2, 1))))}
+	assert.Equal(t, []string{"body.weight", "body.bias", "shortcut.weight", "shortcut.bias"}, names(nn.NamedParams(proj)))
+	assert.Len(t, proj.Params(), 4)
+	tp2 := autograd.NewTape(dev, device.Float32)
+	defer tp2.Release()
+	in := tp2.ConstantFloat32([]float32{1, 2}, 1, 2)
+	want := tp2.Add(proj.Body.Forward(tp2, in), proj.Shortcut.Forward(tp2, in))
+	assert.Equal(t, values(t, want), values(t, proj.Forward(tp2, in)))
 }
 
 func must2[T any](v T, err error) T {
