@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from checkpoint_roundtrip import read_safetensors
+from checkpoint_roundtrip import load_strict, read_safetensors
 
 
 def check(what, got, want):
@@ -34,8 +34,7 @@ def main():
     heads = int(sys.argv[2])
     embed = tensors["in_proj_weight"].shape[1]
     mha = torch.nn.MultiheadAttention(embed, heads, batch_first=True)
-    state = {k: v for k, v in tensors.items() if "/" not in k}
-    mha.load_state_dict(state, strict=True)
+    state = load_strict(mha, tensors)
 
     x = tensors["self/x"].clone().requires_grad_(True)
     y, _ = mha(x, x, x, attn_mask=tensors["self/mask"], need_weights=False)

@@ -27,7 +27,7 @@ import sys
 
 import torch
 
-from checkpoint_roundtrip import read_safetensors
+from checkpoint_roundtrip import load_strict, read_safetensors
 
 
 def main():
@@ -37,8 +37,7 @@ def main():
     model = torch.nn.Sequential(
         torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
         torch.nn.Flatten(), torch.nn.Linear(4 * 5 * 5, 8), torch.nn.BatchNorm1d(8, momentum=0.3))
-    state = {k: v for k, v in tensors.items() if "/" not in k}
-    model.load_state_dict(state, strict=True)
+    state = load_strict(model, tensors)
     x = tensors["test/x"]
     worst = {}
 

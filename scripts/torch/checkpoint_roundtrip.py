@@ -57,6 +57,15 @@ def read_safetensors(path):
     return tensors, meta
 
 
+def load_strict(module, tensors):
+    """Loads the state_dict entries of an adjoint checkpoint's tensors (the
+    names without '/': the others are adjoint's extras) into module with
+    load_state_dict(strict=True), and returns them."""
+    state = {k: v for k, v in tensors.items() if "/" not in k}
+    module.load_state_dict(state, strict=True)
+    return state
+
+
 def write_safetensors(path, tensors, meta):
     header = {"__metadata__": dict(meta)}
     chunks, offset = [], 0
@@ -153,8 +162,7 @@ def main():
     sizes = [int(s) for s in meta["sizes"].split(",")]
     dropout = dropout_of(meta)
     model = build(sizes, meta["act"], meta.get("norm", "none"), dropout)
-    state = {k: v for k, v in tensors.items() if "/" not in k}
-    model.load_state_dict(state, strict=True)  # names and shapes as torch's own
+    state = load_strict(model, tensors)  # names and shapes as torch's own
 
     x = read_rows(a.inputs)
     ours = outputs(model, tensors, meta, x)

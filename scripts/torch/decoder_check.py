@@ -21,7 +21,7 @@ import sys
 
 import torch
 
-from checkpoint_roundtrip import read_safetensors
+from checkpoint_roundtrip import load_strict, read_safetensors
 
 
 def main():
@@ -32,8 +32,7 @@ def main():
         torch.nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1), torch.nn.GroupNorm(2, 4), torch.nn.ReLU(),
         torch.nn.ConvTranspose2d(4, 3, 3, padding=1), torch.nn.BatchNorm2d(3), torch.nn.ReLU(),
         torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, bias=False))
-    state = {k: v for k, v in tensors.items() if "/" not in k}
-    model.load_state_dict(state, strict=True)
+    state = load_strict(model, tensors)
     model.eval()
     with torch.no_grad():
         y = model(tensors["test/x"])

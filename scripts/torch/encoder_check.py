@@ -16,7 +16,7 @@ import sys
 import torch
 
 from attention_check import check
-from checkpoint_roundtrip import read_safetensors
+from checkpoint_roundtrip import load_strict, read_safetensors
 
 
 def main():
@@ -27,8 +27,7 @@ def main():
     embed = tensors["norm1.weight"].shape[0]
     hidden = tensors["linear1.weight"].shape[0]
     layer = torch.nn.TransformerEncoderLayer(embed, int(sys.argv[2]), hidden, activation=act, batch_first=True)
-    state = {k: v for k, v in tensors.items() if "/" not in k}
-    layer.load_state_dict(state, strict=True)
+    state = load_strict(layer, tensors)
     layer.eval()
     x = tensors["test/x"].clone().requires_grad_(True)
     y = layer(x, src_mask=tensors["test/mask"])

@@ -26,7 +26,7 @@ import sys
 
 import torch
 
-from checkpoint_roundtrip import read_safetensors
+from checkpoint_roundtrip import load_strict, read_safetensors
 
 
 class Block(torch.nn.Module):
@@ -47,8 +47,7 @@ def main():
     tensors, _ = read_safetensors(sys.argv[1])
     model = torch.nn.Sequential(Block(), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
                                 torch.nn.Linear(4, 3))
-    state = {k: v for k, v in tensors.items() if "/" not in k}
-    model.load_state_dict(state, strict=True)
+    state = load_strict(model, tensors)
     x = tensors["test/x"]
     worst = {}
     model.eval()
