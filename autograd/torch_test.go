@@ -120,6 +120,7 @@ func TestOpsMatchTorch(t *testing.T) {
 		device.Sigmoid: {-800, -40, -1, 0, 0.5, 40, 800},
 		device.Tanh:    {-800, -20, -1, 0, 0.5, 20, 800},
 		device.GELU:    {-800, -40, -6, -3, -1, 0, 0.5, 3, 40, 800},
+		device.SiLU:    {-800, -40, -6, -1, 0, 0.5, 3, 40, 800},
 	}
 	for _, op := range device.UnaryOps() {
 		x, ok := points[op]

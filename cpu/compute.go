@@ -233,6 +233,10 @@ func unary[T float](op device.UnaryOp, x, y []T) {
 		for i, v := range x {
 			y[i] = T(gelu(float64(v)))
 		}
+	case device.SiLU:
+		for i, v := range x {
+			y[i] = T(float64(v) * sigmoid(float64(v)))
+		}
 	default:
 		panic(fmt.Sprintf("cpu: Unary: unknown op %v", op))
 	}
@@ -333,6 +337,12 @@ func unaryAdjoint[T float](op device.UnaryOp, x, y, e, d []T) {
 	case device.GELU:
 		for i := range d {
 			d[i] = T(geluDerivative(float64(x[i])) * float64(e[i]))
+		}
+	case device.SiLU:
+		for i := range d {
+			v := float64(x[i])
+			s := sigmoid(v)
+			d[i] = T(s * (1 + v*(1-s)) * float64(e[i]))
 		}
 	default:
 		panic(fmt.Sprintf("cpu: UnaryAdjoint: unknown op %v", op))
@@ -548,7 +558,7 @@ func unaryCost(op device.UnaryOp) int {
 	switch op {
 	case device.Exp, device.Sigmoid, device.Tanh: // vectorised float32 (fastmath.go)
 		return 2
-	case device.Log, device.Sqrt, device.GELU:
+	case device.Log, device.Sqrt, device.GELU, device.SiLU:
 		return 8
 	}
 	return 1

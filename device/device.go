@@ -57,6 +57,7 @@ type UnaryOp uint8
 //	Tanh      y = tanh x         f' = 1−y²
 //	GELU      y = x Φ(x)         f' = Φ(x) + x φ(x)   (torch's exact, erf form:
 //	                                                 Φ(x) = (1 + erf(x/√2))/2)
+//	SiLU      y = x σ(x)         f' = σ(x)(1 + x(1 − σ(x)))   (Swish; σ the sigmoid)
 const (
 	Identity UnaryOp = iota
 	Neg
@@ -69,10 +70,11 @@ const (
 	Sigmoid
 	Tanh
 	GELU
+	SiLU
 	numUnary
 )
 
-var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh", "gelu"}
+var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh", "gelu", "silu"}
 
 func (op UnaryOp) String() string {
 	if op < numUnary {

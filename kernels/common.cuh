@@ -119,6 +119,7 @@ __device__ __forceinline__ double rowLSE(const Row<W> &r, const float *b, i64 co
 #define OP_SIGMOID 8
 #define OP_TANH 9
 #define OP_GELU 10
+#define OP_SILU 11
 
 #define BIN_ADD 0
 #define BIN_SUB 1

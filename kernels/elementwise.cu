@@ -24,6 +24,7 @@ __device__ __forceinline__ float unaryF(float x) {
 	case OP_SIGMOID: return stableSigmoid(x);
 	case OP_TANH: return tanhf(x);
 	case OP_GELU: return 0.5f * x * erfcf(-x * 0.70710678118654752f); // x Phi(x), erfc keeps the tail
+	case OP_SILU: return x * stableSigmoid(x);
 	}
 	return __int_as_float(0x7fc00000);
 }
@@ -44,11 +45,15 @@ __device__ __forceinline__ float unaryD(float x, float y, float e) {
 	case OP_TANH: return (1.f - y * y) * e;
 	case OP_GELU: // Phi(x) + x phi(x)
 		return (0.5f * erfcf(-x * 0.70710678118654752f) + x * 0.39894228040143268f * expf(-0.5f * x * x)) * e;
+	case OP_SILU: { // s (1 + x (1 - s)), s = sigmoid(x)
+		const float s = stableSigmoid(x);
+		return s * (1.f + x * (1.f - s)) * e;
+	}
 	}
 	return __int_as_float(0x7fc00000);
 }
 
-// The op code selects one of eleven specialised loops (a uniform branch).
+// The op code selects one of twelve specialised loops (a uniform branch).
 #define UNARY_SWITCH(op, CALL)                                      \
 	switch (op) {                                               \
 	case OP_IDENTITY: CALL(OP_IDENTITY); break;                 \
@@ -62,6 +67,7 @@ __device__ __forceinline__ float unaryD(float x, float y, float e) {
 	case OP_SIGMOID: CALL(OP_SIGMOID); break;                   \
 	case OP_TANH: CALL(OP_TANH); break;                         \
 	case OP_GELU: CALL(OP_GELU); break;                         \
+	case OP_SILU: CALL(OP_SILU); break;                         \
 	}
 
 // fill: x[i] = v for i < n.

@@ -168,9 +168,9 @@ func mlp(dev device.Device, sizes []int, act device.UnaryOp, seed uint64, norm i
 		return nil, fmt.Errorf("nn: MLP needs at least two sizes (input and output), have %v", sizes)
 	}
 	switch act {
-	case device.Identity, device.ReLU, device.Tanh, device.Sigmoid, device.GELU:
+	case device.Identity, device.ReLU, device.Tanh, device.Sigmoid, device.GELU, device.SiLU:
 	default:
-		return nil, fmt.Errorf("nn: MLP: activation %v is not one of relu, tanh, sigmoid, gelu, identity", act)
+		return nil, fmt.Errorf("nn: MLP: activation %v is not one of relu, tanh, sigmoid, gelu, silu, identity", act)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6e6e4d4c50)) // fixed stream for MLP init
 	s := &Sequential{}

@@ -154,8 +154,11 @@ func Sigmoid() *Activation { return &Activation{Fn: device.Sigmoid} }
 // GELU returns the layer x Φ(x) (torch.nn.GELU, the exact erf form).
 func GELU() *Activation { return &Activation{Fn: device.GELU} }
 
-// ParseActivation returns the activation named relu, tanh, sigmoid, gelu
-// or identity (case-insensitive).
+// SiLU returns the layer x σ(x) (torch.nn.SiLU, also called Swish).
+func SiLU() *Activation { return &Activation{Fn: device.SiLU} }
+
+// ParseActivation returns the activation named relu, tanh, sigmoid, gelu,
+// silu or identity (case-insensitive).
 func ParseActivation(name string) (device.UnaryOp, error) {
 	switch strings.ToLower(name) {
 	case "relu":
@@ -166,10 +169,12 @@ func ParseActivation(name string) (device.UnaryOp, error) {
 		return device.Sigmoid, nil
 	case "gelu":
 		return device.GELU, nil
+	case "silu":
+		return device.SiLU, nil
 	case "identity", "linear", "none":
 		return device.Identity, nil
 	}
-	return 0, fmt.Errorf("nn: unknown activation %q (want relu, tanh, sigmoid, gelu or identity)", name)
+	return 0, fmt.Errorf("nn: unknown activation %q (want relu, tanh, sigmoid, gelu, silu or identity)", name)
 }
 
 // Forward applies the function.

@@ -213,7 +213,7 @@ func TestParseActivation(t *testing.T) {
 		assert.Equal(t, want, got)
 	}
 	_, err := nn.ParseActivation("swish")
-	assert.ErrorContains(t, err, `unknown activation "swish" (want relu, tanh, sigmoid, gelu or identity)`)
+	assert.ErrorContains(t, err, `unknown activation "swish" (want relu, tanh, sigmoid, gelu, silu or identity)`)
 }
 
 func TestSaveLoad(t *testing.T) {

@@ -65,7 +65,7 @@ func addTrainFlags(fs *flag.FlagSet, c *config) {
 		c.Hidden = h
 		return nil
 	})
-	fs.StringVar(&c.Act, "act", "relu", "activation: relu, tanh, sigmoid or gelu")
+	fs.StringVar(&c.Act, "act", "relu", "activation: relu, tanh, sigmoid, gelu or silu")
 	fs.StringVar(&c.Norm, "norm", "none", "normalisation after each hidden linear layer: none, layer (LayerNorm) or batch (BatchNorm1d)")
 	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout probability `P` in [0, 1) after each hidden activation (torch.nn.Dropout; off in evaluation); 0: no Dropout layers")
 	fs.StringVar(&c.Loss, "loss", defaultLoss, "loss: ce (classification), mse, mae or huber (regression); default ce or mse by task")
@@ -115,7 +115,7 @@ func (c *config) resolve(ds *data.Dataset) error {
 		c.Hidden = []int{512}
 	}
 	if _, err := nn.ParseActivation(c.Act); err != nil || c.Act == "identity" {
-		return usagef("train: --act %q: want relu, tanh, sigmoid or gelu", c.Act)
+		return usagef("train: --act %q: want relu, tanh, sigmoid, gelu or silu", c.Act)
 	}
 	switch c.Norm {
 	case "":

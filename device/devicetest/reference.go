@@ -38,6 +38,8 @@ func refUnary(op device.UnaryOp, x float64) float64 {
 		return math.Tanh(x)
 	case device.GELU:
 		return x * 0.5 * (1 + math.Erf(x/math.Sqrt2))
+	case device.SiLU:
+		return x / (1 + math.Exp(-x))
 	}
 	panic(fmt.Sprintf("devicetest: no reference for unary op %v", op))
 }
@@ -78,6 +80,9 @@ func refDerivative(op device.UnaryOp, x float64) float64 {
 		return 1 - th*th
 	case device.GELU:
 		return 0.5*(1+math.Erf(x/math.Sqrt2)) + x*math.Exp(-x*x/2)/math.Sqrt(2*math.Pi)
+	case device.SiLU:
+		s := 1 / (1 + math.Exp(-x))
+		return s * (1 + x*(1-s))
 	}
 	panic(fmt.Sprintf("devicetest: no reference derivative for unary op %v", op))
 }

@@ -31,6 +31,9 @@ var unarySpecials = map[device.UnaryOp][]unarySpecial{
 	// GELU: 0 and ½ at 0; the identity far right; far left both vanish
 	// (−800 Φ(−800) underflows to −0, which compares equal to 0).
 	device.GELU: {{0, 0, 0.5}, {800, 800, 1}, {-800, 0, 0}, {-3, -3 * 0.0013498980316301, 0.0013498980316301 - 3*0.0044318484119380}},
+	// SiLU: ½ slope at 0; the identity far right; far left both vanish
+	// (−800 σ(−800) underflows to −0) rather than turning NaN.
+	device.SiLU: {{0, 0, 0.5}, {800, 800, 1}, {-800, 0, 0}},
 }
 
 // testUnarySpecial checks Unary, BiasActivation and UnaryAdjoint of op at

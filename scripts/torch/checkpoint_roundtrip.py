@@ -88,7 +88,7 @@ def write_safetensors(path, tensors, meta):
             f.write(c)
 
 
-ACTS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "gelu": torch.nn.GELU}
+ACTS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "gelu": torch.nn.GELU, "silu": torch.nn.SiLU}
 
 
 def build(sizes, act, norm="none", dropout=0.0):

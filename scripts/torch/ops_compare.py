@@ -80,6 +80,7 @@ UNARY = {
     "sigmoid": torch.sigmoid,
     "tanh": torch.tanh,
     "gelu": F.gelu,
+    "silu": F.silu,
 }
 
 

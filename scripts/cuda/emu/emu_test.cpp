@@ -546,13 +546,14 @@ static double refUnary(int op, double x) {
 	case OP_SIGMOID: return 1 / (1 + std::exp(-x));
 	case OP_TANH: return std::tanh(x);
 	case OP_GELU: return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+	case OP_SILU: return x / (1 + std::exp(-x));
 	}
 	return NAN;
 }
 
 static void testElementwise() {
 	int rows = 7, cols = 13, n = rows * cols;
-	for (int op = 0; op <= OP_GELU; op++) {
+	for (int op = 0; op <= OP_SILU; op++) {
 		auto x = rnd(n, 0.1f, 3);
 		if (op != OP_LOG && op != OP_SQRT) {
 			x = rnd(n, -3, 3);
