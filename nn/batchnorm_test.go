@@ -280,7 +280,7 @@ func TestResidualShortcutTorch(t *testing.T) {
 		Body:     nn.NewSequential(conv(2, 4, 3, 2, 1), bn(4), nn.ReLU(), conv(4, 4, 3, 1, 1), bn(4)),
 		Shortcut: nn.NewSequential(conv(2, 4, 1, 2, 0), bn(4)),
 	}
-	model := nn.NewSequential(block, nn.ReLU(), &nn.AvgPool2d{Kernel: [2]int{3, 3}}, nn.Flatten{}, must2(nn.NewLinear(dev, 4, 3, rng)))
+	model := nn.NewSequential(block, nn.ReLU(), &nn.AdaptiveAvgPool2d{Output: [2]int{1, 1}}, nn.Flatten{}, must2(nn.NewLinear(dev, 4, 3, rng)))
 	defer nn.Release(model)
 	assert.Contains(t, block.String(), ", shortcut=Sequential(Conv2d(2, 4, kernel_size=(1, 1), stride=(2, 2), bias=False), BatchNorm2d(4")
 	assert.Len(t, nn.NamedBuffers(model), 9, "three BatchNorms, three buffers each")

@@ -251,3 +251,42 @@ func TestDecoderTorch(t *testing.T) {
 	t.Log(strings.TrimSpace(string(out)))
 	require.NoError(t, err, "decoder_check.py: %s", out)
 }
+
+// TestAdaptiveAvgPool2d: each output pixel is the mean of its equal
+// window, global pooling included; sizes that do not divide panic.
+func TestAdaptiveAvgPool2d(t *testing.T) {
+	dev := cpuDev(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	x := make([]float64, 2*4*6) // one image, two channels of 4×6
+	for i := range x {
+		x[i] = float64(i * i % 7)
+	}
+	in := tp.ConstantFloat64(x, 1, 2, 4, 6)
+	pool := &nn.AdaptiveAvgPool2d{Output: [2]int{2, 3}}
+	assert.Equal(t, "AdaptiveAvgPool2d(output_size=(2, 3))", pool.String())
+	y := values64(t, pool.Forward(tp, in))
+	require.Len(t, y, 2*2*3)
+	for c := range 2 {
+		for i := range 2 {
+			for j := range 3 {
+				var sum float64
+				for di := range 2 {
+					for dj := range 2 {
+						sum += x[c*24+(2*i+di)*6+2*j+dj]
+					}
+				}
+				assert.InDelta(t, sum/4, y[c*6+i*3+j], 1e-12, "channel %d pixel (%d, %d)", c, i, j)
+			}
+		}
+	}
+	global := values64(t, (&nn.AdaptiveAvgPool2d{Output: [2]int{1, 1}}).Forward(tp, in))
+	var sum float64
+	for _, v := range x[:24] {
+		sum += v
+	}
+	assert.InDelta(t, sum/24, global[0], 1e-12)
+	assert.PanicsWithValue(t, "nn: AdaptiveAvgPool2d: output [3 3] for input [1 2 4 6]: want [N, C, H, W] with H and W multiples of the output's (unequal windows are not supported)", func() {
+		(&nn.AdaptiveAvgPool2d{Output: [2]int{3, 3}}).Forward(tp, in)
+	})
+}
