@@ -316,3 +316,39 @@ func TestResidualShortcutTorch(t *testing.T) {
 	t.Log(strings.TrimSpace(string(out)))
 	require.NoError(t, err, "resnet_check.py: %s", out)
 }
+
+// TestNormalizationStepAllocs: once the tape is warm, a training step
+// through ConvTranspose2d, GroupNorm, BatchNorm2d (with its running
+// update) and an AdaptiveAvgPool2d allocates nothing on the host, in
+// training and in evaluation mode.
+func TestNormalizationStepAllocs(t *testing.T) {
+	dev := cpuDev(t)
+	rng := rand.New(rand.NewPCG(3, 3))
+	model := nn.NewSequential(
+		must2(nn.NewConvTranspose2d(dev, 2, 4, [2]int{4, 4}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, rng)),
+		must2(nn.NewGroupNorm(dev, 2, 4)), nn.SiLU(), must2(nn.NewBatchNorm2d(dev, 4)),
+		&nn.AdaptiveAvgPool2d{Output: [2]int{1, 1}}, nn.Flatten{})
+	defer nn.Release(model)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	xs := make([]float32, 3*2*4*4)
+	for i := range xs {
+		xs[i] = float32(i%5) - 2
+	}
+	params := model.Params()
+	step := func() {
+		y := model.Forward(tp, tp.ConstantFloat32(xs, 3, 2, 4, 4))
+		if err := tp.Backward(tp.Mean(tp.Mul(y, y))); err != nil {
+			panic(err)
+		}
+		for _, p := range params {
+			p.ZeroGrad()
+		}
+		tp.Reset()
+	}
+	for _, training := range []bool{true, false} {
+		nn.SetTraining(model, training)
+		step()
+		assert.Zero(t, testing.AllocsPerRun(20, step), "training %v", training)
+	}
+}
