@@ -58,7 +58,8 @@
 //	             the row's loss NaN and is flagged in a device status word.
 //	optim        sgd, adam: the whole update of one parameter tensor in one
 //	             grid-stride pass (momentum / moment buffers updated in place).
-//	gemm         sgemm_{nn,nt,tn,tt}_{128,64,32}: see below.
+//	gemm         sgemm_{nn,nt,tn,tt}_{128,64,32}, the 64 and 32 tiles
+//	             batched too (grid z): see below.
 //	gemm_wide    sgemm_{nn,nt,tn,tt}_128x256, the tile only autotuning picks,
 //	             in a module of its own: the driver JIT-compiles a module
 //	             whole on first load (ptxas takes 3 to 4 s for each of the
@@ -147,6 +148,16 @@
 // __launch_bounds__(1024) (at most 64 registers a thread, whatever the
 // driver's JIT would choose). Grid: (⌈n/BN⌉, ⌈m/BM⌉), so m ≤ 65535·BM. There
 // is no split-K: a product with small m·n and huge k runs on few blocks.
+//
+// The 64 and 32 tiles are also batched (SGEMM_BATCHED): three more
+// parameters, the strides sA, sB, sC after A's, B's and C's leading
+// dimensions, and grid (⌈n/BN⌉, ⌈m/BM⌉, batch), block z multiplying the
+// product at A + z·sA, B + z·sB, C + z·sC; a single product passes strides
+// 0 and one z-block. A GemmStrided batch of small products (every head of
+// an attention layer) is then one launch. The 128 tiles keep the plain
+// form: already at their 128-register bound, the three offset pointers
+// would spill there (ptxas, sm_89 and sm_90), and their products are large
+// enough that a launch each costs little.
 //
 // # 3xTF32 on tensor cores
 //

@@ -227,3 +227,20 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 		sgemmTile<BM, BN, BK, TM, TN, TA, TB>(m, n, k, (float)alpha, A, lda, B, ldb,  \
 		                                      (float)beta, C, ldc);                   \
 	}
+
+// SGEMM_BATCHED kernels also multiply a batch of products in one launch
+// (device.Device.GemmStrided): grid (ceil(n/BN), ceil(m/BM), batch), block
+// z computing the product at A + z sA, B + z sB, C + z sC. Parameters:
+//   m, n, k, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC
+// A single product is a batch of one with strides 0. Only tiles with
+// registers to spare take this form: the three offset pointers stay live
+// through the k-loop, where SGEMM's reload A, B and C from the parameter
+// bank, and the 128 tile, already at its 128-register bound, would spill.
+#define SGEMM_BATCHED(name, BM, BN, BK, TM, TN, TA, TB, MINB)                               \
+	extern "C" __global__ void __launch_bounds__((BM / TM) * (BN / TN), MINB) name(           \
+	    i64 m, i64 n, i64 k, double alpha, const float *__restrict__ A, i64 lda, i64 sA,      \
+	    const float *__restrict__ B, i64 ldb, i64 sB, double beta, float *C, i64 ldc, i64 sC) { \
+		const i64 z = blockIdx.z;                                                           \
+		sgemmTile<BM, BN, BK, TM, TN, TA, TB>(m, n, k, (float)alpha, A + z * sA, lda,       \
+		                                      B + z * sB, ldb, (float)beta, C + z * sC, ldc); \
+	}

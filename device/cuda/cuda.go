@@ -67,6 +67,9 @@ type Device struct {
 	// (gemmRowLimit), so that tests reach the row slicing of a product too
 	// tall for one grid without allocating gigabytes.
 	gemmRows int
+	// gemmBatches, when positive, replaces the products one GemmStrided
+	// launch covers (gridDim.z ≤ maxGridZ), for the same reason.
+	gemmBatches int
 }
 
 var (
@@ -184,16 +187,16 @@ const (
 // call is one request to the driver, built on the caller's stack so that a
 // launch allocates nothing.
 type call struct {
-	op     opcode
-	kernel kernelID
-	nargs  uint8
-	gx, gy uint32
-	bx, by uint32
-	args   [maxArgs]uint64
-	ptr    devPtr
-	ptr2   devPtr
-	bytes  int64
-	host   unsafe.Pointer
+	op         opcode
+	kernel     kernelID
+	nargs      uint8
+	gx, gy, gz uint32 // a launch's grid
+	bx, by     uint32 // and block
+	args       [maxArgs]uint64
+	ptr        devPtr
+	ptr2       devPtr
+	bytes      int64
+	host       unsafe.Pointer
 	// checkStatus marks a launch that flags bad input in the status words
 	// (the index loss, gather): they must be read at the next
 	// synchronizing call.
@@ -285,7 +288,7 @@ func newCall(k kernelID, gx, gy, bx, by int, args ...uint64) call {
 	if len(args) > maxArgs {
 		panic(fmt.Sprintf("cuda: kernel %s: %d arguments, at most %d", kernelTable[k].name, len(args), maxArgs))
 	}
-	c := call{op: opLaunch, kernel: k, gx: uint32(gx), gy: uint32(gy), bx: uint32(bx), by: uint32(by)}
+	c := call{op: opLaunch, kernel: k, gx: uint32(gx), gy: uint32(gy), gz: 1, bx: uint32(bx), by: uint32(by)}
 	c.nargs = uint8(copy(c.args[:], args))
 	return c
 }
@@ -293,6 +296,13 @@ func newCall(k kernelID, gx, gy, bx, by int, args ...uint64) call {
 // launch queues kernel k on a gx×gy grid of bx×by blocks.
 func (d *Device) launch(k kernelID, gx, gy, bx, by int, args ...uint64) {
 	d.submit(newCall(k, gx, gy, bx, by, args...))
+}
+
+// launch3 queues kernel k on a gx×gy×gz grid of bx×by blocks.
+func (d *Device) launch3(k kernelID, gx, gy, gz, bx, by int, args ...uint64) {
+	c := newCall(k, gx, gy, bx, by, args...)
+	c.gz = uint32(gz)
+	d.submit(c)
 }
 
 // Kernel argument words: every parameter is 8 bytes.
@@ -456,7 +466,7 @@ func (d *Device) run(c *call) error {
 	}
 	n := int(c.nargs)
 	copy(w.args[:n], c.args[:n])
-	return w.drv.launch(w.fns[k], int(c.gx), int(c.gy), int(c.bx), int(c.by), w.args[:n])
+	return w.drv.launch(w.fns[k], int(c.gx), int(c.gy), int(c.gz), int(c.bx), int(c.by), w.args[:n])
 }
 
 // memAlloc allocates device memory; out of memory, it frees the

@@ -39,7 +39,7 @@ type driver interface {
 	// function returns kernel name of module (a kernels.Modules name),
 	// loading the module on first use.
 	function(module, name string) (kernelFn, error)
-	// launch queues f on a gx×gy grid of bx×by blocks with the 8-byte
+	// launch queues f on a gx×gy×gz grid of bx×by blocks with the 8-byte
 	// kernel arguments args (at most maxArgs; args belongs to the caller).
-	launch(f kernelFn, gx, gy, bx, by int, args []uint64) error
+	launch(f kernelFn, gx, gy, gz, bx, by int, args []uint64) error
 }

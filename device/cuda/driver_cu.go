@@ -25,16 +25,16 @@ static CUresult adjoint_load_ptx(CUmodule *mod, const char *ptx, char *log, size
 // the current context's default stream: one cgo call per launch, where
 // gorgonia.org/cu's Function.Launch makes five (it mallocs and frees two
 // argument arrays around cuLaunchKernel).
-static CUresult adjoint_launch(CUfunction f, unsigned gx, unsigned gy, unsigned bx, unsigned by,
+static CUresult adjoint_launch(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                                const uint64_t *args, int nargs) {
-	uint64_t words[16]; // newCall refuses more than maxArgs (13)
+	uint64_t words[16]; // newCall refuses more than maxArgs (14)
 	void *params[16];
 	if (nargs > 16) return CUDA_ERROR_INVALID_VALUE;
 	for (int i = 0; i < nargs; i++) {
 		words[i] = args[i];
 		params[i] = &words[i];
 	}
-	return cuLaunchKernel(f, gx, gy, 1, bx, by, 1, 0, 0, params, 0);
+	return cuLaunchKernel(f, gx, gy, gz, bx, by, 1, 0, 0, params, 0);
 }
 */
 import "C"
@@ -199,12 +199,12 @@ func quoteJITLog(log string) string {
 	return strings.Join(lines, " | ")
 }
 
-func (c *cuDriver) launch(f kernelFn, gx, gy, bx, by int, args []uint64) error {
+func (c *cuDriver) launch(f kernelFn, gx, gy, gz, bx, by int, args []uint64) error {
 	var first *C.uint64_t
 	if len(args) > 0 {
 		first = (*C.uint64_t)(unsafe.Pointer(&args[0]))
 	}
-	r := C.adjoint_launch(f.(C.CUfunction), C.unsigned(gx), C.unsigned(gy), C.unsigned(bx), C.unsigned(by), first, C.int(len(args)))
+	r := C.adjoint_launch(f.(C.CUfunction), C.unsigned(gx), C.unsigned(gy), C.unsigned(gz), C.unsigned(bx), C.unsigned(by), first, C.int(len(args)))
 	if r == C.CUDA_SUCCESS {
 		return nil
 	}

@@ -73,7 +73,7 @@ func TestLaunchBeyondLaunchBounds(t *testing.T) {
 		t.Fatalf("tile 0 has %d threads: pick a launch beyond its bound", gemmTiles[0].threads)
 	}
 	d.launch(gemmKernel(0, false, false), 1, 1, 512, 1,
-		intArg(1), intArg(1), intArg(1), fltArg(1), ptrArg(X), intArg(1), ptrArg(X), intArg(1), fltArg(0), ptrArg(X), intArg(1))
+		intArg(1), intArg(1), intArg(1), fltArg(1), ptrArg(X), intArg(1), intArg(0), ptrArg(X), intArg(1), intArg(0), fltArg(0), ptrArg(X), intArg(1), intArg(0))
 	err := d.Sync()
 	if err == nil {
 		t.Fatal("a 512-thread block of a kernel bounded to 256: no error")

@@ -142,7 +142,7 @@ func (e *emuDriver) function(module, name string) (kernelFn, error) {
 
 type emuKernel struct{ index, nargs int }
 
-func (e *emuDriver) launch(f kernelFn, gx, gy, bx, by int, args []uint64) error {
+func (e *emuDriver) launch(f kernelFn, gx, gy, gz, bx, by int, args []uint64) error {
 	k := f.(emuKernel)
 	if len(args) != k.nargs {
 		return fmt.Errorf("emulator: kernel takes %d parameters, launch passes %d", k.nargs, len(args))
@@ -150,7 +150,7 @@ func (e *emuDriver) launch(f kernelFn, gx, gy, bx, by int, args []uint64) error 
 	for i, a := range args {
 		e.args[i] = C.uint64_t(a)
 	}
-	switch rc := C.emu_launch(C.int(k.index), C.unsigned(gx), C.unsigned(gy), C.unsigned(bx), C.unsigned(by), &e.args[0], C.int(len(args))); rc {
+	switch rc := C.emu_launch(C.int(k.index), C.unsigned(gx), C.unsigned(gy), C.unsigned(gz), C.unsigned(bx), C.unsigned(by), &e.args[0], C.int(len(args))); rc {
 	case 0:
 		return nil
 	case -3:

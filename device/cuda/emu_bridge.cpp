@@ -86,14 +86,15 @@ extern "C" int emu_kernel(const char *name, int *nargs) {
 	return -1;
 }
 
-extern "C" int emu_launch(int k, unsigned gx, unsigned gy, unsigned bx, unsigned by, const uint64_t *args, int nargs) {
+extern "C" int emu_launch(int k, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, const uint64_t *args,
+                          int nargs) {
 	if (k < 0 || k >= numKernels) return -1;
 	if (nargs != table[k].nargs) return -2;
 	if ((unsigned long)bx * by > 1024) return -3;
 	uint64_t a[16] = {};
 	std::memcpy(a, args, sizeof(uint64_t) * (size_t)nargs);
 	const Kernel &kern = table[k];
-	emu::launch(dim3{gx, gy, 1}, dim3{bx, by, 1}, [&] { kern.call(a); });
+	emu::launch(dim3{gx, gy, gz}, dim3{bx, by, 1}, [&] { kern.call(a); });
 	return 0;
 }
 

@@ -12,11 +12,11 @@ extern "C" {
 // emu_kernel returns the index of the kernel with the given name and its
 // parameter count in *nargs, or -1 for an unknown name.
 int emu_kernel(const char *name, int *nargs);
-// emu_launch runs kernel k on a gx x gy grid of bx x by blocks, to
+// emu_launch runs kernel k on a gx x gy x gz grid of bx x by blocks, to
 // completion, with args[0..nargs) as its 8-byte parameters. It returns 0,
 // or -1 for a bad kernel index, -2 for a wrong parameter count, -3 for a
 // block of more than 1024 threads.
-int emu_launch(int k, unsigned gx, unsigned gy, unsigned bx, unsigned by, const uint64_t *args, int nargs);
+int emu_launch(int k, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, const uint64_t *args, int nargs);
 // emu_alloc returns 256-byte aligned memory, or 0.
 uintptr_t emu_alloc(size_t bytes);
 void emu_free(uintptr_t p);

@@ -96,8 +96,16 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 	d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 }
 
-// GemmStrided runs the batch's products as Gemm calls on views of the
-// operands: one launch (or autotuned tile) per product.
+// GemmStrided computes a batch of small products (each below the autotuning
+// threshold: attention's per-head products) in one launch, block z of the
+// grid multiplying product z (gridDim.z ≤ 65535 products a launch), on the
+// batched tile gemmBatchPlan picks for the whole batch; a launch per
+// product would cost more than such a product's arithmetic. The products
+// run in any order, which needs their C blocks disjoint. The other batches
+// run as Gemm calls one after another, as on the CPU: large products (each
+// on its autotuned tile, the launch a small share of its time), a batch
+// whose C blocks overlap (stride 0: every product accumulated into one C),
+// and one taller than a launch's grid covers.
 func (d *Device) GemmStrided(transA, transB bool, batch, m, n, k int, alpha float64, a device.Buffer, lda, strideA int, b device.Buffer, ldb, strideB int, beta float64, c device.Buffer, ldc, strideC int) {
 	const name = "GemmStrided"
 	A, B, C := d.buf(name, a, false), d.buf(name, b, false), d.buf(name, c, false)
@@ -105,13 +113,43 @@ func (d *Device) GemmStrided(transA, transB bool, batch, m, n, k int, alpha floa
 	if batch == 0 || m == 0 || n == 0 {
 		return
 	}
-	// The last product must fit; Gemm checks each view against its own.
+	// The last product must fit; each view is checked against its own.
 	checkOperand(name, "A", A.view(min((batch-1)*strideA, A.n)), transA, m, k, lda)
 	checkOperand(name, "B", B.view(min((batch-1)*strideB, B.n)), transB, k, n, ldb)
 	checkOperand(name, "C", C.view(min((batch-1)*strideC, C.n)), false, m, n, ldc)
-	for i := range batch {
-		d.Gemm(transA, transB, m, n, k, alpha, A.view(i*strideA), lda, B.view(i*strideB), ldb, beta, C.view(i*strideC), ldc)
+	tile := -1
+	if batch > 1 && disjointBlocks(batch, m, n, ldc, strideC) && m <= d.gemmRowLimit() && !d.autotunes(m, n, k) {
+		tile = gemmBatchPlan(m, n, batch, d.sms)
+		if d.forceTile > 0 {
+			tile, _, _ = gemmGrid(d.forceTile-1, m, n)
+		}
 	}
+	if tile < 0 || !gemmTiles[tile].batched {
+		for i := range batch {
+			d.Gemm(transA, transB, m, n, k, alpha, A.view(i*strideA), lda, B.view(i*strideB), ldb, beta, C.view(i*strideC), ldc)
+		}
+		return
+	}
+	perLaunch := maxGridZ
+	if d.gemmBatches > 0 {
+		perLaunch = d.gemmBatches
+	}
+	for z := 0; z < batch; z += perLaunch {
+		nz := min(perLaunch, batch-z)
+		d.launchGemmBatch(tile, transA, transB, nz, m, n, k, alpha, A.view(z*strideA), lda, strideA,
+			B.view(z*strideB), ldb, strideB, beta, C.view(z*strideC), ldc, strideC)
+	}
+}
+
+// disjointBlocks reports whether the batch's m×n blocks of C, at offsets
+// z·stride with leading dimension ld, share no element: stacked (each
+// block ends before the next begins) or interleaved row by row (the
+// blocks side by side within each row, as a [m, batch, n] layout has).
+func disjointBlocks(batch, m, n, ld, stride int) bool {
+	if stride >= (m-1)*ld+n {
+		return true
+	}
+	return stride >= n && (batch-1)*stride+n <= ld
 }
 
 // gemmRowLimit is the most rows of C one Gemm launch covers: gridDim.y ≤
@@ -143,10 +181,23 @@ func (d *Device) gemmRowSlices(limit int, transA, transB bool, m, n, k int, alph
 
 // launchGemm queues the product on the given tile (whose grid fits).
 func (d *Device) launchGemm(tile int, transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer, ldc int) {
+	if gemmTiles[tile].batched {
+		d.launchGemmBatch(tile, transA, transB, 1, m, n, k, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0)
+		return
+	}
 	_, gx, gy := gemmGrid(tile, m, n)
 	d.launch(gemmKernel(tile, transA, transB), gx, gy, gemmTiles[tile].threads, 1,
 		intArg(m), intArg(n), intArg(k), fltArg(alpha), ptrArg(A), intArg(lda), ptrArg(B), intArg(ldb),
 		fltArg(beta), ptrArg(C), intArg(ldc))
+}
+
+// launchGemmBatch launches a batched tile's kernel on batch products, the
+// z-th at A + z·strideA, B + z·strideB and C + z·strideC.
+func (d *Device) launchGemmBatch(tile int, transA, transB bool, batch, m, n, k int, alpha float64, A *Buffer, lda, strideA int, B *Buffer, ldb, strideB int, beta float64, C *Buffer, ldc, strideC int) {
+	_, gx, gy := gemmGrid(tile, m, n)
+	d.launch3(gemmKernel(tile, transA, transB), gx, gy, batch, gemmTiles[tile].threads, 1,
+		intArg(m), intArg(n), intArg(k), fltArg(alpha), ptrArg(A), intArg(lda), intArg(strideA),
+		ptrArg(B), intArg(ldb), intArg(strideB), fltArg(beta), ptrArg(C), intArg(ldc), intArg(strideC))
 }
 
 // checkOperand checks a rows×cols operand (cols×rows stored, when trans)

@@ -154,6 +154,9 @@ type gemmTile struct {
 	// tiles' bits, so autotuning considers it only when the device allows
 	// it (Device.AllowTF32x3).
 	tf32x3 bool
+	// batched marks the tiles whose kernels take a batch (SGEMM_BATCHED in
+	// kernels/gemm.cuh: three more parameters, the strides, and grid z).
+	batched bool
 }
 
 const numGemmTiles = 5
@@ -163,11 +166,11 @@ const numGemmTiles = 5
 // them are candidates only when a product is autotuned (tune.go), i.e.
 // when timing on the card has shown them faster.
 var gemmTiles = [numGemmTiles]gemmTile{
-	{128, 128, 256, "128", kernels.Gemm, false},
-	{64, 64, 256, "64", kernels.Gemm, false},
-	{32, 32, 64, "32", kernels.Gemm, false},
-	{128, 256, 256, "128x256", kernels.GemmWide, false},
-	{128, 128, 256, "tf32x3", kernels.GemmTC, true},
+	{128, 128, 256, "128", kernels.Gemm, false, false},
+	{64, 64, 256, "64", kernels.Gemm, false, true},
+	{32, 32, 64, "32", kernels.Gemm, false, true},
+	{128, 256, 256, "128x256", kernels.GemmWide, false, false},
+	{128, 128, 256, "tf32x3", kernels.GemmTC, true, false},
 }
 
 // numPlanTiles is how many of gemmTiles gemmPlan considers.
@@ -184,8 +187,11 @@ func gemmKernel(tile int, transA, transB bool) kernelID {
 	return id
 }
 
-// maxGridY is CUDA's limit on gridDim.y.
-const maxGridY = 65535
+// maxGridY and maxGridZ are CUDA's limits on gridDim.y and gridDim.z.
+const (
+	maxGridY = 65535
+	maxGridZ = 65535
+)
 
 // gemmPlan picks the block tile for an m×n product on a GPU with sms
 // multiprocessors, without timing anything: the largest tile that still
@@ -207,6 +213,24 @@ func gemmPlan(m, n, sms int) (tile int, gridX, gridY int) {
 		tile--
 	}
 	return gemmGrid(tile, m, n)
+}
+
+// gemmBatchPlan picks the tile for a batch of m×n products in one launch
+// (GemmStrided), among the tiles whose kernels take a batch: as gemmPlan,
+// the largest that gives at least one block per SM, counting every
+// product's blocks. It returns −1 when m is too large for their grids.
+func gemmBatchPlan(m, n, batch, sms int) int {
+	best := -1
+	for i, g := range gemmTiles[:numPlanTiles] {
+		if !g.batched || ceilDiv(m, g.bm) > maxGridY {
+			continue
+		}
+		best = i
+		if ceilDiv(m, g.bm)*ceilDiv(n, g.bn)*batch >= sms {
+			break
+		}
+	}
+	return best
 }
 
 // Autotuning (tune.go): the first product of each size class that is
@@ -268,9 +292,9 @@ func gemmGrid(tile, m, n int) (int, int, int) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// maxArgs is the most parameters a kernel takes (adam); every parameter is
-// one 8-byte word.
-const maxArgs = 13
+// maxArgs is the most parameters a kernel takes (the SGEMM kernels, with
+// their batch strides); every parameter is one 8-byte word.
+const maxArgs = 14
 
 // Launch geometry of the one-dimensional kernels (kernels.THREADS).
 const (

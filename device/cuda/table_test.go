@@ -333,16 +333,22 @@ func launchSites(t *testing.T) []launchSite {
 	if len(ids) != int(kGemm) {
 		t.Fatalf("found %d kernelID constants before kGemm in table.go, want %d", len(ids), kGemm)
 	}
-	var gemms []string
-	for tile := range gemmTiles {
+	// gemms[batched] are the SGEMM kernels that launch (false) or launch3
+	// (true, the batched tiles' grid z) starts.
+	var gemms [2][]string
+	for tile, g := range gemmTiles {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
-				gemms = append(gemms, kernelTable[gemmKernel(tile, ta, tb)].name)
+				i := 0
+				if g.batched {
+					i = 1
+				}
+				gemms[i] = append(gemms[i], kernelTable[gemmKernel(tile, ta, tb)].name)
 			}
 		}
 	}
 
-	firstArg := map[string]int{"launch": 5, "launch1": 2, "newCall": 5}
+	firstArg := map[string]int{"launch": 5, "launch1": 2, "newCall": 5, "launch3": 6}
 	var sites []launchSite
 	for _, file := range []string{"ops.go", "cuda.go"} {
 		f, err := parser.ParseFile(fset, file, nil, 0)
@@ -356,8 +362,10 @@ func launchSites(t *testing.T) []launchSite {
 			}
 			// The kernels a variable kernel expression may name: every
 			// kernel constant this function mentions (rowKernel's pair),
-			// or all SGEMM kernels where it calls gemmKernel.
+			// or the SGEMM kernels of the launch's kind where it calls
+			// gemmKernel.
 			var mentioned []string
+			mentionsGemm := false
 			defs := map[string]ast.Expr{}
 			ast.Inspect(fn.Body, func(n ast.Node) bool {
 				switch n := n.(type) {
@@ -366,7 +374,7 @@ func launchSites(t *testing.T) []launchSite {
 						mentioned = append(mentioned, kernelTable[id].name)
 					}
 					if n.Name == "gemmKernel" {
-						mentioned = append(mentioned, gemms...)
+						mentionsGemm = true
 					}
 				case *ast.AssignStmt:
 					if len(n.Lhs) == len(n.Rhs) {
@@ -414,7 +422,7 @@ func launchSites(t *testing.T) []launchSite {
 				}
 				s := launchSite{pos: pos, block: "threads"}
 				if name != "launch1" {
-					s.block = types.ExprString(c.Args[3])
+					s.block = types.ExprString(c.Args[first-2])
 				}
 				if id, ok := c.Args[0].(*ast.Ident); ok {
 					if k, ok := ids[id.Name]; ok {
@@ -423,6 +431,11 @@ func launchSites(t *testing.T) []launchSite {
 				}
 				if s.kernels == nil {
 					s.kernels = mentioned
+					if mentionsGemm && name == "launch3" {
+						s.kernels = append(slices.Clone(mentioned), gemms[1]...)
+					} else if mentionsGemm {
+						s.kernels = append(slices.Clone(mentioned), gemms[0]...)
+					}
 				}
 				if len(s.kernels) == 0 {
 					t.Errorf("%s: cannot tell which kernel this launches", pos)
@@ -506,8 +519,9 @@ func TestLaunchSitesMatchKernels(t *testing.T) {
 	}
 }
 
-// TestGemmTilesMatchSource checks gemmTiles (block tile, threads per block
-// and module) against the SGEMM instantiations of gemm.cu and gemm_wide.cu,
+// TestGemmTilesMatchSource checks gemmTiles (block tile, threads per block,
+// module, batched) against the SGEMM and SGEMM_BATCHED instantiations of
+// gemm.cu and gemm_wide.cu,
 // whose __launch_bounds__ is (BM/TM)·(BN/TN): a launch with more threads
 // fails; and against the tensor-core kernels of gemm_tc.cu, whose block
 // tile is the template's BM×BN and whose threads are its macro's
@@ -516,7 +530,7 @@ func TestGemmTilesMatchSource(t *testing.T) {
 	srcs := cuSources(t)
 	n := 0
 	// check finds kernel name in gemmTiles and compares what the source says.
-	check := func(file, module, name string, bm, bn, threads int, ta, tb string) {
+	check := func(file, module, name string, bm, bn, threads int, ta, tb string, batched bool) {
 		n++
 		found := false
 		for tile, g := range gemmTiles {
@@ -533,6 +547,9 @@ func TestGemmTilesMatchSource(t *testing.T) {
 					if g.module != module {
 						t.Errorf("%s: instantiated in %s, gemmTiles[%d] says module %s", name, file, tile, g.module)
 					}
+					if g.batched != batched {
+						t.Errorf("%s: batched = %v in %s, gemmTiles[%d] says %v", name, batched, file, tile, g.batched)
+					}
 					if g.tf32x3 != (module == kernels.GemmTC) {
 						t.Errorf("%s: in %s, gemmTiles[%d] says tf32x3 = %v", name, file, tile, g.tf32x3)
 					}
@@ -548,12 +565,12 @@ func TestGemmTilesMatchSource(t *testing.T) {
 	}
 	atoi := func(s string) int { x, _ := strconv.Atoi(s); return x }
 
-	use := regexp.MustCompile(`(?m)^SGEMM\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\d+)\s*\)`)
+	use := regexp.MustCompile(`(?m)^SGEMM(_BATCHED)?\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\d+)\s*\)`)
 	for _, module := range []string{kernels.Gemm, kernels.GemmWide} {
 		file := module + ".cu"
 		for _, m := range use.FindAllStringSubmatch(srcs[file], -1) {
-			bm, bn, tm, tn := atoi(m[2]), atoi(m[3]), atoi(m[5]), atoi(m[6])
-			check(file, module, m[1], bm, bn, (bm/tm)*(bn/tn), m[7], m[8])
+			bm, bn, tm, tn := atoi(m[3]), atoi(m[4]), atoi(m[6]), atoi(m[7])
+			check(file, module, m[2], bm, bn, (bm/tm)*(bn/tn), m[8], m[9], m[1] != "")
 		}
 	}
 
@@ -567,7 +584,7 @@ func TestGemmTilesMatchSource(t *testing.T) {
 	}
 	useTC := regexp.MustCompile(`(?m)^SGEMM_TF32X3\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*\)`)
 	for _, m := range useTC.FindAllStringSubmatch(src, -1) {
-		check(file, kernels.GemmTC, m[1], atoi(tileM[1]), atoi(tileM[2]), atoi(boundsM[1]), m[2], m[3])
+		check(file, kernels.GemmTC, m[1], atoi(tileM[1]), atoi(tileM[2]), atoi(boundsM[1]), m[2], m[3], false)
 	}
 	if n != 4*numGemmTiles {
 		t.Errorf("gemm.cu, gemm_wide.cu and gemm_tc.cu instantiate %d SGEMM kernels, want %d", n, 4*numGemmTiles)

@@ -58,6 +58,26 @@ func (d *Device) AllowTF32x3(on bool) {
 	d.tune.mu.Unlock()
 }
 
+// autotunes reports whether an m×n×k product is large enough to be
+// autotuned (and autotuning is on): such a product takes its class's tile.
+func (d *Device) autotunes(m, n, k int) bool {
+	if d.forceTile > 0 {
+		return false
+	}
+	t := &d.tune
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.off && 2*float64(m)*float64(n)*float64(k) >= t.threshold()
+}
+
+// threshold is the fewest flops of a product that is autotuned.
+func (t *tuner) threshold() float64 {
+	if t.minFlops > 0 {
+		return t.minFlops
+	}
+	return tuneMinFlops
+}
+
 // gemmTileFor returns the tile for a product: the class's autotuned tile
 // when the product is large enough, tuning the class on its first call,
 // else gemmPlan's. It returns −1 when m is too large for any tile's grid.
@@ -68,13 +88,9 @@ func (d *Device) gemmTileFor(transA, transB bool, m, n, k int, alpha float64, A 
 	}
 	plan, _, _ := gemmPlan(m, n, d.sms)
 	t := &d.tune
-	minFlops := float64(tuneMinFlops)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.minFlops > 0 {
-		minFlops = t.minFlops
-	}
-	if t.off || plan < 0 || 2*float64(m)*float64(n)*float64(k) < minFlops {
+	if t.off || plan < 0 || 2*float64(m)*float64(n)*float64(k) < t.threshold() {
 		return plan
 	}
 	class := classOf(transA, transB, m, n, k)

@@ -150,19 +150,25 @@ func testDot(e *env) {
 }
 
 // stridedCases are GemmStrided batches: tight strides, gaps between the
-// matrices (which must stay untouched), and a shared A or B (stride 0).
+// matrices (which must stay untouched), a shared A or B (stride 0), and
+// products whose C blocks interleave row by row (C stored [m, batch, n]:
+// attention's heads written side by side), with a batch of many small
+// products among them (a GPU runs those in one launch).
 var stridedCases = []struct {
 	batch, m, n, k int
 	gapA, gapB     int  // elements between consecutive matrices
 	sharedA        bool // stride 0: one A for the batch
 	sharedB        bool
+	interleaveC    bool // C's row i holds row i of every product, side by side
 }{
-	{1, 3, 4, 5, 0, 0, false, false},
-	{3, 5, 7, 4, 0, 0, false, false},
-	{4, 17, 9, 33, 3, 5, false, false},
-	{5, 8, 6, 7, 0, 0, true, false},
-	{2, 33, 65, 17, 1, 0, false, true},
-	{0, 3, 3, 3, 0, 0, false, false},
+	{1, 3, 4, 5, 0, 0, false, false, false},
+	{3, 5, 7, 4, 0, 0, false, false, false},
+	{4, 17, 9, 33, 3, 5, false, false, false},
+	{5, 8, 6, 7, 0, 0, true, false, false},
+	{2, 33, 65, 17, 1, 0, false, true, false},
+	{3, 9, 5, 6, 2, 0, false, false, true},
+	{24, 37, 70, 16, 0, 0, false, false, false},
+	{0, 3, 3, 3, 0, 0, false, false, false},
 }
 
 // testGemmStrided checks every product of a batch against refGemm, with
@@ -172,13 +178,13 @@ func testGemmStrided(e *env) {
 	for _, sc := range stridedCases {
 		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
 			for _, beta := range []float64{0, 0.5} {
-				checkGemmStrided(e, tr[0], tr[1], sc.batch, sc.m, sc.n, sc.k, sc.gapA, sc.gapB, sc.sharedA, sc.sharedB, beta)
+				checkGemmStrided(e, tr[0], tr[1], sc.batch, sc.m, sc.n, sc.k, sc.gapA, sc.gapB, sc.sharedA, sc.sharedB, sc.interleaveC, beta)
 			}
 		}
 	}
 }
 
-func checkGemmStrided(e *env, transA, transB bool, batch, m, n, k, gapA, gapB int, sharedA, sharedB bool, beta float64) {
+func checkGemmStrided(e *env, transA, transB bool, batch, m, n, k, gapA, gapB int, sharedA, sharedB, interleaveC bool, beta float64) {
 	lda, ldb, ldc := k, n, n
 	if transA {
 		lda = m
@@ -193,23 +199,41 @@ func checkGemmStrided(e *env, transA, transB bool, batch, m, n, k, gapA, gapB in
 	if sharedB {
 		strideB = 0
 	}
+	if interleaveC {
+		strideC, ldc = n, batch*n+1 // and a NaN at the end of each row
+	}
 	size := func(stride, one int) int { return max(1, (batch-1)*stride+one) }
 	a, b := e.uniform(size(strideA, m*k), -1, 1), e.uniform(size(strideB, k*n), -1, 1)
-	c := filled(size(strideC, m*n), math.NaN())
+	// inC[i] marks C's elements that belong to a product; the others hold
+	// NaN, never read and never written.
+	lenC := size(strideC, (m-1)*ldc+n)
+	inC := make([]bool, lenC)
+	for z := range batch {
+		for i := range m {
+			for j := range n {
+				inC[z*strideC+i*ldc+j] = true
+			}
+		}
+	}
+	c := filled(lenC, math.NaN())
 	if beta != 0 {
-		c = e.uniform(len(c), -1, 1)
-		for i := 0; i+1 < batch; i++ { // the gaps hold NaN: never read, never written
-			c[i*strideC+m*n], c[i*strideC+m*n+1] = math.NaN(), math.NaN()
+		for i, v := range e.uniform(lenC, -1, 1) {
+			if inC[i] {
+				c[i] = v
+			}
 		}
 	}
 	ab, bb, cb := e.upload(a), e.upload(b), e.upload(c)
 	e.dev.GemmStrided(transA, transB, batch, m, n, k, 0.75, ab, lda, strideA, bb, ldb, strideB, beta, cb, ldc, strideC)
 	got := e.download(cb)
 	want, scale := clone(c), make([]float64, len(c))
-	for i := range batch {
-		w, s := refGemm(transA, transB, m, n, k, 0.75, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:i*strideC+m*n], ldc)
-		copy(want[i*strideC:], w)
-		copy(scale[i*strideC:], s)
+	for z := range batch {
+		off := z * strideC
+		w, s := refGemm(transA, transB, m, n, k, 0.75, a[z*strideA:], lda, b[z*strideB:], ldb, beta, c[off:off+(m-1)*ldc+n], ldc)
+		for i := range m {
+			copy(want[off+i*ldc:off+i*ldc+n], w[i*ldc:i*ldc+n])
+			copy(scale[off+i*ldc:off+i*ldc+n], s[i*ldc:i*ldc+n])
+		}
 	}
 	what := fmt.Sprintf("GemmStrided(transA=%v, transB=%v, batch=%d, m=%d, n=%d, k=%d, strides %d %d %d, beta=%g)",
 		transA, transB, batch, m, n, k, strideA, strideB, strideC, beta)

@@ -17,9 +17,11 @@
 #   bench-tf32x3  the same rows with --tf32x3 (large products may run on
 #              tensor cores, 3xTF32) and no peers: the summary sets them
 #              against the bench step's PyTorch times
-#   tiles      cuda.test -test.bench 'GemmTiles|TrainingStep': every SGEMM
-#              tile at every size, for tuning gemmPlan on this card, and the
-#              digits training step with its launches per step
+#   tiles      cuda.test -test.bench 'GemmTiles|TrainingStep|GemmStrided':
+#              every SGEMM tile at every size, for tuning gemmPlan on this
+#              card, the digits training step with its launches per step,
+#              and attention's per-head products batched in one launch
+#              against a launch each
 #   summary    a short table: tests, accuracy cuda vs cpu, bench rows, tiles
 # Logs (NAME.out = stdout, NAME.err = stderr, per step) and summary.txt go to
 # logdir: $1, else $OUT when set, else .gpu/logs. Exit status 0 only when
@@ -197,7 +199,7 @@ fi
 # (d) Every SGEMM tile at every size (BenchmarkGemmTiles): the data for
 # tuning gemmPlan on this card. Last, as the least needed.
 if [[ $runSteps == *" tiles "* ]] && [ -x ./cuda.test ]; then
-	step tiles 100 ./cuda.test -test.run '^$' -test.bench 'GemmTiles|TrainingStep' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
+	step tiles 100 ./cuda.test -test.run '^$' -test.bench 'GemmTiles|TrainingStep|GemmStrided' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
 fi
 
 # (e) The table.
@@ -272,6 +274,13 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 		echo
 		awk '/^BenchmarkTrainingStep/ { for (i = 2; i <= NF; i++) { if ($i == "ns/op") us = $(i - 1) / 1000; if ($i == "launches/op") l = $(i - 1) }
 			printf "training step (64-128-10, Adam, K = 64, BenchmarkTrainingStep): %.1f us, %s launches\n", us, l }' "$logs/tiles.out"
+	fi
+	if grep -q '^BenchmarkGemmStrided/' "$logs/tiles.out" 2>/dev/null; then
+		echo
+		printf '%-34s %10s %12s\n' "gemm strided (64 heads)" "GFLOP/s" "launches/op"
+		awk '/^BenchmarkGemmStrided\// { name = $1; sub(/^BenchmarkGemmStrided\//, "", name); sub(/-[0-9]+$/, "", name)
+				for (i = 2; i <= NF; i++) { if ($i == "GFLOP/s") g = $(i - 1); if ($i == "launches/op") l = $(i - 1) }
+				printf "%-34s %10s %12s\n", name, g, l }' "$logs/tiles.out"
 	fi
 	if grep -q '^BenchmarkGemmTiles/' "$logs/tiles.out" 2>/dev/null; then
 		echo

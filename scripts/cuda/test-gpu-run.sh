@@ -29,7 +29,7 @@ if [[ " $* " == *" -test.run ^TestPreload\$ "* ]]; then
 	echo "PASS"
 	exit 0
 fi
-if [[ " $* " == *" -test.bench GemmTiles|TrainingStep "* ]]; then
+if [[ " $* " == *" -test.bench GemmTiles|TrainingStep|GemmStrided "* ]]; then
 	echo "BenchmarkGemmTiles/NT/4096/auto-16        	      40	   3100000 ns/op	     44334 GFLOP/s"
 	echo "--- BENCH: BenchmarkGemmTiles/NT/4096/auto-16"
 	echo "    cuda_test.go:380: NT/4096: autotuned to tile 128x256"
@@ -39,6 +39,8 @@ if [[ " $* " == *" -test.bench GemmTiles|TrainingStep "* ]]; then
 	echo "--- BENCH: BenchmarkGemmTiles/NT/256/auto-16"
 	echo "    cuda_test.go:383: NT/256: gemmPlan's tile 32"
 	echo "BenchmarkTrainingStep-16         	    9000	     61234 ns/op	        17.00 launches/op	         3.000 roundtrips/op"
+	echo "BenchmarkGemmStrided/QKt/batched-16         	   20000	     12000 ns/op	      5592 GFLOP/s	         1.000 launches/op"
+	echo "BenchmarkGemmStrided/QKt/per-product-16     	    2000	    150000 ns/op	       447.4 GFLOP/s	        64.00 launches/op"
 	echo "PASS"
 	exit 0
 fi
@@ -125,6 +127,8 @@ grep -Eq '^NT/4096/auto +44334  \(autotuned: 128x256\)$' "$s" || fail "autotuned
 grep -Eq '^NT/256/auto +548  \(gemmPlan: 32\)$' "$s" || fail "gemmPlan tile row missing"
 [ "$(grep -c '^NT/4096/auto' "$s")" -eq 1 ] || fail "auto row repeated"
 grep -q '^training step (64-128-10, Adam, K = 64, BenchmarkTrainingStep): 61.2 us, 17.00 launches$' "$s" || fail "training step line missing"
+grep -Eq '^QKt/batched +5592 +1\.000$' "$s" || fail "batched GemmStrided row missing"
+grep -Eq '^QKt/per-product +447\.4 +64\.00$' "$s" || fail "per-product GemmStrided row missing"
 
 # 1b. Logs into $1 (wins over $OUT).
 OUT=$tmp/ignored bash "$tmp/ok/gpu-run.sh" "$tmp/arg-logs" >/dev/null 2>&1 || fail "run with a log dir argument failed"

@@ -69,7 +69,7 @@ class Pool {
 		}
 		gridDim = grid;
 		blockDim = blk;
-		blockIdx = dim3{0, 0, 1};
+		blockIdx = dim3{0, 0, 0};
 		block = std::make_unique<std::barrier<>>(n);
 		warps.clear();
 		for (int w = 0; w < (n + 31) / 32; w++) warps.push_back(std::make_unique<std::barrier<>>(std::min(32, n - 32 * w)));
@@ -79,7 +79,7 @@ class Pool {
 		fn = std::move(kernel);
 		active = n;
 		remaining = n;
-		blocks = (long long)grid.x * grid.y;
+		blocks = (long long)grid.x * grid.y * grid.z;
 		gen++;
 		start.notify_all();
 		done.wait(l, [this] { return remaining == 0; });
@@ -101,7 +101,10 @@ class Pool {
 		void operator()() noexcept {
 			if (++blockIdx.x == gridDim.x) {
 				blockIdx.x = 0;
-				blockIdx.y++;
+				if (++blockIdx.y == gridDim.y) {
+					blockIdx.y = 0;
+					blockIdx.z++;
+				}
 			}
 		}
 	};
@@ -115,7 +118,7 @@ class Pool {
 				seen = gen;
 				if (t >= active) continue;
 			}
-			threadIdx = dim3{(unsigned)(t % blockDim.x), (unsigned)(t / blockDim.x), 1};
+			threadIdx = dim3{(unsigned)(t % blockDim.x), (unsigned)(t / blockDim.x), 0};
 			for (long long b = 0; b < blocks; b++) {
 				fn();
 				next->arrive_and_wait();

@@ -45,14 +45,20 @@ static bool close(double got, double want, double scale, double tol = 2e-5) {
 	} while (0)
 
 typedef void (*gemmFn)(i64, i64, i64, double, const float *, i64, const float *, i64, double, float *, i64);
+// one calls a batched tile's kernel (SGEMM_BATCHED) on a single product.
+template <auto F>
+void one(i64 m, i64 n, i64 k, double alpha, const float *A, i64 lda, const float *B, i64 ldb, double beta, float *C,
+         i64 ldc) {
+	F(m, n, k, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0);
+}
 struct Tile {
 	int bm, bn, threads;
 	gemmFn fn[4];
 };
 static Tile tiles[] = {
     {128, 128, 256, {sgemm_nn_128, sgemm_nt_128, sgemm_tn_128, sgemm_tt_128}},
-    {64, 64, 256, {sgemm_nn_64, sgemm_nt_64, sgemm_tn_64, sgemm_tt_64}},
-    {32, 32, 64, {sgemm_nn_32, sgemm_nt_32, sgemm_tn_32, sgemm_tt_32}},
+    {64, 64, 256, {one<sgemm_nn_64>, one<sgemm_nt_64>, one<sgemm_tn_64>, one<sgemm_tt_64>}},
+    {32, 32, 64, {one<sgemm_nn_32>, one<sgemm_nt_32>, one<sgemm_tn_32>, one<sgemm_tt_32>}},
     {128, 256, 256, {sgemm_nn_128x256, sgemm_nt_128x256, sgemm_tn_128x256, sgemm_tt_128x256}},
 };
 

@@ -451,8 +451,8 @@ CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned
 		say("launch %s: %ux%u threads a block, its __launch_bounds__ allows %ld", fn->name.c_str(), bx, by, fn->maxThreads);
 		return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
 	}
-	if (gz != 1 || bz != 1)
-		return complain(CUDA_ERROR_INVALID_VALUE, "launch %s: a z dimension is not emulated", fn->name.c_str());
+	if (bz != 1)
+		return complain(CUDA_ERROR_INVALID_VALUE, "launch %s: a block's z dimension is not emulated", fn->name.c_str());
 	if (sharedMemBytes != 0 || stream != nullptr || extra != nullptr)
 		return complain(CUDA_ERROR_INVALID_VALUE, "launch %s: dynamic shared memory, streams and extra are not emulated",
 		                fn->name.c_str());
@@ -460,9 +460,9 @@ CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned
 		return complain(CUDA_ERROR_INVALID_VALUE, "launch %s: %d parameters, none passed", fn->name.c_str(), fn->nargs);
 	uint64_t args[16];
 	for (int i = 0; i < fn->nargs && i < 16; i++) std::memcpy(&args[i], params[i], 8);
-	say("cuLaunchKernel(%s, %ux%u, %ux%u)", fn->name.c_str(), gx, gy, bx, by);
+	say("cuLaunchKernel(%s, %ux%ux%u, %ux%u)", fn->name.c_str(), gx, gy, gz, bx, by);
 	if (nullKernels) return CUDA_SUCCESS;
-	int rc = emu_launch(fn->emuIndex, gx, gy, bx, by, args, fn->nargs);
+	int rc = emu_launch(fn->emuIndex, gx, gy, gz, bx, by, args, fn->nargs);
 	if (rc != 0) return complain(CUDA_ERROR_LAUNCH_FAILED, "launch %s: emulator code %d", fn->name.c_str(), rc);
 	return CUDA_SUCCESS;
 }
