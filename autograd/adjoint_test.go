@@ -78,6 +78,14 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Conv2d(in[0], in[1], nil, autograd.ConvOptions{Stride: [2]int{2, 1}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}})
 			}},
+		{Name: "Conv2d/groups", Shapes: [][]int{{2, 4, 5, 4}, {6, 2, 3, 2}, {6}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Conv2d(in[0], in[1], in[2], autograd.ConvOptions{Groups: 2, Padding: [2]int{1, 1}})
+			}},
+		{Name: "Conv2d/depthwise", Shapes: [][]int{{2, 3, 6, 5}, {3, 1, 3, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Conv2d(in[0], in[1], nil, autograd.ConvOptions{Groups: 3, Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
+			}},
 		{Name: "AvgPool2d", Shapes: [][]int{{2, 3, 6, 5}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.AvgPool2d(in[0], [2]int{2, 2}, autograd.PoolOptions{}) }},
 		{Name: "AvgPool2d/overlapping-padded", Shapes: [][]int{{1, 2, 7, 6}},
@@ -238,6 +246,12 @@ func opTable() []gradcheck.Case {
 		}
 		cases = append(cases, unary(f, dom))
 	}
+	// The functions with a parameter, off torch's default.
+	cases = append(cases,
+		gradcheck.Case{Name: "leaky_relu/0.2", Shapes: [][]int{{3, 5}}, Input: awayFromZero,
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.LeakyReLU(in[0], 0.2) }},
+		gradcheck.Case{Name: "elu/1.3", Shapes: [][]int{{3, 5}}, Input: awayFromZero,
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.ELU(in[0], 1.3) }})
 	return cases
 }
 

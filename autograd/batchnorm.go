@@ -97,7 +97,7 @@ func (tp *Tape) BatchNorm(x, gamma, beta *Var, runningMean, runningVar *tensor.T
 		dev.Scale(1, runningMean.Buffer(), mean.Buffer())
 		dev.Fill(rstd.Buffer(), opt.Eps)
 		dev.Binary(device.Add, runningVar.Buffer(), rstd.Buffer(), rstd.Buffer())
-		dev.Unary(device.Sqrt, rstd.Buffer(), rstd.Buffer())
+		dev.Unary(device.Sqrt, 0, rstd.Buffer(), rstd.Buffer())
 		ones := tp.Temp(c)
 		if ones.Valid() {
 			dev.Fill(ones.Buffer(), 1)

@@ -8,12 +8,20 @@ import (
 )
 
 // ConvOptions are the stride, zero padding and dilation of Conv2d, as
-// (height, width) pairs: torch.nn.functional.conv2d's stride, padding and
-// dilation. A zero stride or dilation means 1, so the zero value is
-// torch's default (stride 1, no padding, no dilation).
+// (height, width) pairs, and the groups: torch.nn.functional.conv2d's
+// stride, padding, dilation and groups. A zero stride, dilation or groups
+// means 1, so the zero value is torch's default (stride 1, no padding, no
+// dilation, one group).
 type ConvOptions struct {
 	Stride, Padding, Dilation [2]int
+	// Groups splits the input channels C and the output channels O into
+	// Groups blocks, output block i seeing input block i alone, through
+	// weights [O, C/Groups, KH, KW]; Groups = C is a depthwise convolution.
+	Groups int
 }
+
+// groups is o.Groups with the default filled in.
+func (o ConvOptions) groups() int { return max(o.Groups, 1) }
 
 // geometry returns the convolution of x [N, C, H, W] by w [O, C, KH, KW]
 // under o, with the defaults filled in.
@@ -32,11 +40,12 @@ func (o ConvOptions) geometry(x, w []int) device.ConvGeometry {
 	}
 }
 
-// Conv2d returns the 2-D convolution (torch's cross-correlation, groups =
-// 1) of images x [N, C, H, W] by weights w [O, C, KH, KW] plus a bias b
-// [O] (or nil): y [N, O, OH, OW], NCHW as in PyTorch. It is lowered to
-// one product: the patches of x (Im2Col) form X̃ [N·OH·OW × C·KH·KW], one
-// row per output pixel, the weights are W̃ = w as [O × C·KH·KW], and
+// Conv2d returns the 2-D convolution (torch's cross-correlation) of
+// images x [N, C, H, W] by weights w [O, C/G, KH, KW] plus a bias b [O]
+// (or nil), G = opt.Groups (1 unless set): y [N, O, OH, OW], NCHW as in
+// PyTorch. It is lowered to one product: the patches of x (Im2Col) form
+// X̃ [N·OH·OW × C·KH·KW], one row per output pixel, the weights are W̃ = w
+// as [O × C·KH·KW] (G = 1), and
 //
 //	forward:  Z = X̃ W̃ᵀ + 1bᵀ  (pixels × channels),  y = Z per image transposed
 //	adjoint:  E = ε per image transposed;  g_W = Eᵀ X̃;  g_b = Σ_pixels E;
@@ -47,13 +56,21 @@ func (o ConvOptions) geometry(x, w []int) device.ConvGeometry {
 // three GEMMs, plus the copies that gather patches and transpose between
 // pixel-major and channel-major order. X̃ is kept for the adjoint:
 // N·OH·OW·C·KH·KW elements until Reset.
+//
+// With G groups each product splits into G: X̃'s columns, W̃'s rows and
+// Z's columns fall into G consecutive blocks (X̃ᵢ [pixels × (C/G)·KH·KW],
+// W̃ᵢ [O/G × (C/G)·KH·KW], Zᵢ [pixels × O/G]), Zᵢ = X̃ᵢ W̃ᵢᵀ, and likewise
+// g_Wᵢ = Eᵢᵀ X̃ᵢ and δ's patches Eᵢ W̃ᵢ: each is one Device.GemmStrided
+// call over the G blocks, read and written in place.
 func (tp *Tape) Conv2d(x, w, b *Var, opt ConvOptions) *Var {
 	if tp.skip(&conv2dOp, x, w, b) {
 		return tp.failedVar()
 	}
 	xs, ws := x.Shape(), w.Shape()
-	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[1] {
-		panic(fmt.Sprintf("autograd: Conv2d: input %v and weight %v: want x [N, C, H, W] and w [O, C, KH, KW]", xs, ws))
+	groups := opt.groups()
+	if opt.Groups < 0 || len(xs) != 4 || len(ws) != 4 || xs[1] != ws[1]*groups || ws[0]%groups != 0 {
+		panic(fmt.Sprintf("autograd: Conv2d: input %v, weight %v and %d groups: want x [N, C, H, W] and w [O, C/groups, KH, KW], O a multiple of groups",
+			xs, ws, opt.Groups))
 	}
 	if b != nil && (b.value.Dims() != 1 || b.value.Len() != ws[0]) {
 		panic(fmt.Sprintf("autograd: Conv2d: bias %v for weight %v: want [%d]", b.Shape(), ws, ws[0]))
@@ -71,15 +88,16 @@ func (tp *Tape) Conv2d(x, w, b *Var, opt ConvOptions) *Var {
 		return out
 	}
 	node.Save(0, cols)
-	node.Int[0], node.Int[1], node.Int[2] = packPair(g.StrideH, g.StrideW), packPair(g.PadH, g.PadW), packPair(g.DilationH, g.DilationW)
+	node.Int = [4]int{packPair(g.StrideH, g.StrideW), packPair(g.PadH, g.PadW), packPair(g.DilationH, g.DilationW), groups}
 	tp.dev.Im2Col(x.value.Buffer(), g, cols.Buffer())
 	z := tp.Temp(g.Pixels(), ws[0])
 	if !z.Valid() {
 		return out
 	}
-	tp.gemm(mat{cols, g.Pixels(), g.Patch(), false, 1}, weightMat(&w.value, g).flip(), 0, z)
+	cg := convGroups{g, groups, ws[0]}
+	tp.groupGemm(groups, cg.patches(cols), cg.weights(&w.value).flip(), 0, cg.pixelMajor(z))
 	if b != nil {
-		tp.dev.BiasActivation(device.Identity, z.Buffer(), g.Pixels(), ws[0], b.value.Buffer(), z.Buffer())
+		tp.dev.BiasActivation(device.Identity, 0, z.Buffer(), g.Pixels(), ws[0], b.value.Buffer(), z.Buffer())
 	}
 	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), ws[0], 1, out.value.Buffer())
 	return tp.Done(node)
@@ -100,60 +118,121 @@ func nodeGeometry(n *Node) device.ConvGeometry {
 	return o.geometry(n.In[0].Shape(), n.In[1].Shape())
 }
 
-// weightMat is a weight [O, C, KH, KW] (or its tangent) as the matrix W̃
-// [O × C·KH·KW] that it is in memory.
-func weightMat(w *tensor.Tensor, g device.ConvGeometry) mat {
-	return mat{w, w.Dim(0), g.Patch(), false, 1}
+// convGroups describes a Conv2d node's matrices as G blocks each.
+type convGroups struct {
+	g      device.ConvGeometry
+	groups int
+	out    int // O
+}
+
+func nodeGroups(n *Node) convGroups {
+	return convGroups{nodeGeometry(n), n.Int[3], n.In[1].Value().Dim(0)}
+}
+
+// patches is X̃ (or its tangent, or δ's patches) [pixels × C·KH·KW] as G
+// column blocks of (C/G)·KH·KW.
+func (c convGroups) patches(t *tensor.Tensor) groupMat {
+	w := c.g.Patch() / c.groups
+	return groupMat{t, c.g.Pixels(), w, c.g.Patch(), w, false}
+}
+
+// weights is W̃ (a weight [O, C/G, KH, KW], its tangent or gradient) as G
+// row blocks [O/G × (C/G)·KH·KW].
+func (c convGroups) weights(t *tensor.Tensor) groupMat {
+	rows, cols := c.out/c.groups, c.g.Patch()/c.groups
+	return groupMat{t, rows, cols, cols, rows * cols, false}
+}
+
+// pixelMajor is Z or E [pixels × O] as G column blocks of O/G.
+func (c convGroups) pixelMajor(t *tensor.Tensor) groupMat {
+	w := c.out / c.groups
+	return groupMat{t, c.g.Pixels(), w, c.out, w, false}
+}
+
+// groupMat is one of G equal blocks of a matrix, stored rows×cols with
+// leading dimension ld, the blocks stride elements apart (column blocks
+// side by side, or row blocks one below the other), read transposed when t.
+type groupMat struct {
+	x              *tensor.Tensor
+	rows, cols, ld int
+	stride         int
+	t              bool
+}
+
+func (m groupMat) flip() groupMat { m.t = !m.t; return m }
+
+// groupGemm computes C_i = op(A_i) op(B_i) + β C_i for each of the groups
+// blocks: one Gemm for one group, one GemmStrided for several.
+func (tp *Tape) groupGemm(groups int, a, b groupMat, beta float64, c groupMat) {
+	m, k, n := a.rows, a.cols, b.cols
+	if a.t {
+		m, k = k, m
+	}
+	if b.t {
+		n = b.rows
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if groups == 1 {
+		tp.dev.Gemm(a.t, b.t, m, n, k, 1, a.x.Buffer(), a.ld, b.x.Buffer(), b.ld, beta, c.x.Buffer(), c.ld)
+		return
+	}
+	tp.dev.GemmStrided(a.t, b.t, groups, m, n, k, 1, a.x.Buffer(), a.ld, a.stride, b.x.Buffer(), b.ld, b.stride,
+		beta, c.x.Buffer(), c.ld, c.stride)
 }
 
 func conv2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 	x, w, b := n.In[0], n.In[1], n.In[2]
-	g, o := nodeGeometry(n), w.value.Dim(0)
+	cg := nodeGroups(n)
+	g, o, groups := cg.g, cg.out, cg.groups
 	pix := g.OutH() * g.OutW()
 	e := tp.Temp(g.Pixels(), o) // E: ε pixel-major
 	if !e.Valid() {
 		return
 	}
 	tp.dev.Transpose(eps.Buffer(), g.N, o, pix, 1, e.Buffer())
-	E := mat{e, g.Pixels(), o, false, 1}
+	E := cg.pixelMajor(e)
 	if gb, beta := tp.GradDest(b); gb != nil {
 		tp.dev.SumRows(e.Buffer(), g.Pixels(), o, beta, gb.Buffer())
 	}
 	if gw, beta := tp.GradDest(w); gw != nil {
-		tp.gemm(E.flip(), mat{&n.Saved[0], g.Pixels(), g.Patch(), false, 1}, beta, gw) // Eᵀ X̃
+		tp.groupGemm(groups, E.flip(), cg.patches(&n.Saved[0]), beta, cg.weights(gw)) // Eᵢᵀ X̃ᵢ
 	}
 	if dx, beta := tp.GradDest(x); dx != nil {
 		dcols := tp.Temp(g.Pixels(), g.Patch())
 		if !dcols.Valid() {
 			return
 		}
-		tp.gemm(E, weightMat(&w.value, g), 0, dcols) // E W̃
+		tp.groupGemm(groups, E, cg.weights(&w.value), 0, cg.patches(dcols)) // Eᵢ W̃ᵢ
 		tp.dev.Col2Im(dcols.Buffer(), g, beta, dx.Buffer())
 	}
 }
 
 func conv2dTangent(tp *Tape, n *Node) *tensor.Tensor {
 	x, w, b := n.In[0], n.In[1], n.In[2]
-	g, o := nodeGeometry(n), w.value.Dim(0)
+	cg := nodeGroups(n)
+	g, o, groups := cg.g, cg.out, cg.groups
 	z := tp.Temp(g.Pixels(), o)
 	out := tp.Temp(n.Out.Shape()...)
 	if !z.Valid() || !out.Valid() {
 		return out
 	}
 	tp.dev.Fill(z.Buffer(), 0)
+	Z := cg.pixelMajor(z)
 	if x.hasTangent {
 		dcols := tp.Temp(g.Pixels(), g.Patch())
 		if !dcols.Valid() {
 			return out
 		}
 		tp.dev.Im2Col(x.tangent.Buffer(), g, dcols.Buffer())
-		tp.gemm(mat{dcols, g.Pixels(), g.Patch(), false, 1}, weightMat(&w.value, g).flip(), 1, z)
+		tp.groupGemm(groups, cg.patches(dcols), cg.weights(&w.value).flip(), 1, Z)
 	}
 	if w.hasTangent {
-		tp.gemm(mat{&n.Saved[0], g.Pixels(), g.Patch(), false, 1}, weightMat(&w.tangent, g).flip(), 1, z)
+		tp.groupGemm(groups, cg.patches(&n.Saved[0]), cg.weights(&w.tangent).flip(), 1, Z)
 	}
 	if b != nil && b.hasTangent {
-		tp.dev.BiasActivation(device.Identity, z.Buffer(), g.Pixels(), o, b.tangent.Buffer(), z.Buffer())
+		tp.dev.BiasActivation(device.Identity, 0, z.Buffer(), g.Pixels(), o, b.tangent.Buffer(), z.Buffer())
 	}
 	tp.dev.Transpose(z.Buffer(), g.N, g.OutH()*g.OutW(), o, 1, out.Buffer())
 	return out

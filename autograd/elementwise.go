@@ -235,21 +235,38 @@ var scaleOp = Op{
 	},
 }
 
-// Apply returns f(x) elementwise for any device.UnaryOp. The Jacobian is
-// diagonal, diag(f'(x)), hence self-adjoint: the adjoint and the tangent
-// are the same product.
+// Apply returns f(x) elementwise for any device.UnaryOp, with torch's
+// default parameter for the functions that take one (f.DefaultParam:
+// LeakyReLU's slope 0.01, ELU's α = 1). The Jacobian is diagonal,
+// diag(f'(x)), hence self-adjoint: the adjoint and the tangent are the
+// same product.
 //
 //	adjoint:  δ = f'(x) ⊙ ε
 //	tangent:  f'(x) ⊙ ẋ
 func (tp *Tape) Apply(f device.UnaryOp, x *Var) *Var {
+	return tp.ApplyParam(f, f.DefaultParam(), x)
+}
+
+// ApplyParam is Apply with the function's parameter p given (see
+// device.UnaryOp; functions without one ignore it).
+func (tp *Tape) ApplyParam(f device.UnaryOp, p float64, x *Var) *Var {
 	node, out := tp.Record(&unaryOps[f], x.Shape(), x)
 	if tp.Failed() {
 		return out
 	}
 	node.Int[0] = int(f)
-	tp.dev.Unary(f, x.value.Buffer(), out.value.Buffer())
+	node.Float = p
+	tp.dev.Unary(f, p, x.value.Buffer(), out.value.Buffer())
 	return tp.Done(node)
 }
+
+// LeakyReLU returns x where x > 0 and slope·x elsewhere (F.leaky_relu).
+func (tp *Tape) LeakyReLU(x *Var, slope float64) *Var {
+	return tp.ApplyParam(device.LeakyReLU, slope, x)
+}
+
+// ELU returns x where x > 0 and α(eˣ − 1) elsewhere (F.elu).
+func (tp *Tape) ELU(x *Var, alpha float64) *Var { return tp.ApplyParam(device.ELU, alpha, x) }
 
 // ReLU returns max(x, 0).
 func (tp *Tape) ReLU(x *Var) *Var { return tp.Apply(device.ReLU, x) }
@@ -278,7 +295,7 @@ var unaryOps = func() []Op {
 func unaryDiag(tp *Tape, n *Node, v *tensor.Tensor) *tensor.Tensor {
 	t := tp.Temp(n.Out.Shape()...)
 	if t.Valid() {
-		tp.dev.UnaryAdjoint(device.UnaryOp(n.Int[0]), n.In[0].value.Buffer(), n.Out.value.Buffer(), v.Buffer(), t.Buffer())
+		tp.dev.UnaryAdjoint(device.UnaryOp(n.Int[0]), n.Float, n.In[0].value.Buffer(), n.Out.value.Buffer(), v.Buffer(), t.Buffer())
 	}
 	return t
 }

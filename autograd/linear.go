@@ -203,7 +203,7 @@ func (tp *Tape) Linear(x, w, b *Var, act device.UnaryOp) *Var {
 		bias = b.value.Buffer()
 	}
 	if bias != nil || act != device.Identity {
-		tp.dev.BiasActivation(act, z, kk, o, bias, z)
+		tp.dev.BiasActivation(act, 0, z, kk, o, bias, z)
 	}
 	return tp.Done(node)
 }
@@ -218,7 +218,7 @@ func activationAdjoint(tp *Tape, act device.UnaryOp, z, eps *tensor.Tensor) *ten
 	}
 	e := tp.Temp(z.Shape()...)
 	if e.Valid() {
-		tp.dev.UnaryAdjoint(act, z.Buffer(), z.Buffer(), eps.Buffer(), e.Buffer())
+		tp.dev.UnaryAdjoint(act, 0, z.Buffer(), z.Buffer(), eps.Buffer(), e.Buffer())
 	}
 	return e
 }
@@ -256,12 +256,12 @@ func linearTangent(tp *Tape, n *Node) *tensor.Tensor {
 		tp.dev.Gemm(false, true, kk, o, in, 1, x.value.Buffer(), in, w.tangent.Buffer(), in, 1, t.Buffer(), o)
 	}
 	if b != nil && b.hasTangent {
-		tp.dev.BiasActivation(device.Identity, t.Buffer(), kk, o, b.tangent.Buffer(), t.Buffer())
+		tp.dev.BiasActivation(device.Identity, 0, t.Buffer(), kk, o, b.tangent.Buffer(), t.Buffer())
 	}
 	act := device.UnaryOp(n.Int[0])
 	if act != device.Identity {
 		z := n.Out.value.Buffer()
-		tp.dev.UnaryAdjoint(act, z, z, t.Buffer(), t.Buffer())
+		tp.dev.UnaryAdjoint(act, 0, z, z, t.Buffer(), t.Buffer())
 	}
 	return t
 }

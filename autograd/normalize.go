@@ -139,7 +139,7 @@ func layerNormTangent(tp *Tape, n *Node) *tensor.Tensor {
 		tp.scaleColumns(xhat, gamma.tangent.Buffer(), 1, t)
 	}
 	if beta != nil && beta.hasTangent {
-		tp.dev.BiasActivation(device.Identity, t.Buffer(), rows, cols, beta.tangent.Buffer(), t.Buffer())
+		tp.dev.BiasActivation(device.Identity, 0, t.Buffer(), rows, cols, beta.tangent.Buffer(), t.Buffer())
 	}
 	return t
 }

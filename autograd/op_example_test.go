@@ -24,7 +24,7 @@ var softplusOp = autograd.Op{
 			return
 		}
 		dev := tp.Device()
-		dev.Unary(device.Sigmoid, x.Value().Buffer(), delta.Buffer())        // σ(x)
+		dev.Unary(device.Sigmoid, 0, x.Value().Buffer(), delta.Buffer())     // σ(x)
 		dev.Binary(device.Mul, eps.Buffer(), delta.Buffer(), delta.Buffer()) // ε ⊙ σ(x)
 		tp.Accumulate(x, delta)
 	},
@@ -33,7 +33,7 @@ var softplusOp = autograd.Op{
 		t := tp.Temp(x.Shape()...)
 		if t.Valid() {
 			dev := tp.Device()
-			dev.Unary(device.Sigmoid, x.Value().Buffer(), t.Buffer())
+			dev.Unary(device.Sigmoid, 0, x.Value().Buffer(), t.Buffer())
 			dev.Binary(device.Mul, x.Tangent().Buffer(), t.Buffer(), t.Buffer())
 		}
 		return t
@@ -54,9 +54,9 @@ func softplus(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 		return out
 	}
 	dev.Fill(ones.Buffer(), 1)
-	dev.Unary(device.Exp, x.Value().Buffer(), z)
+	dev.Unary(device.Exp, 0, x.Value().Buffer(), z)
 	dev.Binary(device.Add, z, ones.Buffer(), z)
-	dev.Unary(device.Log, z, z)
+	dev.Unary(device.Log, 0, z, z)
 	return tp.Done(n)
 }
 

@@ -74,7 +74,7 @@ func logSoftmaxTangent(tp *Tape, n *Node) *tensor.Tensor {
 		return tp.tempArena.next() // invalid: the tape holds the allocation's error
 	}
 	d := tp.dev
-	d.Unary(device.Exp, y.Buffer(), s.Buffer())
+	d.Unary(device.Exp, 0, y.Buffer(), s.Buffer())
 	d.Binary(device.Mul, s.Buffer(), dx.Buffer(), s.Buffer())
 	d.SumCols(s.Buffer(), rows, cols, 1, 0, r.Buffer()) // rᵢ = ⟨sᵢ, ẋᵢ⟩
 	t.CopyFrom(dx)

@@ -121,17 +121,28 @@ func TestOpsMatchTorch(t *testing.T) {
 		device.Tanh:    {-800, -20, -1, 0, 0.5, 20, 800},
 		device.GELU:    {-800, -40, -6, -3, -1, 0, 0.5, 3, 40, 800},
 		device.SiLU:    {-800, -40, -6, -1, 0, 0.5, 3, 40, 800},
+		device.ELU:     {-800, -40, -1, -1e-10, 0, 0.5, 40, 800},
 	}
+	// The functions with a parameter run with torch's default (Apply) and
+	// with another (ApplyParam): LeakyReLU's slope, ELU's α.
+	otherParam := map[device.UnaryOp]float64{device.LeakyReLU: 0.2, device.ELU: 1.3}
 	for _, op := range device.UnaryOps() {
 		x, ok := points[op]
 		if !ok {
 			x = []float64{-2.5, -1, -0.3, 0, 0.2, 0.7, 1.9}
 		}
-		cases = append(cases, opCase{name: op.String(), op: op.String(),
+		cases = append(cases, opCase{name: op.String(), op: op.String(), param: op.DefaultParam(),
 			inputs: []input{{"x", []int{len(x)}, x, true}},
 			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 				return tp.Apply(op, in["x"])
 			}})
+		if p, ok := otherParam[op]; ok {
+			cases = append(cases, opCase{name: fmt.Sprintf("%v/%g", op, p), op: op.String(), param: p,
+				inputs: []input{{"x", []int{len(x)}, x, true}},
+				build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+					return tp.ApplyParam(op, p, in["x"])
+				}})
+		}
 	}
 
 	// The binary functions, with a zero denominator for Div (a/0 = ±Inf,
@@ -216,8 +227,10 @@ func TestOpsMatchTorch(t *testing.T) {
 	}
 
 	// Transpose of a batch of matrices, and Conv2d (torch's conv2d): plain,
-	// and with strides, padding wider than the kernel's reach, dilation
-	// and no bias; shape carries stride, padding and dilation.
+	// with strides, padding wider than the kernel's reach, dilation and no
+	// bias, and grouped (two groups of three channels into two groups of
+	// two; depthwise, as many groups as channels, two outputs each);
+	// shape carries stride, padding, dilation and groups.
 	cases = append(cases, opCase{name: "transpose", op: "transpose",
 		inputs: []input{{"x", []int{2, 3, 4}, uniform(24, -2, 2), true}},
 		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
@@ -238,6 +251,8 @@ func TestOpsMatchTorch(t *testing.T) {
 		{[]int{2, 3, 6, 5}, []int{4, 3, 3, 3}, true, autograd.ConvOptions{}},
 		{[]int{2, 2, 7, 8}, []int{3, 2, 3, 2}, true, autograd.ConvOptions{Stride: [2]int{2, 3}, Padding: [2]int{1, 2}}},
 		{[]int{1, 3, 9, 9}, []int{2, 3, 3, 3}, false, autograd.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{3, 1}, Dilation: [2]int{2, 3}}},
+		{[]int{2, 6, 6, 5}, []int{4, 3, 3, 2}, true, autograd.ConvOptions{Groups: 2, Padding: [2]int{1, 0}}},
+		{[]int{2, 3, 7, 7}, []int{6, 1, 3, 3}, true, autograd.ConvOptions{Groups: 3, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}},
 	} {
 		o := cv.opt
 		ins := []input{{"x", cv.x, uniform(numel(cv.x), -1, 1), true}, {"w", cv.w, uniform(numel(cv.w), -1, 1), true}}
@@ -246,7 +261,7 @@ func TestOpsMatchTorch(t *testing.T) {
 		}
 		one := func(v int) int { return max(v, 1) }
 		cases = append(cases, opCase{name: fmt.Sprintf("conv2d/%d", i), op: "conv2d",
-			shape:  []int{one(o.Stride[0]), one(o.Stride[1]), o.Padding[0], o.Padding[1], one(o.Dilation[0]), one(o.Dilation[1])},
+			shape:  []int{one(o.Stride[0]), one(o.Stride[1]), o.Padding[0], o.Padding[1], one(o.Dilation[0]), one(o.Dilation[1]), one(o.Groups)},
 			inputs: ins,
 			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 				return tp.Conv2d(in["x"], in["w"], in["b"], o)

@@ -407,9 +407,9 @@ func (ch *chain) leftToRight() error {
 			z, w := buf(ch.zs[m+1]), buf(ch.ws[m])
 			// z_{m+1} = tanh(W_m z_m + b_m), as the row vector z_m W_mᵀ.
 			dev.Gemm(false, true, 1, n, n, 1, buf(ch.zs[m]), n, w, n, 0, z, n)
-			dev.BiasActivation(device.Tanh, z, 1, n, buf(ch.bs[m]), z)
+			dev.BiasActivation(device.Tanh, 0, z, 1, n, buf(ch.bs[m]), z)
 			// A_m = diag(f′_m) W_m: the outer product f′ 1ᵀ times W elementwise.
-			dev.UnaryAdjoint(device.Tanh, z, z, buf(ch.ones), buf(ch.d))
+			dev.UnaryAdjoint(device.Tanh, 0, z, z, buf(ch.ones), buf(ch.d))
 			dst := ch.a
 			if m == 0 {
 				dst = ch.j

@@ -171,21 +171,21 @@ func dot[T float](x, y []T) float64 {
 	return s
 }
 
-// Unary computes y = f(x).
-func (c *CPU) Unary(op device.UnaryOp, x, y device.Buffer) {
+// Unary computes y = f(x) with f's parameter p.
+func (c *CPU) Unary(op device.UnaryOp, p float64, x, y device.Buffer) {
 	c.call.Lock()
 	defer c.call.Unlock()
 	a, b := bufs2("Unary", x, y)
 	checkEq("Unary", a, b)
 	if a.f64 != nil {
-		unary(op, a.f64, b.f64)
+		unary(op, p, a.f64, b.f64)
 		return
 	}
-	c.par.a = args{uop: op, x: a.f32, y: b.f32}
+	c.par.a = args{uop: op, param: p, x: a.f32, y: b.f32}
 	c.par.run(taskUnary, a.Len(), unaryCost(op))
 }
 
-func unary[T float](op device.UnaryOp, x, y []T) {
+func unary[T float](op device.UnaryOp, p float64, x, y []T) {
 	y = y[:len(x)]
 	if fastUnary(op, x, y) { // float32 Exp, Tanh, Sigmoid (fastmath.go)
 		return
@@ -237,6 +237,23 @@ func unary[T float](op device.UnaryOp, x, y []T) {
 		for i, v := range x {
 			y[i] = T(float64(v) * sigmoid(float64(v)))
 		}
+	case device.LeakyReLU:
+		s := T(p)
+		for i, v := range x {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = s * v // NaN stays NaN
+			}
+		}
+	case device.ELU:
+		for i, v := range x {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = T(p * math.Expm1(float64(v)))
+			}
+		}
 	default:
 		panic(fmt.Sprintf("cpu: Unary: unknown op %v", op))
 	}
@@ -260,8 +277,8 @@ func sigmoid(x float64) float64 {
 	return e / (1 + e)
 }
 
-// UnaryAdjoint computes δ = f'(x) ⊙ ε.
-func (c *CPU) UnaryAdjoint(op device.UnaryOp, x, y, eps, delta device.Buffer) {
+// UnaryAdjoint computes δ = f'(x) ⊙ ε, f with its parameter p.
+func (c *CPU) UnaryAdjoint(op device.UnaryOp, p float64, x, y, eps, delta device.Buffer) {
 	c.call.Lock()
 	defer c.call.Unlock()
 	X, Y, E, D := opt("UnaryAdjoint", x), opt("UnaryAdjoint", y), opt("UnaryAdjoint", eps), opt("UnaryAdjoint", delta)
@@ -270,14 +287,14 @@ func (c *CPU) UnaryAdjoint(op device.UnaryOp, x, y, eps, delta device.Buffer) {
 	checkEq("UnaryAdjoint", X, E)
 	checkEq("UnaryAdjoint", X, D)
 	if X.f64 != nil {
-		unaryAdjoint(op, X.f64, Y.f64, E.f64, D.f64)
+		unaryAdjoint(op, p, X.f64, Y.f64, E.f64, D.f64)
 		return
 	}
-	c.par.a = args{uop: op, x: X.f32, y: Y.f32, e: E.f32, d: D.f32}
+	c.par.a = args{uop: op, param: p, x: X.f32, y: Y.f32, e: E.f32, d: D.f32}
 	c.par.run(taskUnaryAdjoint, X.Len(), 1)
 }
 
-func unaryAdjoint[T float](op device.UnaryOp, x, y, e, d []T) {
+func unaryAdjoint[T float](op device.UnaryOp, p float64, x, y, e, d []T) {
 	n := len(x)
 	y, e, d = y[:n], e[:n], d[:n]
 	switch op {
@@ -344,6 +361,23 @@ func unaryAdjoint[T float](op device.UnaryOp, x, y, e, d []T) {
 			s := sigmoid(v)
 			d[i] = T(s * (1 + v*(1-s)) * float64(e[i]))
 		}
+	case device.LeakyReLU:
+		s := T(p)
+		for i := range d {
+			if x[i] > 0 {
+				d[i] = e[i]
+			} else {
+				d[i] = s * e[i]
+			}
+		}
+	case device.ELU:
+		for i := range d {
+			if x[i] > 0 {
+				d[i] = e[i]
+			} else {
+				d[i] = T(p * math.Exp(float64(x[i])) * float64(e[i]))
+			}
+		}
 	default:
 		panic(fmt.Sprintf("cpu: UnaryAdjoint: unknown op %v", op))
 	}
@@ -391,8 +425,8 @@ func binary[T float](op device.BinaryOp, a, b, c []T) {
 	}
 }
 
-// BiasActivation computes y = f(x + 1bᵀ).
-func (c *CPU) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols int, bias device.Buffer, y device.Buffer) {
+// BiasActivation computes y = f(x + 1bᵀ), f with its parameter p.
+func (c *CPU) BiasActivation(op device.UnaryOp, p float64, x device.Buffer, rows, cols int, bias device.Buffer, y device.Buffer) {
 	c.call.Lock()
 	defer c.call.Unlock()
 	X, Y := bufs2("BiasActivation", x, y)
@@ -406,18 +440,18 @@ func (c *CPU) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols int,
 		if B != nil {
 			b = B.f64
 		}
-		biasActivation(op, X.f64, rows, cols, b, Y.f64)
+		biasActivation(op, p, X.f64, rows, cols, b, Y.f64)
 	} else {
 		var b []float32
 		if B != nil {
 			b = B.f32
 		}
-		c.par.a = args{uop: op, x: X.f32, cols: cols, b: b, y: Y.f32}
+		c.par.a = args{uop: op, param: p, x: X.f32, cols: cols, b: b, y: Y.f32}
 		c.par.run(taskBiasActivation, rows, cols*unaryCost(op))
 	}
 }
 
-func biasActivation[T float](op device.UnaryOp, x []T, rows, cols int, b, y []T) {
+func biasActivation[T float](op device.UnaryOp, p float64, x []T, rows, cols int, b, y []T) {
 	for i := 0; i < rows; i++ {
 		xr, yr := x[i*cols:(i+1)*cols], y[i*cols:(i+1)*cols]
 		if b != nil {
@@ -433,7 +467,7 @@ func biasActivation[T float](op device.UnaryOp, x []T, rows, cols int, b, y []T)
 			}
 			continue
 		}
-		unary(op, xr, yr)
+		unary(op, p, xr, yr)
 	}
 }
 
@@ -558,7 +592,7 @@ func unaryCost(op device.UnaryOp) int {
 	switch op {
 	case device.Exp, device.Sigmoid, device.Tanh: // vectorised float32 (fastmath.go)
 		return 2
-	case device.Log, device.Sqrt, device.GELU, device.SiLU:
+	case device.Log, device.Sqrt, device.GELU, device.SiLU, device.ELU:
 		return 8
 	}
 	return 1

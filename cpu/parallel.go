@@ -144,9 +144,9 @@ func (p *pool) exec(t task) {
 	lo, hi, c := t.lo, t.hi, a.cols
 	switch t.kind {
 	case taskUnary:
-		unary(a.uop, a.x[lo:hi], a.y[lo:hi])
+		unary(a.uop, a.param, a.x[lo:hi], a.y[lo:hi])
 	case taskUnaryAdjoint:
-		unaryAdjoint(a.uop, a.x[lo:hi], a.y[lo:hi], a.e[lo:hi], a.d[lo:hi])
+		unaryAdjoint(a.uop, a.param, a.x[lo:hi], a.y[lo:hi], a.e[lo:hi], a.d[lo:hi])
 	case taskBinary:
 		binary(a.bop, a.x[lo:hi], a.y[lo:hi], a.d[lo:hi])
 	case taskAxpy:
@@ -154,7 +154,7 @@ func (p *pool) exec(t task) {
 	case taskScale:
 		scale(a.alpha, a.x[lo:hi], a.y[lo:hi])
 	case taskBiasActivation:
-		biasActivation(a.uop, a.x[lo*c:hi*c], hi-lo, c, a.b, a.y[lo*c:hi*c])
+		biasActivation(a.uop, a.param, a.x[lo*c:hi*c], hi-lo, c, a.b, a.y[lo*c:hi*c])
 	case taskSoftmax:
 		for i := lo; i < hi; i++ {
 			softmaxRow(a.log, a.x[i*c:(i+1)*c], a.y[i*c:(i+1)*c])

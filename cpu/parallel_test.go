@@ -41,8 +41,8 @@ func TestParallelKernels(t *testing.T) {
 	y, err := dev2.Alloc(device.Float32, rows*cols)
 	require.NoError(t, err)
 	require.Zero(t, testing.AllocsPerRun(20, func() {
-		dev2.Unary(device.Tanh, x, y)
-		dev2.BiasActivation(device.ReLU, x, rows, cols, nil, y)
+		dev2.Unary(device.Tanh, 0, x, y)
+		dev2.BiasActivation(device.ReLU, 0, x, rows, cols, nil, y)
 		dev2.Axpy(0.5, x, y)
 	}))
 }
@@ -76,7 +76,7 @@ func TestParallelCallers(t *testing.T) {
 		defer dev.Free(y)
 		dev.Fill(x, float64(v))
 		dev.Gemm(false, true, n, n, n, 1, x, n, W, n, 0, y, n)
-		dev.Unary(device.ReLU, y, y)
+		dev.Unary(device.ReLU, 0, y, y)
 		out := make([]float32, n*n)
 		return out, dev.Download32(out, y)
 	}

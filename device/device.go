@@ -43,7 +43,8 @@ type Buffer interface {
 // UnaryOp names an elementwise function y = f(x).
 type UnaryOp uint8
 
-// The elementwise functions every device implements, with their derivatives:
+// The elementwise functions every device implements, with their derivatives
+// (p is the function's parameter, passed with the op; the others ignore it):
 //
 //	Identity  y = x              f' = 1
 //	Neg       y = −x             f' = −1
@@ -58,6 +59,9 @@ type UnaryOp uint8
 //	GELU      y = x Φ(x)         f' = Φ(x) + x φ(x)   (torch's exact, erf form:
 //	                                                 Φ(x) = (1 + erf(x/√2))/2)
 //	SiLU      y = x σ(x)         f' = σ(x)(1 + x(1 − σ(x)))   (Swish; σ the sigmoid)
+//	LeakyReLU y = x (x > 0), p x  f' = 1 (x > 0), p  (p the negative slope;
+//	                                              torch's LeakyReLU: p at 0)
+//	ELU       y = x (x > 0), p(eˣ − 1)   f' = 1 (x > 0), p eˣ   (torch's ELU, p = α)
 const (
 	Identity UnaryOp = iota
 	Neg
@@ -71,10 +75,27 @@ const (
 	Tanh
 	GELU
 	SiLU
+	LeakyReLU
+	ELU
 	numUnary
 )
 
-var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh", "gelu", "silu"}
+var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "elu"}
+
+// DefaultParam is the parameter torch gives op by default: LeakyReLU's
+// negative slope 0.01, ELU's α = 1; 0 for the functions without one.
+func (op UnaryOp) DefaultParam() float64 {
+	switch op {
+	case LeakyReLU:
+		return 0.01
+	case ELU:
+		return 1
+	}
+	return 0
+}
+
+// HasParam reports whether op's function takes a parameter.
+func (op UnaryOp) HasParam() bool { return op == LeakyReLU || op == ELU }
 
 func (op UnaryOp) String() string {
 	if op < numUnary {
@@ -316,15 +337,16 @@ type Device interface {
 
 	// Elementwise.
 
-	// Unary computes y = f(x); y may be x.
-	Unary(op UnaryOp, x, y Buffer)
+	// Unary computes y = f(x), param being f's parameter (see UnaryOp;
+	// ignored by functions without one); y may be x.
+	Unary(op UnaryOp, param float64, x, y Buffer)
 	// UnaryAdjoint computes δ = f'(x) ⊙ ε, given x and y = f(x).
-	UnaryAdjoint(op UnaryOp, x, y, eps, delta Buffer)
+	UnaryAdjoint(op UnaryOp, param float64, x, y, eps, delta Buffer)
 	// Binary computes c = a ∘ b; c may be a or b.
 	Binary(op BinaryOp, a, b, c Buffer)
 	// BiasActivation computes y = f(x + 1bᵀ) for a rows×cols x and a cols-long
 	// bias b (nil for none): the fused epilogue of a linear layer. y may be x.
-	BiasActivation(op UnaryOp, x Buffer, rows, cols int, bias Buffer, y Buffer)
+	BiasActivation(op UnaryOp, param float64, x Buffer, rows, cols int, bias Buffer, y Buffer)
 
 	// Random masks.
 

@@ -120,6 +120,8 @@ __device__ __forceinline__ double rowLSE(const Row<W> &r, const float *b, i64 co
 #define OP_TANH 9
 #define OP_GELU 10
 #define OP_SILU 11
+#define OP_LEAKY_RELU 12
+#define OP_ELU 13
 
 #define BIN_ADD 0
 #define BIN_SUB 1

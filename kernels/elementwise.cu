@@ -9,9 +9,11 @@
 // so no pointer here is __restrict__.
 #include "common.cuh"
 
-// unaryF is y = f(x) for the op codes of device.UnaryOp.
+// unaryF is y = f(x) for the op codes of device.UnaryOp; p is the
+// function's parameter (LeakyReLU's negative slope, ELU's alpha), unused by
+// the others.
 template <int OP>
-__device__ __forceinline__ float unaryF(float x) {
+__device__ __forceinline__ float unaryF(float x, float p) {
 	switch (OP) {
 	case OP_IDENTITY: return x;
 	case OP_NEG: return -x;
@@ -25,13 +27,15 @@ __device__ __forceinline__ float unaryF(float x) {
 	case OP_TANH: return tanhf(x);
 	case OP_GELU: return 0.5f * x * erfcf(-x * 0.70710678118654752f); // x Phi(x), erfc keeps the tail
 	case OP_SILU: return x * stableSigmoid(x);
+	case OP_LEAKY_RELU: return x > 0.f ? x : p * x; // NaN: p NaN = NaN
+	case OP_ELU: return x > 0.f ? x : p * expm1f(x); // expm1 keeps e^x - 1 accurate near 0
 	}
 	return __int_as_float(0x7fc00000);
 }
 
-// unaryD is delta = f'(x) eps given x and y = f(x).
+// unaryD is delta = f'(x) eps given x and y = f(x), p as in unaryF.
 template <int OP>
-__device__ __forceinline__ float unaryD(float x, float y, float e) {
+__device__ __forceinline__ float unaryD(float x, float y, float e, float p) {
 	switch (OP) {
 	case OP_IDENTITY: return e;
 	case OP_NEG: return -e;
@@ -49,11 +53,13 @@ __device__ __forceinline__ float unaryD(float x, float y, float e) {
 		const float s = stableSigmoid(x);
 		return s * (1.f + x * (1.f - s)) * e;
 	}
+	case OP_LEAKY_RELU: return x > 0.f ? e : p * e;
+	case OP_ELU: return x > 0.f ? e : p * expf(x) * e; // y + alpha, from x: exact where y rounded
 	}
 	return __int_as_float(0x7fc00000);
 }
 
-// The op code selects one of twelve specialised loops (a uniform branch).
+// The op code selects one of fourteen specialised loops (a uniform branch).
 #define UNARY_SWITCH(op, CALL)                                      \
 	switch (op) {                                               \
 	case OP_IDENTITY: CALL(OP_IDENTITY); break;                 \
@@ -68,6 +74,8 @@ __device__ __forceinline__ float unaryD(float x, float y, float e) {
 	case OP_TANH: CALL(OP_TANH); break;                         \
 	case OP_GELU: CALL(OP_GELU); break;                         \
 	case OP_SILU: CALL(OP_SILU); break;                         \
+	case OP_LEAKY_RELU: CALL(OP_LEAKY_RELU); break;             \
+	case OP_ELU: CALL(OP_ELU); break;                           \
 	}
 
 // fill: x[i] = v for i < n.
@@ -98,17 +106,19 @@ extern "C" __global__ void scale(i64 n, double alpha, const float *x, float *y) 
 	FOR_N(i, n) y[i] = a * x[i];
 }
 
-// unary: y = f(x), f given by op (device.UnaryOp).
-extern "C" __global__ void unary(i64 op, i64 n, const float *x, float *y) {
-#define CALL(OP) FOR_N(i, n) y[i] = unaryF<OP>(x[i])
+// unary: y = f(x), f given by op (device.UnaryOp) and its parameter.
+extern "C" __global__ void unary(i64 op, double param, i64 n, const float *x, float *y) {
+	const float p = (float)param;
+#define CALL(OP) FOR_N(i, n) y[i] = unaryF<OP>(x[i], p)
 	UNARY_SWITCH(op, CALL)
 #undef CALL
 }
 
 // unary_adjoint: delta = f'(x) eps, given x and y = f(x).
-extern "C" __global__ void unary_adjoint(i64 op, i64 n, const float *x, const float *y,
+extern "C" __global__ void unary_adjoint(i64 op, double param, i64 n, const float *x, const float *y,
                                          const float *eps, float *delta) {
-#define CALL(OP) FOR_N(i, n) delta[i] = unaryD<OP>(x[i], y[i], eps[i])
+	const float p = (float)param;
+#define CALL(OP) FOR_N(i, n) delta[i] = unaryD<OP>(x[i], y[i], eps[i], p)
 	UNARY_SWITCH(op, CALL)
 #undef CALL
 }
@@ -125,16 +135,17 @@ extern "C" __global__ void binary(i64 op, i64 n, const float *a, const float *b,
 
 // bias_act: y = f(x + 1 bias^T) over a rows x cols matrix; bias may be NULL
 // (then y = f(x)). The fused epilogue of a linear layer.
-extern "C" __global__ void bias_act(i64 op, i64 rows, i64 cols, const float *x,
+extern "C" __global__ void bias_act(i64 op, double param, i64 rows, i64 cols, const float *x,
                                     const float *bias, float *y) {
 	const i64 n = rows * cols;
+	const float p = (float)param;
 	if (bias == nullptr) {
-#define CALL(OP) FOR_N(i, n) y[i] = unaryF<OP>(x[i])
+#define CALL(OP) FOR_N(i, n) y[i] = unaryF<OP>(x[i], p)
 		UNARY_SWITCH(op, CALL)
 #undef CALL
 		return;
 	}
-#define CALL(OP) FOR_N(i, n) y[i] = unaryF<OP>(x[i] + bias[i % cols])
+#define CALL(OP) FOR_N(i, n) y[i] = unaryF<OP>(x[i] + bias[i % cols], p)
 	UNARY_SWITCH(op, CALL)
 #undef CALL
 }

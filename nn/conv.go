@@ -9,9 +9,9 @@ import (
 	"github.com/adjoint-go/adjoint/device"
 )
 
-// Conv2d is torch.nn.Conv2d with groups = 1 and zero padding: images x
-// [N, In, H, W] to y [N, Out, OH, OW] by weight [Out, In, KH, KW] and bias
-// [Out], with the stride, padding and dilation of Options (see
+// Conv2d is torch.nn.Conv2d with zero padding: images x [N, In, H, W] to
+// y [N, Out, OH, OW] by weight [Out, In/groups, KH, KW] and bias [Out],
+// with the stride, padding, dilation and groups of Options (see
 // autograd.Tape.Conv2d for the products it runs).
 type Conv2d struct {
 	In, Out      int
@@ -22,10 +22,12 @@ type Conv2d struct {
 
 // NewConv2d allocates a float32 Conv2d layer on dev with PyTorch's default
 // initialisation, U(−1/√fan_in, 1/√fan_in) for the weight and the bias
-// with fan_in = In·KH·KW, drawn from rng (the weight in memory order, then
-// the bias): a seeded rng gives the same layer on every device, though not
-// PyTorch's numbers. The zero opt is torch's default: stride 1, no
-// padding, no dilation.
+// with fan_in = (In/groups)·KH·KW, drawn from rng (the weight in memory
+// order, then the bias): a seeded rng gives the same layer on every
+// device, though not PyTorch's numbers. The zero opt is torch's default:
+// stride 1, no padding, no dilation, one group. With opt.Groups = G the
+// weight is [Out, In/G, KH, KW] (torch's), and G must divide In and Out;
+// G = In is a depthwise convolution.
 func NewConv2d(dev device.Device, in, out int, kernel [2]int, opt autograd.ConvOptions, rng *rand.Rand) (*Conv2d, error) {
 	return NewConv2dDType(dev, device.Float32, in, out, kernel, opt, rng)
 }
@@ -34,12 +36,16 @@ func NewConv2d(dev device.Device, in, out int, kernel [2]int, opt autograd.ConvO
 // on the cpu device, for gradient checks), drawn as NewLinearDType draws.
 func NewConv2dDType(dev device.Device, dt device.DType, in, out int, kernel [2]int, opt autograd.ConvOptions, rng *rand.Rand) (*Conv2d, error) {
 	name := fmt.Sprintf("NewConv2d(%d, %d, kernel %v)", in, out, kernel)
-	for _, v := range []int{opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1]} {
+	for _, v := range []int{opt.Stride[0], opt.Stride[1], opt.Padding[0], opt.Padding[1], opt.Dilation[0], opt.Dilation[1], opt.Groups} {
 		if v < 0 {
-			return nil, fmt.Errorf("nn: %s: negative stride, padding or dilation in %+v", name, opt)
+			return nil, fmt.Errorf("nn: %s: negative stride, padding, dilation or groups in %+v", name, opt)
 		}
 	}
-	w, b, err := newConvParams(dev, dt, name, in, out, kernel, in, []int{out, in, kernel[0], kernel[1]}, out, rng)
+	groups := max(opt.Groups, 1)
+	if in%groups != 0 || out%groups != 0 {
+		return nil, fmt.Errorf("nn: %s: %d groups do not divide %d input and %d output channels", name, groups, in, out)
+	}
+	w, b, err := newConvParams(dev, dt, name, in, out, kernel, in/groups, []int{out, in / groups, kernel[0], kernel[1]}, out, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -81,13 +87,14 @@ func (c *Conv2d) NamedParams() []NamedParam { return namedWeightBias(c.Weight, c
 // String prints the layer as torch prints it.
 func (c *Conv2d) String() string {
 	o := c.Options
-	return convRepr("Conv2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, [2]int{}, c.Bias != nil)
+	return convRepr("Conv2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, [2]int{}, o.Groups, c.Bias != nil)
 }
 
 // convRepr is torch's repr of a convolution layer: stride and kernel
-// always, padding, dilation and output padding where they are not the
-// default (a zero stride or dilation is 1), bias=False without a bias.
-func convRepr(kind string, in, out int, kernel, stride, padding, dilation, outputPadding [2]int, bias bool) string {
+// always, padding, dilation, output padding and groups where they are not
+// the default (a zero stride, dilation or groups is 1), bias=False
+// without a bias.
+func convRepr(kind string, in, out int, kernel, stride, padding, dilation, outputPadding [2]int, groups int, bias bool) string {
 	one := func(v int) int { return max(v, 1) }
 	s := fmt.Sprintf("%s(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", kind, in, out, kernel[0], kernel[1], one(stride[0]), one(stride[1]))
 	if padding != [2]int{} {
@@ -98,6 +105,9 @@ func convRepr(kind string, in, out int, kernel, stride, padding, dilation, outpu
 	}
 	if outputPadding != [2]int{} {
 		s += fmt.Sprintf(", output_padding=(%d, %d)", outputPadding[0], outputPadding[1])
+	}
+	if groups > 1 {
+		s += fmt.Sprintf(", groups=%d", groups)
 	}
 	if !bias {
 		s += ", bias=False"
@@ -157,7 +167,7 @@ func (c *ConvTranspose2d) NamedParams() []NamedParam { return namedWeightBias(c.
 // String prints the layer as torch prints it.
 func (c *ConvTranspose2d) String() string {
 	o := c.Options
-	return convRepr("ConvTranspose2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, o.OutputPadding, c.Bias != nil)
+	return convRepr("ConvTranspose2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, o.OutputPadding, 1, c.Bias != nil)
 }
 
 // Flatten is torch.nn.Flatten(): x [N, d₁, d₂, …] becomes [N, d₁·d₂·…], a

@@ -68,6 +68,17 @@ func TestConv2dLayer(t *testing.T) {
 		_, err := nn.NewConv2d(dev, bad.in, bad.out, bad.kernel, bad.opt, rng)
 		assert.Error(t, err, "%+v", bad)
 	}
+
+	// Groups: torch's weight [out, in/groups, KH, KW], fan_in and repr.
+	dw := must2(nn.NewConv2d(dev, 6, 12, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}, Groups: 3}, rng))
+	assert.Equal(t, []int{12, 2, 3, 3}, dw.Weight.Shape())
+	assert.Equal(t, "Conv2d(6, 12, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=3)", dw.String())
+	for _, v := range values(t, dw.Weight) {
+		require.LessOrEqual(t, math.Abs(float64(v)), 1/math.Sqrt(2*3*3), "fan_in = (in/groups)·KH·KW")
+	}
+	assert.Equal(t, []int{2, 12, 4, 5}, dw.Forward(tp, tp.ConstantFloat32(make([]float32, 2*6*4*5), 2, 6, 4, 5)).Shape())
+	_, err := nn.NewConv2d(dev, 6, 8, [2]int{3, 3}, autograd.ConvOptions{Groups: 4}, rng)
+	assert.ErrorContains(t, err, "4 groups do not divide 6 input and 8 output channels")
 }
 
 // TestCNNLearnsDigits trains a small convolutional network on the
@@ -144,7 +155,8 @@ func must3[A, B any](a A, b B, err error) (A, B) {
 }
 
 // TestCNNCheckpointTorch: a checkpoint of a convolutional network (padding,
-// stride, dilation, max and average pooling, Flatten into a Linear layer) loads into the same torch
+// stride, dilation, a depthwise convolution, max and average pooling,
+// Flatten into a Linear layer) loads into the same torch
 // model with load_state_dict(strict=True), which predicts what adjoint
 // predicts on the checkpoint's test images (scripts/torch/cnn_checkpoint.py).
 func TestCNNCheckpointTorch(t *testing.T) {
@@ -154,6 +166,7 @@ func TestCNNCheckpointTorch(t *testing.T) {
 	model := nn.NewSequential(
 		must2(nn.NewConv2d(dev, 1, 8, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)), nn.ReLU(),
 		&nn.MaxPool2d{Kernel: [2]int{2, 2}}, // [5 8 4 4]
+		must2(nn.NewConv2d(dev, 8, 8, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}, Groups: 8}, rng)), nn.ReLU(),
 		must2(nn.NewConv2d(dev, 8, 16, [2]int{3, 3}, autograd.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}}, rng)), nn.ReLU(),
 		&nn.AvgPool2d{Kernel: [2]int{3, 3}, Options: autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}}, // overlapping, padding counted: [5 16 2 2]
 		nn.Flatten{}, must2(nn.NewLinear(dev, 16*2*2, 10, rng)))

@@ -68,6 +68,24 @@ func ExampleSequential_Forward() {
 	// gradient of 0.weight: [4 2]
 }
 
+// LeakyReLU and ELU take their parameter (torch's defaults are 0.01 and
+// 1, which an MLP built from the name alone uses).
+func ExampleLeakyReLU() {
+	dev, _ := device.Open("cpu")
+	tp := autograd.NewTape(dev, device.Float32)
+	x, _ := tensor.FromFloat32(dev, []float32{-2, -0.5, 0, 3}, 4)
+	for _, act := range []*nn.Activation{nn.LeakyReLU(0.2), nn.ELU(1)} {
+		y, _ := act.Forward(tp, tp.Constant(x)).Value().Float32s()
+		fmt.Printf("%v: %.4f\n", act, y)
+	}
+	mlp, _ := nn.MLP(dev, []int{4, 8, 2}, device.LeakyReLU, 1)
+	fmt.Println(mlp)
+	// Output:
+	// leaky_relu(0.2): [-0.4000 -0.1000 0.0000 3.0000]
+	// elu(1): [-0.8647 -0.3935 0.0000 3.0000]
+	// Sequential(Linear(4, 8), leaky_relu(0.01), Linear(8, 2))
+}
+
 // LayerNorm between layers, named as torch.nn.Sequential names it.
 func ExampleLayerNorm() {
 	dev, _ := device.Open("cpu")

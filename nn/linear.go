@@ -133,8 +133,10 @@ func (l *Linear) String() string { return fmt.Sprintf("Linear(%d, %d)", l.In, l.
 
 // MLP returns Sequential(Linear(s₀, s₁), act, Linear(s₁, s₂), act, …,
 // Linear(s_{n−2}, s_{n−1})) for sizes s (at least two), initialised from a
-// generator seeded with seed. act is ReLU, Tanh, Sigmoid or Identity (then
-// no activation layers are inserted, and the names are 0, 1, 2, …).
+// generator seeded with seed. act is ReLU, Tanh, Sigmoid, GELU, SiLU,
+// LeakyReLU or ELU (with torch's default parameter: slope 0.01, α = 1), or
+// Identity (then no activation layers are inserted, and the names are 0,
+// 1, 2, …).
 func MLP(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequential, error) {
 	return mlp(dev, sizes, act, seed, normNone)
 }
@@ -168,9 +170,9 @@ func mlp(dev device.Device, sizes []int, act device.UnaryOp, seed uint64, norm i
 		return nil, fmt.Errorf("nn: MLP needs at least two sizes (input and output), have %v", sizes)
 	}
 	switch act {
-	case device.Identity, device.ReLU, device.Tanh, device.Sigmoid, device.GELU, device.SiLU:
+	case device.Identity, device.ReLU, device.Tanh, device.Sigmoid, device.GELU, device.SiLU, device.LeakyReLU, device.ELU:
 	default:
-		return nil, fmt.Errorf("nn: MLP: activation %v is not one of relu, tanh, sigmoid, gelu, silu, identity", act)
+		return nil, fmt.Errorf("nn: MLP: activation %v is not one of %s", act, activationNames)
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x6e6e4d4c50)) // fixed stream for MLP init
 	s := &Sequential{}
@@ -196,7 +198,7 @@ func mlp(dev device.Device, sizes []int, act device.UnaryOp, seed uint64, norm i
 			s.Layers = append(s.Layers, n)
 		}
 		if i+2 < len(sizes) && act != device.Identity {
-			s.Layers = append(s.Layers, &Activation{Fn: act})
+			s.Layers = append(s.Layers, &Activation{Fn: act, Param: act.DefaultParam()})
 		}
 	}
 	return s, nil

@@ -137,9 +137,14 @@ func prefixed(prefix string, ps []NamedParam) []NamedParam {
 	return out
 }
 
-// Activation is an elementwise function as a layer, with no parameters.
+// Activation is an elementwise function as a layer, with no trained
+// parameters.
 type Activation struct {
 	Fn device.UnaryOp
+	// Param is Fn's parameter where it takes one: LeakyReLU's negative
+	// slope, ELU's α (the constructors below set it; a zero Param makes a
+	// LeakyReLU a ReLU). The other functions ignore it.
+	Param float64
 }
 
 // ReLU returns the layer max(x, 0) (torch.nn.ReLU).
@@ -157,8 +162,21 @@ func GELU() *Activation { return &Activation{Fn: device.GELU} }
 // SiLU returns the layer x σ(x) (torch.nn.SiLU, also called Swish).
 func SiLU() *Activation { return &Activation{Fn: device.SiLU} }
 
+// LeakyReLU returns the layer x for x > 0, slope·x elsewhere
+// (torch.nn.LeakyReLU(negative_slope); torch's default slope is 0.01).
+func LeakyReLU(slope float64) *Activation { return &Activation{Fn: device.LeakyReLU, Param: slope} }
+
+// ELU returns the layer x for x > 0, α(eˣ − 1) elsewhere (torch.nn.ELU(alpha);
+// torch's default α is 1).
+func ELU(alpha float64) *Activation { return &Activation{Fn: device.ELU, Param: alpha} }
+
+// activationNames lists what ParseActivation accepts, for messages.
+const activationNames = "relu, tanh, sigmoid, gelu, silu, leaky_relu, elu or identity"
+
 // ParseActivation returns the activation named relu, tanh, sigmoid, gelu,
-// silu or identity (case-insensitive).
+// silu, leaky_relu, elu or identity (case-insensitive). A function with a
+// parameter takes torch's default (device.UnaryOp.DefaultParam) where a
+// model is built from the name alone (MLP).
 func ParseActivation(name string) (device.UnaryOp, error) {
 	switch strings.ToLower(name) {
 	case "relu":
@@ -171,10 +189,14 @@ func ParseActivation(name string) (device.UnaryOp, error) {
 		return device.GELU, nil
 	case "silu":
 		return device.SiLU, nil
+	case "leaky_relu", "leakyrelu":
+		return device.LeakyReLU, nil
+	case "elu":
+		return device.ELU, nil
 	case "identity", "linear", "none":
 		return device.Identity, nil
 	}
-	return 0, fmt.Errorf("nn: unknown activation %q (want relu, tanh, sigmoid, gelu, silu or identity)", name)
+	return 0, fmt.Errorf("nn: unknown activation %q (want %s)", name, activationNames)
 }
 
 // Forward applies the function.
@@ -182,7 +204,7 @@ func (a *Activation) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 	if a.Fn == device.Identity {
 		return x
 	}
-	return tp.Apply(a.Fn, x)
+	return tp.ApplyParam(a.Fn, a.Param, x)
 }
 
 // Params is empty.
@@ -191,7 +213,12 @@ func (a *Activation) Params() []*autograd.Var { return nil }
 // NamedParams is empty.
 func (a *Activation) NamedParams() []NamedParam { return nil }
 
-func (a *Activation) String() string { return a.Fn.String() }
+func (a *Activation) String() string {
+	if a.Fn.HasParam() {
+		return fmt.Sprintf("%v(%g)", a.Fn, a.Param)
+	}
+	return a.Fn.String()
+}
 
 // fusable reports whether a Linear followed by a can run as one op.
 func (a *Activation) fusable() bool {

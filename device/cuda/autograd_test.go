@@ -20,7 +20,9 @@ import (
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
 // transpose, batched products, Dropout, whose mask each device draws,
-// Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, Transpose, Embedding, GroupNorm and BatchNorm in
+// Conv2d (plain and grouped, whose products are one GemmStrided of
+// interleaved blocks), ConvTranspose2d, MaxPool2d, AvgPool2d, Transpose,
+// Embedding, LeakyReLU and ELU with their parameters, GroupNorm and BatchNorm in
 // training and evaluation) with LayerNorm, softmax and a loss, on this
 // device and on the CPU from the same inputs, and compares the loss, the
 // output, every input's gradient and BatchNorm's running statistics.
@@ -47,6 +49,17 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		v := make([]float64, n)
 		for i := range v {
 			v[i] = 2*rng.Float64() - 1
+		}
+		inputs[name] = v
+	}
+	// Inputs added later come from a generator of their own, so that the
+	// others keep the values their tolerances were set on.
+	later := rand.New(rand.NewPCG(13, 14))
+	for name, s := range map[string][]int{"gk": {6, 1, 3, 3}} {
+		shapes[name] = s
+		v := make([]float64, s[0]*s[1]*s[2]*s[3])
+		for i := range v {
+			v[i] = 2*later.Float64() - 1
 		}
 		inputs[name] = v
 	}
@@ -100,6 +113,10 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		// Col2Im) with output padding and a bias.
 		ct := tp.ConvTranspose2d(in["img"], in["ctw"], in["ctb"], autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 0}, OutputPadding: [2]int{1, 0}})
 		l = tp.Add(l, tp.Mean(tp.Mul(ct, ct)))
+		// A depthwise convolution (three groups of one channel, two
+		// outputs each) into the parametrized activations.
+		gc := tp.Conv2d(in["img"], in["gk"], nil, autograd.ConvOptions{Groups: 3, Padding: [2]int{1, 1}})
+		l = tp.Add(l, tp.Mean(tp.Mul(tp.LeakyReLU(gc, 0.2), tp.ELU(gc, 1.3))))
 		// Rows of a table, one of them twice.
 		e := tp.Embedding(in["emb"], tp.ConstantFloat64([]float64{5, 0, 2, 5}, 2, 2))
 		l = tp.Add(l, tp.Mean(tp.Mul(e, e)))

@@ -345,7 +345,7 @@ func TestSteadyStateAllocs(t *testing.T) {
 		x, _ := d.Alloc(device.Float32, 1000)
 		y, _ := d.Alloc(device.Float32, 1000)
 		d.Fill(x, 1)
-		d.Unary(device.ReLU, x, y)
+		d.Unary(device.ReLU, 0, x, y)
 		d.Axpy(2, x, y)
 		d.Free(x)
 		d.Free(y)
@@ -452,7 +452,7 @@ func TestAllocOutOfMemory(t *testing.T) {
 	}
 	x := upload(t, d, []float32{1, -2, 3})
 	defer d.Free(x)
-	d.Unary(device.ReLU, x, x)
+	d.Unary(device.ReLU, 0, x, x)
 	got := make([]float32, 3)
 	if err := d.Download32(got, x); err != nil {
 		t.Fatal(err)

@@ -250,8 +250,8 @@ func (d *Device) Dot(x, y device.Buffer) (float64, error) {
 	return r.f, r.err
 }
 
-// Unary computes y = f(x).
-func (d *Device) Unary(op device.UnaryOp, x, y device.Buffer) {
+// Unary computes y = f(x), f with its parameter.
+func (d *Device) Unary(op device.UnaryOp, param float64, x, y device.Buffer) {
 	X, Y := d.buf("Unary", x, false), d.buf("Unary", y, false)
 	checkEq("Unary", X, Y)
 	if op >= numUnary {
@@ -260,11 +260,11 @@ func (d *Device) Unary(op device.UnaryOp, x, y device.Buffer) {
 	if X.n == 0 {
 		return
 	}
-	d.launch1(kUnary, X.n, intArg(int(op)), intArg(X.n), ptrArg(X), ptrArg(Y))
+	d.launch1(kUnary, X.n, intArg(int(op)), fltArg(param), intArg(X.n), ptrArg(X), ptrArg(Y))
 }
 
-// UnaryAdjoint computes δ = f'(x) ⊙ ε.
-func (d *Device) UnaryAdjoint(op device.UnaryOp, x, y, eps, delta device.Buffer) {
+// UnaryAdjoint computes δ = f'(x) ⊙ ε, f with its parameter.
+func (d *Device) UnaryAdjoint(op device.UnaryOp, param float64, x, y, eps, delta device.Buffer) {
 	const name = "UnaryAdjoint"
 	X, Y, E, D := d.buf(name, x, false), d.buf(name, y, false), d.buf(name, eps, false), d.buf(name, delta, false)
 	checkEq(name, X, Y)
@@ -276,7 +276,7 @@ func (d *Device) UnaryAdjoint(op device.UnaryOp, x, y, eps, delta device.Buffer)
 	if X.n == 0 {
 		return
 	}
-	d.launch1(kUnaryAdjoint, X.n, intArg(int(op)), intArg(X.n), ptrArg(X), ptrArg(Y), ptrArg(E), ptrArg(D))
+	d.launch1(kUnaryAdjoint, X.n, intArg(int(op)), fltArg(param), intArg(X.n), ptrArg(X), ptrArg(Y), ptrArg(E), ptrArg(D))
 }
 
 // Binary computes c = a ∘ b.
@@ -294,7 +294,7 @@ func (d *Device) Binary(op device.BinaryOp, a, b, c device.Buffer) {
 }
 
 // BiasActivation computes y = f(x + 1bᵀ) in one pass; bias may be nil.
-func (d *Device) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols int, bias device.Buffer, y device.Buffer) {
+func (d *Device) BiasActivation(op device.UnaryOp, param float64, x device.Buffer, rows, cols int, bias device.Buffer, y device.Buffer) {
 	const name = "BiasActivation"
 	X, Y, B := d.buf(name, x, false), d.buf(name, y, false), d.buf(name, bias, true)
 	checkDims(name, rows, cols)
@@ -307,7 +307,7 @@ func (d *Device) BiasActivation(op device.UnaryOp, x device.Buffer, rows, cols i
 	if rows == 0 || cols == 0 {
 		return
 	}
-	d.launch1(kBiasAct, rows*cols, intArg(int(op)), intArg(rows), intArg(cols), ptrArg(X), ptrArg(B), ptrArg(Y))
+	d.launch1(kBiasAct, rows*cols, intArg(int(op)), fltArg(param), intArg(rows), intArg(cols), ptrArg(X), ptrArg(B), ptrArg(Y))
 }
 
 // Transpose writes y[b, j, i, :] = x[b, i, j, :] with one thread per

@@ -26,40 +26,42 @@ func (e *env) domain(op device.UnaryOp, n int) []float64 {
 
 // testUnary checks y = f(x) into a NaN-filled y and in place.
 func testUnary(e *env, op device.UnaryOp) {
+	p := paramFor(op)
 	for _, n := range lengths {
 		x := e.domain(op, n)
 		want := make([]float64, n)
 		for i, v := range x {
-			want[i] = refUnary(op, v)
+			want[i] = refUnary(op, p, v)
 		}
-		what := fmt.Sprintf("Unary(%v, n=%d)", op, n)
+		what := fmt.Sprintf("Unary(%v, %g, n=%d)", op, p, n)
 		xb, yb := e.upload(x), e.upload(filled(n, math.NaN()))
-		e.dev.Unary(op, xb, yb)
+		e.dev.Unary(op, p, xb, yb)
 		e.check(what, e.download(yb), want, e.tol, one)
 		e.checkSame(what+": x must be untouched", e.download(xb), x)
 
-		e.dev.Unary(op, xb, xb)
+		e.dev.Unary(op, p, xb, xb)
 		e.check(what+" in place (y == x)", e.download(xb), want, e.tol, one)
 	}
 }
 
 // testUnaryAdjoint checks δ = f'(x) ⊙ ε against the analytic derivative.
 func testUnaryAdjoint(e *env, op device.UnaryOp) {
+	p := paramFor(op)
 	for _, n := range lengths {
 		x := e.domain(op, n)
 		y := make([]float64, n)
 		for i, v := range x {
-			y[i] = refUnary(op, v)
+			y[i] = refUnary(op, p, v)
 		}
 		e.round(y)
 		eps := e.uniform(n, -2, 2)
 		want := make([]float64, n)
 		for i, v := range x {
-			want[i] = refDerivative(op, v) * eps[i]
+			want[i] = refDerivative(op, p, v) * eps[i]
 		}
-		what := fmt.Sprintf("UnaryAdjoint(%v, n=%d)", op, n)
+		what := fmt.Sprintf("UnaryAdjoint(%v, %g, n=%d)", op, p, n)
 		xb, yb, eb, db := e.upload(x), e.upload(y), e.upload(eps), e.upload(filled(n, math.NaN()))
-		e.dev.UnaryAdjoint(op, xb, yb, eb, db)
+		e.dev.UnaryAdjoint(op, p, xb, yb, eb, db)
 		e.check(what+": delta", e.download(db), want, e.tol, one)
 		e.checkSame(what+": eps must be untouched", e.download(eb), eps)
 	}
@@ -99,6 +101,7 @@ func testBinary(e *env, op device.BinaryOp) {
 // testBiasActivation checks y = f(x + 1bᵀ) with and without bias, into a
 // NaN-filled y and in place.
 func testBiasActivation(e *env, op device.UnaryOp) {
+	p := paramFor(op)
 	for _, sh := range matShapes {
 		rows, cols := sh[0], sh[1]
 		for _, withBias := range []bool{true, false} {
@@ -129,7 +132,7 @@ func testBiasActivation(e *env, op device.UnaryOp) {
 				}
 				want := make([]float64, rows*cols)
 				for i, v := range x {
-					want[i] = refUnary(op, v+bias[i%cols])
+					want[i] = refUnary(op, p, v+bias[i%cols])
 				}
 				what := fmt.Sprintf("BiasActivation(%v, rows=%d, cols=%d, bias=%v, in place=%v)", op, rows, cols, withBias, inPlace)
 				xb := e.upload(x)
@@ -141,7 +144,7 @@ func testBiasActivation(e *env, op device.UnaryOp) {
 				if !inPlace {
 					yb = e.upload(filled(rows*cols, math.NaN()))
 				}
-				e.dev.BiasActivation(op, xb, rows, cols, bb, yb)
+				e.dev.BiasActivation(op, p, xb, rows, cols, bb, yb)
 				e.check(what, e.download(yb), want, e.tol, one)
 				if !inPlace {
 					e.checkSame(what+": x must be untouched", e.download(xb), x)

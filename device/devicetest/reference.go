@@ -10,8 +10,22 @@ import (
 // This file is the float64 reference: plain loops transcribing the formulas
 // in the doc comments of package device, independent of every backend.
 
-// refUnary is f(x) for the functions of device.UnaryOp.
-func refUnary(op device.UnaryOp, x float64) float64 {
+// paramFor is the parameter the suite passes with op: not torch's default,
+// so that a backend that ignores it fails, and for the functions without
+// one a value that would change their results if a backend read it. Both
+// are exact in float32.
+func paramFor(op device.UnaryOp) float64 {
+	switch op {
+	case device.LeakyReLU:
+		return 0.25
+	case device.ELU:
+		return 1.5
+	}
+	return 7.5
+}
+
+// refUnary is f(x) for the functions of device.UnaryOp, p its parameter.
+func refUnary(op device.UnaryOp, p, x float64) float64 {
 	switch op {
 	case device.Identity:
 		return x
@@ -40,12 +54,23 @@ func refUnary(op device.UnaryOp, x float64) float64 {
 		return x * 0.5 * (1 + math.Erf(x/math.Sqrt2))
 	case device.SiLU:
 		return x / (1 + math.Exp(-x))
+	case device.LeakyReLU:
+		if x > 0 {
+			return x
+		}
+		return p * x
+	case device.ELU:
+		if x > 0 {
+			return x
+		}
+		return p * (math.Exp(x) - 1)
 	}
 	panic(fmt.Sprintf("devicetest: no reference for unary op %v", op))
 }
 
-// refDerivative is the analytic f'(x), written in x alone.
-func refDerivative(op device.UnaryOp, x float64) float64 {
+// refDerivative is the analytic f'(x), written in x alone, p as in
+// refUnary.
+func refDerivative(op device.UnaryOp, p, x float64) float64 {
 	switch op {
 	case device.Identity:
 		return 1
@@ -83,6 +108,16 @@ func refDerivative(op device.UnaryOp, x float64) float64 {
 	case device.SiLU:
 		s := 1 / (1 + math.Exp(-x))
 		return s * (1 + x*(1-s))
+	case device.LeakyReLU:
+		if x > 0 {
+			return 1
+		}
+		return p
+	case device.ELU:
+		if x > 0 {
+			return 1
+		}
+		return p * math.Exp(x)
 	}
 	panic(fmt.Sprintf("devicetest: no reference derivative for unary op %v", op))
 }

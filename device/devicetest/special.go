@@ -34,6 +34,11 @@ var unarySpecials = map[device.UnaryOp][]unarySpecial{
 	// SiLU: ½ slope at 0; the identity far right; far left both vanish
 	// (−800 σ(−800) underflows to −0) rather than turning NaN.
 	device.SiLU: {{0, 0, 0.5}, {800, 800, 1}, {-800, 0, 0}},
+	// With paramFor's parameters: LeakyReLU's slope 0.25 at 0 (torch's
+	// choice) and left of it; ELU's α = 1.5 at 0, and its saturation at −α
+	// with the derivative vanishing, where e⁻⁸⁰⁰ underflows.
+	device.LeakyReLU: {{0, 0, 0.25}, {-2, -0.5, 0.25}, {2, 2, 1}},
+	device.ELU:       {{0, 0, 1.5}, {-800, -1.5, 0}, {800, 800, 1}},
 }
 
 // testUnarySpecial checks Unary, BiasActivation and UnaryAdjoint of op at
@@ -41,7 +46,7 @@ var unarySpecials = map[device.UnaryOp][]unarySpecial{
 // tail; the adjoint's ε alternates 1.5 and −0.5, so an infinite derivative
 // must come back as +Inf and −Inf.
 func testUnarySpecial(e *env, op device.UnaryOp) {
-	pts := unarySpecials[op]
+	pts, p := unarySpecials[op], paramFor(op)
 	for _, n := range []int{len(pts), 37} {
 		x, y, d, eps := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
 		for i := range x {
@@ -54,18 +59,18 @@ func testUnarySpecial(e *env, op device.UnaryOp) {
 		}
 		what := fmt.Sprintf("Unary(%v, n=%d) at special points", op, n)
 		xb, yb := e.upload(x), e.upload(filled(n, math.NaN()))
-		e.dev.Unary(op, xb, yb)
+		e.dev.Unary(op, p, xb, yb)
 		e.check(what, e.download(yb), y, e.tol, one)
 
 		// The fused epilogue of a linear layer, x + 0 as one row.
 		what = fmt.Sprintf("BiasActivation(%v, 1×%d) at special points", op, n)
 		yb = e.upload(filled(n, math.NaN()))
-		e.dev.BiasActivation(op, xb, 1, n, e.upload(make([]float64, n)), yb)
+		e.dev.BiasActivation(op, p, xb, 1, n, e.upload(make([]float64, n)), yb)
 		e.check(what, e.download(yb), y, e.tol, one)
 
 		what = fmt.Sprintf("UnaryAdjoint(%v, n=%d) at special points", op, n)
 		db := e.upload(filled(n, math.NaN()))
-		e.dev.UnaryAdjoint(op, xb, e.upload(y), e.upload(eps), db)
+		e.dev.UnaryAdjoint(op, p, xb, e.upload(y), e.upload(eps), db)
 		e.check(what, e.download(db), d, e.tol, one)
 	}
 }

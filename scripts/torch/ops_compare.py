@@ -84,11 +84,20 @@ UNARY = {
 }
 
 
+# The functions with a parameter: the case's param.
+UNARY_PARAM = {
+    "leaky_relu": lambda x, p: F.leaky_relu(x, negative_slope=p),
+    "elu": lambda x, p: F.elu(x, alpha=p),
+}
+
+
 BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}
 
 
 def forward(case, x):
     op, param = case["op"], case.get("param", 0.0)
+    if op in UNARY_PARAM:
+        return UNARY_PARAM[op](x["x"], param)
     if op in UNARY:
         return UNARY[op](x["x"])
     if op in BINARY:
@@ -110,8 +119,8 @@ def forward(case, x):
     if op == "transpose":
         return x["x"].transpose(-2, -1)
     if op == "conv2d":
-        sh, sw, ph, pw, dh, dw = case["shape"]
-        return F.conv2d(x["x"], x["w"], x.get("b"), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
+        sh, sw, ph, pw, dh, dw, groups = case["shape"]
+        return F.conv2d(x["x"], x["w"], x.get("b"), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), groups=groups)
     if op == "conv-transpose2d":
         sh, sw, ph, pw, oh, ow, dh, dw = case["shape"]
         return F.conv_transpose2d(x["x"], x["w"], x.get("b"), stride=(sh, sw), padding=(ph, pw),

@@ -539,7 +539,11 @@ static void testArgMax() {
 			}
 }
 
+// The parameter passed with every op: LeakyReLU's slope, ELU's alpha.
+static const double unaryParam = 0.25;
+
 static double refUnary(int op, double x) {
+	const double p = unaryParam;
 	switch (op) {
 	case OP_IDENTITY: return x;
 	case OP_NEG: return -x;
@@ -553,41 +557,45 @@ static double refUnary(int op, double x) {
 	case OP_TANH: return std::tanh(x);
 	case OP_GELU: return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
 	case OP_SILU: return x / (1 + std::exp(-x));
+	case OP_LEAKY_RELU: return x > 0 ? x : p * x;
+	case OP_ELU: return x > 0 ? x : p * std::expm1(x);
 	}
 	return NAN;
 }
 
 static void testElementwise() {
 	int rows = 7, cols = 13, n = rows * cols;
-	for (int op = 0; op <= OP_SILU; op++) {
+	for (int op = 0; op <= OP_ELU; op++) {
 		auto x = rnd(n, 0.1f, 3);
 		if (op != OP_LOG && op != OP_SQRT) {
 			x = rnd(n, -3, 3);
-			x[0] = 0; // sign(0) = 0 for Abs, [0 > 0] = 0 for ReLU
+			x[0] = 0; // sign(0) = 0 for Abs, [0 > 0] = 0 for ReLU, the slope p for LeakyReLU
 		}
 		std::vector<float> y(n), d(n);
 		auto e = rnd(n), bias = rnd(cols);
-		emu::launch(dim3{2}, dim3{THREADS}, [&] { unary(op, n, x.data(), y.data()); });
+		emu::launch(dim3{2}, dim3{THREADS}, [&] { unary(op, unaryParam, n, x.data(), y.data()); });
 		for (int i = 0; i < n; i++) CHECK(close(y[i], refUnary(op, x[i]), 1), "unary %d x=%g: %g", op, x[i], y[i]);
-		emu::launch(dim3{2}, dim3{THREADS}, [&] { unary_adjoint(op, n, x.data(), y.data(), e.data(), d.data()); });
+		emu::launch(dim3{2}, dim3{THREADS}, [&] { unary_adjoint(op, unaryParam, n, x.data(), y.data(), e.data(), d.data()); });
 		for (int i = 0; i < n; i++) {
 			double h = 1e-3, xv = x[i];
 			double der = (op == OP_ABS || op == OP_RELU) ? (xv > 0 ? 1 : (xv < 0 ? (op == OP_ABS ? -1 : 0) : 0))
-			                                              : (refUnary(op, xv + h) - refUnary(op, xv - h)) / (2 * h);
+			             : op == OP_LEAKY_RELU           ? (xv > 0 ? 1 : unaryParam)
+			             : op == OP_ELU && xv == 0       ? unaryParam
+			                                             : (refUnary(op, xv + h) - refUnary(op, xv - h)) / (2 * h);
 			CHECK(close(d[i], der * e[i], 1, 1e-3), "unary_adjoint %d x=%g: %g want %g", op, x[i], d[i], der * e[i]);
 		}
-		emu::launch(dim3{1}, dim3{THREADS}, [&] { bias_act(op, rows, cols, x.data(), bias.data(), y.data()); });
+		emu::launch(dim3{1}, dim3{THREADS}, [&] { bias_act(op, unaryParam, rows, cols, x.data(), bias.data(), y.data()); });
 		for (int i = 0; i < n; i++) {
 			float v = x[i] + bias[i % cols];
 			double want = refUnary(op, v);
 			CHECK(close(y[i], want, 1) || (std::isnan(want) && std::isnan(y[i])), "bias_act %d", op);
 		}
 		auto y2 = x; // in place, nil bias
-		emu::launch(dim3{1}, dim3{THREADS}, [&] { bias_act(op, rows, cols, y2.data(), nullptr, y2.data()); });
+		emu::launch(dim3{1}, dim3{THREADS}, [&] { bias_act(op, unaryParam, rows, cols, y2.data(), nullptr, y2.data()); });
 		for (int i = 0; i < n; i++) CHECK(close(y2[i], refUnary(op, x[i]), 1), "bias_act nil %d", op);
 	}
 	float nanv = NAN, r;
-	emu::launch(dim3{1}, dim3{32}, [&] { unary(OP_RELU, 1, &nanv, &r); });
+	emu::launch(dim3{1}, dim3{32}, [&] { unary(OP_RELU, 0, 1, &nanv, &r); });
 	CHECK(std::isnan(r), "relu(NaN) = %g", r);
 	auto a = rnd(n), b = rnd(n, 0.5f, 2);
 	for (int op = 0; op <= 3; op++) {
