@@ -9,7 +9,10 @@
 // load_state_dict(strict=True). With -batchnorm a BatchNorm2d follows each
 // Conv2d (Conv2d → BatchNorm2d → ReLU, as in ResNets): batch statistics in
 // training, the running ones, which the checkpoint holds as buffers, for
-// the test set.
+// the test set. With -separable the second convolution is MobileNet's
+// depthwise-separable pair: a depthwise Conv2d(32, 32, 3, padding 1,
+// groups 32), one 3×3 filter per channel, then a pointwise Conv2d(32, 64,
+// 1), about an eighth of the full convolution's parameters.
 package main
 
 import (
@@ -31,6 +34,7 @@ func main() {
 	epochs := flag.Int("epochs", 15, "passes over the training set")
 	save := flag.String("save", "", "write the trained model's state_dict here (safetensors)")
 	batchNorm := flag.Bool("batchnorm", false, "a BatchNorm2d after each convolution")
+	separable := flag.Bool("separable", false, "the second convolution depthwise-separable (depthwise 3×3, then pointwise 1×1)")
 	flag.Parse()
 
 	dev, err := device.Open("auto") // CUDA when built with -tags cuda on a GPU host, else the CPU
@@ -49,7 +53,7 @@ func main() {
 	std.Apply(train.X)
 	std.Apply(test.X)
 
-	model, err := build(dev, rand.New(rand.NewPCG(1, 0)), *batchNorm)
+	model, err := build(dev, rand.New(rand.NewPCG(1, 0)), *batchNorm, *separable)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -96,15 +100,28 @@ func main() {
 }
 
 // build returns the network, its parameters drawn from rng, with a
-// BatchNorm2d after each convolution when batchNorm is set.
-func build(dev device.Device, rng *rand.Rand, batchNorm bool) (*nn.Sequential, error) {
+// BatchNorm2d after each convolution when batchNorm is set and the second
+// convolution depthwise-separable when separable is.
+func build(dev device.Device, rng *rand.Rand, batchNorm, separable bool) (*nn.Sequential, error) {
 	var layers []nn.Module
 	for i, ch := range [][2]int{{1, 32}, {32, 64}} {
-		conv, err := nn.NewConv2d(dev, ch[0], ch[1], [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)
-		if err != nil {
-			return nil, err
+		if i == 1 && separable {
+			depthwise, err := nn.NewConv2d(dev, ch[0], ch[0], [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}, Groups: ch[0]}, rng)
+			if err != nil {
+				return nil, err
+			}
+			pointwise, err := nn.NewConv2d(dev, ch[0], ch[1], [2]int{1, 1}, autograd.ConvOptions{}, rng)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, depthwise, pointwise)
+		} else {
+			conv, err := nn.NewConv2d(dev, ch[0], ch[1], [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)
+			if err != nil {
+				return nil, err
+			}
+			layers = append(layers, conv)
 		}
-		layers = append(layers, conv)
 		if batchNorm {
 			bn, err := nn.NewBatchNorm2d(dev, ch[1])
 			if err != nil {
