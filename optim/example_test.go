@@ -38,6 +38,28 @@ func ExampleSGD() {
 	// p = 3.0000
 }
 
+// A linear warm-up, then a cosine that counts its epochs from the
+// milestone: torch's SequentialLR of LinearLR and CosineAnnealingLR.
+func ExampleSequentialLR() {
+	s := optim.SequentialLR{
+		Schedules: []optim.Schedule{
+			optim.LinearLR{Base: 0.1, StartFactor: 0.1, EndFactor: 1, TotalIters: 2},
+			optim.CosineAnnealingLR{Base: 0.1, TMax: 4},
+		},
+		Milestones: []int{2},
+	}
+	for e := range 6 {
+		fmt.Printf("epoch %d: lr %.4f\n", e, s.LR(e))
+	}
+	// Output:
+	// epoch 0: lr 0.0100
+	// epoch 1: lr 0.0550
+	// epoch 2: lr 0.1000
+	// epoch 3: lr 0.0854
+	// epoch 4: lr 0.0500
+	// epoch 5: lr 0.0146
+}
+
 // Learning-rate schedules are closed forms of the epoch.
 func ExampleCosineAnnealingLR() {
 	s := optim.CosineAnnealingLR{Base: 0.1, TMax: 4}

@@ -1,7 +1,9 @@
 package optim_test
 
 import (
+	"encoding/json"
 	"math"
+	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,6 +12,7 @@ import (
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/cpu"
 	"github.com/adjoint-go/adjoint/device"
+	"github.com/adjoint-go/adjoint/internal/torchtest"
 	"github.com/adjoint-go/adjoint/optim"
 	"github.com/adjoint-go/adjoint/tensor"
 )
@@ -409,6 +412,70 @@ func TestSchedules(t *testing.T) {
 	}
 	assert.Equal(t, 0.3, optim.Constant(0.3).LR(7))
 	assert.Panics(t, func() { optim.StepLR{Base: 1}.LR(0) })
+
+	warm := optim.LinearLR{Base: 0.1, StartFactor: 0.25, EndFactor: 1, TotalIters: 4}
+	for e, want := range []float64{0.025, 0.04375, 0.0625, 0.08125, 0.1, 0.1} {
+		assert.InDelta(t, want, warm.LR(e), 1e-15, "LinearLR epoch %d", e)
+	}
+	seq := optim.SequentialLR{Schedules: []optim.Schedule{warm, optim.StepLR{Base: 0.1, StepSize: 2, Gamma: 0.5}}, Milestones: []int{3}}
+	for e, want := range []float64{0.025, 0.04375, 0.0625, 0.1, 0.1, 0.05, 0.05, 0.025} {
+		assert.InDelta(t, want, seq.LR(e), 1e-15, "SequentialLR epoch %d", e)
+	}
+	assert.Panics(t, func() { optim.LinearLR{Base: 1}.LR(0) })
+	assert.Panics(t, func() { optim.SequentialLR{Schedules: []optim.Schedule{warm}, Milestones: []int{2}}.LR(0) })
+	assert.Panics(t, func() {
+		optim.SequentialLR{Schedules: []optim.Schedule{warm, warm, warm}, Milestones: []int{4, 2}}.LR(5)
+	})
+}
+
+// TestSchedulesMatchTorch steps torch's schedulers (StepLR,
+// CosineAnnealingLR, LinearLR, and SequentialLR of a warm-up and a cosine)
+// on an optimizer for 40 epochs and compares every rate with the closed
+// forms here: torch computes most of them recursively, from the previous
+// epoch's rate.
+func TestSchedulesMatchTorch(t *testing.T) {
+	if _, err := exec.Command(torchtest.Python, "-c", "import torch").CombinedOutput(); err != nil {
+		t.Skipf("%s cannot import torch (%v): install python3-torch to compare with PyTorch", torchtest.Python, err)
+	}
+	const epochs = 40
+	script := `
+import json, torch
+from torch.optim import lr_scheduler as S
+def rates(make):
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    s = make(opt)
+    out = []
+    for _ in range(40):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        s.step()
+    return out
+print(json.dumps({
+    "step": rates(lambda o: S.StepLR(o, step_size=7, gamma=0.5)),
+    "cosine": rates(lambda o: S.CosineAnnealingLR(o, T_max=13, eta_min=0.001)),
+    "linear": rates(lambda o: S.LinearLR(o, start_factor=0.1, end_factor=0.9, total_iters=6)),
+    "warmup-cosine": rates(lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.01, total_iters=5),
+        S.CosineAnnealingLR(o, T_max=35)], milestones=[5])),
+}))
+`
+	out, err := exec.Command(torchtest.Python, "-c", script).Output()
+	require.NoError(t, err, "%s", out)
+	var torch map[string][]float64
+	require.NoError(t, json.Unmarshal(out, &torch))
+	ours := map[string]optim.Schedule{
+		"step":   optim.StepLR{Base: 0.1, StepSize: 7, Gamma: 0.5},
+		"cosine": optim.CosineAnnealingLR{Base: 0.1, TMax: 13, EtaMin: 0.001},
+		"linear": optim.LinearLR{Base: 0.1, StartFactor: 0.1, EndFactor: 0.9, TotalIters: 6},
+		"warmup-cosine": optim.SequentialLR{Schedules: []optim.Schedule{
+			optim.LinearLR{Base: 0.1, StartFactor: 0.01, EndFactor: 1, TotalIters: 5},
+			optim.CosineAnnealingLR{Base: 0.1, TMax: 35}}, Milestones: []int{5}},
+	}
+	for name, s := range ours {
+		require.Len(t, torch[name], epochs, name)
+		for e, want := range torch[name] {
+			assert.InDelta(t, want, s.LR(e), 1e-12*max(1, math.Abs(want)), "%s epoch %d", name, e)
+		}
+	}
 }
 
 // TestClipGradNorm: gradients (3, 4) and (12) have global norm 13.

@@ -39,7 +39,8 @@ type config struct {
 	Schedule string  // none, step or cosine
 	StepSize int     // step: epochs per decay
 	Gamma    float64 // step: decay factor
-	TMax     int     // cosine: period in epochs (0: Epochs)
+	TMax     int     // cosine: period in epochs (0: Epochs − Warmup)
+	Warmup   int     // epochs of linear warm-up before the schedule; 0: none
 	Clip     float64
 }
 
@@ -80,7 +81,8 @@ func addTrainFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.Schedule, "schedule", "none", "learning-rate schedule per epoch: none, step (StepLR) or cosine (CosineAnnealingLR)")
 	fs.IntVar(&c.StepSize, "step-size", 10, "step schedule: epochs between decays")
 	fs.Float64Var(&c.Gamma, "gamma", 0.1, "step schedule: decay factor")
-	fs.IntVar(&c.TMax, "t-max", 0, "cosine schedule: epochs to anneal over (default --epochs of the first run)")
+	fs.IntVar(&c.TMax, "t-max", 0, "cosine schedule: epochs to anneal over (default --epochs of the first run, less --warmup)")
+	fs.IntVar(&c.Warmup, "warmup", 0, "epochs of linear warm-up from lr/10 to lr (LinearLR) before the schedule, which then counts its epochs from there (SequentialLR); 0: none")
 	fs.Float64Var(&c.Clip, "clip", 0, "clip gradients to this global L2 norm (0: off)")
 }
 
@@ -192,9 +194,11 @@ func (c *config) resolve(ds *data.Dataset) error {
 		return usagef("train: --gamma %v: want a finite number > 0", c.Gamma)
 	case c.TMax < 0:
 		return usagef("train: --t-max %d: want ≥ 0", c.TMax)
+	case c.Warmup < 0 || c.Warmup >= c.Epochs:
+		return usagef("train: --warmup %d: want ≥ 0 and fewer than the %d epochs", c.Warmup, c.Epochs)
 	}
 	if c.TMax == 0 {
-		c.TMax = c.Epochs
+		c.TMax = c.Epochs - c.Warmup
 	}
 	switch c.Schedule {
 	case "none", "step", "cosine":

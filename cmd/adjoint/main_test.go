@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,6 +135,25 @@ func TestConfigFromMetadata(t *testing.T) {
 	assert.Regexp(t, `^\d\n$`, adjointOK(t, "predict", "--model", bare, "--input", in))
 }
 
+// TestWarmup: --warmup 3 before a cosine schedule gives the epochs the
+// rates of torch's SequentialLR([LinearLR(start_factor=0.1,
+// total_iters=3), CosineAnnealingLR(T_max=epochs−3)], milestones=[3]), as
+// the checkpoint's history records them.
+func TestWarmup(t *testing.T) {
+	ck := filepath.Join(t.TempDir(), "w.st")
+	trainJSON(t, "--hidden", "32", "--lr", "0.01", "--epochs", "8", "--warmup", "3", "--schedule", "cosine", "--save", ck)
+	c, err := readCheckpoint(ck)
+	require.NoError(t, err)
+	require.Len(t, c.history, 8)
+	want := []float64{0.001, 0.004, 0.007}
+	for k := range 5 {
+		want = append(want, 0.01*(1+math.Cos(math.Pi*float64(k)/5))/2)
+	}
+	for i, h := range c.history {
+		assert.InDelta(t, want[i], h.LR, 1e-12, "epoch %d", i+1)
+	}
+}
+
 func TestTrainOptions(t *testing.T) {
 	tests := [][]string{
 		{"--optim", "sgd", "--momentum", "0.9"},
@@ -233,7 +253,7 @@ func loadParams(t testing.TB, path string) map[string][]float32 {
 // TestResumeExact: 10 epochs == 5 epochs, save, resume to 10, for every
 // optimizer (their state is in the checkpoint).
 func TestResumeExact(t *testing.T) {
-	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}, {"--optim", "sgd", "--norm", "layer"}, {"--optim", "adam", "--norm", "batch"}} {
+	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}, {"--optim", "adam", "--warmup", "3", "--schedule", "cosine", "--t-max", "7"}, {"--optim", "sgd", "--norm", "layer"}, {"--optim", "adam", "--norm", "batch"}} {
 		t.Run(strings.Join(opt, " "), func(t *testing.T) {
 			dir := t.TempDir()
 			full, half := filepath.Join(dir, "full.st"), filepath.Join(dir, "half.st")
@@ -446,6 +466,7 @@ func TestBadInput(t *testing.T) {
 		{"bad lr", []string{"train", "--lr", "-1"}, 2, "--lr -1"},
 		{"bad batch", []string{"train", "--batch", "0"}, 2, "--batch 0"},
 		{"bad schedule", []string{"train", "--schedule", "warm"}, 2, `--schedule "warm"`},
+		{"warmup past the run", []string{"train", "--epochs", "4", "--warmup", "4"}, 2, "--warmup 4: want ≥ 0 and fewer than the 4 epochs"},
 		{"bad step size", []string{"train", "--schedule", "step", "--step-size", "0"}, 2, "--step-size 0"},
 		{"bad weight decay", []string{"train", "--weight-decay", "-0.5"}, 2, "--weight-decay -0.5"},
 		{"infinite weight decay", []string{"train", "--weight-decay", "Inf"}, 2, "--weight-decay +Inf"},

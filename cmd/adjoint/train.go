@@ -67,7 +67,7 @@ var resumeLocked = map[string]string{
 // resumeFree are the settings a resumed run may change.
 var resumeFree = map[string]string{
 	"epochs": "Epochs", "lr": "LR", "momentum": "Momentum", "weight-decay": "WD", "schedule": "Schedule", "clip": "Clip",
-	"step-size": "StepSize", "gamma": "Gamma", "t-max": "TMax",
+	"step-size": "StepSize", "gamma": "Gamma", "t-max": "TMax", "warmup": "Warmup",
 }
 
 func runTrain(args []string, e env) error {
@@ -352,14 +352,22 @@ func newOptimizer(c *config, params []*autograd.Var) (optim.Optimizer, error) {
 	}
 }
 
+// warmupStart is the warm-up's first rate over the base rate.
+const warmupStart = 0.1
+
 func newSchedule(c *config) optim.Schedule {
+	var s optim.Schedule = optim.Constant(c.LR)
 	switch c.Schedule {
 	case "step":
-		return optim.StepLR{Base: c.LR, StepSize: c.StepSize, Gamma: c.Gamma}
+		s = optim.StepLR{Base: c.LR, StepSize: c.StepSize, Gamma: c.Gamma}
 	case "cosine":
-		return optim.CosineAnnealingLR{Base: c.LR, TMax: c.TMax}
+		s = optim.CosineAnnealingLR{Base: c.LR, TMax: c.TMax}
 	}
-	return optim.Constant(c.LR)
+	if c.Warmup > 0 {
+		warm := optim.LinearLR{Base: c.LR, StartFactor: warmupStart, EndFactor: 1, TotalIters: c.Warmup}
+		s = optim.SequentialLR{Schedules: []optim.Schedule{warm, s}, Milestones: []int{c.Warmup}}
+	}
+	return s
 }
 
 // lossFunc returns the training loss of a config.
