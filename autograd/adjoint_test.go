@@ -168,6 +168,10 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.ConvTranspose2d(in[0], in[1], nil, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Dilation: [2]int{2, 1}, Padding: [2]int{1, 1}})
 			}},
+		{Name: "ConvTranspose2d/groups", Shapes: [][]int{{2, 4, 3, 2}, {4, 3, 2, 3}, {6}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.ConvTranspose2d(in[0], in[1], in[2], autograd.ConvTransposeOptions{Stride: [2]int{2, 1}, Groups: 2})
+			}},
 		{Name: "BatchNorm/train", Shapes: [][]int{{3, 2, 2, 3}, {2}, {2}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				// Running statistics are updated in place and leave the output alone.

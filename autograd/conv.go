@@ -239,14 +239,19 @@ func conv2dTangent(tp *Tape, n *Node) *tensor.Tensor {
 }
 
 // ConvTransposeOptions are conv_transpose2d's stride, zero padding,
-// output padding and dilation, as (height, width) pairs. A zero stride or
-// dilation means 1, so the zero value is torch's default.
+// output padding and dilation, as (height, width) pairs, and its groups.
+// A zero stride, dilation or groups means 1, so the zero value is torch's
+// default.
 type ConvTransposeOptions struct {
 	Stride, Padding, OutputPadding, Dilation [2]int
+	// Groups splits the input channels C and the output channels O into
+	// Groups blocks, as Conv2d's do, through weights [C, O/Groups, KH, KW].
+	Groups int
 }
 
-// ConvTranspose2d returns torch's conv_transpose2d (groups = 1) of images
-// x [N, C, H, W] by weights w [C, O, KH, KW] plus a bias b [O] (or nil):
+// ConvTranspose2d returns torch's conv_transpose2d of images x [N, C, H,
+// W] by weights w [C, O/G, KH, KW] plus a bias b [O] (or nil), G =
+// opt.Groups (1 unless set; w [C, O, KH, KW] for one group):
 // y [N, O, OH, OW] with OH = (H−1)·stride − 2·padding + dilation·(KH−1) +
 // output_padding + 1, and OW alike. It is the adjoint of the convolution
 // of geometry g (y's size, w read as [C, O·KH·KW]) with respect to its
@@ -263,18 +268,22 @@ type ConvTransposeOptions struct {
 // double H and W. output_padding only adds rows and columns at the
 // bottom and right that the stride would otherwise leave out, and must be
 // smaller than the stride (torch also allows it below the dilation).
+// With G groups each product splits into G over blocks of channels, as
+// Conv2d's do (one GemmStrided each).
 func (tp *Tape) ConvTranspose2d(x, w, b *Var, opt ConvTransposeOptions) *Var {
 	if tp.skip(&convTranspose2dOp, x, w, b) {
 		return tp.failedVar()
 	}
 	xs, ws := x.Shape(), w.Shape()
-	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[0] {
-		panic(fmt.Sprintf("autograd: ConvTranspose2d: input %v and weight %v: want x [N, C, H, W] and w [C, O, KH, KW]", xs, ws))
+	groups := max(opt.Groups, 1)
+	if opt.Groups < 0 || len(xs) != 4 || len(ws) != 4 || xs[1] != ws[0] || xs[1]%groups != 0 {
+		panic(fmt.Sprintf("autograd: ConvTranspose2d: input %v, weight %v and %d groups: want x [N, C, H, W] and w [C, O/groups, KH, KW], C a multiple of groups",
+			xs, ws, opt.Groups))
 	}
-	if b != nil && (b.value.Dims() != 1 || b.value.Len() != ws[1]) {
-		panic(fmt.Sprintf("autograd: ConvTranspose2d: bias %v for weight %v: want [%d]", b.Shape(), ws, ws[1]))
+	if b != nil && (b.value.Dims() != 1 || b.value.Len() != ws[1]*groups) {
+		panic(fmt.Sprintf("autograd: ConvTranspose2d: bias %v for weight %v and %d groups: want [%d]", b.Shape(), ws, groups, ws[1]*groups))
 	}
-	g, err := opt.geometry(xs, ws)
+	g, err := opt.geometry(xs, ws, groups)
 	if err != nil {
 		panic(fmt.Sprintf("autograd: ConvTranspose2d: input %v, weight %v, %+v: %v", xs, ws, opt, err))
 	}
@@ -289,7 +298,8 @@ func (tp *Tape) ConvTranspose2d(x, w, b *Var, opt ConvTransposeOptions) *Var {
 	if !xp.Valid() || !cols.Valid() {
 		return out
 	}
-	tp.gemm(mat{xp, g.Pixels(), xs[1], false, 1}, transposedWeight(&w.value, g), 0, cols)
+	ct := convTGroups{g, groups, xs[1]}
+	tp.groupGemm(groups, ct.pixelMajor(xp), ct.weights(&w.value), 0, ct.patches(cols)) // X̃ᵢ W̃ᵢ
 	tp.dev.Col2Im(cols.Buffer(), g, 0, out.value.Buffer())
 	if b != nil {
 		tp.addChannelBias(&out.value, b.value.Buffer())
@@ -298,10 +308,10 @@ func (tp *Tape) ConvTranspose2d(x, w, b *Var, opt ConvTransposeOptions) *Var {
 }
 
 // geometry returns the convolution whose input adjoint is the transposed
-// convolution of x [N, C, H, W] by w [C, O, KH, KW] under o: its images
-// are the output's [N, O, OH, OW], its output x's size.
-func (o ConvTransposeOptions) geometry(x, w []int) (device.ConvGeometry, error) {
-	g := ConvOptions{Stride: o.Stride, Padding: o.Padding, Dilation: o.Dilation}.geometry([]int{x[0], w[1], 0, 0}, w)
+// convolution of x [N, C, H, W] by w [C, O/groups, KH, KW] under o: its
+// images are the output's [N, O, OH, OW], its output x's size.
+func (o ConvTransposeOptions) geometry(x, w []int, groups int) (device.ConvGeometry, error) {
+	g := ConvOptions{Stride: o.Stride, Padding: o.Padding, Dilation: o.Dilation}.geometry([]int{x[0], w[1] * groups, 0, 0}, w)
 	for i, s := range []int{g.StrideH, g.StrideW} {
 		if op := o.OutputPadding[i]; op < 0 || op >= s {
 			return g, fmt.Errorf("output padding %v must be at least 0 and smaller than the stride", o.OutputPadding)
@@ -328,14 +338,45 @@ func nodeTransposeGeometry(n *Node) device.ConvGeometry {
 	o.Padding[0], o.Padding[1] = unpackPair(n.Int[1])
 	o.Dilation[0], o.Dilation[1] = unpackPair(n.Int[2])
 	o.OutputPadding[0], o.OutputPadding[1] = unpackPair(n.Int[3])
-	g, _ := o.geometry(n.In[0].Shape(), n.In[1].Shape()) // checked when recorded
+	g, _ := o.geometry(n.In[0].Shape(), n.In[1].Shape(), nodeTransposeGroups(n)) // checked when recorded
 	return g
 }
 
-// transposedWeight is a weight [C, O, KH, KW] (or its tangent) as the
-// matrix W̃ [C × O·KH·KW] that it is in memory.
-func transposedWeight(w *tensor.Tensor, g device.ConvGeometry) mat {
-	return mat{w, w.Dim(0), g.Patch(), false, 1}
+// nodeTransposeGroups is a ConvTranspose2d node's groups: its output
+// channels O over the weight's O/G.
+func nodeTransposeGroups(n *Node) int { return n.Out.Shape()[1] / n.In[1].Shape()[1] }
+
+// convTGroups describes a ConvTranspose2d node's matrices as G blocks
+// each: g is the convolution it is the input adjoint of (g.C = O).
+type convTGroups struct {
+	g      device.ConvGeometry
+	groups int
+	in     int // C, x's channels
+}
+
+func nodeTGroups(n *Node) convTGroups {
+	return convTGroups{nodeTransposeGeometry(n), nodeTransposeGroups(n), n.In[0].Shape()[1]}
+}
+
+// pixelMajor is x (its tangent or δ) pixel-major [pixels × C] as G column
+// blocks of C/G.
+func (c convTGroups) pixelMajor(t *tensor.Tensor) groupMat {
+	w := c.in / c.groups
+	return groupMat{t, c.g.Pixels(), w, c.in, w, false}
+}
+
+// weights is a weight [C, O/G, KH, KW] (its tangent or gradient) as the
+// matrix W̃ [C × (O/G)·KH·KW] in G row blocks of C/G.
+func (c convTGroups) weights(t *tensor.Tensor) groupMat {
+	rows, cols := c.in/c.groups, c.g.Patch()/c.groups
+	return groupMat{t, rows, cols, cols, rows * cols, false}
+}
+
+// patches is the adjoint convolution's patch matrix [pixels × O·KH·KW] as
+// G column blocks of (O/G)·KH·KW.
+func (c convTGroups) patches(t *tensor.Tensor) groupMat {
+	w := c.g.Patch() / c.groups
+	return groupMat{t, c.g.Pixels(), w, c.g.Patch(), w, false}
 }
 
 // pixelMajor returns images x [N, C, H, W] as a temporary [N·H·W × C]:
@@ -366,7 +407,8 @@ var convTranspose2dOp = Op{Name: "ConvTranspose2d", Adjoint: convTranspose2dAdjo
 
 func convTranspose2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 	x, w, b := n.In[0], n.In[1], n.In[2]
-	g, c := nodeTransposeGeometry(n), x.value.Dim(1)
+	ct := nodeTGroups(n)
+	g, c := ct.g, ct.in
 	if gb, beta := tp.GradDest(b); gb != nil {
 		// Σ over each image's pixels, then over the images.
 		perImage := tp.Temp(g.N, g.C)
@@ -385,20 +427,20 @@ func convTranspose2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 		return
 	}
 	tp.dev.Im2Col(eps.Buffer(), g, e.Buffer())
-	E := mat{e, g.Pixels(), g.Patch(), false, 1}
+	E := ct.patches(e)
 	if gw != nil {
 		xp := tp.pixelMajor(&x.value)
 		if !xp.Valid() {
 			return
 		}
-		tp.gemm(mat{xp, g.Pixels(), c, true, 1}, E, betaW, gw) // X̃ᵀ E
+		tp.groupGemm(ct.groups, ct.pixelMajor(xp).flip(), E, betaW, ct.weights(gw)) // X̃ᵢᵀ Eᵢ
 	}
 	if x.needsGrad {
 		dxp, d := tp.Temp(g.Pixels(), c), tp.Temp(x.Shape()...)
 		if !dxp.Valid() || !d.Valid() {
 			return
 		}
-		tp.gemm(E, transposedWeight(&w.value, g).flip(), 0, dxp) // E W̃ᵀ
+		tp.groupGemm(ct.groups, E, ct.weights(&w.value).flip(), 0, ct.pixelMajor(dxp)) // Eᵢ W̃ᵢᵀ
 		tp.dev.Transpose(dxp.Buffer(), g.N, g.OutH()*g.OutW(), c, 1, d.Buffer())
 		tp.Accumulate(x, d)
 	}
@@ -406,7 +448,8 @@ func convTranspose2dAdjoint(tp *Tape, n *Node, eps *tensor.Tensor) {
 
 func convTranspose2dTangent(tp *Tape, n *Node) *tensor.Tensor {
 	x, w, b := n.In[0], n.In[1], n.In[2]
-	g, c := nodeTransposeGeometry(n), x.value.Dim(1)
+	ct := nodeTGroups(n)
+	g := ct.g
 	out := tp.Temp(n.Out.Shape()...)
 	cols := tp.Temp(g.Pixels(), g.Patch())
 	if !out.Valid() || !cols.Valid() {
@@ -418,14 +461,14 @@ func convTranspose2dTangent(tp *Tape, n *Node) *tensor.Tensor {
 		if !xp.Valid() {
 			return out
 		}
-		tp.gemm(mat{xp, g.Pixels(), c, false, 1}, transposedWeight(&w.value, g), 1, cols)
+		tp.groupGemm(ct.groups, ct.pixelMajor(xp), ct.weights(&w.value), 1, ct.patches(cols))
 	}
 	if w.hasTangent {
 		xp := tp.pixelMajor(&x.value)
 		if !xp.Valid() {
 			return out
 		}
-		tp.gemm(mat{xp, g.Pixels(), c, false, 1}, transposedWeight(&w.tangent, g), 1, cols)
+		tp.groupGemm(ct.groups, ct.pixelMajor(xp), ct.weights(&w.tangent), 1, ct.patches(cols))
 	}
 	tp.dev.Col2Im(cols.Buffer(), g, 0, out.Buffer())
 	if b != nil && b.hasTangent {

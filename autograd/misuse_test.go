@@ -42,10 +42,12 @@ func TestShapeMisusePanicsNamingOpAndShapes(t *testing.T) {
 		{"Split", func() { tp.Split(v(2, 3), -1, 1, 1) }, "autograd: Split of axis 1 (length 3) of shape [2 3] into sizes [1 1]"},
 		{"Reshape", func() { tp.Reshape(v(2, 3), 4, 2) }, "tensor: Reshape [2 3] (6 elements) to [4 2]"},
 		{"ConvTranspose2d channels", func() { tp.ConvTranspose2d(v(1, 2, 3, 3), v(3, 2, 3, 3), nil, autograd.ConvTransposeOptions{}) },
-			"autograd: ConvTranspose2d: input [1 2 3 3] and weight [3 2 3 3]: want x [N, C, H, W] and w [C, O, KH, KW]"},
+			"autograd: ConvTranspose2d: input [1 2 3 3], weight [3 2 3 3] and 0 groups: want x [N, C, H, W] and w [C, O/groups, KH, KW], C a multiple of groups"},
+		{"Conv2d groups", func() { tp.Conv2d(v(1, 4, 5, 5), v(6, 2, 3, 3), nil, autograd.ConvOptions{Groups: 3}) },
+			"autograd: Conv2d: input [1 4 5 5], weight [6 2 3 3] and 3 groups: want x [N, C, H, W] and w [O, C/groups, KH, KW], O a multiple of groups"},
 		{"ConvTranspose2d output padding", func() {
 			tp.ConvTranspose2d(v(1, 2, 3, 3), v(2, 2, 3, 3), nil, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, OutputPadding: [2]int{2, 0}})
-		}, "autograd: ConvTranspose2d: input [1 2 3 3], weight [2 2 3 3], {Stride:[2 2] Padding:[0 0] OutputPadding:[2 0] Dilation:[0 0]}: output padding [2 0] must be at least 0 and smaller than the stride"},
+		}, "autograd: ConvTranspose2d: input [1 2 3 3], weight [2 2 3 3], {Stride:[2 2] Padding:[0 0] OutputPadding:[2 0] Dilation:[0 0] Groups:0}: output padding [2 0] must be at least 0 and smaller than the stride"},
 		{"BatchNorm one value", func() {
 			tp.BatchNorm(v(1, 3), nil, nil, nil, nil, autograd.BatchNormOptions{Training: true, Eps: 1e-5})
 		},

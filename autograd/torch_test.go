@@ -280,16 +280,18 @@ func TestOpsMatchTorch(t *testing.T) {
 		{[]int{2, 3, 4, 3}, []int{3, 2, 3, 3}, true, autograd.ConvTransposeOptions{}},
 		{[]int{2, 2, 3, 4}, []int{2, 3, 4, 4}, true, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}},
 		{[]int{1, 3, 3, 3}, []int{3, 2, 3, 2}, false, autograd.ConvTransposeOptions{Stride: [2]int{3, 2}, Padding: [2]int{1, 2}, OutputPadding: [2]int{2, 1}, Dilation: [2]int{2, 3}}},
+		{[]int{2, 4, 3, 3}, []int{4, 3, 4, 4}, true, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}, Groups: 2}},
 	} {
 		o := cv.opt
 		ins := []input{{"x", cv.x, uniform(numel(cv.x), -1, 1), true}, {"w", cv.w, uniform(numel(cv.w), -1, 1), true}}
 		if cv.bias {
-			ins = append(ins, input{"b", cv.w[1:2], uniform(cv.w[1], -1, 1), true})
+			nb := cv.w[1] * max(o.Groups, 1)
+			ins = append(ins, input{"b", []int{nb}, uniform(nb, -1, 1), true})
 		}
 		one := func(v int) int { return max(v, 1) }
 		cases = append(cases, opCase{name: fmt.Sprintf("conv-transpose2d/%d", i), op: "conv-transpose2d",
 			shape: []int{one(o.Stride[0]), one(o.Stride[1]), o.Padding[0], o.Padding[1], o.OutputPadding[0], o.OutputPadding[1],
-				one(o.Dilation[0]), one(o.Dilation[1])},
+				one(o.Dilation[0]), one(o.Dilation[1]), one(o.Groups)},
 			inputs: ins,
 			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 				return tp.ConvTranspose2d(in["x"], in["w"], in["b"], o)

@@ -115,10 +115,10 @@ func convRepr(kind string, in, out int, kernel, stride, padding, dilation, outpu
 	return s + ")"
 }
 
-// ConvTranspose2d is torch.nn.ConvTranspose2d with groups = 1: images x
-// [N, In, H, W] to y [N, Out, OH, OW] by weight [In, Out, KH, KW] (torch's
-// layout: the transpose of a Conv2d(Out, In) weight) and bias [Out], with
-// the stride, padding, output padding and dilation of Options (see
+// ConvTranspose2d is torch.nn.ConvTranspose2d: images x [N, In, H, W] to
+// y [N, Out, OH, OW] by weight [In, Out/groups, KH, KW] (torch's layout:
+// the transpose of a Conv2d(Out, In) weight) and bias [Out], with the
+// stride, padding, output padding, dilation and groups of Options (see
 // autograd.Tape.ConvTranspose2d). It upsamples, as in a decoder or a
 // GAN's generator: kernel 4, stride 2 and padding 1 double H and W.
 type ConvTranspose2d struct {
@@ -130,8 +130,9 @@ type ConvTranspose2d struct {
 
 // NewConvTranspose2d allocates a float32 ConvTranspose2d layer on dev with
 // PyTorch's default initialisation, U(−1/√fan_in, 1/√fan_in) for the
-// weight and the bias with torch's fan_in = Out·KH·KW (the weight's second
-// dimension), drawn from rng (the weight in memory order, then the bias).
+// weight and the bias with torch's fan_in = (Out/groups)·KH·KW (the
+// weight's second dimension), drawn from rng (the weight in memory order,
+// then the bias). Groups must divide In and Out.
 func NewConvTranspose2d(dev device.Device, in, out int, kernel [2]int, opt autograd.ConvTransposeOptions, rng *rand.Rand) (*ConvTranspose2d, error) {
 	return NewConvTranspose2dDType(dev, device.Float32, in, out, kernel, opt, rng)
 }
@@ -145,7 +146,11 @@ func NewConvTranspose2dDType(dev device.Device, dt device.DType, in, out int, ke
 			return nil, fmt.Errorf("nn: %s: negative stride, padding or dilation, or output padding not below the stride, in %+v", name, opt)
 		}
 	}
-	w, b, err := newConvParams(dev, dt, name, in, out, kernel, out, []int{in, out, kernel[0], kernel[1]}, out, rng)
+	groups := max(opt.Groups, 1)
+	if opt.Groups < 0 || in%groups != 0 || out%groups != 0 {
+		return nil, fmt.Errorf("nn: %s: %d groups do not divide %d input and %d output channels", name, opt.Groups, in, out)
+	}
+	w, b, err := newConvParams(dev, dt, name, in, out, kernel, out/groups, []int{in, out / groups, kernel[0], kernel[1]}, out, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +172,7 @@ func (c *ConvTranspose2d) NamedParams() []NamedParam { return namedWeightBias(c.
 // String prints the layer as torch prints it.
 func (c *ConvTranspose2d) String() string {
 	o := c.Options
-	return convRepr("ConvTranspose2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, o.OutputPadding, 1, c.Bias != nil)
+	return convRepr("ConvTranspose2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, o.OutputPadding, o.Groups, c.Bias != nil)
 }
 
 // Flatten is torch.nn.Flatten(): x [N, d₁, d₂, …] becomes [N, d₁·d₂·…], a

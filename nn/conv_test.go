@@ -212,6 +212,19 @@ func TestConvTranspose2dLayer(t *testing.T) {
 
 	_, err = nn.NewConvTranspose2d(dev, 2, 3, [2]int{3, 3}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, OutputPadding: [2]int{2, 0}}, rng)
 	assert.ErrorContains(t, err, "output padding not below the stride")
+
+	// Groups: torch's weight [in, out/groups, KH, KW], fan_in and repr.
+	grouped := must2(nn.NewConvTranspose2d(dev, 6, 4, [2]int{2, 2}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Groups: 2}, rng))
+	assert.Equal(t, []int{6, 2, 2, 2}, grouped.Weight.Shape())
+	assert.Equal(t, []int{4}, grouped.Bias.Shape())
+	assert.Equal(t, "ConvTranspose2d(6, 4, kernel_size=(2, 2), stride=(2, 2), groups=2)", grouped.String())
+	for _, v := range values(t, grouped.Weight) {
+		require.LessOrEqual(t, math.Abs(float64(v)), 1/math.Sqrt(2*2*2), "fan_in = (out/groups)·KH·KW")
+	}
+	y = grouped.Forward(tp, tp.ConstantFloat32(make([]float32, 6*3*3), 1, 6, 3, 3))
+	assert.Equal(t, []int{1, 4, 6, 6}, y.Shape())
+	_, err = nn.NewConvTranspose2d(dev, 6, 4, [2]int{2, 2}, autograd.ConvTransposeOptions{Groups: 3}, rng)
+	assert.ErrorContains(t, err, "3 groups do not divide 6 input and 4 output channels")
 }
 
 // TestDecoderTorch: a decoder of transposed convolutions (with output

@@ -20,8 +20,8 @@ import (
 // composed in autograd rather than a kernel of their own (broadcasts with
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
 // transpose, batched products, Dropout, whose mask each device draws,
-// Conv2d (plain and grouped, whose products are one GemmStrided of
-// interleaved blocks), ConvTranspose2d, MaxPool2d, AvgPool2d, Transpose,
+// Conv2d and ConvTranspose2d (plain and grouped, whose products are one
+// GemmStrided of interleaved blocks), MaxPool2d, AvgPool2d, Transpose,
 // Embedding, LeakyReLU and ELU with their parameters, GroupNorm and BatchNorm in
 // training and evaluation) with LayerNorm, softmax and a loss, on this
 // device and on the CPU from the same inputs, and compares the loss, the
@@ -55,7 +55,8 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 	// Inputs added later come from a generator of their own, so that the
 	// others keep the values their tolerances were set on.
 	later := rand.New(rand.NewPCG(13, 14))
-	for name, s := range map[string][]int{"gk": {6, 1, 3, 3}} {
+	for _, name := range []string{"gk", "gtw"} {
+		s := map[string][]int{"gk": {6, 1, 3, 3}, "gtw": {3, 1, 2, 2}}[name]
 		shapes[name] = s
 		v := make([]float64, s[0]*s[1]*s[2]*s[3])
 		for i := range v {
@@ -117,6 +118,8 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		// outputs each) into the parametrized activations.
 		gc := tp.Conv2d(in["img"], in["gk"], nil, autograd.ConvOptions{Groups: 3, Padding: [2]int{1, 1}})
 		l = tp.Add(l, tp.Mean(tp.Mul(tp.LeakyReLU(gc, 0.2), tp.ELU(gc, 1.3))))
+		gt := tp.ConvTranspose2d(in["img"], in["gtw"], nil, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Groups: 3})
+		l = tp.Add(l, tp.Mean(tp.Mul(gt, gt)))
 		// Rows of a table, one of them twice.
 		e := tp.Embedding(in["emb"], tp.ConstantFloat64([]float64{5, 0, 2, 5}, 2, 2))
 		l = tp.Add(l, tp.Mean(tp.Mul(e, e)))

@@ -122,9 +122,9 @@ def forward(case, x):
         sh, sw, ph, pw, dh, dw, groups = case["shape"]
         return F.conv2d(x["x"], x["w"], x.get("b"), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), groups=groups)
     if op == "conv-transpose2d":
-        sh, sw, ph, pw, oh, ow, dh, dw = case["shape"]
+        sh, sw, ph, pw, oh, ow, dh, dw, groups = case["shape"]
         return F.conv_transpose2d(x["x"], x["w"], x.get("b"), stride=(sh, sw), padding=(ph, pw),
-                                  output_padding=(oh, ow), dilation=(dh, dw))
+                                  output_padding=(oh, ow), dilation=(dh, dw), groups=groups)
     if op == "max-pool2d":
         kh, kw, sh, sw, ph, pw, dh, dw = case["shape"]
         return F.max_pool2d(x["x"], (kh, kw), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
