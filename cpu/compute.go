@@ -254,9 +254,29 @@ func unary[T float](op device.UnaryOp, p float64, x, y []T) {
 				y[i] = T(p * math.Expm1(float64(v)))
 			}
 		}
+	case device.ReLU6:
+		for i, v := range x {
+			y[i] = relu6(v)
+		}
+	case device.Hardsigmoid:
+		for i, v := range x {
+			y[i] = relu6(v+3) / 6
+		}
+	case device.Hardswish:
+		for i, v := range x {
+			y[i] = v * relu6(v+3) / 6
+		}
 	default:
 		panic(fmt.Sprintf("cpu: Unary: unknown op %v", op))
 	}
+}
+
+// relu6 is min(max(x, 0), 6), NaN staying NaN.
+func relu6[T float](x T) T {
+	if x != x {
+		return x
+	}
+	return min(max(x, 0), 6)
 }
 
 // gelu is x Φ(x) with Φ(x) = erfc(−x/√2)/2, which keeps Φ's relative
@@ -376,6 +396,33 @@ func unaryAdjoint[T float](op device.UnaryOp, p float64, x, y, e, d []T) {
 				d[i] = e[i]
 			} else {
 				d[i] = T(p * math.Exp(float64(x[i])) * float64(e[i]))
+			}
+		}
+	case device.ReLU6:
+		for i := range d {
+			if x[i] > 0 && x[i] < 6 {
+				d[i] = e[i]
+			} else {
+				d[i] = 0
+			}
+		}
+	case device.Hardsigmoid:
+		for i := range d {
+			if x[i] > -3 && x[i] < 3 {
+				d[i] = e[i] / 6
+			} else {
+				d[i] = 0
+			}
+		}
+	case device.Hardswish:
+		for i := range d {
+			switch v := x[i]; {
+			case v < -3:
+				d[i] = 0
+			case v <= 3:
+				d[i] = (v/3 + 0.5) * e[i]
+			default:
+				d[i] = e[i]
 			}
 		}
 	default:

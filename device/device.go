@@ -62,6 +62,11 @@ type UnaryOp uint8
 //	LeakyReLU y = x (x > 0), p x  f' = 1 (x > 0), p  (p the negative slope;
 //	                                              torch's LeakyReLU: p at 0)
 //	ELU       y = x (x > 0), p(eˣ − 1)   f' = 1 (x > 0), p eˣ   (torch's ELU, p = α)
+//	ReLU6     y = min(max(x, 0), 6)      f' = [0 < x < 6]   (MobileNetV2's)
+//	Hardsigmoid y = ReLU6(x + 3)/6       f' = 1/6 for −3 < x < 3, else 0
+//	Hardswish y = x ReLU6(x + 3)/6       f' = 0 (x < −3), x/3 + ½ (−3 ≤ x ≤ 3), 1 (x > 3)
+//	                                     (MobileNetV3's; the one-sided values at ±3 of
+//	                                     torch's CUDA kernel)
 const (
 	Identity UnaryOp = iota
 	Neg
@@ -77,10 +82,14 @@ const (
 	SiLU
 	LeakyReLU
 	ELU
+	ReLU6
+	Hardsigmoid
+	Hardswish
 	numUnary
 )
 
-var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "elu"}
+var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "elu",
+	"relu6", "hardsigmoid", "hardswish"}
 
 // DefaultParam is the parameter torch gives op by default: LeakyReLU's
 // negative slope 0.01, ELU's α = 1; 0 for the functions without one.

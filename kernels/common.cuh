@@ -122,6 +122,9 @@ __device__ __forceinline__ double rowLSE(const Row<W> &r, const float *b, i64 co
 #define OP_SILU 11
 #define OP_LEAKY_RELU 12
 #define OP_ELU 13
+#define OP_RELU6 14
+#define OP_HARDSIGMOID 15
+#define OP_HARDSWISH 16
 
 #define BIN_ADD 0
 #define BIN_SUB 1

@@ -29,6 +29,9 @@ __device__ __forceinline__ float unaryF(float x, float p) {
 	case OP_SILU: return x * stableSigmoid(x);
 	case OP_LEAKY_RELU: return x > 0.f ? x : p * x; // NaN: p NaN = NaN
 	case OP_ELU: return x > 0.f ? x : p * expm1f(x); // expm1 keeps e^x - 1 accurate near 0
+	case OP_RELU6: return x != x ? x : fminf(fmaxf(x, 0.f), 6.f);
+	case OP_HARDSIGMOID: return x != x ? x : fminf(fmaxf(x + 3.f, 0.f), 6.f) / 6.f;
+	case OP_HARDSWISH: return x != x ? x : x * fminf(fmaxf(x + 3.f, 0.f), 6.f) / 6.f;
 	}
 	return __int_as_float(0x7fc00000);
 }
@@ -55,11 +58,14 @@ __device__ __forceinline__ float unaryD(float x, float y, float e, float p) {
 	}
 	case OP_LEAKY_RELU: return x > 0.f ? e : p * e;
 	case OP_ELU: return x > 0.f ? e : p * expf(x) * e; // y + alpha, from x: exact where y rounded
+	case OP_RELU6: return (x > 0.f && x < 6.f) ? e : 0.f;
+	case OP_HARDSIGMOID: return (x > -3.f && x < 3.f) ? e / 6.f : 0.f;
+	case OP_HARDSWISH: return x < -3.f ? 0.f : (x <= 3.f ? (x / 3.f + 0.5f) * e : e);
 	}
 	return __int_as_float(0x7fc00000);
 }
 
-// The op code selects one of fourteen specialised loops (a uniform branch).
+// The op code selects one of seventeen specialised loops (a uniform branch).
 #define UNARY_SWITCH(op, CALL)                                      \
 	switch (op) {                                               \
 	case OP_IDENTITY: CALL(OP_IDENTITY); break;                 \
@@ -76,6 +82,9 @@ __device__ __forceinline__ float unaryD(float x, float y, float e, float p) {
 	case OP_SILU: CALL(OP_SILU); break;                         \
 	case OP_LEAKY_RELU: CALL(OP_LEAKY_RELU); break;             \
 	case OP_ELU: CALL(OP_ELU); break;                           \
+	case OP_RELU6: CALL(OP_RELU6); break;                       \
+	case OP_HARDSIGMOID: CALL(OP_HARDSIGMOID); break;           \
+	case OP_HARDSWISH: CALL(OP_HARDSWISH); break;               \
 	}
 
 // fill: x[i] = v for i < n.

@@ -134,7 +134,8 @@ func (l *Linear) String() string { return fmt.Sprintf("Linear(%d, %d)", l.In, l.
 // MLP returns Sequential(Linear(s₀, s₁), act, Linear(s₁, s₂), act, …,
 // Linear(s_{n−2}, s_{n−1})) for sizes s (at least two), initialised from a
 // generator seeded with seed. act is ReLU, Tanh, Sigmoid, GELU, SiLU,
-// LeakyReLU or ELU (with torch's default parameter: slope 0.01, α = 1), or
+// LeakyReLU or ELU (with torch's default parameter: slope 0.01, α = 1),
+// ReLU6, Hardsigmoid or Hardswish, or
 // Identity (then no activation layers are inserted, and the names are 0,
 // 1, 2, …).
 func MLP(dev device.Device, sizes []int, act device.UnaryOp, seed uint64) (*Sequential, error) {
@@ -170,7 +171,8 @@ func mlp(dev device.Device, sizes []int, act device.UnaryOp, seed uint64, norm i
 		return nil, fmt.Errorf("nn: MLP needs at least two sizes (input and output), have %v", sizes)
 	}
 	switch act {
-	case device.Identity, device.ReLU, device.Tanh, device.Sigmoid, device.GELU, device.SiLU, device.LeakyReLU, device.ELU:
+	case device.Identity, device.ReLU, device.Tanh, device.Sigmoid, device.GELU, device.SiLU, device.LeakyReLU, device.ELU,
+		device.ReLU6, device.Hardsigmoid, device.Hardswish:
 	default:
 		return nil, fmt.Errorf("nn: MLP: activation %v is not one of %s", act, activationNames)
 	}

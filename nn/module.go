@@ -170,11 +170,22 @@ func LeakyReLU(slope float64) *Activation { return &Activation{Fn: device.LeakyR
 // torch's default α is 1).
 func ELU(alpha float64) *Activation { return &Activation{Fn: device.ELU, Param: alpha} }
 
+// ReLU6 returns the layer min(max(x, 0), 6) (torch.nn.ReLU6, MobileNetV2's).
+func ReLU6() *Activation { return &Activation{Fn: device.ReLU6} }
+
+// Hardsigmoid returns the layer ReLU6(x + 3)/6 (torch.nn.Hardsigmoid).
+func Hardsigmoid() *Activation { return &Activation{Fn: device.Hardsigmoid} }
+
+// Hardswish returns the layer x·ReLU6(x + 3)/6 (torch.nn.Hardswish,
+// MobileNetV3's).
+func Hardswish() *Activation { return &Activation{Fn: device.Hardswish} }
+
 // activationNames lists what ParseActivation accepts, for messages.
-const activationNames = "relu, tanh, sigmoid, gelu, silu, leaky_relu, elu or identity"
+const activationNames = "relu, tanh, sigmoid, gelu, silu, leaky_relu, elu, relu6, hardsigmoid, hardswish or identity"
 
 // ParseActivation returns the activation named relu, tanh, sigmoid, gelu,
-// silu, leaky_relu, elu or identity (case-insensitive). A function with a
+// silu, leaky_relu, elu, relu6, hardsigmoid, hardswish or identity
+// (case-insensitive). A function with a
 // parameter takes torch's default (device.UnaryOp.DefaultParam) where a
 // model is built from the name alone (MLP).
 func ParseActivation(name string) (device.UnaryOp, error) {
@@ -193,6 +204,12 @@ func ParseActivation(name string) (device.UnaryOp, error) {
 		return device.LeakyReLU, nil
 	case "elu":
 		return device.ELU, nil
+	case "relu6":
+		return device.ReLU6, nil
+	case "hardsigmoid":
+		return device.Hardsigmoid, nil
+	case "hardswish":
+		return device.Hardswish, nil
 	case "identity", "linear", "none":
 		return device.Identity, nil
 	}

@@ -207,13 +207,14 @@ func must2[T any](v T, err error) T {
 
 func TestParseActivation(t *testing.T) {
 	for name, want := range map[string]device.UnaryOp{"relu": device.ReLU, "Tanh": device.Tanh, "sigmoid": device.Sigmoid,
-		"GELU": device.GELU, "identity": device.Identity, "leaky_relu": device.LeakyReLU, "LeakyReLU": device.LeakyReLU, "ELU": device.ELU} {
+		"GELU": device.GELU, "identity": device.Identity, "leaky_relu": device.LeakyReLU, "LeakyReLU": device.LeakyReLU, "ELU": device.ELU,
+		"ReLU6": device.ReLU6, "hardsigmoid": device.Hardsigmoid, "Hardswish": device.Hardswish} {
 		got, err := nn.ParseActivation(name)
 		require.NoError(t, err)
 		assert.Equal(t, want, got)
 	}
 	_, err := nn.ParseActivation("swish")
-	assert.ErrorContains(t, err, `unknown activation "swish" (want relu, tanh, sigmoid, gelu, silu, leaky_relu, elu or identity)`)
+	assert.ErrorContains(t, err, `unknown activation "swish" (want relu, tanh, sigmoid, gelu, silu, leaky_relu, elu, relu6, hardsigmoid, hardswish or identity)`)
 }
 
 func TestSaveLoad(t *testing.T) {

@@ -85,7 +85,7 @@ func readCheckpoint(path string) (*checkpoint, error) {
 		return nil, bad("metadata sizes %s (norm %s) make %.0f parameters, the file's weights hold %d", m[metaSizes], ck.norm, want, have)
 	}
 	if _, err := nn.ParseActivation(ck.act); err != nil {
-		return nil, bad("metadata act %q: want relu, tanh, sigmoid, gelu, silu, leaky_relu or elu", ck.act)
+		return nil, bad("metadata act %q: want relu, tanh, sigmoid, gelu, silu, leaky_relu, elu, relu6, hardsigmoid or hardswish", ck.act)
 	}
 	switch ck.task {
 	case "classification", "regression":

@@ -66,7 +66,7 @@ func addTrainFlags(fs *flag.FlagSet, c *config) {
 		c.Hidden = h
 		return nil
 	})
-	fs.StringVar(&c.Act, "act", "relu", "activation: relu, tanh, sigmoid, gelu, silu, leaky_relu (slope 0.01) or elu (α 1), torch's defaults")
+	fs.StringVar(&c.Act, "act", "relu", "activation: relu, tanh, sigmoid, gelu, silu, leaky_relu (slope 0.01), elu (α 1), relu6, hardsigmoid or hardswish (torch's defaults)")
 	fs.StringVar(&c.Norm, "norm", "none", "normalisation after each hidden linear layer: none, layer (LayerNorm) or batch (BatchNorm1d)")
 	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout probability `P` in [0, 1) after each hidden activation (torch.nn.Dropout; off in evaluation); 0: no Dropout layers")
 	fs.StringVar(&c.Loss, "loss", defaultLoss, "loss: ce (classification), mse, mae or huber (regression); default ce or mse by task")
@@ -118,7 +118,7 @@ func (c *config) resolve(ds *data.Dataset) error {
 	}
 	act, err := nn.ParseActivation(c.Act)
 	if err != nil || act == device.Identity {
-		return usagef("train: --act %q: want relu, tanh, sigmoid, gelu, silu, leaky_relu or elu", c.Act)
+		return usagef("train: --act %q: want relu, tanh, sigmoid, gelu, silu, leaky_relu, elu, relu6, hardsigmoid or hardswish", c.Act)
 	}
 	c.Act = act.String() // the canonical name, which checkpoints and torch scripts read
 	switch c.Norm {

@@ -15,11 +15,23 @@ var matShapes = [][2]int{
 }
 
 // domain returns n inputs in the domain of op: positive for log and sqrt,
-// and otherwise away from 0, where abs and relu are not differentiable.
+// and otherwise away from 0, where abs and relu are not differentiable,
+// and for the clamps across all their pieces, away from their corners
+// (special.go checks those).
 func (e *env) domain(op device.UnaryOp, n int) []float64 {
 	switch op {
 	case device.Log, device.Sqrt:
 		return e.uniform(n, 0.05, 4)
+	case device.ReLU6, device.Hardsigmoid, device.Hardswish:
+		x := e.uniformAway(n, -8, 8, 1e-2)
+		for i, v := range x {
+			for _, corner := range []float64{-3, 3, 6} {
+				if math.Abs(v-corner) < 1e-2 {
+					x[i] = e.roundv(v + 0.05) // 0.04 to 0.06 past the corner
+				}
+			}
+		}
+		return x
 	}
 	return e.uniformAway(n, -4, 4, 1e-2)
 }

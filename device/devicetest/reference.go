@@ -64,6 +64,12 @@ func refUnary(op device.UnaryOp, p, x float64) float64 {
 			return x
 		}
 		return p * (math.Exp(x) - 1)
+	case device.ReLU6:
+		return math.Min(math.Max(x, 0), 6)
+	case device.Hardsigmoid:
+		return math.Min(math.Max(x+3, 0), 6) / 6
+	case device.Hardswish:
+		return x * math.Min(math.Max(x+3, 0), 6) / 6
 	}
 	panic(fmt.Sprintf("devicetest: no reference for unary op %v", op))
 }
@@ -118,6 +124,24 @@ func refDerivative(op device.UnaryOp, p, x float64) float64 {
 			return 1
 		}
 		return p * math.Exp(x)
+	case device.ReLU6:
+		if x > 0 && x < 6 {
+			return 1
+		}
+		return 0
+	case device.Hardsigmoid:
+		if x > -3 && x < 3 {
+			return 1.0 / 6
+		}
+		return 0
+	case device.Hardswish:
+		switch {
+		case x < -3:
+			return 0
+		case x <= 3:
+			return x/3 + 0.5
+		}
+		return 1
 	}
 	panic(fmt.Sprintf("devicetest: no reference derivative for unary op %v", op))
 }

@@ -39,6 +39,12 @@ var unarySpecials = map[device.UnaryOp][]unarySpecial{
 	// with the derivative vanishing, where e⁻⁸⁰⁰ underflows.
 	device.LeakyReLU: {{0, 0, 0.25}, {-2, -0.5, 0.25}, {2, 2, 1}},
 	device.ELU:       {{0, 0, 1.5}, {-800, -1.5, 0}, {800, 800, 1}},
+	// The clamps' corners, with torch's derivatives there: ReLU6's and
+	// Hardsigmoid's 0 at both ends, Hardswish's one-sided −½ at −3 and
+	// 3/2 at 3.
+	device.ReLU6:       {{0, 0, 0}, {6, 6, 0}, {3, 3, 1}, {-800, 0, 0}, {800, 6, 0}},
+	device.Hardsigmoid: {{-3, 0, 0}, {3, 1, 0}, {0, 0.5, 1.0 / 6}, {-800, 0, 0}, {800, 1, 0}},
+	device.Hardswish:   {{-3, 0, -0.5}, {3, 3, 1.5}, {0, 0, 0.5}, {-800, 0, 0}, {800, 800, 1}},
 }
 
 // testUnarySpecial checks Unary, BiasActivation and UnaryAdjoint of op at

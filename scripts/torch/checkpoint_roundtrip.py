@@ -90,7 +90,8 @@ def write_safetensors(path, tensors, meta):
 
 # torch's defaults, as adjoint's MLP uses them: LeakyReLU(0.01), ELU(1.0).
 ACTS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "gelu": torch.nn.GELU, "silu": torch.nn.SiLU,
-        "leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU}
+        "leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU, "relu6": torch.nn.ReLU6,
+        "hardsigmoid": torch.nn.Hardsigmoid, "hardswish": torch.nn.Hardswish}
 
 
 def build(sizes, act, norm="none", dropout=0.0):

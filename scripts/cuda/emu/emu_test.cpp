@@ -559,13 +559,16 @@ static double refUnary(int op, double x) {
 	case OP_SILU: return x / (1 + std::exp(-x));
 	case OP_LEAKY_RELU: return x > 0 ? x : p * x;
 	case OP_ELU: return x > 0 ? x : p * std::expm1(x);
+	case OP_RELU6: return std::min(std::max(x, 0.0), 6.0);
+	case OP_HARDSIGMOID: return std::min(std::max(x + 3, 0.0), 6.0) / 6;
+	case OP_HARDSWISH: return x * std::min(std::max(x + 3, 0.0), 6.0) / 6;
 	}
 	return NAN;
 }
 
 static void testElementwise() {
 	int rows = 7, cols = 13, n = rows * cols;
-	for (int op = 0; op <= OP_ELU; op++) {
+	for (int op = 0; op <= OP_HARDSWISH; op++) {
 		auto x = rnd(n, 0.1f, 3);
 		if (op != OP_LOG && op != OP_SQRT) {
 			x = rnd(n, -3, 3);
@@ -581,6 +584,9 @@ static void testElementwise() {
 			double der = (op == OP_ABS || op == OP_RELU) ? (xv > 0 ? 1 : (xv < 0 ? (op == OP_ABS ? -1 : 0) : 0))
 			             : op == OP_LEAKY_RELU           ? (xv > 0 ? 1 : unaryParam)
 			             : op == OP_ELU && xv == 0       ? unaryParam
+			             : op == OP_RELU6                ? (xv > 0 && xv < 6 ? 1 : 0)
+			             : op == OP_HARDSIGMOID          ? (xv > -3 && xv < 3 ? 1.0 / 6 : 0)
+			             : op == OP_HARDSWISH            ? (xv < -3 ? 0 : xv <= 3 ? xv / 3 + 0.5 : 1)
 			                                             : (refUnary(op, xv + h) - refUnary(op, xv - h)) / (2 * h);
 			CHECK(close(d[i], der * e[i], 1, 1e-3), "unary_adjoint %d x=%g: %g want %g", op, x[i], d[i], der * e[i]);
 		}
