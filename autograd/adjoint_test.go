@@ -86,6 +86,8 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Conv2d(in[0], in[1], nil, autograd.ConvOptions{Groups: 3, Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
 			}},
+		{Name: "AdaptiveAvgPool2d/uneven", Shapes: [][]int{{2, 3, 7, 5}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.AdaptiveAvgPool2d(in[0], [2]int{3, 4}) }},
 		{Name: "AvgPool2d", Shapes: [][]int{{2, 3, 6, 5}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.AvgPool2d(in[0], [2]int{2, 2}, autograd.PoolOptions{}) }},
 		{Name: "AvgPool2d/overlapping-padded", Shapes: [][]int{{1, 2, 7, 6}},

@@ -354,6 +354,27 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// AdaptiveAvgPool2d (torch's adaptive_avg_pool2d): uneven windows
+	// (7 rows to 3, 5 columns to 2), overlapping ones (4 to 3), more
+	// outputs than inputs (3 columns to 4), and an output that divides the
+	// input (the AvgPool2d path).
+	for i, ad := range []struct {
+		x   []int
+		out [2]int
+	}{
+		{[]int{2, 3, 7, 5}, [2]int{3, 2}},
+		{[]int{1, 2, 4, 4}, [2]int{3, 3}},
+		{[]int{1, 1, 5, 3}, [2]int{2, 4}},
+		{[]int{2, 2, 6, 4}, [2]int{3, 2}},
+	} {
+		cases = append(cases, opCase{name: fmt.Sprintf("adaptive-avg-pool2d/%d", i), op: "adaptive-avg-pool2d",
+			shape:  ad.out[:],
+			inputs: []input{{"x", ad.x, uniform(numel(ad.x), -2, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.AdaptiveAvgPool2d(in["x"], ad.out)
+			}})
+	}
+
 	// Embedding (torch's F.embedding): a [2 × 3] batch of row numbers,
 	// repeats among them, one row never named.
 	cases = append(cases, opCase{name: "embedding", op: "embedding",

@@ -258,24 +258,16 @@ func (m *AvgPool2d) String() string {
 // AdaptiveAvgPool2d is torch.nn.AdaptiveAvgPool2d(Output): each channel
 // averaged down to Output [OH, OW] pixels whatever the input's size, as a
 // classifier head after convolutions does with Output [1, 1] (global
-// average pooling). It is AvgPool2d with the window and stride H/OH ×
-// W/OW, which is torch's result exactly when OH divides H and OW divides
-// W; other sizes, whose windows torch lets overlap unevenly, panic.
+// average pooling), or torchvision's (7, 7) before a VGG's classifier (see
+// autograd.Tape.AdaptiveAvgPool2d: AvgPool2d where the output divides the
+// input, torch's uneven, overlapping windows elsewhere).
 type AdaptiveAvgPool2d struct {
 	Output [2]int
 }
 
 // Forward pools x [N, C, H, W] to [N, C, OH, OW].
 func (m *AdaptiveAvgPool2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
-	if tp.Failed() {
-		return tp.AvgPool2d(x, [2]int{1, 1}, autograd.PoolOptions{})
-	}
-	s := x.Shape()
-	if len(s) != 4 || m.Output[0] < 1 || m.Output[1] < 1 || s[2]%m.Output[0] != 0 || s[3]%m.Output[1] != 0 {
-		panic(fmt.Sprintf("nn: AdaptiveAvgPool2d: output %v for input %v: want [N, C, H, W] with H and W multiples of the output's (unequal windows are not supported)", m.Output, s))
-	}
-	k := [2]int{s[2] / m.Output[0], s[3] / m.Output[1]}
-	return tp.AvgPool2d(x, k, autograd.PoolOptions{Stride: k})
+	return tp.AdaptiveAvgPool2d(x, m.Output)
 }
 
 // Params is empty: pooling has no parameters.

@@ -278,8 +278,9 @@ func TestDecoderTorch(t *testing.T) {
 	require.NoError(t, err, "decoder_check.py: %s", out)
 }
 
-// TestAdaptiveAvgPool2d: each output pixel is the mean of its equal
-// window, global pooling included; sizes that do not divide panic.
+// TestAdaptiveAvgPool2d: each output pixel is the mean of its window,
+// equal windows and global pooling, and torch's uneven overlapping ones
+// (4 rows to 3: rows 0–1, 1–2, 2–3; 6 columns to 4: 0–1, 1–2, 3–4, 4–5).
 func TestAdaptiveAvgPool2d(t *testing.T) {
 	dev := cpuDev(t)
 	tp := autograd.NewTape(dev, device.Float64)
@@ -312,7 +313,19 @@ func TestAdaptiveAvgPool2d(t *testing.T) {
 		sum += v
 	}
 	assert.InDelta(t, sum/24, global[0], 1e-12)
-	assert.PanicsWithValue(t, "nn: AdaptiveAvgPool2d: output [3 3] for input [1 2 4 6]: want [N, C, H, W] with H and W multiples of the output's (unequal windows are not supported)", func() {
-		(&nn.AdaptiveAvgPool2d{Output: [2]int{3, 3}}).Forward(tp, in)
-	})
+	uneven := values64(t, (&nn.AdaptiveAvgPool2d{Output: [2]int{3, 4}}).Forward(tp, in))
+	rows, cols := [][2]int{{0, 2}, {1, 3}, {2, 4}}, [][2]int{{0, 2}, {1, 3}, {3, 5}, {4, 6}}
+	for c := range 2 {
+		for i, r := range rows {
+			for j, cl := range cols {
+				var sum float64
+				for a := r[0]; a < r[1]; a++ {
+					for b := cl[0]; b < cl[1]; b++ {
+						sum += x[c*24+a*6+b]
+					}
+				}
+				assert.InDelta(t, sum/4, uneven[c*12+i*4+j], 1e-12, "uneven: channel %d pixel (%d, %d)", c, i, j)
+			}
+		}
+	}
 }
