@@ -64,6 +64,10 @@ type CPU struct {
 
 	gemm gemmer
 	par  *pool // workers for float32 elementwise and row-wise kernels
+	// serial are single-threaded GEMM engines, one per pool slot, that run
+	// a batch of small products side by side (GemmStrided); made on first
+	// use.
+	serial []gemmer
 	// free is a caching allocator: buffers released by Free are reused by
 	// the next Alloc of the same type and length, so a steady-state training
 	// step allocates nothing. Under call, like everything else.

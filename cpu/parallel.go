@@ -38,6 +38,7 @@ const (
 	taskBatchNormStats   // lo and hi index channels
 	taskBatchNormApply   // lo and hi index the n·c blocks of inner values
 	taskBatchNormAdjoint // lo and hi index channels
+	taskGemmStrided      // lo and hi index the products of a batch
 )
 
 // args holds the operands of the parallel call in flight. Element kernels
@@ -61,6 +62,27 @@ type args struct {
 	conv device.ConvGeometry
 	rows int // Transpose's matrices are rows×cols; lo and hi index them
 	bn   bnArgs[float32]
+	gs   stridedArgs
+}
+
+// stridedArgs is a float32 GemmStrided batch, its products split over the
+// pool's slots, each slot multiplying on its own single-threaded engine.
+type stridedArgs struct {
+	engines                []gemmer // one per slot
+	transA, transB         bool
+	m, n, k                int
+	alpha, beta            float32
+	a, b, c                []float32
+	lda, ldb, ldc          int
+	strideA, strideB, strC int
+}
+
+// products computes products lo…hi−1 of the batch on engine e.
+func (s *stridedArgs) products(e gemmer, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		e.Sgemm(s.transA, s.transB, s.m, s.n, s.k, s.alpha, s.a[i*s.strideA:], s.lda, s.b[i*s.strideB:], s.ldb,
+			s.beta, s.c[i*s.strC:], s.ldc)
+	}
 }
 
 type task struct {
@@ -191,6 +213,8 @@ func (p *pool) exec(t task) {
 		batchNormApply(&a.bn, lo, hi)
 	case taskBatchNormAdjoint:
 		batchNormAdjoint(&a.bn, lo, hi)
+	case taskGemmStrided:
+		a.gs.products(a.gs.engines[t.slot], lo, hi)
 	case taskDropoutMask:
 		dropoutMask(a.y[4*lo:min(4*hi, len(a.y))], uint64(lo), a.threshold, a.param, a.seed, a.offset)
 	}

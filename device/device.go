@@ -91,6 +91,19 @@ const (
 var unaryNames = [...]string{"identity", "neg", "exp", "log", "sqrt", "square", "abs", "relu", "sigmoid", "tanh", "gelu", "silu", "leaky_relu", "elu",
 	"relu6", "hardsigmoid", "hardswish"}
 
+// DisjointBlocks reports whether a GemmStrided batch's m×n blocks of C,
+// at offsets z·stride with leading dimension ld, share no element: stacked
+// (each block ends before the next begins) or interleaved row by row (the
+// blocks side by side within each row, as a [m, batch, n] layout, or a
+// grouped convolution's output, has). Backends that run a batch's
+// products concurrently check it first.
+func DisjointBlocks(batch, m, n, ld, stride int) bool {
+	if batch <= 1 || stride >= (m-1)*ld+n {
+		return true
+	}
+	return stride >= n && (batch-1)*stride+n <= ld
+}
+
 // DefaultParam is the parameter torch gives op by default: LeakyReLU's
 // negative slope 0.01, ELU's α = 1; 0 for the functions without one.
 func (op UnaryOp) DefaultParam() float64 {

@@ -112,6 +112,12 @@ func (e *Engine) Kernel() Kernel { return e.e.kernel }
 // Threads returns the maximum number of goroutines used per call.
 func (e *Engine) Threads() int { return e.e.threads }
 
+// MinParallelWork is the size of a product, m·n·k multiply-adds, from
+// which Sgemm and Dgemm split it over more than one thread; a smaller one
+// runs on the calling goroutine alone, so a batch of them is better split
+// by products (one Engine of one thread per worker).
+func MinParallelWork() int { return 2 * minWorkPerThread }
+
 // Close stops the worker goroutines. It is safe to call Close more than
 // once. Using an Engine after Close panics.
 func (e *Engine) Close() { e.e.close() }

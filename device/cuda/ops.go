@@ -118,7 +118,7 @@ func (d *Device) GemmStrided(transA, transB bool, batch, m, n, k int, alpha floa
 	checkOperand(name, "B", B.view(min((batch-1)*strideB, B.n)), transB, k, n, ldb)
 	checkOperand(name, "C", C.view(min((batch-1)*strideC, C.n)), false, m, n, ldc)
 	tile := -1
-	if batch > 1 && disjointBlocks(batch, m, n, ldc, strideC) && m <= d.gemmRowLimit() && !d.autotunes(m, n, k) {
+	if batch > 1 && device.DisjointBlocks(batch, m, n, ldc, strideC) && m <= d.gemmRowLimit() && !d.autotunes(m, n, k) {
 		tile = gemmBatchPlan(m, n, batch, d.sms)
 		if d.forceTile > 0 {
 			tile, _, _ = gemmGrid(d.forceTile-1, m, n)
@@ -139,17 +139,6 @@ func (d *Device) GemmStrided(transA, transB bool, batch, m, n, k int, alpha floa
 		d.launchGemmBatch(tile, transA, transB, nz, m, n, k, alpha, A.view(z*strideA), lda, strideA,
 			B.view(z*strideB), ldb, strideB, beta, C.view(z*strideC), ldc, strideC)
 	}
-}
-
-// disjointBlocks reports whether the batch's m×n blocks of C, at offsets
-// z·stride with leading dimension ld, share no element: stacked (each
-// block ends before the next begins) or interleaved row by row (the
-// blocks side by side within each row, as a [m, batch, n] layout has).
-func disjointBlocks(batch, m, n, ld, stride int) bool {
-	if stride >= (m-1)*ld+n {
-		return true
-	}
-	return stride >= n && (batch-1)*stride+n <= ld
 }
 
 // gemmRowLimit is the most rows of C one Gemm launch covers: gridDim.y ≤
