@@ -2,6 +2,30 @@ package autograd
 
 import "fmt"
 
+// This file holds the resampling ops that are linear maps acting on rows
+// and columns separately, y = P_H x P_Wᵀ per channel of x [N, C, H, W],
+// with P_H [OH × H] and P_W [OW × W] built on the host from the sizes:
+// adaptive average pooling and interpolation (upsampling). Each runs as
+// two products over the whole batch between transposes,
+//
+//	forward:  T = x P_Wᵀ  ([N·C·H × W] [W × OW]);  y = (Tᵀ P_Hᵀ)ᵀ per channel
+//	adjoint:  δ = P_Hᵀ ε P_W per channel (the ops' own adjoints, right to left)
+//
+// recorded as MatMul, SwapAxes and Reshape nodes, whose adjoints and
+// tangents are those ops'.
+
+// separable2d returns P_H x P_Wᵀ per channel of x [N, C, H, W], for ph
+// [OH × H] and pw [OW × W] given row by row.
+func (tp *Tape) separable2d(x *Var, ph []float64, oh int, pw []float64, ow int) *Var {
+	xs := x.Shape()
+	n, c, h, w := xs[0], xs[1], xs[2], xs[3]
+	PW, PH := tp.ConstantFloat64(pw, ow, w), tp.ConstantFloat64(ph, oh, h)
+	t := tp.MatMulT(tp.Reshape(x, n*c*h, w), PW, false, true)               // [N·C·H × OW]
+	t = tp.Reshape(tp.SwapAxes(tp.Reshape(t, n*c, h, ow), 1, 2), n*c*ow, h) // [N·C·OW × H]
+	t = tp.MatMulT(t, PH, false, true)                                      // [N·C·OW × OH]
+	return tp.Reshape(tp.SwapAxes(tp.Reshape(t, n*c, ow, oh), 1, 2), n, c, oh, ow)
+}
+
 // AdaptiveAvgPool2d returns torch's adaptive_avg_pool2d of x [N, C, H, W]
 // to y [N, C, OH, OW] for out = [OH, OW]: output pixel (i, j) averages the
 // rows ⌊iH/OH⌋ … ⌈(i+1)H/OH⌉−1 and the columns ⌊jW/OW⌋ … ⌈(j+1)W/OW⌉−1
@@ -10,15 +34,7 @@ import "fmt"
 // Where OH divides H and OW divides W the windows are equal and disjoint,
 // and it is AvgPool2d with window and stride H/OH × W/OW (one op). Else
 // it uses that the average over a rectangle is an average of row averages:
-// with P_H [OH × H] and P_W [OW × W] holding 1/|window| over each window,
-// y = P_H x P_Wᵀ per channel, two products over the whole batch, each
-// between a transpose:
-//
-//	forward:  T = x P_Wᵀ  ([N·C·H × W] [W × OW]);  y = (Tᵀ P_Hᵀ)ᵀ per channel
-//	adjoint:  δ = P_Hᵀ ε P_W per channel (the ops' own adjoints, right to left)
-//
-// recorded as MatMul, SwapAxes and Reshape nodes, whose adjoints and
-// tangents are those ops'.
+// P_H and P_W hold 1/|window| over each window (see the top of this file).
 func (tp *Tape) AdaptiveAvgPool2d(x *Var, out [2]int) *Var {
 	if tp.skip(&adaptiveAvgPoolOp, x) {
 		return tp.failedVar()
@@ -27,22 +43,20 @@ func (tp *Tape) AdaptiveAvgPool2d(x *Var, out [2]int) *Var {
 	if len(xs) != 4 || out[0] < 1 || out[1] < 1 {
 		panic(fmt.Sprintf("autograd: AdaptiveAvgPool2d: input %v, output %v: want x [N, C, H, W] and a positive output size", xs, out))
 	}
-	n, c, h, w := xs[0], xs[1], xs[2], xs[3]
+	h, w := xs[2], xs[3]
 	if h%out[0] == 0 && w%out[1] == 0 {
 		k := [2]int{h / out[0], w / out[1]}
 		return tp.AvgPool2d(x, k, PoolOptions{Stride: k})
 	}
-	pw := tp.ConstantFloat64(adaptiveWindows(out[1], w), out[1], w)
-	ph := tp.ConstantFloat64(adaptiveWindows(out[0], h), out[0], h)
-	t := tp.MatMulT(tp.Reshape(x, n*c*h, w), pw, false, true)                       // [N·C·H × OW]
-	t = tp.Reshape(tp.SwapAxes(tp.Reshape(t, n*c, h, out[1]), 1, 2), n*c*out[1], h) // [N·C·OW × H]
-	t = tp.MatMulT(t, ph, false, true)                                              // [N·C·OW × OH]
-	return tp.Reshape(tp.SwapAxes(tp.Reshape(t, n*c, out[1], out[0]), 1, 2), n, c, out[0], out[1])
+	return tp.separable2d(x, adaptiveWindows(out[0], h), out[0], adaptiveWindows(out[1], w), out[1])
 }
 
-// adaptiveAvgPoolOp names the composite in tape errors; its nodes are
-// those of the ops it is made of.
-var adaptiveAvgPoolOp = Op{Name: "AdaptiveAvgPool2d"}
+// adaptiveAvgPoolOp and interpolateOp name the composites in tape errors;
+// their nodes are those of the ops they are made of.
+var (
+	adaptiveAvgPoolOp = Op{Name: "AdaptiveAvgPool2d"}
+	interpolateOp     = Op{Name: "Interpolate"}
+)
 
 // adaptiveWindows is the matrix [out × in] whose row i averages torch's
 // adaptive window i of in values: 1/(end−start) over start = ⌊i·in/out⌋ …
@@ -54,6 +68,79 @@ func adaptiveWindows(out, in int) []float64 {
 		for j := start; j < end; j++ {
 			p[i*in+j] = 1 / float64(end-start)
 		}
+	}
+	return p
+}
+
+// InterpolateMode is a resampling rule of Interpolate.
+type InterpolateMode uint8
+
+const (
+	// Nearest copies, for output index i, input index ⌊i·in/out⌋ (torch's
+	// mode="nearest").
+	Nearest InterpolateMode = iota
+	// Bilinear weighs the two nearest inputs along each axis by their
+	// distance to the output's source coordinate (torch's
+	// mode="bilinear"): i·(in−1)/(out−1) with AlignCorners, else
+	// (i + ½)·in/out − ½ clamped at 0.
+	Bilinear
+)
+
+func (m InterpolateMode) String() string {
+	switch m {
+	case Nearest:
+		return "nearest"
+	case Bilinear:
+		return "bilinear"
+	}
+	return fmt.Sprintf("InterpolateMode(%d)", uint8(m))
+}
+
+// Interpolate returns torch's F.interpolate(x, size=out, mode=mode,
+// align_corners=alignCorners) of images x [N, C, H, W]: y [N, C, OH, OW],
+// upsampling or downsampling each channel, the separable linear map at the
+// top of this file, its rows from the mode (alignCorners applies to
+// Bilinear only, as in torch). Its adjoint is the map's transpose: each
+// output's gradient goes back to the inputs it was made from, with their
+// weights (for Nearest, summed over the copies).
+func (tp *Tape) Interpolate(x *Var, out [2]int, mode InterpolateMode, alignCorners bool) *Var {
+	if tp.skip(&interpolateOp, x) {
+		return tp.failedVar()
+	}
+	xs := x.Shape()
+	if len(xs) != 4 || out[0] < 1 || out[1] < 1 || mode > Bilinear || (alignCorners && mode != Bilinear) {
+		panic(fmt.Sprintf("autograd: Interpolate: input %v, output %v, mode %v, align corners %v: want x [N, C, H, W], a positive output size, and corners aligned in bilinear mode only",
+			xs, out, mode, alignCorners))
+	}
+	h, w := xs[2], xs[3]
+	return tp.separable2d(x, interpolationWeights(out[0], h, mode, alignCorners), out[0],
+		interpolationWeights(out[1], w, mode, alignCorners), out[1])
+}
+
+// interpolationWeights is the matrix [out × in] of torch's resampling of
+// in values to out along one axis.
+func interpolationWeights(out, in int, mode InterpolateMode, alignCorners bool) []float64 {
+	p := make([]float64, out*in)
+	scale := float64(in) / float64(out)
+	for i := range out {
+		row := p[i*in : (i+1)*in]
+		if mode == Nearest {
+			row[min(i*in/out, in-1)] = 1 // ⌊i·in/out⌋ in integers: exact
+			continue
+		}
+		var src float64
+		if alignCorners {
+			if out > 1 {
+				src = float64(i) * float64(in-1) / float64(out-1)
+			}
+		} else {
+			src = max(scale*(float64(i)+0.5)-0.5, 0)
+		}
+		i0 := int(src)
+		i1 := min(i0+1, in-1)
+		l1 := src - float64(i0)
+		row[i0] += 1 - l1
+		row[i1] += l1
 	}
 	return p
 }

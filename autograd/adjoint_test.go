@@ -88,6 +88,14 @@ func opTable() []gradcheck.Case {
 			}},
 		{Name: "AdaptiveAvgPool2d/uneven", Shapes: [][]int{{2, 3, 7, 5}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.AdaptiveAvgPool2d(in[0], [2]int{3, 4}) }},
+		{Name: "Interpolate/bilinear", Shapes: [][]int{{2, 2, 3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Interpolate(in[0], [2]int{5, 7}, autograd.Bilinear, false)
+			}},
+		{Name: "Interpolate/nearest", Shapes: [][]int{{1, 2, 4, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Interpolate(in[0], [2]int{3, 7}, autograd.Nearest, false)
+			}},
 		{Name: "AvgPool2d", Shapes: [][]int{{2, 3, 6, 5}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.AvgPool2d(in[0], [2]int{2, 2}, autograd.PoolOptions{}) }},
 		{Name: "AvgPool2d/overlapping-padded", Shapes: [][]int{{1, 2, 7, 6}},

@@ -375,6 +375,31 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// Interpolate (torch's F.interpolate with a size): nearest doubling
+	// and at a ratio that is no integer, bilinear up and down, with and
+	// without aligned corners, and to a single pixel; shape carries the
+	// size, the mode and align_corners.
+	for i, ip := range []struct {
+		x     []int
+		out   [2]int
+		mode  autograd.InterpolateMode
+		align bool
+	}{
+		{[]int{2, 2, 3, 4}, [2]int{6, 8}, autograd.Nearest, false},
+		{[]int{1, 2, 5, 3}, [2]int{3, 7}, autograd.Nearest, false},
+		{[]int{2, 1, 3, 4}, [2]int{7, 9}, autograd.Bilinear, false},
+		{[]int{1, 2, 4, 5}, [2]int{8, 3}, autograd.Bilinear, true},
+		{[]int{1, 1, 5, 5}, [2]int{2, 3}, autograd.Bilinear, false},
+		{[]int{1, 1, 3, 3}, [2]int{1, 1}, autograd.Bilinear, true},
+	} {
+		cases = append(cases, opCase{name: fmt.Sprintf("interpolate/%d", i), op: "interpolate",
+			shape:  []int{ip.out[0], ip.out[1], int(ip.mode), map[bool]int{false: 0, true: 1}[ip.align]},
+			inputs: []input{{"x", ip.x, uniform(numel(ip.x), -2, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.Interpolate(in["x"], ip.out, ip.mode, ip.align)
+			}})
+	}
+
 	// Embedding (torch's F.embedding): a [2 × 3] batch of row numbers,
 	// repeats among them, one row never named.
 	cases = append(cases, opCase{name: "embedding", op: "embedding",

@@ -277,3 +277,44 @@ func (m *AdaptiveAvgPool2d) Params() []*autograd.Var { return nil }
 func (m *AdaptiveAvgPool2d) String() string {
 	return fmt.Sprintf("AdaptiveAvgPool2d(output_size=(%d, %d))", m.Output[0], m.Output[1])
 }
+
+// Upsample is torch.nn.Upsample on images [N, C, H, W]: to Size [OH, OW]
+// when set, else by the integer factor Scale (OH = H·Scale, torch's
+// scale_factor=Scale), with the resampling Mode (nearest or bilinear) and
+// AlignCorners (bilinear only); see autograd.Tape.Interpolate. A decoder
+// or a U-Net upsamples with it before a Conv2d, where others use a
+// ConvTranspose2d.
+type Upsample struct {
+	Size         [2]int
+	Scale        int
+	Mode         autograd.InterpolateMode
+	AlignCorners bool
+}
+
+// Forward resamples x [N, C, H, W].
+func (u *Upsample) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	if tp.Failed() {
+		return tp.Interpolate(x, [2]int{1, 1}, u.Mode, u.AlignCorners)
+	}
+	out := u.Size
+	if out == [2]int{} {
+		s := x.Shape()
+		if u.Scale < 1 || len(s) != 4 {
+			panic(fmt.Sprintf("nn: Upsample: input %v with size %v and scale %d: want x [N, C, H, W] and a size or a positive scale", s, u.Size, u.Scale))
+		}
+		out = [2]int{s[2] * u.Scale, s[3] * u.Scale}
+	}
+	return tp.Interpolate(x, out, u.Mode, u.AlignCorners)
+}
+
+// Params is empty: resampling has no parameters.
+func (u *Upsample) Params() []*autograd.Var { return nil }
+
+// String prints the layer as torch prints it.
+func (u *Upsample) String() string {
+	what := fmt.Sprintf("size=(%d, %d)", u.Size[0], u.Size[1])
+	if u.Size == [2]int{} {
+		what = fmt.Sprintf("scale_factor=%d.0", u.Scale)
+	}
+	return fmt.Sprintf("Upsample(%s, mode='%v')", what, u.Mode)
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/adjoint-go/adjoint/nn"
 	"github.com/adjoint-go/adjoint/optim"
 	"github.com/adjoint-go/adjoint/safetensors"
+	"github.com/adjoint-go/adjoint/tensor"
 )
 
 // TestConv2dLayer: torch's shapes, names, printing and initialisation
@@ -328,4 +329,32 @@ func TestAdaptiveAvgPool2d(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestUpsample: nearest doubling repeats each pixel over a 2×2 block, its
+// gradient sums each block back; torch's repr; a bilinear resize to a
+// size.
+func TestUpsample(t *testing.T) {
+	dev := cpuDev(t)
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	x := tp.Input(must2(tensor.FromFloat64(dev, []float64{1, 2, 3, 4, 5, 6}, 1, 1, 2, 3)), true)
+	up := &nn.Upsample{Scale: 2}
+	assert.Equal(t, "Upsample(scale_factor=2.0, mode='nearest')", up.String())
+	y := up.Forward(tp, x)
+	assert.Equal(t, []int{1, 1, 4, 6}, y.Shape())
+	assert.Equal(t, []float64{
+		1, 1, 2, 2, 3, 3,
+		1, 1, 2, 2, 3, 3,
+		4, 4, 5, 5, 6, 6,
+		4, 4, 5, 5, 6, 6}, values64(t, y))
+	require.NoError(t, tp.Backward(tp.Sum(y)))
+	g, err := x.Grad().Float64s()
+	require.NoError(t, err)
+	assert.Equal(t, []float64{4, 4, 4, 4, 4, 4}, g, "each pixel feeds a 2×2 block")
+
+	bi := &nn.Upsample{Size: [2]int{3, 5}, Mode: autograd.Bilinear, AlignCorners: true}
+	assert.Equal(t, "Upsample(size=(3, 5), mode='bilinear')", bi.String())
+	// Aligned corners: rows 0, ½, 1 of the input and columns 0, ½, 1, 1½, 2.
+	assert.InDeltaSlice(t, []float64{1, 1.5, 2, 2.5, 3, 2.5, 3, 3.5, 4, 4.5, 4, 4.5, 5, 5.5, 6}, values64(t, bi.Forward(tp, x)), 1e-15)
 }

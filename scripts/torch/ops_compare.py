@@ -131,6 +131,11 @@ def forward(case, x):
     if op == "max-pool2d":
         kh, kw, sh, sw, ph, pw, dh, dw = case["shape"]
         return F.max_pool2d(x["x"], (kh, kw), stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
+    if op == "interpolate":
+        oh, ow, mode, align = case["shape"]
+        if mode == 0:
+            return F.interpolate(x["x"], size=(oh, ow), mode="nearest")
+        return F.interpolate(x["x"], size=(oh, ow), mode="bilinear", align_corners=bool(align))
     if op == "adaptive-avg-pool2d":
         return F.adaptive_avg_pool2d(x["x"], tuple(case["shape"]))
     if op == "avg-pool2d":
