@@ -21,7 +21,8 @@ import (
 // repeats in front, behind and in the middle, SumTo, MatMulT with each
 // transpose, batched products, Dropout, whose mask each device draws,
 // Conv2d and ConvTranspose2d (plain and grouped, whose products are one
-// GemmStrided of interleaved blocks), MaxPool2d, AvgPool2d, Transpose,
+// GemmStrided of interleaved blocks), MaxPool2d, bilinear Interpolate and
+// AdaptiveAvgPool2d over uneven windows, AvgPool2d, Transpose,
 // Embedding, LeakyReLU and ELU with their parameters, GroupNorm and BatchNorm in
 // training and evaluation) with LayerNorm, softmax and a loss, on this
 // device and on the CPU from the same inputs, and compares the loss, the
@@ -120,6 +121,11 @@ func TestAutogradOpsMatchCPU(t *testing.T) {
 		l = tp.Add(l, tp.Mean(tp.Mul(tp.LeakyReLU(gc, 0.2), tp.ELU(gc, 1.3))))
 		gt := tp.ConvTranspose2d(in["img"], in["gtw"], nil, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Groups: 3})
 		l = tp.Add(l, tp.Mean(tp.Mul(gt, gt)))
+		// The separable resamplings: bilinear upsampling, and adaptive
+		// pooling over uneven windows.
+		up := tp.Interpolate(in["img"], [2]int{9, 7}, autograd.Bilinear, false)
+		ap := tp.AdaptiveAvgPool2d(up, [2]int{4, 3})
+		l = tp.Add(l, tp.Mean(tp.Mul(ap, ap)))
 		// Rows of a table, one of them twice.
 		e := tp.Embedding(in["emb"], tp.ConstantFloat64([]float64{5, 0, 2, 5}, 2, 2))
 		l = tp.Add(l, tp.Mean(tp.Mul(e, e)))
