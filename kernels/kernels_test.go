@@ -57,7 +57,7 @@ func TestOpCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defs := map[string]int{}
-	for _, m := range regexp.MustCompile(`(?m)^#define ((?:OP|BIN|LOSS)_[A-Z_]+) (\d+)$`).FindAllStringSubmatch(string(src), -1) {
+	for _, m := range regexp.MustCompile(`(?m)^#define ((?:OP|BIN|LOSS)_[A-Z0-9_]+) (\d+)$`).FindAllStringSubmatch(string(src), -1) {
 		v, _ := strconv.Atoi(m[2])
 		defs[m[1]] = v
 	}
