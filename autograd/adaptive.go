@@ -1,10 +1,15 @@
 package autograd
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/adjoint-go/adjoint/tensor"
+)
 
 // This file holds the resampling ops that are linear maps acting on rows
 // and columns separately, y = P_H x P_Wᵀ per channel of x [N, C, H, W],
-// with P_H [OH × H] and P_W [OW × W] built on the host from the sizes:
+// with P_H [OH × H] and P_W [OW × W] built from the sizes (once per tape:
+// resampleMatrix):
 // adaptive average pooling and interpolation (upsampling). Each runs as
 // two products over the whole batch between transposes,
 //
@@ -14,12 +19,53 @@ import "fmt"
 // recorded as MatMul, SwapAxes and Reshape nodes, whose adjoints and
 // tangents are those ops'.
 
-// separable2d returns P_H x P_Wᵀ per channel of x [N, C, H, W], for ph
-// [OH × H] and pw [OW × W] given row by row.
-func (tp *Tape) separable2d(x *Var, ph []float64, oh int, pw []float64, ow int) *Var {
+// resampleKey names a matrix [out × in] of a separable resampling: the
+// adaptive windows (adaptive set) or an interpolation's weights.
+type resampleKey struct {
+	adaptive bool
+	out, in  int
+	mode     InterpolateMode
+	align    bool
+}
+
+// resampleMatrix returns the matrix k as a constant, from the tape's cache
+// (Release frees it), built and uploaded on first use: a steady-state step
+// neither allocates it nor copies it to the device.
+func (tp *Tape) resampleMatrix(k resampleKey) *Var {
+	t, ok := tp.resample[k]
+	if !ok {
+		var p []float64
+		if k.adaptive {
+			p = adaptiveWindows(k.out, k.in)
+		} else {
+			p = interpolationWeights(k.out, k.in, k.mode, k.align)
+		}
+		nt, err := tensor.New(tp.dev, tp.dtype, k.out, k.in)
+		if err == nil {
+			if err = tp.dev.Upload64(nt.Buffer(), p); err != nil {
+				nt.Release()
+			}
+		}
+		if err != nil {
+			tp.fail(fmt.Errorf("autograd: resampling matrix %d×%d: %w", k.out, k.in, err))
+			return tp.failedVar()
+		}
+		if tp.resample == nil {
+			tp.resample = map[resampleKey]*tensor.Tensor{}
+		}
+		tp.resample[k] = nt
+		t = nt
+	}
+	return tp.Constant(t)
+}
+
+// separable2d returns P_H x P_Wᵀ per channel of x [N, C, H, W], for the
+// matrices ph [OH × H] and pw [OW × W].
+func (tp *Tape) separable2d(x *Var, ph, pw resampleKey) *Var {
 	xs := x.Shape()
 	n, c, h, w := xs[0], xs[1], xs[2], xs[3]
-	PW, PH := tp.ConstantFloat64(pw, ow, w), tp.ConstantFloat64(ph, oh, h)
+	oh, ow := ph.out, pw.out
+	PW, PH := tp.resampleMatrix(pw), tp.resampleMatrix(ph)
 	t := tp.MatMulT(tp.Reshape(x, n*c*h, w), PW, false, true)               // [N·C·H × OW]
 	t = tp.Reshape(tp.SwapAxes(tp.Reshape(t, n*c, h, ow), 1, 2), n*c*ow, h) // [N·C·OW × H]
 	t = tp.MatMulT(t, PH, false, true)                                      // [N·C·OW × OH]
@@ -48,7 +94,7 @@ func (tp *Tape) AdaptiveAvgPool2d(x *Var, out [2]int) *Var {
 		k := [2]int{h / out[0], w / out[1]}
 		return tp.AvgPool2d(x, k, PoolOptions{Stride: k})
 	}
-	return tp.separable2d(x, adaptiveWindows(out[0], h), out[0], adaptiveWindows(out[1], w), out[1])
+	return tp.separable2d(x, resampleKey{adaptive: true, out: out[0], in: h}, resampleKey{adaptive: true, out: out[1], in: w})
 }
 
 // adaptiveAvgPoolOp and interpolateOp name the composites in tape errors;
@@ -113,8 +159,8 @@ func (tp *Tape) Interpolate(x *Var, out [2]int, mode InterpolateMode, alignCorne
 			xs, out, mode, alignCorners))
 	}
 	h, w := xs[2], xs[3]
-	return tp.separable2d(x, interpolationWeights(out[0], h, mode, alignCorners), out[0],
-		interpolationWeights(out[1], w, mode, alignCorners), out[1])
+	return tp.separable2d(x, resampleKey{out: out[0], in: h, mode: mode, align: alignCorners},
+		resampleKey{out: out[1], in: w, mode: mode, align: alignCorners})
 }
 
 // interpolationWeights is the matrix [out × in] of torch's resampling of

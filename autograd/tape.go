@@ -159,6 +159,9 @@ type Tape struct {
 	checkNumerics bool
 	err           error
 	ones          tensor.Tensor
+	// resample caches the matrices of the separable resamplings
+	// (adaptive.go) across steps: built and uploaded once per size.
+	resample map[resampleKey]*tensor.Tensor
 	// root is the Var Backward started from; unitSeed says its ε is 1.
 	root     *Var
 	unitSeed bool
@@ -228,6 +231,10 @@ func (tp *Tape) Reset() {
 func (tp *Tape) Release() {
 	tp.Reset()
 	tp.ones.Release()
+	for _, t := range tp.resample {
+		t.Release()
+	}
+	clear(tp.resample)
 }
 
 // Input wraps a tensor as a leaf of the computation. With requiresGrad,

@@ -319,14 +319,16 @@ func TestResidualShortcutTorch(t *testing.T) {
 
 // TestNormalizationStepAllocs: once the tape is warm, a training step
 // through ConvTranspose2d, GroupNorm, BatchNorm2d (with its running
-// update) and an AdaptiveAvgPool2d allocates nothing on the host, in
-// training and in evaluation mode.
+// update), a bilinear Upsample and AdaptiveAvgPool2d over uneven and equal
+// windows allocates nothing on the host (the resampling matrices are the
+// tape's, built once), in training and in evaluation mode.
 func TestNormalizationStepAllocs(t *testing.T) {
 	dev := cpuDev(t)
 	rng := rand.New(rand.NewPCG(3, 3))
 	model := nn.NewSequential(
 		must2(nn.NewConvTranspose2d(dev, 2, 4, [2]int{4, 4}, autograd.ConvTransposeOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}, rng)),
 		must2(nn.NewGroupNorm(dev, 2, 4)), nn.SiLU(), must2(nn.NewBatchNorm2d(dev, 4)),
+		&nn.Upsample{Size: [2]int{11, 9}, Mode: autograd.Bilinear}, &nn.AdaptiveAvgPool2d{Output: [2]int{3, 2}},
 		&nn.AdaptiveAvgPool2d{Output: [2]int{1, 1}}, nn.Flatten{})
 	defer nn.Release(model)
 	tp := autograd.NewTape(dev, device.Float32)
