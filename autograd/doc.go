@@ -47,6 +47,16 @@
 //	δ ◀─Col2Im─ E W̃ ◀──── E = ε transposed ◀──────────────────────── ε
 //	g_W = Eᵀ X̃,  g_b = Σ_pixels E
 //
+// With G groups the three matrices split into G blocks side by side, and
+// each product is one batched GEMM over the blocks, in place:
+//
+//	X̃ = [X̃₀ │ X̃₁ │ …]   W̃ = [W̃₀ ; W̃₁ ; …]   Z = [X̃₀W̃₀ᵀ │ X̃₁W̃₁ᵀ │ …]
+//
+// Resampling. AdaptiveAvgPool2d (uneven windows) and Interpolate are
+// linear maps that act on rows and columns separately, y = P_H x P_Wᵀ per
+// channel; they run as two products over the batch between transposes,
+// with P_H and P_W built once per tape.
+//
 // Memory. Op outputs, error vectors and tangents are tape temporaries: Reset
 // returns them to the device's cache, so a training loop that reuses one tape
 // allocates nothing in steady state. Parameters (NewParam) live across tapes,
