@@ -542,6 +542,11 @@ func TestOpsMatchTorch(t *testing.T) {
 	binary := []float64{0, 1, 0.5, 1, 0, 0.25, 1, 0, 0.75, 0, 1, 0.5}    // BCE's a ∈ [0, 1]
 	bigLogits := []float64{800, -800, 0, 1, 2, 3, -800, 0.5, 800, 40, -40, 0}
 	classes := []float64{0, 2, 1, 2}
+	smoothed := func(s float64) func(tp *autograd.Tape, p, a *autograd.Var, r loss.Reduction) *autograd.Var {
+		return func(tp *autograd.Tape, p, a *autograd.Var, r loss.Reduction) *autograd.Var {
+			return loss.SoftmaxCrossEntropyIndexSmoothed(tp, p, a, s, r)
+		}
+	}
 	huber := func(d float64) func(tp *autograd.Tape, p, a *autograd.Var, r loss.Reduction) *autograd.Var {
 		return func(tp *autograd.Tape, p, a *autograd.Var, r loss.Reduction) *autograd.Var {
 			return loss.Huber(tp, p, a, d, r)
@@ -563,6 +568,7 @@ func TestOpsMatchTorch(t *testing.T) {
 		{device.CrossEntropy, 0, probs, weights, []int{4, 3}, false, loss.CrossEntropy},
 		{device.SoftmaxCrossEntropy, 0, bigLogits, weights, []int{4, 3}, false, loss.SoftmaxCrossEntropy},
 		{device.SoftmaxCrossEntropyIndex, 0, bigLogits, classes, []int{4}, false, loss.SoftmaxCrossEntropyIndex},
+		{device.SoftmaxCrossEntropyIndex, 0.1, bigLogits, classes, []int{4}, false, smoothed(0.1)}, // param: label smoothing
 		{device.BinaryCrossEntropyLogits, 0, bigLogits, binary, []int{4, 3}, false, loss.BCEWithLogits},
 	} {
 		for _, r := range []loss.Reduction{loss.Mean, loss.SampleMean, loss.Sum} {

@@ -41,3 +41,22 @@ func ExampleAccuracy() {
 	fmt.Println(acc, err)
 	// Output: 0.75 <nil>
 }
+
+// Label smoothing moves s of the target's mass to the uniform distribution:
+// for logits that are all equal every target costs log N, smoothed or not,
+// and the gradient is softmax(b) − ((1 − s) e_c + s/N).
+func ExampleSoftmaxCrossEntropyIndexSmoothed() {
+	dev, _ := cpu.New()
+	tp := autograd.NewTape(dev, device.Float64)
+	defer tp.Release()
+	logits := tp.Input(must(tensor.FromFloat64(dev, []float64{0, 0, 0, 0}, 1, 4)), true)
+	l := loss.SoftmaxCrossEntropyIndexSmoothed(tp, logits, tp.ConstantFloat64([]float64{1}, 1), 0.2, loss.Mean)
+	if err := tp.Backward(l); err != nil {
+		fmt.Println(err)
+	}
+	v, _ := l.Value().Float64s()
+	g, _ := logits.Grad().Float64s()
+	fmt.Printf("loss %.4f, gradient %.2f\n", v[0], g)
+	// Output:
+	// loss 1.3863, gradient [0.20 -0.60 0.20 0.20]
+}

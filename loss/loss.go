@@ -134,6 +134,29 @@ func SoftmaxCrossEntropyIndex(tp *autograd.Tape, logits, classes *autograd.Var, 
 	return apply(tp, device.SoftmaxCrossEntropyIndex, 0, logits, classes, r)
 }
 
+// SoftmaxCrossEntropyIndexSmoothed is SoftmaxCrossEntropyIndex with label
+// smoothing s ∈ [0, 1]: the target is 1 − s on the class and s/N spread
+// over all N classes, so that
+//
+//	ρ = (1 − s)(lse(b) − b_c) + (s/N) Σⱼ (lse(b) − b_j)
+//
+// With Mean it equals torch.nn.CrossEntropyLoss(label_smoothing=s) given
+// class indices. It is the hard loss plus the mean negative log-softmax,
+// each with its own adjoint; s = 0 is SoftmaxCrossEntropyIndex itself.
+// A bad class index behaves as there.
+func SoftmaxCrossEntropyIndexSmoothed(tp *autograd.Tape, logits, classes *autograd.Var, s float64, r Reduction) *autograd.Var {
+	if !(s >= 0 && s <= 1) {
+		panic(fmt.Sprintf("loss: SoftmaxCrossEntropyIndexSmoothed: smoothing %v, want a value in [0, 1]", s))
+	}
+	hard := SoftmaxCrossEntropyIndex(tp, logits, classes, r)
+	if s == 0 || tp.Failed() {
+		return hard
+	}
+	k, n := samples(device.SoftmaxCrossEntropyIndex, logits.Shape())
+	uniform := tp.Sum(tp.LogSoftmax(logits)) // Σ_k Σ_j log softmax(b_k)_j
+	return tp.Add(tp.Scale(hard, 1-s), tp.Scale(uniform, -s/float64(n)*r.scale(device.SoftmaxCrossEntropyIndex, k, n)))
+}
+
 // BCEWithLogits is the binary cross-entropy of sigmoid(b) against targets a
 // in [0, 1], element by element (N independent two-class problems per
 // sample): ρ = Σᵢ −aᵢ log σ(bᵢ) − (1−aᵢ) log(1−σ(bᵢ)), computed as

@@ -28,6 +28,7 @@ type config struct {
 	// that a run without it writes the checkpoint it always did.
 	Dropout  float64 `json:",omitempty"`
 	Loss     string
+	Smooth   float64 // ce: label smoothing (torch's label_smoothing); 0: none
 	Optim    string
 	LR       float64
 	Momentum float64
@@ -70,6 +71,7 @@ func addTrainFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.Norm, "norm", "none", "normalisation after each hidden linear layer: none, layer (LayerNorm) or batch (BatchNorm1d)")
 	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout probability `P` in [0, 1) after each hidden activation (torch.nn.Dropout; off in evaluation); 0: no Dropout layers")
 	fs.StringVar(&c.Loss, "loss", defaultLoss, "loss: ce (classification), mse, mae or huber (regression); default ce or mse by task")
+	fs.Float64Var(&c.Smooth, "label-smoothing", 0, "ce: label smoothing `S` in [0, 1), torch's CrossEntropyLoss(label_smoothing=S), in training and evaluation losses")
 	fs.StringVar(&c.Optim, "optim", "adam", "optimizer: sgd, adam or adamw")
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default 1e-3 for adam/adamw, 0.05 for sgd)")
 	fs.Float64Var(&c.Momentum, "momentum", 0.9, "SGD momentum")
@@ -151,6 +153,12 @@ func (c *config) resolve(ds *data.Dataset) error {
 		}
 	default:
 		return usagef("train: --loss %q: want ce, mse, mae or huber", c.Loss)
+	}
+	switch {
+	case !(c.Smooth >= 0 && c.Smooth < 1):
+		return usagef("train: --label-smoothing %v: want a value in [0, 1)", c.Smooth)
+	case c.Smooth > 0 && c.Loss != "ce":
+		return usagef("train: --label-smoothing needs the ce loss, not %s", c.Loss)
 	}
 	switch c.Optim {
 	case "sgd", "adam", "adamw":

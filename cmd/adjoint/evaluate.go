@@ -24,7 +24,7 @@ type metrics struct {
 func forward(tp *autograd.Tape, m nn.Module, c *config, x, y []float32, features, outW int) (out []float32, meanLoss float64, err error) {
 	rows := len(x) / features
 	out = make([]float32, rows*outW)
-	lossFn := lossFunc(c.Loss)
+	lossFn := lossFunc(c.Loss, c.Smooth)
 	yw := outW
 	if c.Task == "classification" {
 		yw = 1

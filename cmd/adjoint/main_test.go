@@ -160,6 +160,7 @@ func TestTrainOptions(t *testing.T) {
 		{"--optim", "adamw", "--schedule", "cosine", "--clip", "1"},
 		{"--act", "tanh", "--hidden", "64,32", "--schedule", "step", "--batch", "32"},
 		{"--act", "sigmoid", "--hidden", "none", "--lr", "0.01"},
+		{"--label-smoothing", "0.1"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -467,6 +468,8 @@ func TestBadInput(t *testing.T) {
 		{"bad batch", []string{"train", "--batch", "0"}, 2, "--batch 0"},
 		{"bad schedule", []string{"train", "--schedule", "warm"}, 2, `--schedule "warm"`},
 		{"warmup past the run", []string{"train", "--epochs", "4", "--warmup", "4"}, 2, "--warmup 4: want ≥ 0 and fewer than the 4 epochs"},
+		{"smoothing of one", []string{"train", "--label-smoothing", "1"}, 2, "--label-smoothing 1: want a value in [0, 1)"},
+		{"smoothing a regression", []string{"train", "--data", "diabetes", "--label-smoothing", "0.1"}, 2, "--label-smoothing needs the ce loss, not mse"},
 		{"bad step size", []string{"train", "--schedule", "step", "--step-size", "0"}, 2, "--step-size 0"},
 		{"bad weight decay", []string{"train", "--weight-decay", "-0.5"}, 2, "--weight-decay -0.5"},
 		{"infinite weight decay", []string{"train", "--weight-decay", "Inf"}, 2, "--weight-decay +Inf"},

@@ -67,7 +67,7 @@ var resumeLocked = map[string]string{
 // resumeFree are the settings a resumed run may change.
 var resumeFree = map[string]string{
 	"epochs": "Epochs", "lr": "LR", "momentum": "Momentum", "weight-decay": "WD", "schedule": "Schedule", "clip": "Clip",
-	"step-size": "StepSize", "gamma": "Gamma", "t-max": "TMax", "warmup": "Warmup",
+	"step-size": "StepSize", "gamma": "Gamma", "t-max": "TMax", "warmup": "Warmup", "label-smoothing": "Smooth",
 }
 
 func runTrain(args []string, e env) error {
@@ -371,7 +371,7 @@ func newSchedule(c *config) optim.Schedule {
 }
 
 // lossFunc returns the training loss of a config.
-func lossFunc(name string) func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var {
+func lossFunc(name string, smoothing float64) func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var {
 	switch name {
 	case "mse":
 		return func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var { return loss.MSE(tp, out, y, loss.Mean) }
@@ -383,7 +383,7 @@ func lossFunc(name string) func(tp *autograd.Tape, out, y *autograd.Var) *autogr
 		}
 	}
 	return func(tp *autograd.Tape, out, y *autograd.Var) *autograd.Var {
-		return loss.SoftmaxCrossEntropyIndex(tp, out, y, loss.Mean)
+		return loss.SoftmaxCrossEntropyIndexSmoothed(tp, out, y, smoothing, loss.Mean)
 	}
 }
 
@@ -665,7 +665,7 @@ type stepper struct {
 // newStepper returns a stepper training model on tp's device; targets is
 // the width of a target row (1 for class indices).
 func newStepper(tp *autograd.Tape, model nn.Module, opt optim.Optimizer, c *config, features, targets, outW int) (*stepper, error) {
-	s := &stepper{tp: tp, model: model, opt: opt, loss: lossFunc(c.Loss), classify: c.Task == "classification",
+	s := &stepper{tp: tp, model: model, opt: opt, loss: lossFunc(c.Loss, c.Smooth), classify: c.Task == "classification",
 		features: features, targets: targets, outW: outW, clip: c.Clip}
 	if s.classify {
 		b, err := tp.Device().Alloc(device.Float32, 1)

@@ -57,8 +57,8 @@ def loss(op, x, param, how):
     if op == "binary-cross-entropy-logits":
         return reduce(F.binary_cross_entropy_with_logits(b, a, reduction="none"), how, rows)
     # The cross-entropies are per sample: PyTorch's mean divides by K.
-    if op == "softmax-cross-entropy-index":
-        rho = F.cross_entropy(b, a.long(), reduction="none")
+    if op == "softmax-cross-entropy-index":  # param: label smoothing
+        rho = F.cross_entropy(b, a.long(), reduction="none", label_smoothing=param)
     elif op == "softmax-cross-entropy":
         rho = F.cross_entropy(b, a, reduction="none")  # class probabilities
     elif op == "cross-entropy":
