@@ -88,7 +88,7 @@ func (tp *Tape) Conv2d(x, w, b *Var, opt ConvOptions) *Var {
 		return out
 	}
 	node.Save(0, cols)
-	node.Int = [4]int{packPair(g.StrideH, g.StrideW), packPair(g.PadH, g.PadW), packPair(g.DilationH, g.DilationW), groups}
+	node.Int[0], node.Int[1], node.Int[2] = packPair(g.StrideH, g.StrideW), packPair(g.PadH, g.PadW), packPair(g.DilationH, g.DilationW)
 	tp.dev.Im2Col(x.value.Buffer(), g, cols.Buffer())
 	z := tp.Temp(g.Pixels(), ws[0])
 	if !z.Valid() {
@@ -125,8 +125,11 @@ type convGroups struct {
 	out    int // O
 }
 
+// nodeGroups reads a Conv2d node's groups back from its shapes: the input
+// channels C over the weight's C/G, as ConvTranspose2d's are.
 func nodeGroups(n *Node) convGroups {
-	return convGroups{nodeGeometry(n), n.Int[3], n.In[1].Value().Dim(0)}
+	ws := n.In[1].Shape()
+	return convGroups{nodeGeometry(n), n.In[0].Shape()[1] / ws[1], ws[0]}
 }
 
 // patches is X̃ (or its tangent, or δ's patches) [pixels × C·KH·KW] as G
