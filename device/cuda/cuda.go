@@ -70,6 +70,11 @@ type Device struct {
 	// gemmBatches, when positive, replaces the products one GemmStrided
 	// launch covers (gridDim.z ≤ maxGridZ), for the same reason.
 	gemmBatches int
+	// noSplitK turns split-k off (gemmSplitK), so that tests and
+	// BenchmarkSplitKSteps compare a product with and without it.
+	noSplitK bool
+
+	prof profiler // per-kernel times while profiling (profile.go)
 }
 
 var (
@@ -466,6 +471,9 @@ func (d *Device) run(c *call) error {
 	}
 	n := int(c.nargs)
 	copy(w.args[:n], c.args[:n])
+	if d.prof.on {
+		return d.timed(k, c, w.args[:n])
+	}
 	return w.drv.launch(w.fns[k], int(c.gx), int(c.gy), int(c.gz), int(c.bx), int(c.by), w.args[:n])
 }
 

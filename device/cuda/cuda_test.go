@@ -5,6 +5,7 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -139,6 +140,42 @@ func TestGemmRowSlices(t *testing.T) {
 		t.Fatalf("a 1000-row product with 100-row launches made %d launches, want 10", got)
 	}
 	checkGemmShapes(t, d, rng, [][3]int{{1000, 1, 1}, {250, 3, 5}, {301, 17, 9}})
+}
+
+// TestGemmSplitK: a product with too few blocks of C for the GPU and a
+// long k (a convolution's weight gradient) is cut along k into one
+// batched launch of equal chunks, a launch for a shorter last chunk if
+// any, and the SumRows that adds them into C. The multiprocessor count is
+// raised to an H100's so that the emulator's plans are a GPU's.
+func TestGemmSplitK(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	sms := d.sms
+	d.sms = 132
+	defer func() { d.sms = sms }()
+	rng := rand.New(rand.NewPCG(21, 22))
+	cases := []struct {
+		m, n, k, launches int
+	}{
+		{32, 27, 4096, 2}, // one block of C: 16 chunks of 256
+		{64, 96, 1024, 2}, // 6 blocks: 4 chunks of 256
+		{20, 9, 1000, 3},  // 2 chunks: 512 and a last of 488
+		{32, 32, 511, 1},  // too short to split
+	}
+	for _, c := range cases {
+		parts, chunk := splitKPlan(c.m, c.n, c.k, d.sms)
+		t.Logf("%d×%d×%d: %d parts of %d", c.m, c.n, c.k, parts, chunk)
+		x := upload(t, d, randVec(rng, c.m*c.k+c.k*c.n+c.m*c.n)).(*Buffer)
+		before := d.Stats().Launches
+		d.Gemm(false, false, c.m, c.n, c.k, 1, x, c.k, x.view(c.m*c.k), c.n, 0, x.view(c.m*c.k+c.k*c.n), c.n)
+		if got := d.Stats().Launches - before; got != int64(c.launches) {
+			t.Errorf("%d×%d×%d: %d launches, want %d", c.m, c.n, c.k, got, c.launches)
+		}
+		d.Free(x)
+		// Every transpose, β of 0 (C all NaN, never read) and 0.5, and a
+		// padded C, which is computed whole.
+		checkGemmShapes(t, d, rng, [][3]int{{c.m, c.n, c.k}})
+	}
 }
 
 // TestSumColsLongRows: a few rows of at least 2¹⁶ columns (autograd's Sum
@@ -739,5 +776,46 @@ func BenchmarkGemmStrided(b *testing.B) {
 				b.ReportMetric(float64(d.Stats().Launches-launches)/float64(b.N), "launches/op")
 			})
 		}
+	}
+}
+
+// TestProfile: while profiling is on, each launch is counted and timed
+// under its kernel's name; turning it on again clears the counts, and
+// launches while it is off are not counted.
+func TestProfile(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	x := upload(t, d, make([]float32, 1000))
+	defer d.Free(x)
+	d.Fill(x, 1) // not profiled
+	d.SetProfiling(true)
+	d.Fill(x, 2)
+	d.Fill(x, 3)
+	d.Axpy(0.5, x, x)
+	d.SetProfiling(false)
+	d.Axpy(0.5, x, x) // not profiled
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, k := range d.Profile() {
+		got[k.Kernel] = k.Launches
+		if k.Total <= 0 {
+			t.Errorf("%s: total time %v, want > 0", k.Kernel, k.Total)
+		}
+	}
+	if want := map[string]int64{"fill": 2, "axpy": 1}; !maps.Equal(got, want) {
+		t.Fatalf("profile %v, want %v", got, want)
+	}
+	table := FormatProfile(d.Profile())
+	for _, want := range []string{"kernel", "fill", "axpy", "all"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("FormatProfile lacks %q:\n%s", want, table)
+		}
+	}
+	d.SetProfiling(true)
+	d.SetProfiling(false)
+	if p := d.Profile(); len(p) != 0 {
+		t.Fatalf("profile after a restart: %v, want empty", p)
 	}
 }

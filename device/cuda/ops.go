@@ -88,12 +88,61 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 		d.gemmRowSlices(limit, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 		return
 	}
+	if parts, chunk := splitKPlan(m, n, k, d.sms); parts > 1 && ldc == n && d.forceTile == 0 && !d.noSplitK {
+		d.gemmSplitK(parts, chunk, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C)
+		return
+	}
 	tile := d.gemmTileFor(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 	if tile < 0 {
 		d.record(fmt.Errorf("cuda: Gemm: m = %d rows exceed the kernel grid", m))
 		return
 	}
 	d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+}
+
+// gemmSplitK computes a product whose C has too few blocks to occupy the
+// GPU but whose k is long (a convolution's weight gradient Eᵀ X̃, summed
+// over every pixel of the batch: 32×27 outputs, k = 131,072 for CIFAR's
+// first layer at K = 128), which as one launch would keep a few SMs busy
+// walking all of k while the others idle. k is cut into chunks of chunk:
+// the chunks' products C_s = α op(A)[:, s] op(B)[s, :] are the blocks of
+// one batched launch into a parts×m×n scratch (a second launch for a
+// shorter last chunk), and SumRows adds them in double, in a fixed order,
+// into C = Σ_s C_s + β C. C must be contiguous (ldc = n), as SumRows
+// writes it.
+//
+//	op(A) m×k:  [ A₀ | A₁ | … ]      op(B) k×n:  [ B₀ ]      C = Σ_s A_s B_s
+//	             chunk columns each               [ B₁ ]
+//	                                              [ …  ]
+func (d *Device) gemmSplitK(parts, chunk int, transA, transB bool, m, n, k int, alpha float64, A *Buffer, lda int, B *Buffer, ldb int, beta float64, C *Buffer) {
+	tmp, err := d.Alloc(device.Float32, parts*m*n)
+	if err != nil {
+		d.record(fmt.Errorf("cuda: Gemm: split-k scratch of %d×%d×%d: %w", parts, m, n, err))
+		return
+	}
+	defer d.Free(tmp)
+	W := tmp.(*Buffer)
+	// A chunk's offset: chunk columns of a stored m×k A, chunk rows of a
+	// stored k×m one (transposed); chunk rows of a stored k×n B, chunk
+	// columns of a stored n×k one. chunk is a multiple of 4, so the
+	// offsets keep the operands' float4 alignment.
+	strideA, strideB := chunk, chunk*ldb
+	if transA {
+		strideA = chunk * lda
+	}
+	if transB {
+		strideB = chunk
+	}
+	full := k / chunk
+	if full > 0 {
+		tile := gemmBatchPlan(m, n, full, d.sms)
+		d.launchGemmBatch(tile, transA, transB, full, m, n, chunk, alpha, A, lda, strideA, B, ldb, strideB, 0, W, n, m*n)
+	}
+	if rest := k - full*chunk; rest > 0 {
+		tile, _, _ := gemmPlan(m, n, d.sms)
+		d.launchGemm(tile, transA, transB, m, n, rest, alpha, A.view(full*strideA), lda, B.view(full*strideB), ldb, 0, W.view(full*m*n), n)
+	}
+	d.SumRows(W, parts, m*n, beta, C)
 }
 
 // GemmStrided computes a batch of small products (each below the autotuning

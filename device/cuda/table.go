@@ -233,6 +233,39 @@ func gemmBatchPlan(m, n, batch, sms int) int {
 	return best
 }
 
+// Split-k (Device.gemmSplitK): a product is cut along k when even the
+// smallest tile gives C fewer blocks than the GPU has SMs and k holds at
+// least two chunks of splitKMinChunk.
+const (
+	// splitKBlocksPerSM is the blocks per SM the chunks aim at in all: the
+	// 32 tile's blocks are two warps, so an SM holds several.
+	splitKBlocksPerSM = 4
+	// splitKMinChunk is the shortest chunk: long enough that a block's
+	// k-loop, not its prologue and epilogue, is most of its time.
+	splitKMinChunk = 256
+)
+
+// splitKPlan returns how many parts an m×n×k product is cut into along k
+// and the chunk length of all but the last, or parts = 1 when it is
+// computed whole. parts is a power of two near splitKBlocksPerSM blocks
+// per SM over C's blocks (so that a power-of-two k, K·H·W, splits
+// evenly), and chunk a multiple of 16.
+func splitKPlan(m, n, k, sms int) (parts, chunk int) {
+	small := gemmTiles[numPlanTiles-1]
+	blocks := ceilDiv(m, small.bm) * ceilDiv(n, small.bn)
+	if sms <= 0 || blocks >= sms || k < 2*splitKMinChunk {
+		return 1, k
+	}
+	want := min(ceilDiv(splitKBlocksPerSM*sms, blocks), k/splitKMinChunk)
+	want = 1 << (bits.Len(uint(want)) - 1) // the power of two at or below
+	chunk = ceilDiv(ceilDiv(k, want), 16) * 16
+	parts = ceilDiv(k, chunk)
+	if parts < 2 {
+		return 1, k
+	}
+	return parts, chunk
+}
+
 // Autotuning (tune.go): the first product of each size class that is
 // large enough times every tile on the card and keeps the fastest.
 const (

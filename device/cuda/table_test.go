@@ -664,3 +664,30 @@ func TestLargeBlocksHaveLaunchBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitKPlan: the parts cover k with equal chunks (a multiple of 16,
+// at least splitKMinChunk) and a shorter last one, and only products with
+// fewer blocks of C than SMs are cut.
+func TestSplitKPlan(t *testing.T) {
+	cases := []struct {
+		m, n, k, sms, parts, chunk int
+	}{
+		{32, 27, 131072, 132, 512, 256},  // CIFAR conv1's g_W at K = 128
+		{64, 288, 32768, 132, 16, 2048},  // conv2's: 18 blocks of C
+		{10, 4096, 4096, 132, 4, 1024},   // a classifier's g_W: 128 blocks
+		{4096, 4096, 4096, 132, 1, 4096}, // fills the GPU
+		{32, 32, 511, 132, 1, 511},       // k too short
+		{20, 9, 1000, 132, 2, 512},       // a last chunk of 488
+		{32, 32, 100000, 0, 1, 100000},   // no SM count: never
+		{1, 1, 1 << 20, 132, 512, 2048},  // a dot product
+	}
+	for _, c := range cases {
+		parts, chunk := splitKPlan(c.m, c.n, c.k, c.sms)
+		if parts != c.parts || chunk != c.chunk {
+			t.Errorf("splitKPlan(%d, %d, %d, %d) = %d, %d; want %d, %d", c.m, c.n, c.k, c.sms, parts, chunk, c.parts, c.chunk)
+		}
+		if parts > 1 && (chunk%16 != 0 || chunk < splitKMinChunk || (parts-1)*chunk >= c.k || parts*chunk < c.k) {
+			t.Errorf("splitKPlan(%d, %d, %d, %d): %d parts of %d do not cover k", c.m, c.n, c.k, c.sms, parts, chunk)
+		}
+	}
+}

@@ -17,14 +17,18 @@
 #   bench-tf32x3  the same rows with --tf32x3 (large products may run on
 #              tensor cores, 3xTF32) and no peers: the summary sets them
 #              against the bench step's PyTorch times
-#   tiles      cuda.test -test.bench 'GemmTiles|TrainingStep|GemmStrided':
+#   tiles      cuda.test -test.bench 'GemmTiles|TrainingStep|GemmStrided|SplitKSteps':
 #              every SGEMM tile at every size, for tuning gemmPlan on this
 #              card, the digits training step with its launches per step,
-#              and attention's per-head products batched in one launch
-#              against a launch each
+#              attention's per-head products batched in one launch
+#              against a launch each, and the CIFAR conv step and the wide
+#              MLP step with split-k and without, with a kernel-by-kernel
+#              profile of each
 #   summary    a short table: tests, accuracy cuda vs cpu, bench rows, tiles
 # Logs (NAME.out = stdout, NAME.err = stderr, per step) and summary.txt go to
-# logdir: $1, else $OUT when set, else .gpu/logs. Exit status 0 only when
+# logdir: $1, else $OUT when set, else .gpu/logs. When logdir is $OUT (the
+# device tool's, which brings back only a few files), the step logs are
+# packed into logs.tgz at the end, beside summary.txt and the bench files. Exit status 0 only when
 # every step passed. For a shorter rerun: GPU_RUN_STEPS (default
 # "test train bench tiles") picks steps, GPU_TEST_RUN (default ".") is passed to
 # the test binaries' -test.run; GPU_TEST_ARGS (e.g. -test.short),
@@ -199,7 +203,7 @@ fi
 # (d) Every SGEMM tile at every size (BenchmarkGemmTiles): the data for
 # tuning gemmPlan on this card. Last, as the least needed.
 if [[ $runSteps == *" tiles "* ]] && [ -x ./cuda.test ]; then
-	step tiles 100 ./cuda.test -test.run '^$' -test.bench 'GemmTiles|TrainingStep|GemmStrided' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
+	step tiles 100 ./cuda.test -test.v -test.run '^$' -test.bench 'GemmTiles|TrainingStep|GemmStrided|SplitKSteps' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
 fi
 
 # (e) The table.
@@ -282,6 +286,19 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 				for (i = 2; i <= NF; i++) { if ($i == "GFLOP/s") g = $(i - 1); if ($i == "launches/op") l = $(i - 1) }
 				printf "%-34s %10s %12s\n", name, g, l }' "$logs/tiles.out"
 	fi
+	if grep -q '^BenchmarkSplitKSteps/' "$logs/tiles.out" 2>/dev/null; then
+		echo
+		# Each step with split-k and without, then each one's profile (the
+		# benchmark's log, printed under -test.v: a header line and a
+		# table, indented).
+		printf '%-34s %10s %12s\n' "training step (BenchmarkSplitKSteps)" "ms" "launches/op"
+		awk '/^BenchmarkSplitKSteps\// { name = $1; sub(/^BenchmarkSplitKSteps\//, "", name); sub(/-[0-9]+$/, "", name)
+				for (i = 2; i <= NF; i++) { if ($i == "ns/op") ms = $(i - 1) / 1e6; if ($i == "launches/op") l = $(i - 1) }
+				printf "%-34s %10.3f %12s\n", name, ms, l }' "$logs/tiles.out"
+		awk '/one profiled step/ { on = 1; n = 0; sub(/^[[:space:]]+[^ ]+: /, ""); print; next }
+			on && /^[[:space:]]+[^[:space:]]/ { if (n++ < 24) { sub(/^[[:space:]]+/, "  "); print } next }
+			{ on = 0 }' "$logs/tiles.out"
+	fi
 	if grep -q '^BenchmarkGemmTiles/' "$logs/tiles.out" 2>/dev/null; then
 		echo
 		printf '%-28s %10s\n' "sgemm tile (op/n/tile)" "GFLOP/s"
@@ -298,4 +315,9 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 	echo "logs: $logs"
 	[ "$failed" -eq 0 ] && echo "RESULT: all steps passed" || echo "RESULT: some steps FAILED (see above)"
 } | tee -a "$summary"
+# The device tool brings back only a few files from $OUT: pack the step
+# logs into one.
+if [ -n "${OUT:-}" ] && [ "$logs" = "$(cd "$OUT" 2>/dev/null && pwd)" ]; then
+	(cd "$logs" && tar -czf logs.tgz -- *.out *.err 2>/dev/null && rm -f -- *.out *.err)
+fi
 exit "$failed"

@@ -29,7 +29,7 @@ if [[ " $* " == *" -test.run ^TestPreload\$ "* ]]; then
 	echo "PASS"
 	exit 0
 fi
-if [[ " $* " == *" -test.bench GemmTiles|TrainingStep|GemmStrided "* ]]; then
+if [[ " $* " == *" -test.bench GemmTiles|TrainingStep|GemmStrided|SplitKSteps "* ]]; then
 	echo "BenchmarkGemmTiles/NT/4096/auto-16        	      40	   3100000 ns/op	     44334 GFLOP/s"
 	echo "--- BENCH: BenchmarkGemmTiles/NT/4096/auto-16"
 	echo "    cuda_test.go:380: NT/4096: autotuned to tile 128x256"
@@ -41,6 +41,16 @@ if [[ " $* " == *" -test.bench GemmTiles|TrainingStep|GemmStrided "* ]]; then
 	echo "BenchmarkTrainingStep-16         	    9000	     61234 ns/op	        17.00 launches/op	         3.000 roundtrips/op"
 	echo "BenchmarkGemmStrided/QKt/batched-16         	   20000	     12000 ns/op	      5592 GFLOP/s	         1.000 launches/op"
 	echo "BenchmarkGemmStrided/QKt/per-product-16     	    2000	    150000 ns/op	       447.4 GFLOP/s	        64.00 launches/op"
+	echo "BenchmarkSplitKSteps/conv-cifar/split-16         	     200	   1234567 ns/op	        31.00 launches/op"
+	echo "BenchmarkSplitKSteps/conv-cifar/whole-16         	      30	   7654321 ns/op	        29.00 launches/op"
+	echo "--- BENCH: BenchmarkSplitKSteps"
+	echo "    step_bench_test.go:120: conv/cifar/3x32x32-32-64/K128, one profiled step (split):"
+	echo "        kernel                        launches        total   per launch  share"
+	echo "        sgemm_tn_32                          2      0.900         450.0  60.0%"
+	echo "    step_bench_test.go:120: conv/cifar/3x32x32-32-64/K128, one profiled step (whole):"
+	echo "        kernel                        launches        total   per launch  share"
+	echo "        sgemm_tn_32                          2      6.000        3000.0  90.0%"
+	echo "        all                                         6.667"
 	echo "PASS"
 	exit 0
 fi
@@ -129,6 +139,14 @@ grep -Eq '^NT/256/auto +548  \(gemmPlan: 32\)$' "$s" || fail "gemmPlan tile row 
 grep -q '^training step (64-128-10, Adam, K = 64, BenchmarkTrainingStep): 61.2 us, 17.00 launches$' "$s" || fail "training step line missing"
 grep -Eq '^QKt/batched +5592 +1\.000$' "$s" || fail "batched GemmStrided row missing"
 grep -Eq '^QKt/per-product +447\.4 +64\.00$' "$s" || fail "per-product GemmStrided row missing"
+grep -Eq '^conv-cifar/split +1\.235 +31\.00$' "$s" || fail "conv step row missing"
+grep -Eq '^conv-cifar/whole +7\.654 +29\.00$' "$s" || fail "conv step row (no split-k) missing"
+grep -q '^conv/cifar/3x32x32-32-64/K128, one profiled step (whole):$' "$s" || fail "conv step profile header missing"
+grep -Eq '^  sgemm_tn_32 +2 +6\.000 +3000\.0 +90\.0%$' "$s" || fail "conv step profile row missing"
+grep -Eq '^  all +6\.667$' "$s" || fail "conv step profile total missing"
+! grep -q '^PASS' "$s" || fail "the test binary's PASS line leaked into the profile"
+[ -f "$tmp/ok-logs/logs.tgz" ] && ! ls "$tmp/ok-logs"/*.out >/dev/null 2>&1 || fail "step logs in \$OUT not packed into logs.tgz"
+tar -tzf "$tmp/ok-logs/logs.tgz" | grep -q '^tiles.out$' || fail "logs.tgz lacks tiles.out"
 
 # 1b. Logs into $1 (wins over $OUT).
 OUT=$tmp/ignored bash "$tmp/ok/gpu-run.sh" "$tmp/arg-logs" >/dev/null 2>&1 || fail "run with a log dir argument failed"
