@@ -269,21 +269,69 @@ struct Conv {
 	__device__ i64 patch() const { return c * kh * kw; }
 };
 
+// Index arithmetic of im2col and col2im in I: a GPU has no 64-bit integer
+// divider (an i64 division is a software routine of dozens of
+// instructions, a 32-bit one a handful), and these kernels, a few loads
+// and a store per element, are bound by their divisions. Every tensor
+// under 2^30 elements (all but the largest) takes the int path.
+const i64 smallIndex = (i64)1 << 30;
+
+template <typename I>
+__device__ __forceinline__ void im2colAt(const Conv &g, const float *__restrict__ x, float *__restrict__ cols) {
+	const I patch = (I)g.patch(), ohw = (I)(g.oh * g.ow), ow = (I)g.ow, khw = (I)(g.kh * g.kw), kw = (I)g.kw;
+	const I h = (I)g.h, w = (I)g.w, c = (I)g.c, sh = (I)g.sh, sw = (I)g.sw, ph = (I)g.ph, pw = (I)g.pw, dh = (I)g.dh,
+	        dw = (I)g.dw;
+	const I total = (I)g.n * ohw * patch, step = (I)blockDim.x * gridDim.x;
+	for (I e = (I)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += step) {
+		const I r = e / patch, k = e - r * patch;
+		const I img = r / ohw, p = r - img * ohw;
+		const I i = p / ow, j = p - i * ow;
+		const I ch = k / khw, t = k - ch * khw;
+		const I th = t / kw, tw = t - th * kw;
+		const I y = i * sh - ph + th * dh, xx = j * sw - pw + tw * dw;
+		cols[e] = (y >= 0 && y < h && xx >= 0 && xx < w) ? x[((img * c + ch) * h + y) * w + xx] : 0.f;
+	}
+}
+
 // im2col: cols[(n, i, j), (c, kh, kw)] = x[n, c, i*sh - ph + kh*dh,
 // j*sw - pw + kw*dw], 0 in the padding (device.Device.Im2Col); one thread
 // per element of cols, written in order.
 extern "C" __global__ void im2col(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 stride, i64 pad, i64 dil,
                                   const float *__restrict__ x, float *__restrict__ cols) {
 	const Conv g(n, c, h, w, kernel, stride, pad, dil);
-	const i64 patch = g.patch();
-	FOR_N(e, g.n * g.oh * g.ow * patch) {
-		const i64 r = e / patch, k = e - r * patch;
-		const i64 img = r / (g.oh * g.ow), p = r - img * (g.oh * g.ow);
-		const i64 i = p / g.ow, j = p - i * g.ow;
-		const i64 ch = k / (g.kh * g.kw), t = k - ch * (g.kh * g.kw);
-		const i64 th = t / g.kw, tw = t - th * g.kw;
-		const i64 y = i * g.sh - g.ph + th * g.dh, xx = j * g.sw - g.pw + tw * g.dw;
-		cols[e] = (y >= 0 && y < g.h && xx >= 0 && xx < g.w) ? x[((img * g.c + ch) * g.h + y) * g.w + xx] : 0.f;
+	if (g.n * g.oh * g.ow * g.patch() < smallIndex && g.n * g.c * g.h * g.w < smallIndex)
+		im2colAt<int>(g, x, cols);
+	else
+		im2colAt<i64>(g, x, cols);
+}
+
+template <typename I>
+__device__ __forceinline__ void col2imAt(const Conv &g, const float *__restrict__ cols, double beta, float *__restrict__ x) {
+	const I patch = (I)g.patch(), oh = (I)g.oh, ow = (I)g.ow, kh = (I)g.kh, kw = (I)g.kw;
+	const I h = (I)g.h, w = (I)g.w, c = (I)g.c, sh = (I)g.sh, sw = (I)g.sw, ph = (I)g.ph, pw = (I)g.pw, dh = (I)g.dh,
+	        dw = (I)g.dw;
+	const float b = (float)beta;
+	const I total = (I)g.n * c * h * w, step = (I)blockDim.x * gridDim.x;
+	for (I e = (I)blockIdx.x * blockDim.x + threadIdx.x; e < total; e += step) {
+		const I plane = e / w, xx = e - plane * w;
+		const I img_ch = plane / h, y = plane - img_ch * h;
+		const I img = img_ch / c, ch = img_ch - img * c;
+		float s = 0.f;
+		for (I th = 0; th < kh; th++) {
+			const I ty = y + ph - th * dh;
+			if (ty < 0) break; // th only grows: ty only falls
+			const I i = ty / sh;
+			if (i * sh != ty || i >= oh) continue;
+			for (I tw = 0; tw < kw; tw++) {
+				const I tx = xx + pw - tw * dw;
+				if (tx < 0) break;
+				const I j = tx / sw;
+				if (j * sw != tx || j >= ow) continue;
+				s += cols[((img * oh + i) * ow + j) * patch + (ch * kh + th) * kw + tw];
+			}
+		}
+		if (beta != 0.0) s += b * x[e];
+		x[e] = s;
 	}
 }
 
@@ -293,25 +341,10 @@ extern "C" __global__ void im2col(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 st
 extern "C" __global__ void col2im(i64 n, i64 c, i64 h, i64 w, i64 kernel, i64 stride, i64 pad, i64 dil,
                                   const float *__restrict__ cols, double beta, float *__restrict__ x) {
 	const Conv g(n, c, h, w, kernel, stride, pad, dil);
-	const i64 patch = g.patch();
-	const float b = (float)beta;
-	FOR_N(e, g.n * g.c * g.h * g.w) {
-		const i64 xx = e % g.w, y = (e / g.w) % g.h, ch = (e / (g.w * g.h)) % g.c, img = e / (g.w * g.h * g.c);
-		float s = 0.f;
-		for (i64 th = 0; th < g.kh; th++) {
-			const i64 ty = y + g.ph - th * g.dh;
-			if (ty < 0 || ty % g.sh != 0 || ty / g.sh >= g.oh) continue;
-			const i64 i = ty / g.sh;
-			for (i64 tw = 0; tw < g.kw; tw++) {
-				const i64 tx = xx + g.pw - tw * g.dw;
-				if (tx < 0 || tx % g.sw != 0 || tx / g.sw >= g.ow) continue;
-				const i64 j = tx / g.sw;
-				s += cols[((img * g.oh + i) * g.ow + j) * patch + (ch * g.kh + th) * g.kw + tw];
-			}
-		}
-		if (beta != 0.0) s += b * x[e];
-		x[e] = s;
-	}
+	if (g.n * g.oh * g.ow * g.patch() < smallIndex && g.n * g.c * g.h * g.w < smallIndex)
+		col2imAt<int>(g, cols, beta, x);
+	else
+		col2imAt<i64>(g, cols, beta, x);
 }
 
 // max_pool: y = the maximum of each window of x (per channel plane) and

@@ -1,4 +1,5 @@
-// reduce.cu: dot product, column sums (SumRows), row sums (SumCols, one
+// reduce.cu: dot product, column sums (SumRows; in two passes for a few
+// long columns), row sums (SumCols, one
 // warp per row or, for a few long rows, two passes) and the
 // count of correct class predictions (ArgMaxMatches).
 // Sums are accumulated in double, like the cpu package's Dot and SumCols.
@@ -40,6 +41,39 @@ extern "C" __global__ void sum_rows(i64 rows, i64 cols, const float *x, double b
 	__syncthreads();
 	if (threadIdx.y == 0 && j < cols) {
 		for (int r = 1; r < 8; r++) s += part[r][threadIdx.x];
+		if (beta != 0.0) s += beta * (double)y[j];
+		y[j] = (float)s;
+	}
+}
+
+// sum_rows_partial: partial[p*cols + j] = the sum, in double, of x[i*cols
+// + j] over the rows i of part p = blockIdx.y, [p*chunk, min((p+1)*chunk,
+// rows)): the first pass of a SumRows of few columns and many rows (a
+// convolution's bias gradient: K*H*W rows of C channels), which in one
+// pass would give each strip of 32 columns a single block. Block (32, 8)
+// as sum_rows; grid (ceil(cols/32), parts); then sum_rows_final.
+extern "C" __global__ void sum_rows_partial(i64 rows, i64 cols, i64 chunk, const float *x, double *partial) {
+	__shared__ double part[8][33];
+	const i64 j = (i64)blockIdx.x * 32 + threadIdx.x;
+	const i64 lo = (i64)blockIdx.y * chunk, hi = lo + chunk < rows ? lo + chunk : rows;
+	double s = 0.0;
+	if (j < cols)
+		for (i64 i = lo + threadIdx.y; i < hi; i += 8) s += x[i * cols + j];
+	part[threadIdx.y][threadIdx.x] = s;
+	__syncthreads();
+	if (threadIdx.y == 0 && j < cols) {
+		for (int r = 1; r < 8; r++) s += part[r][threadIdx.x];
+		partial[(i64)blockIdx.y * cols + j] = s;
+	}
+}
+
+// sum_rows_final: y[j] = beta y[j] + sum_p partial[p*cols + j], the parts
+// in order; one thread per column, grid-stride. y is not read when beta is
+// 0.
+extern "C" __global__ void sum_rows_final(i64 parts, i64 cols, const double *partial, double beta, float *y) {
+	FOR_N(j, cols) {
+		double s = 0.0;
+		for (i64 p = 0; p < parts; p++) s += partial[p * cols + j];
 		if (beta != 0.0) s += beta * (double)y[j];
 		y[j] = (float)s;
 	}

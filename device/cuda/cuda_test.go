@@ -178,6 +178,62 @@ func TestGemmSplitK(t *testing.T) {
 	}
 }
 
+// TestSumRowsLongColumns: a SumRows of a few long columns (a convolution's
+// bias gradient) takes two passes, with the multiprocessor count raised
+// to an H100's, and gives the double-precision column sums; a short one
+// takes one.
+func TestSumRowsLongColumns(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	sms := d.sms
+	d.sms = 132
+	defer func() { d.sms = sms }()
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, s := range [][3]int{{131072, 32, 2}, {5000, 70, 2}, {511, 3, 1}} {
+		rows, cols, launches := s[0], s[1], s[2]
+		x := randVec(rng, rows*cols)
+		X := upload(t, d, x)
+		for _, beta := range []float64{0, 0.5} {
+			t.Run(fmt.Sprintf("%dx%d_beta%g", rows, cols, beta), func(t *testing.T) {
+				y := randVec(rng, cols)
+				y0 := append([]float32(nil), y...)
+				if beta == 0 {
+					for i := range y {
+						y[i] = float32NaN() // not read
+					}
+				}
+				Y := upload(t, d, y)
+				defer d.Free(Y)
+				before := d.Stats().Launches
+				d.SumRows(X, rows, cols, beta, Y)
+				if got := d.Stats().Launches - before; got != int64(launches) {
+					t.Errorf("%d launches, want %d", got, launches)
+				}
+				got := make([]float32, cols)
+				if err := d.Download32(got, Y); err != nil {
+					t.Fatal(err)
+				}
+				for j := range cols {
+					var want float64
+					for i := range rows {
+						want += float64(x[i*cols+j])
+					}
+					if beta != 0 {
+						want += beta * float64(y0[j])
+					}
+					if math.Abs(float64(got[j])-want) > 1e-6*max(1, math.Abs(want)) {
+						t.Errorf("column %d: %v, want %v", j, got[j], want)
+					}
+				}
+			})
+		}
+		d.Free(X)
+	}
+	if err := d.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestSumColsLongRows: a few rows of at least 2¹⁶ columns (autograd's Sum
 // of a whole tensor is one such row) take the two-pass path, whose result
 // must be the double-precision sum, scaled and accumulated as SumCols

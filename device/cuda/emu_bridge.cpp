@@ -60,7 +60,7 @@ struct Kernel {
 #define K(fn) Kernel{#fn, Wrap<fn>::nargs, Wrap<fn>::call}
 const Kernel table[] = {
     K(fill), K(copy2d), K(axpy), K(scale), K(unary), K(unary_adjoint), K(binary), K(bias_act), K(dropout_mask), K(transpose), K(transpose_tiled), K(im2col), K(col2im), K(max_pool), K(max_pool_adjoint), K(max_pool_tangent), K(gather), K(scatter_add),
-    K(dot_partial), K(dot_final), K(sum_rows), K(sum_cols), K(sum_cols_partial), K(sum_cols_final), K(argmax_matches),
+    K(dot_partial), K(dot_final), K(sum_rows), K(sum_rows_partial), K(sum_rows_final), K(sum_cols), K(sum_cols_partial), K(sum_cols_final), K(argmax_matches),
     K(softmax_warp), K(softmax_block), K(softmax_adjoint_warp), K(softmax_adjoint_block),
     K(layernorm_warp), K(layernorm_block), K(layernorm_adjoint_warp), K(layernorm_adjoint_block),
     K(layernorm_param_grad), K(batchnorm_stats), K(batchnorm_apply), K(batchnorm_adjoint),

@@ -527,7 +527,28 @@ func (d *Device) SumRows(x device.Buffer, rows, cols int, beta float64, y device
 	if cols == 0 {
 		return
 	}
+	if parts := sumRowsParts(rows, cols, d.sms); parts > 1 {
+		d.sumRowsSplit(X, rows, cols, parts, beta, Y)
+		return
+	}
 	d.launch(kSumRows, ceilDiv(cols, 32), 1, 32, 8, intArg(rows), intArg(cols), ptrArg(X), fltArg(beta), ptrArg(Y))
+}
+
+// sumRowsSplit sums a few long columns in two passes: each of parts
+// blocks of rows into a column of double partial sums, then the partials
+// of each column in order.
+func (d *Device) sumRowsSplit(X *Buffer, rows, cols, parts int, beta float64, Y *Buffer) {
+	chunk := ceilDiv(rows, parts)
+	parts = ceilDiv(rows, chunk)
+	tmp, err := d.Alloc(device.Float32, 2*parts*cols) // parts×cols doubles
+	if err != nil {
+		d.record(fmt.Errorf("cuda: SumRows: %d partial sums: %w", parts*cols, err))
+		return
+	}
+	defer d.Free(tmp)
+	P := tmp.(*Buffer)
+	d.launch(kSumRowsPartial, ceilDiv(cols, 32), parts, 32, 8, intArg(rows), intArg(cols), intArg(chunk), ptrArg(X), ptrArg(P))
+	d.launch1(kSumRowsFinal, cols, intArg(parts), intArg(cols), ptrArg(P), fltArg(beta), ptrArg(Y))
 }
 
 // SumCols computes y = βy + αΣⱼ x[:,j] (row sums).

@@ -37,6 +37,8 @@ const (
 	kDotPartial
 	kDotFinal
 	kSumRows
+	kSumRowsPartial
+	kSumRowsFinal
 	kSumCols
 	kSumColsPartial
 	kSumColsFinal
@@ -96,6 +98,8 @@ var kernelTable = func() [numKernels]kernelRef {
 		kDotPartial:              {kernels.Reduce, "dot_partial"},
 		kDotFinal:                {kernels.Reduce, "dot_final"},
 		kSumRows:                 {kernels.Reduce, "sum_rows"},
+		kSumRowsPartial:          {kernels.Reduce, "sum_rows_partial"},
+		kSumRowsFinal:            {kernels.Reduce, "sum_rows_final"},
 		kSumCols:                 {kernels.Reduce, "sum_cols"},
 		kSumColsPartial:          {kernels.Reduce, "sum_cols_partial"},
 		kSumColsFinal:            {kernels.Reduce, "sum_cols_final"},
@@ -264,6 +268,26 @@ func splitKPlan(m, n, k, sms int) (parts, chunk int) {
 		return 1, k
 	}
 	return parts, chunk
+}
+
+// sumRowsMinChunk is the fewest rows a part of a two-pass SumRows sums
+// (32 per thread row of a block), and sumRowsMaxParts the most parts,
+// which the second pass sums one after another per column.
+const (
+	sumRowsMinChunk = 256
+	sumRowsMaxParts = 256
+)
+
+// sumRowsParts returns how many parts of rows a SumRows of rows×cols sums
+// in its first pass, or 1 for one pass: two when its one-pass grid (a
+// block per 32 columns) has fewer blocks than the GPU has SMs and the
+// rows hold at least two parts, aiming at splitKBlocksPerSM blocks per SM.
+func sumRowsParts(rows, cols, sms int) int {
+	blocks := ceilDiv(cols, 32)
+	if sms <= 0 || blocks >= sms || rows < 2*sumRowsMinChunk {
+		return 1
+	}
+	return min(ceilDiv(splitKBlocksPerSM*sms, blocks), rows/sumRowsMinChunk, sumRowsMaxParts)
 }
 
 // Autotuning (tune.go): the first product of each size class that is

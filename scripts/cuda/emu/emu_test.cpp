@@ -484,6 +484,26 @@ static void testReduce() {
 						      alpha, beta, z[i], s);
 					}
 				}
+	// The two passes of a SumRows on a few long columns: parts blocks of
+	// rows (the last one short), then each column's parts in order.
+	for (int rows : {1, 300, 1000})
+		for (int cols : {1, 32, 40})
+			for (int chunk : {1, 7, 256, 1000})
+				for (double beta : {0.0, 2.0}) {
+					const unsigned parts = (rows + chunk - 1) / chunk;
+					auto x = rnd(rows * cols), y = rnd(cols), y0 = y;
+					if (beta == 0) y.assign(cols, NAN);
+					std::vector<double> part(parts * cols, NAN);
+					emu::launch(dim3{(unsigned)((cols + 31) / 32), parts}, dim3{32, 8},
+					            [&] { sum_rows_partial(rows, cols, chunk, x.data(), part.data()); });
+					emu::launch(dim3{2}, dim3{THREADS}, [&] { sum_rows_final(parts, cols, part.data(), beta, y.data()); });
+					for (int j = 0; j < cols; j++) {
+						double s = beta != 0 ? beta * y0[j] : 0;
+						for (int i = 0; i < rows; i++) s += x[i * cols + j];
+						CHECK(close(y[j], s, 1), "sum_rows_partial/final %dx%d chunk %d beta %g: %g want %g", rows, cols, chunk, beta,
+						      y[j], s);
+					}
+				}
 	for (int n : {1, 255, 1000, 70000}) {
 		auto x = rnd(n), y = rnd(n);
 		std::vector<double> part(1024), out(1);
