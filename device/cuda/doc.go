@@ -128,6 +128,31 @@
 // off. The timing runs of a product with β ≠ 0 write to a scratch matrix,
 // not to C.
 //
+// Split-k: a product whose C has fewer blocks of the smallest tile than
+// the GPU has SMs, with k of at least 512 and a contiguous C, is cut along
+// k instead (a convolution's weight gradient Eᵀ X̃: C is out × in·kh·kw,
+// k = K·H·W, 131,072 for CIFAR's first layer at K = 128, which as one
+// launch kept a few SMs walking all of k: 7.7× PyTorch's step time on an
+// H100, 0.99× with split-k). A power-of-two number of chunks aims at four
+// blocks per SM; the chunks' products are one batched launch into a
+// scratch, and SumRows adds them in double, in order, into C. Such a
+// product sums in another order than the tiles do, so its bits differ
+// from the unsplit product's; the choice depends only on the shape and
+// the SM count, so a given card always makes the same one.
+//
+//	C (m×n) = Σ_s op(A)[:, s] op(B)[s, :]      s = chunk of k
+//	scratch  [parts][m][n]  ──SumRows──▶  C
+//
+// The same shape of problem in a reduction, a SumRows of a few long
+// columns (a convolution's bias gradient, K·H·W rows of C channels),
+// takes two passes: blocks of rows into double partial sums, then each
+// column's partials in order.
+//
+// SetProfiling(true) waits for the device before and after every launch
+// and charges each kernel its time; Profile lists the kernels by time.
+// BenchmarkSplitKSteps logs the profile of the bench's CIFAR and wide-MLP
+// steps, which is how the two cases above were found.
+//
 // AllowTF32x3(true) adds a fifth candidate to the timing: the tensor-core
 // kernel of kernels/gemm_tc.cu, which splits each float32 operand into two
 // TF32 numbers and sums three TF32 products in float32 (3xTF32). Its
