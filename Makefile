@@ -63,7 +63,7 @@ EMU := CGO_CXXFLAGS="-O2 -g -DADJOINT_EMU_SOURCES=$$(cat kernels/*.cu kernels/*.
 cuda-emu: ## the CUDA backend's own tests with its kernels emulated on the CPU (needs g++; no GPU, no CUDA toolkit)
 	$(EMU) $(GO) vet -tags cudaemu ./device/cuda/ ./cmd/adjoint/
 	$(EMU) $(GO) test -tags cudaemu -short -timeout 15m ./device/cuda/
-	$(EMU) $(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU|TestEvalPredictCUDAMatchesCPU' ./cmd/adjoint/
+	$(EMU) $(GO) test -tags cudaemu -run 'TestTrainCUDAMatchesCPU|TestEvalPredictCUDAMatchesCPU|TestTrainProfile' ./cmd/adjoint/
 	$(EMU) $(GO) test -race -tags cudaemu -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestConcurrentCallers' ./device/cuda/
 
 # The stand-in driver of scripts/cuda/fakecuda, for cuda-built tests. -count=1:

@@ -44,6 +44,21 @@ func TestTrainCUDAMatchesCPU(t *testing.T) {
 	assert.InDelta(t, c.TestLoss, g.TestLoss, 1e-4)
 }
 
+// TestTrainProfile: --profile prints the kernel table after training (on
+// stderr beside --json, whose stdout stays one JSON object), naming the
+// SGEMM kernels and the optimizer's. (The cpu device's refusal is in
+// TestBadInput's table.)
+func TestTrainProfile(t *testing.T) {
+	code, stdout, stderr := adjoint(t, "train", "--device", "cuda", "--epochs", "1", "--hidden", "32", "--seed", "5", "--profile", "--json")
+	require.Equal(t, 0, code, stderr)
+	var r trainResult
+	require.NoError(t, json.Unmarshal([]byte(stdout), &r), "stdout must be one JSON object: %q", stdout)
+	assert.Contains(t, stderr, "kernel profile of cuda")
+	for _, want := range []string{"per_launch_us", "sgemm_", "adam", "all"} {
+		assert.Contains(t, stderr, want)
+	}
+}
+
 // TestEvalPredictCUDAMatchesCPU evaluates one checkpoint with `adjoint
 // eval` and `adjoint predict` on the cuda device, with --tf32x3 (accepted;
 // these products stay below its threshold), and on the cpu device: the

@@ -31,7 +31,11 @@
 // train_seconds. --tf32x3 lets a cuda device run products of at least
 // 2³⁰ flops on its tensor cores with 3xTF32 where the card times them
 // faster (device/cuda's AllowTF32x3: about FP32's error, other bits); it
-// is an error on the CPU. eval and predict take --tf32x3 too.
+// is an error on the CPU. eval and predict take --tf32x3 too. --profile
+// (cuda) times every kernel launch, each waited for, so training runs
+// slower, and prints after training where the device time went: each
+// kernel's launches, total and per-launch time and share, the most first
+// (device/cuda's SetProfiling).
 //
 // Checkpoints (--save) are safetensors files readable by PyTorch tools: the
 // parameters under torch.nn.Sequential's state_dict names (0.weight,

@@ -499,6 +499,7 @@ func TestBadInput(t *testing.T) {
 		{"non-numeric csv", []string{"train", "--data", words}, 1, "words.csv"},
 		{"empty csv", []string{"train", "--data", empty}, 1, "empty.csv"},
 		{"cuda in a CPU build", []string{"train", "--device", "cuda"}, 1, "built without CUDA"},
+		{"--profile on the cpu", []string{"train", "--device", "cpu", "--profile"}, 1, "has no kernel profiler"},
 		{"tf32x3 on the cpu", []string{"train", "--device", "cpu", "--tf32x3"}, 1, "--tf32x3: device cpu has no tensor-core products"},
 		{"unknown device", []string{"train", "--device", "tpu"}, 2, `device "tpu": bad device name`},
 		{"bad device index", []string{"eval", "--model", small, "--device", "cpu:x"}, 2, `device "cpu:x": bad device name: the index must be a number`},

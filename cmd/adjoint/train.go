@@ -82,6 +82,7 @@ func runTrain(args []string, e env) error {
 	jsonOut := fs.Bool("json", false, "print the final metrics as one JSON object on stdout (progress goes to stderr)")
 	quiet := fs.Bool("quiet", false, "print no progress, only the result (the final metrics and the files written)")
 	tf32x3 := fs.Bool("tf32x3", false, tf32x3Usage)
+	profile := fs.Bool("profile", false, "cuda: time every kernel launch, each waited for (training runs slower), and print where the device time went, kernel by kernel, after training")
 	if err := parseFlags(fs, args, e); err != nil {
 		return err
 	}
@@ -182,6 +183,15 @@ func runTrain(args []string, e env) error {
 			return fmt.Errorf("train: %w", err)
 		}
 	}
+	var prof kernelProfiler
+	if *profile {
+		var ok bool
+		if prof, ok = dev.(kernelProfiler); !ok {
+			return fmt.Errorf("train: --profile: device %s has no kernel profiler (a cuda device has)", dev.Name())
+		}
+		prof.SetProfiling(true)
+		defer prof.SetProfiling(false)
+	}
 
 	log := e.stdout
 	if *jsonOut {
@@ -197,6 +207,14 @@ func runTrain(args []string, e env) error {
 	})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
+	}
+	if prof != nil {
+		// Beside the progress: stdout, or stderr when stdout is the JSON.
+		w := e.stdout
+		if *jsonOut {
+			w = e.stderr
+		}
+		fmt.Fprintf(w, "kernel profile of %s (every launch waited for):\n%s\n", dev.Name(), prof.ProfileTable())
 	}
 	if *jsonOut {
 		enc := json.NewEncoder(e.stdout)
@@ -403,6 +421,13 @@ type preloader interface{ Preload() error }
 // tf32x3Allower is a device that can run large products on tensor cores
 // with 3xTF32 (device/cuda's Device.AllowTF32x3).
 type tf32x3Allower interface{ AllowTF32x3(on bool) }
+
+// kernelProfiler is a device that times each kernel it launches
+// (device/cuda's Device.SetProfiling and ProfileTable).
+type kernelProfiler interface {
+	SetProfiling(on bool)
+	ProfileTable() string
+}
 
 // tf32x3Usage is the --tf32x3 flag's text in train, eval and predict.
 const tf32x3Usage = "cuda: let matrix products of at least 2^30 flops run on tensor cores with 3xTF32 (float32 split into TF32 pairs: about FP32's error, other bits) where the card times them faster"

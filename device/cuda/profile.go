@@ -57,6 +57,10 @@ func (d *Device) Profile() []KernelTime {
 	return out
 }
 
+// ProfileTable is FormatProfile(d.Profile()): the kernels launched since
+// profiling was turned on, as a table (adjoint train --profile prints it).
+func (d *Device) ProfileTable() string { return FormatProfile(d.Profile()) }
+
 // FormatProfile writes a profile as a table: each kernel's launches, total
 // time, time per launch and share of the whole.
 func FormatProfile(p []KernelTime) string {
