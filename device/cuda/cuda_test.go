@@ -190,47 +190,14 @@ func TestSumRowsLongColumns(t *testing.T) {
 	defer func() { d.sms = sms }()
 	rng := rand.New(rand.NewPCG(23, 24))
 	for _, s := range [][3]int{{131072, 32, 2}, {5000, 70, 2}, {511, 3, 1}} {
-		rows, cols, launches := s[0], s[1], s[2]
-		x := randVec(rng, rows*cols)
-		X := upload(t, d, x)
-		for _, beta := range []float64{0, 0.5} {
-			t.Run(fmt.Sprintf("%dx%d_beta%g", rows, cols, beta), func(t *testing.T) {
-				y := randVec(rng, cols)
-				y0 := append([]float32(nil), y...)
-				if beta == 0 {
-					for i := range y {
-						y[i] = float32NaN() // not read
-					}
-				}
-				Y := upload(t, d, y)
-				defer d.Free(Y)
-				before := d.Stats().Launches
-				d.SumRows(X, rows, cols, beta, Y)
-				if got := d.Stats().Launches - before; got != int64(launches) {
-					t.Errorf("%d launches, want %d", got, launches)
-				}
-				got := make([]float32, cols)
-				if err := d.Download32(got, Y); err != nil {
-					t.Fatal(err)
-				}
-				for j := range cols {
-					var want float64
-					for i := range rows {
-						want += float64(x[i*cols+j])
-					}
-					if beta != 0 {
-						want += beta * float64(y0[j])
-					}
-					if math.Abs(float64(got[j])-want) > 1e-6*max(1, math.Abs(want)) {
-						t.Errorf("column %d: %v, want %v", j, got[j], want)
-					}
-				}
-			})
-		}
-		d.Free(X)
-	}
-	if err := d.Sync(); err != nil {
-		t.Fatal(err)
+		rows, cols := s[0], s[1]
+		checkSums(t, d, rng, rows, cols, cols, s[2], 1, func(x []float32, j int) float64 {
+			var sum float64
+			for i := range rows {
+				sum += float64(x[i*cols+j])
+			}
+			return sum
+		}, func(X, Y device.Buffer, alpha, beta float64) { d.SumRows(X, rows, cols, beta, Y) })
 	}
 }
 
@@ -244,44 +211,55 @@ func TestSumColsLongRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, s := range [][2]int{{1, sumColsSplitCols}, {3, 70001}} {
 		rows, cols := s[0], s[1]
-		x := randVec(rng, rows*cols)
-		X := upload(t, d, x)
-		for _, beta := range []float64{0, 0.5} {
-			t.Run(fmt.Sprintf("%dx%d_beta%g", rows, cols, beta), func(t *testing.T) {
-				y := randVec(rng, rows)
-				y0 := append([]float32(nil), y...)
-				if beta == 0 {
-					for i := range y {
-						y[i] = float32NaN() // not read
-					}
+		checkSums(t, d, rng, rows, cols, rows, 2, -1.5, func(x []float32, i int) float64 {
+			var sum float64
+			for _, v := range x[i*cols : (i+1)*cols] {
+				sum += float64(v)
+			}
+			return sum
+		}, func(X, Y device.Buffer, alpha, beta float64) { d.SumCols(X, rows, cols, alpha, beta, Y) })
+	}
+}
+
+// checkSums runs reduce (y = α·sum + βy, of a random rows×cols x into an
+// outLen-long y) with β of 0 (y all NaN, never read) and 0.5, and checks
+// its launches and every y[i] against α·sum(x, i) + βy[i] in double.
+func checkSums(t *testing.T, d *Device, rng *rand.Rand, rows, cols, outLen, launches int, alpha float64,
+	sum func(x []float32, i int) float64, reduce func(X, Y device.Buffer, alpha, beta float64)) {
+	t.Helper()
+	x := randVec(rng, rows*cols)
+	X := upload(t, d, x)
+	defer d.Free(X)
+	for _, beta := range []float64{0, 0.5} {
+		t.Run(fmt.Sprintf("%dx%d_beta%g", rows, cols, beta), func(t *testing.T) {
+			y := randVec(rng, outLen)
+			y0 := append([]float32(nil), y...)
+			if beta == 0 {
+				for i := range y {
+					y[i] = float32NaN() // not read
 				}
-				Y := upload(t, d, y)
-				defer d.Free(Y)
-				before := d.Stats().Launches
-				d.SumCols(X, rows, cols, -1.5, beta, Y)
-				if got := d.Stats().Launches - before; got != 2 {
-					t.Errorf("%d launches, want the two passes", got)
+			}
+			Y := upload(t, d, y)
+			defer d.Free(Y)
+			before := d.Stats().Launches
+			reduce(X, Y, alpha, beta)
+			if got := d.Stats().Launches - before; got != int64(launches) {
+				t.Errorf("%d launches, want %d", got, launches)
+			}
+			got := make([]float32, outLen)
+			if err := d.Download32(got, Y); err != nil {
+				t.Fatal(err)
+			}
+			for i := range outLen {
+				want := alpha * sum(x, i)
+				if beta != 0 {
+					want += beta * float64(y0[i])
 				}
-				got := make([]float32, rows)
-				if err := d.Download32(got, Y); err != nil {
-					t.Fatal(err)
+				if math.Abs(float64(got[i])-want) > 1e-6*max(1, math.Abs(want)) {
+					t.Errorf("element %d: %v, want %v", i, got[i], want)
 				}
-				for i := range rows {
-					var sum float64
-					for _, v := range x[i*cols : (i+1)*cols] {
-						sum += float64(v)
-					}
-					want := -1.5 * sum
-					if beta != 0 {
-						want += beta * float64(y0[i])
-					}
-					if math.Abs(float64(got[i])-want) > 1e-6*max(1, math.Abs(want)) {
-						t.Errorf("row %d: %v, want %v", i, got[i], want)
-					}
-				}
-			})
-		}
-		d.Free(X)
+			}
+		})
 	}
 	if err := d.Sync(); err != nil {
 		t.Fatal(err)
