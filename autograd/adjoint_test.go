@@ -86,6 +86,18 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Conv2d(in[0], in[1], nil, autograd.ConvOptions{Groups: 3, Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
 			}},
+		{Name: "Conv1d", Shapes: [][]int{{2, 3, 9}, {4, 3, 3}, {4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Conv1d(in[0], in[1], in[2], autograd.Conv1dOptions{}) }},
+		{Name: "Conv1d/strided-padded-dilated-grouped", Shapes: [][]int{{2, 4, 11}, {6, 2, 3}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.Conv1d(in[0], in[1], nil, autograd.Conv1dOptions{Stride: 2, Padding: 2, Dilation: 2, Groups: 2})
+			}},
+		{Name: "MaxPool1d/overlapping-padded", Shapes: [][]int{{2, 3, 9}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.MaxPool1d(in[0], 3, autograd.Pool1dOptions{Stride: 2, Padding: 1})
+			}},
+		{Name: "AvgPool1d", Shapes: [][]int{{2, 3, 8}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.AvgPool1d(in[0], 2, autograd.Pool1dOptions{}) }},
 		{Name: "AdaptiveAvgPool2d/uneven", Shapes: [][]int{{2, 3, 7, 5}},
 			Build: func(tp *autograd.Tape, in []*V) *V { return tp.AdaptiveAvgPool2d(in[0], [2]int{3, 4}) }},
 		{Name: "Interpolate/bilinear", Shapes: [][]int{{2, 2, 3, 4}},

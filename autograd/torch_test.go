@@ -354,6 +354,41 @@ func TestOpsMatchTorch(t *testing.T) {
 			}})
 	}
 
+	// Conv1d, MaxPool1d and AvgPool1d (torch's conv1d, max_pool1d and
+	// avg_pool1d): plain, and strided, padded, dilated and grouped; shape
+	// carries stride, padding, dilation and groups, or kernel, stride,
+	// padding (and dilation).
+	for i, cv := range []struct {
+		x, w []int
+		bias bool
+		opt  autograd.Conv1dOptions
+	}{
+		{[]int{2, 3, 9}, []int{4, 3, 3}, true, autograd.Conv1dOptions{}},
+		{[]int{2, 4, 12}, []int{6, 2, 3}, false, autograd.Conv1dOptions{Stride: 2, Padding: 3, Dilation: 2, Groups: 2}},
+	} {
+		o := cv.opt
+		ins := []input{{"x", cv.x, uniform(numel(cv.x), -1, 1), true}, {"w", cv.w, uniform(numel(cv.w), -1, 1), true}}
+		if cv.bias {
+			ins = append(ins, input{"b", cv.w[:1], uniform(cv.w[0], -1, 1), true})
+		}
+		cases = append(cases, opCase{name: fmt.Sprintf("conv1d/%d", i), op: "conv1d",
+			shape:  []int{max(o.Stride, 1), o.Padding, max(o.Dilation, 1), max(o.Groups, 1)},
+			inputs: ins,
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.Conv1d(in["x"], in["w"], in["b"], o)
+			}})
+	}
+	cases = append(cases, opCase{name: "max-pool1d", op: "max-pool1d", shape: []int{3, 2, 1, 2},
+		inputs: []input{{"x", []int{2, 3, 11}, uniform(66, -2, 2), true}},
+		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+			return tp.MaxPool1d(in["x"], 3, autograd.Pool1dOptions{Stride: 2, Padding: 1, Dilation: 2})
+		}})
+	cases = append(cases, opCase{name: "avg-pool1d", op: "avg-pool1d", shape: []int{3, 2, 1},
+		inputs: []input{{"x", []int{2, 3, 10}, uniform(60, -2, 2), true}},
+		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+			return tp.AvgPool1d(in["x"], 3, autograd.Pool1dOptions{Stride: 2, Padding: 1})
+		}})
+
 	// AdaptiveAvgPool2d (torch's adaptive_avg_pool2d): uneven windows
 	// (7 rows to 3, 5 columns to 2), overlapping ones (4 to 3), more
 	// outputs than inputs (3 columns to 4), and an output that divides the

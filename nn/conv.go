@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/adjoint-go/adjoint/autograd"
 	"github.com/adjoint-go/adjoint/device"
@@ -87,24 +88,39 @@ func (c *Conv2d) NamedParams() []NamedParam { return namedWeightBias(c.Weight, c
 // String prints the layer as torch prints it.
 func (c *Conv2d) String() string {
 	o := c.Options
-	return convRepr("Conv2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, [2]int{}, o.Groups, c.Bias != nil)
+	return convRepr("Conv2d", c.In, c.Out, c.Kernel[:], o.Stride[:], o.Padding[:], o.Dilation[:], []int{0, 0}, o.Groups, c.Bias != nil)
 }
 
 // convRepr is torch's repr of a convolution layer: stride and kernel
 // always, padding, dilation, output padding and groups where they are not
 // the default (a zero stride, dilation or groups is 1), bias=False
-// without a bias.
-func convRepr(kind string, in, out int, kernel, stride, padding, dilation, outputPadding [2]int, groups int, bias bool) string {
-	one := func(v int) int { return max(v, 1) }
-	s := fmt.Sprintf("%s(%d, %d, kernel_size=(%d, %d), stride=(%d, %d)", kind, in, out, kernel[0], kernel[1], one(stride[0]), one(stride[1]))
-	if padding != [2]int{} {
-		s += fmt.Sprintf(", padding=(%d, %d)", padding[0], padding[1])
+// without a bias. The sizes are tuples of one element per spatial
+// dimension (torch's "(3,)" for a Conv1d).
+func convRepr(kind string, in, out int, kernel, stride, padding, dilation, outputPadding []int, groups int, bias bool) string {
+	ones := func(v []int) []int {
+		o := make([]int, len(v))
+		for i, x := range v {
+			o[i] = max(x, 1)
+		}
+		return o
 	}
-	if one(dilation[0]) != 1 || one(dilation[1]) != 1 {
-		s += fmt.Sprintf(", dilation=(%d, %d)", one(dilation[0]), one(dilation[1]))
+	isDefault := func(v []int, d int) bool {
+		for _, x := range v {
+			if x != d {
+				return false
+			}
+		}
+		return true
 	}
-	if outputPadding != [2]int{} {
-		s += fmt.Sprintf(", output_padding=(%d, %d)", outputPadding[0], outputPadding[1])
+	s := fmt.Sprintf("%s(%d, %d, kernel_size=%s, stride=%s", kind, in, out, tuple(kernel), tuple(ones(stride)))
+	if !isDefault(padding, 0) {
+		s += ", padding=" + tuple(padding)
+	}
+	if !isDefault(ones(dilation), 1) {
+		s += ", dilation=" + tuple(ones(dilation))
+	}
+	if !isDefault(outputPadding, 0) {
+		s += ", output_padding=" + tuple(outputPadding)
 	}
 	if groups > 1 {
 		s += fmt.Sprintf(", groups=%d", groups)
@@ -113,6 +129,18 @@ func convRepr(kind string, in, out int, kernel, stride, padding, dilation, outpu
 		s += ", bias=False"
 	}
 	return s + ")"
+}
+
+// tuple prints v as a Python tuple: "(3, 3)", or "(3,)" for one element.
+func tuple(v []int) string {
+	if len(v) == 1 {
+		return fmt.Sprintf("(%d,)", v[0])
+	}
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprint(x)
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // ConvTranspose2d is torch.nn.ConvTranspose2d: images x [N, In, H, W] to
@@ -172,7 +200,7 @@ func (c *ConvTranspose2d) NamedParams() []NamedParam { return namedWeightBias(c.
 // String prints the layer as torch prints it.
 func (c *ConvTranspose2d) String() string {
 	o := c.Options
-	return convRepr("ConvTranspose2d", c.In, c.Out, c.Kernel, o.Stride, o.Padding, o.Dilation, o.OutputPadding, o.Groups, c.Bias != nil)
+	return convRepr("ConvTranspose2d", c.In, c.Out, c.Kernel[:], o.Stride[:], o.Padding[:], o.Dilation[:], o.OutputPadding[:], o.Groups, c.Bias != nil)
 }
 
 // Flatten is torch.nn.Flatten(): x [N, d₁, d₂, …] becomes [N, d₁·d₂·…], a

@@ -1,6 +1,7 @@
 // Package nn holds layers and models built on the autograd tape: Linear,
-// Conv2d and ConvTranspose2d (PyTorch's layouts and initialisation),
-// MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,
+// Conv2d, Conv1d and ConvTranspose2d (PyTorch's layouts and
+// initialisation), MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d,
+// AdaptiveAvgPool2d,
 // Embedding, MultiheadAttention, TransformerEncoderLayer, LayerNorm,
 // BatchNorm1d and BatchNorm2d, GroupNorm, Dropout, Flatten, activations as layers,
 // Sequential, a Residual block

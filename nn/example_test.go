@@ -287,6 +287,28 @@ func ExampleConv2d() {
 	// Linear(128, 10) [2 10]
 }
 
+// A temporal CNN over sequences [N, C, L]: two input channels of 16 steps.
+func ExampleConv1d() {
+	dev, _ := device.Open("cpu")
+	rng := rand.New(rand.NewPCG(1, 2))
+	conv, _ := nn.NewConv1d(dev, 2, 8, 5, autograd.Conv1dOptions{Padding: 2}, rng)
+	fc, _ := nn.NewLinear(dev, 8*8, 3, rng)
+	model := nn.NewSequential(conv, nn.ReLU(), &nn.MaxPool1d{Kernel: 2}, nn.Flatten{}, fc)
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	h := tp.ConstantFloat32(make([]float32, 4*2*16), 4, 2, 16) // four sequences
+	for _, layer := range model.Layers {
+		h = layer.Forward(tp, h)
+		fmt.Println(layer, h.Shape())
+	}
+	// Output:
+	// Conv1d(2, 8, kernel_size=(5,), stride=(1,), padding=(2,)) [4 8 16]
+	// relu [4 8 16]
+	// MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False) [4 8 8]
+	// Flatten(start_dim=1, end_dim=-1) [4 64]
+	// Linear(64, 3) [4 3]
+}
+
 // Rows of an embedding table, selected by token numbers of any shape.
 func ExampleEmbedding() {
 	dev, _ := device.Open("cpu")

@@ -138,6 +138,15 @@ def forward(case, x):
         return F.interpolate(x["x"], size=(oh, ow), mode="bilinear", align_corners=bool(align))
     if op == "adaptive-avg-pool2d":
         return F.adaptive_avg_pool2d(x["x"], tuple(case["shape"]))
+    if op == "conv1d":
+        s, p, d, groups = case["shape"]
+        return F.conv1d(x["x"], x["w"], x.get("b"), stride=s, padding=p, dilation=d, groups=groups)
+    if op == "max-pool1d":
+        k, s, p, d = case["shape"]
+        return F.max_pool1d(x["x"], k, stride=s, padding=p, dilation=d)
+    if op == "avg-pool1d":
+        k, s, p = case["shape"]
+        return F.avg_pool1d(x["x"], k, stride=s, padding=p)
     if op == "avg-pool2d":
         kh, kw, sh, sw, ph, pw = case["shape"]
         return F.avg_pool2d(x["x"], (kh, kw), stride=(sh, sw), padding=(ph, pw))
