@@ -2,7 +2,7 @@
 // Conv2d, Conv1d and ConvTranspose2d (PyTorch's layouts and
 // initialisation), MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d,
 // AdaptiveAvgPool2d,
-// Embedding, MultiheadAttention, TransformerEncoderLayer, LayerNorm,
+// Embedding, LSTM and GRU, MultiheadAttention, TransformerEncoderLayer, LayerNorm,
 // BatchNorm1d and BatchNorm2d, GroupNorm, Dropout, Flatten, activations as layers,
 // Sequential, a Residual block
 // (x + body(x), a DAG), and MLP, plus checkpoints in the safetensors

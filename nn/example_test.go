@@ -309,6 +309,31 @@ func ExampleConv1d() {
 	// Linear(64, 3) [4 3]
 }
 
+// An LSTM over a batch of sequences, torch's layout [L, N, In]: every
+// step's hidden state, and the last hidden and cell states, for a
+// classifier head or the next batch.
+func ExampleLSTM() {
+	dev, _ := device.Open("cpu")
+	rng := rand.New(rand.NewPCG(1, 2))
+	lstm, _ := nn.NewLSTM(dev, 3, 8, rng)
+	fmt.Println(lstm)
+	for _, p := range nn.NamedParams(lstm) {
+		fmt.Println(p.Name, p.Var.Shape())
+	}
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	x := tp.ConstantFloat32(make([]float32, 10*4*3), 10, 4, 3) // 10 steps of 4 sequences
+	y, h, c := lstm.ForwardState(tp, x, nil, nil)
+	fmt.Println(y.Shape(), h.Shape(), c.Shape())
+	// Output:
+	// LSTM(3, 8)
+	// weight_ih_l0 [32 3]
+	// weight_hh_l0 [32 8]
+	// bias_ih_l0 [32]
+	// bias_hh_l0 [32]
+	// [10 4 8] [4 8] [4 8]
+}
+
 // Rows of an embedding table, selected by token numbers of any shape.
 func ExampleEmbedding() {
 	dev, _ := device.Open("cpu")
