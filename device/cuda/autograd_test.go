@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -306,5 +307,82 @@ func TestBatchNormStaysOnDevice(t *testing.T) {
 	}
 	if bn.NumBatchesTracked != 3 {
 		t.Errorf("NumBatchesTracked %d, want 3", bn.NumBatchesTracked)
+	}
+}
+
+// TestRecurrentMatchesCPU: an LSTM and a GRU, built from the same seed on
+// this device and on the CPU, give the same outputs and the same
+// gradients in the input and every parameter (backpropagation through
+// the unrolled steps: Slice, Split, Concat, SwapAxes, the gates' ops).
+func TestRecurrentMatchesCPU(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	ref, err := device.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const l, n, in, hid = 5, 3, 4, 6
+	xs := randVec(rand.New(rand.NewPCG(17, 18)), l*n*in)
+	for _, kind := range []string{"lstm", "gru"} {
+		t.Run(kind, func(t *testing.T) {
+			run := func(dev device.Device) (y, gx []float32, grads [][]float32) {
+				rng := rand.New(rand.NewPCG(19, 20))
+				var m nn.Module
+				if kind == "lstm" {
+					lstm, err := nn.NewLSTM(dev, in, hid, rng)
+					if err != nil {
+						t.Fatal(err)
+					}
+					lstm.BatchFirst, m = true, lstm
+				} else {
+					gru, err := nn.NewGRU(dev, in, hid, rng)
+					if err != nil {
+						t.Fatal(err)
+					}
+					gru.BatchFirst, m = true, gru
+				}
+				tp := autograd.NewTape(dev, device.Float32)
+				defer tp.Release()
+				xt, err := tensor.FromFloat32(dev, xs, n, l, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer xt.Release()
+				x := tp.Input(xt, true)
+				out := m.Forward(tp, x)
+				if err := tp.Backward(tp.Sum(tp.Mul(out, out))); err != nil {
+					t.Fatal(err)
+				}
+				if y, err = out.Value().Float32s(); err != nil {
+					t.Fatal(err)
+				}
+				if gx, err = x.Grad().Float32s(); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range nn.NamedParams(m) {
+					g, err := p.Var.Grad().Float32s()
+					if err != nil {
+						t.Fatal(err)
+					}
+					grads = append(grads, g)
+				}
+				return y, gx, grads
+			}
+			y, gx, grads := run(d)
+			wy, wgx, wgrads := run(ref)
+			closeAll := func(what string, got, want []float32) {
+				t.Helper()
+				for i := range want {
+					if diff := math.Abs(float64(got[i] - want[i])); diff > 1e-5*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("%s[%d] = %g, cpu %g", what, i, got[i], want[i])
+					}
+				}
+			}
+			closeAll("y", y, wy)
+			closeAll("grad x", gx, wgx)
+			for i := range wgrads {
+				closeAll(fmt.Sprintf("grad of parameter %d", i), grads[i], wgrads[i])
+			}
+		})
 	}
 }
