@@ -310,8 +310,8 @@ func ExampleConv1d() {
 }
 
 // An LSTM over a batch of sequences, torch's layout [L, N, In]: every
-// step's hidden state, and the last hidden and cell states, for a
-// classifier head or the next batch.
+// step's hidden state, and the last hidden and cell states [Layers·D, N,
+// H], for a classifier head or the next batch.
 func ExampleLSTM() {
 	dev, _ := device.Open("cpu")
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -331,7 +331,7 @@ func ExampleLSTM() {
 	// weight_hh_l0 [32 8]
 	// bias_ih_l0 [32]
 	// bias_hh_l0 [32]
-	// [10 4 8] [4 8] [4 8]
+	// [10 4 8] [1 4 8] [1 4 8]
 }
 
 // Rows of an embedding table, selected by token numbers of any shape.

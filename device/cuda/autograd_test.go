@@ -310,8 +310,9 @@ func TestBatchNormStaysOnDevice(t *testing.T) {
 	}
 }
 
-// TestRecurrentMatchesCPU: an LSTM and a GRU, built from the same seed on
-// this device and on the CPU, give the same outputs and the same
+// TestRecurrentMatchesCPU: an LSTM and a GRU (two layers, bidirectional,
+// batch-first), built from the same seed on this device and on the CPU,
+// give the same outputs and the same
 // gradients in the input and every parameter (backpropagation through
 // the unrolled steps: Slice, Split, Concat, SwapAxes, the gates' ops).
 func TestRecurrentMatchesCPU(t *testing.T) {
@@ -327,19 +328,16 @@ func TestRecurrentMatchesCPU(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			run := func(dev device.Device) (y, gx []float32, grads [][]float32) {
 				rng := rand.New(rand.NewPCG(19, 20))
+				cfg := nn.RecurrentConfig{Input: in, Hidden: hid, Layers: 2, Bidirectional: true, BatchFirst: true}
 				var m nn.Module
+				var err error
 				if kind == "lstm" {
-					lstm, err := nn.NewLSTM(dev, in, hid, rng)
-					if err != nil {
-						t.Fatal(err)
-					}
-					lstm.BatchFirst, m = true, lstm
+					m, err = nn.NewLSTMConfig(dev, cfg, rng)
 				} else {
-					gru, err := nn.NewGRU(dev, in, hid, rng)
-					if err != nil {
-						t.Fatal(err)
-					}
-					gru.BatchFirst, m = true, gru
+					m, err = nn.NewGRUConfig(dev, cfg, rng)
+				}
+				if err != nil {
+					t.Fatal(err)
 				}
 				tp := autograd.NewTape(dev, device.Float32)
 				defer tp.Release()

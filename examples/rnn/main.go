@@ -138,7 +138,10 @@ func build(dev device.Device, rng *rand.Rand, gru bool) (*model, error) {
 		}
 		r.BatchFirst = true
 		m.rnn = r
-		m.last = func(tp *autograd.Tape, x *autograd.Var) *autograd.Var { _, h := r.ForwardState(tp, x, nil); return h }
+		m.last = func(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+			_, h := r.ForwardState(tp, x, nil) // [1, K, hidden]
+			return tp.Reshape(h, x.Shape()[0], hidden)
+		}
 	} else {
 		r, err := nn.NewLSTM(dev, cols, hidden, rng)
 		if err != nil {
@@ -146,7 +149,10 @@ func build(dev device.Device, rng *rand.Rand, gru bool) (*model, error) {
 		}
 		r.BatchFirst = true
 		m.rnn = r
-		m.last = func(tp *autograd.Tape, x *autograd.Var) *autograd.Var { _, h, _ := r.ForwardState(tp, x, nil, nil); return h }
+		m.last = func(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+			_, h, _ := r.ForwardState(tp, x, nil, nil) // [1, K, hidden]
+			return tp.Reshape(h, x.Shape()[0], hidden)
+		}
 	}
 	fc, err := nn.NewLinear(dev, hidden, 10, rng)
 	if err != nil {
