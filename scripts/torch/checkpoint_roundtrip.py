@@ -66,6 +66,21 @@ def load_strict(module, tensors):
     return state
 
 
+def check_test_outputs(model, tensors, state):
+    """Runs model (in its current mode, without gradients) on the
+    checkpoint's test/x and exits unless the output equals adjoint's test/y
+    to 1e-5; state is what load_strict loaded, for the report."""
+    with torch.no_grad():
+        y = model(tensors["test/x"])
+    want = tensors["test/y"]
+    if y.shape != want.shape:
+        sys.exit(f"torch's output has shape {tuple(y.shape)}, adjoint's {tuple(want.shape)}")
+    diff = float((y - want).abs().max())
+    print(f"adjoint -> torch: strict load of {sorted(state)}, output {tuple(y.shape)}, max |torch - adjoint| = {diff:.3g}")
+    if diff > 1e-5:
+        sys.exit(f"torch outputs differ from adjoint's by {diff}")
+
+
 def write_safetensors(path, tensors, meta):
     header = {"__metadata__": dict(meta)}
     chunks, offset = [], 0

@@ -23,7 +23,7 @@ import sys
 
 import torch
 
-from checkpoint_roundtrip import load_strict, read_safetensors
+from checkpoint_roundtrip import check_test_outputs, load_strict, read_safetensors
 
 
 def main():
@@ -37,15 +37,7 @@ def main():
         torch.nn.AvgPool1d(3, stride=1, padding=1),
         torch.nn.Flatten(), torch.nn.Linear(16 * 6, 10))
     state = load_strict(model, tensors)
-    with torch.no_grad():
-        y = model(tensors["test/x"])
-    want = tensors["test/y"]
-    if y.shape != want.shape:
-        sys.exit(f"torch's output has shape {tuple(y.shape)}, adjoint's {tuple(want.shape)}")
-    diff = float((y - want).abs().max())
-    print(f"adjoint -> torch: strict load of {sorted(state)}, output {tuple(y.shape)}, max |torch - adjoint| = {diff:.3g}")
-    if diff > 1e-5:
-        sys.exit(f"torch outputs differ from adjoint's by {diff}")
+    check_test_outputs(model, tensors, state)
     for arg in sys.argv[2:]:
         i, got = arg.split("=", 1)
         layer = model[int(i)]
