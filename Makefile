@@ -76,7 +76,7 @@ cuda12-check: ## build, vet and compile the cuda tests against CUDA 12's cuda.h 
 cuda-fake: ## the -tags cuda build itself (gorgonia.org/cu, driver_cu.go, the committed PTX) on a stand-in libcuda.so.1 whose kernels run on the CPU, with one device and with none (needs g++ and cuda.h; no GPU)
 	bash scripts/cuda/fakecuda/build.sh
 	FAKECUDA_STRICT=1 $(FAKECUDA) $(GO) test -count=1 -tags cuda -short -timeout 15m ./device/cuda/
-	FAKECUDA_STRICT=1 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestEvalPredictCUDAMatchesCPU|TestCUDABuildWithoutGPU' ./cmd/adjoint/
+	FAKECUDA_STRICT=1 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestTrainCUDAMatchesCPU|TestEvalPredictCUDAMatchesCPU|TestCUDABuildWithoutGPU|TestTrainProfile' ./cmd/adjoint/
 	$(FAKECUDA) $(GO) test -count=1 -race -tags cuda -run 'TestRegistered|TestIndexLossError|TestAllocOutOfMemory|TestLaunchFailure|TestStepCounts|TestDriverInit|TestConcurrentCallers|TestMultiTensor|TestTensorTableCache' ./device/cuda/
 	FAKECUDA_DEVICES=0 $(FAKECUDA) $(GO) test -count=1 -tags cuda -run 'TestDriverInit|TestCUDABuildWithoutGPU' ./device/cuda/ ./cmd/adjoint/
 
