@@ -92,6 +92,10 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.Conv1d(in[0], in[1], nil, autograd.Conv1dOptions{Stride: 2, Padding: 2, Dilation: 2, Groups: 2})
 			}},
+		{Name: "ConvTranspose1d/strided-padded-grouped", Shapes: [][]int{{2, 4, 5}, {4, 3, 3}, {6}},
+			Build: func(tp *autograd.Tape, in []*V) *V {
+				return tp.ConvTranspose1d(in[0], in[1], in[2], autograd.ConvTranspose1dOptions{Stride: 2, Padding: 1, OutputPadding: 1, Groups: 2})
+			}},
 		{Name: "MaxPool1d/overlapping-padded", Shapes: [][]int{{2, 3, 9}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.MaxPool1d(in[0], 3, autograd.Pool1dOptions{Stride: 2, Padding: 1})

@@ -2,7 +2,8 @@ package autograd
 
 import "fmt"
 
-// One-dimensional convolution and pooling, over sequences x [N, C, L]
+// One-dimensional convolutions (and transposed) and pooling, over
+// sequences x [N, C, L]
 // (audio, time series, a text's embeddings transposed to channels first):
 // each is the 2-D op on a view of x as one-row images [N, C, 1, L],
 // which copies nothing,
@@ -45,6 +46,34 @@ func (tp *Tape) Conv1d(x, w, b *Var, opt Conv1dOptions) *Var {
 	}
 	y := tp.Conv2d(tp.Reshape(x, xs[0], xs[1], 1, xs[2]), tp.Reshape(w, ws[0], ws[1], 1, ws[2]), b, opt.conv2d())
 	return tp.rows(y)
+}
+
+// ConvTranspose1dOptions are the stride, padding, output padding,
+// dilation and groups of ConvTranspose1d: torch.nn.functional.
+// conv_transpose1d's. A zero stride, dilation or groups means 1.
+type ConvTranspose1dOptions struct {
+	Stride, Padding, OutputPadding, Dilation int
+	// Groups splits the channels as ConvTransposeOptions.Groups does.
+	Groups int
+}
+
+// ConvTranspose1d returns torch's conv_transpose1d of sequences x [N, C,
+// L] by weights w [C, O/G, K] plus a bias b [O] (or nil): y [N, O, OL],
+// OL = (L−1)·S − 2P + D·(K−1) + output_padding + 1, ConvTranspose2d on
+// one-row images (see the top of this file):
+//
+//	y = ConvTranspose2d(x as [N, C, 1, L], w as [C, O/G, 1, K]) as [N, O, OL]
+func (tp *Tape) ConvTranspose1d(x, w, b *Var, opt ConvTranspose1dOptions) *Var {
+	if tp.skip(&convTranspose1dOp, x, w, b) {
+		return tp.failedVar()
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if len(xs) != 3 || len(ws) != 3 {
+		panic(fmt.Sprintf("autograd: ConvTranspose1d: input %v, weight %v: want x [N, C, L] and w [C, O/groups, K]", xs, ws))
+	}
+	o := ConvTransposeOptions{Stride: [2]int{1, opt.Stride}, Padding: [2]int{0, opt.Padding},
+		OutputPadding: [2]int{0, opt.OutputPadding}, Dilation: [2]int{1, opt.Dilation}, Groups: opt.Groups}
+	return tp.rows(tp.ConvTranspose2d(tp.Reshape(x, xs[0], xs[1], 1, xs[2]), tp.Reshape(w, ws[0], ws[1], 1, ws[2]), b, o))
 }
 
 // MaxPool1d returns torch's max_pool1d of x [N, C, L] over windows of
@@ -98,10 +127,11 @@ func (tp *Tape) rows(y *Var) *Var {
 	return tp.Reshape(y, ys[0], ys[1], ys[3])
 }
 
-// conv1dOp, maxPool1dOp and avgPool1dOp name the composites in tape
-// errors; their nodes are the views' and the 2-D ops'.
+// conv1dOp, convTranspose1dOp, maxPool1dOp and avgPool1dOp name the
+// composites in tape errors; their nodes are the views' and the 2-D ops'.
 var (
-	conv1dOp    = Op{Name: "Conv1d"}
-	maxPool1dOp = Op{Name: "MaxPool1d"}
-	avgPool1dOp = Op{Name: "AvgPool1d"}
+	conv1dOp          = Op{Name: "Conv1d"}
+	convTranspose1dOp = Op{Name: "ConvTranspose1d"}
+	maxPool1dOp       = Op{Name: "MaxPool1d"}
+	avgPool1dOp       = Op{Name: "AvgPool1d"}
 )

@@ -52,9 +52,9 @@
 //
 //	X̃ = [X̃₀ │ X̃₁ │ …]   W̃ = [W̃₀ ; W̃₁ ; …]   Z = [X̃₀W̃₀ᵀ │ X̃₁W̃₁ᵀ │ …]
 //
-// Conv1d, MaxPool1d and AvgPool1d run the 2-D ops on sequences [N, C, L]
-// viewed as one-row images [N, C, 1, L] (a view copies nothing), so they
-// need no adjoint of their own.
+// Conv1d, ConvTranspose1d, MaxPool1d and AvgPool1d run the 2-D ops on
+// sequences [N, C, L] viewed as one-row images [N, C, 1, L] (a view copies
+// nothing), so they need no adjoint of their own.
 //
 // Resampling. AdaptiveAvgPool2d (uneven windows) and Interpolate are
 // linear maps that act on rows and columns separately, y = P_H x P_Wᵀ per

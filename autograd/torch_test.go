@@ -378,6 +378,11 @@ func TestOpsMatchTorch(t *testing.T) {
 				return tp.Conv1d(in["x"], in["w"], in["b"], o)
 			}})
 	}
+	cases = append(cases, opCase{name: "conv-transpose1d", op: "conv-transpose1d", shape: []int{2, 1, 1, 2, 2},
+		inputs: []input{{"x", []int{2, 4, 5}, uniform(40, -1, 1), true}, {"w", []int{4, 3, 3}, uniform(36, -1, 1), true}, {"b", []int{6}, uniform(6, -1, 1), true}},
+		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+			return tp.ConvTranspose1d(in["x"], in["w"], in["b"], autograd.ConvTranspose1dOptions{Stride: 2, Padding: 1, OutputPadding: 1, Dilation: 2, Groups: 2})
+		}})
 	cases = append(cases, opCase{name: "max-pool1d", op: "max-pool1d", shape: []int{3, 2, 1, 2},
 		inputs: []input{{"x", []int{2, 3, 11}, uniform(66, -2, 2), true}},
 		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {

@@ -61,6 +61,56 @@ func (c *Conv1d) String() string {
 	return convRepr("Conv1d", c.In, c.Out, []int{c.Kernel}, []int{o.Stride}, []int{o.Padding}, []int{o.Dilation}, []int{0}, o.Groups, c.Bias != nil)
 }
 
+// ConvTranspose1d is torch.nn.ConvTranspose1d: sequences x [N, In, L] to
+// y [N, Out, OL] by weight [In, Out/groups, K] (torch's layout) and bias
+// [Out], with the stride, padding, output padding, dilation and groups of
+// Options (autograd.Tape.ConvTranspose1d): stride 2 doubles L, as in an
+// audio decoder.
+type ConvTranspose1d struct {
+	In, Out, Kernel int
+	Options         autograd.ConvTranspose1dOptions
+	Weight, Bias    *autograd.Var
+}
+
+// NewConvTranspose1d allocates a float32 ConvTranspose1d layer on dev with
+// PyTorch's default initialisation, U(−1/√fan_in, 1/√fan_in) for the
+// weight and the bias with torch's fan_in = (Out/groups)·K, drawn from
+// rng (the weight in memory order, then the bias). Groups must divide In
+// and Out, and the output padding must be below the stride.
+func NewConvTranspose1d(dev device.Device, in, out, kernel int, opt autograd.ConvTranspose1dOptions, rng *rand.Rand) (*ConvTranspose1d, error) {
+	name := fmt.Sprintf("NewConvTranspose1d(%d, %d, kernel %d)", in, out, kernel)
+	if opt.Stride < 0 || opt.Padding < 0 || opt.Dilation < 0 || opt.Groups < 0 || opt.OutputPadding < 0 || opt.OutputPadding >= max(opt.Stride, 1) {
+		return nil, fmt.Errorf("nn: %s: negative stride, padding, dilation or groups, or output padding not below the stride, in %+v", name, opt)
+	}
+	groups := max(opt.Groups, 1)
+	if in%groups != 0 || out%groups != 0 {
+		return nil, fmt.Errorf("nn: %s: %d groups do not divide %d input and %d output channels", name, groups, in, out)
+	}
+	w, b, err := newConvParams(dev, device.Float32, name, in, out, [2]int{1, kernel}, out/groups, []int{in, out / groups, kernel}, out, rng)
+	if err != nil {
+		return nil, err
+	}
+	return &ConvTranspose1d{In: in, Out: out, Kernel: kernel, Options: opt, Weight: w, Bias: b}, nil
+}
+
+// Forward returns the transposed convolution of x [N, In, L] plus the
+// bias.
+func (c *ConvTranspose1d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return tp.ConvTranspose1d(x, c.Weight, c.Bias, c.Options)
+}
+
+// Params is [Weight, Bias] (Bias may be nil and is then left out).
+func (c *ConvTranspose1d) Params() []*autograd.Var { return weightBias(c.Weight, c.Bias) }
+
+// NamedParams names the parameters "weight" and "bias", as torch does.
+func (c *ConvTranspose1d) NamedParams() []NamedParam { return namedWeightBias(c.Weight, c.Bias) }
+
+// String prints the layer as torch prints it.
+func (c *ConvTranspose1d) String() string {
+	o := c.Options
+	return convRepr("ConvTranspose1d", c.In, c.Out, []int{c.Kernel}, []int{o.Stride}, []int{o.Padding}, []int{o.Dilation}, []int{o.OutputPadding}, o.Groups, c.Bias != nil)
+}
+
 // MaxPool1d is torch.nn.MaxPool1d: the maximum of each window of Kernel
 // elements of each channel (autograd.Tape.MaxPool1d). The zero Options
 // are torch's defaults: stride = the window, no padding, no dilation.

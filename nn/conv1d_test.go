@@ -41,6 +41,11 @@ func TestConv1dLayer(t *testing.T) {
 	for _, v := range append(values(t, c.Weight), values(t, c.Bias)...) {
 		require.LessOrEqual(t, math.Abs(float64(v)), 1/math.Sqrt(2*3), "fan_in = (in/groups)·K")
 	}
+	ct := must2(nn.NewConvTranspose1d(dev, 4, 6, 3, autograd.ConvTranspose1dOptions{Stride: 2, Padding: 1, OutputPadding: 1, Groups: 2}, rng))
+	assert.Equal(t, []int{4, 3, 3}, ct.Weight.Shape(), "weight [in, out/groups, K]")
+	assert.Equal(t, "ConvTranspose1d(4, 6, kernel_size=(3,), stride=(2,), padding=(1,), output_padding=(1,), groups=2)", ct.String())
+	_, err := nn.NewConvTranspose1d(dev, 4, 6, 3, autograd.ConvTranspose1dOptions{Stride: 2, OutputPadding: 2}, rng)
+	assert.Error(t, err, "output padding not below the stride")
 	assert.Equal(t, "MaxPool1d(kernel_size=3, stride=3, padding=0, dilation=1, ceil_mode=False)", (&nn.MaxPool1d{Kernel: 3}).String())
 	assert.Equal(t, "AvgPool1d(kernel_size=(3,), stride=(2,), padding=(1,))",
 		(&nn.AvgPool1d{Kernel: 3, Options: autograd.Pool1dOptions{Stride: 2, Padding: 1}}).String())
@@ -51,6 +56,8 @@ func TestConv1dLayer(t *testing.T) {
 	// ⌊(20 + 2 − 2·2 − 1)/2⌋ + 1 = 9
 	assert.Equal(t, []int{2, 8, 9}, c.Forward(tp, x).Shape())
 	assert.Equal(t, []int{2, 4, 6}, (&nn.MaxPool1d{Kernel: 3}).Forward(tp, x).Shape())
+	// (20 − 1)·2 − 2·1 + (3 − 1) + 1 + 1 = 40: stride 2 doubles the length
+	assert.Equal(t, []int{2, 6, 40}, ct.Forward(tp, x).Shape())
 	assert.Equal(t, []int{2, 4, 10}, (&nn.AvgPool1d{Kernel: 3, Options: autograd.Pool1dOptions{Stride: 2, Padding: 1}}).Forward(tp, x).Shape())
 
 	for _, bad := range []struct {
@@ -73,7 +80,8 @@ func TestConv1dLayer(t *testing.T) {
 
 // TestConv1dCheckpointTorch: a temporal CNN (Conv1d with padding, a
 // depthwise one, one strided and dilated, MaxPool1d, overlapping padded
-// AvgPool1d, Flatten, Linear), saved and run by PyTorch from the
+// AvgPool1d, an upsampling ConvTranspose1d, Flatten, Linear), saved and
+// run by PyTorch from the
 // checkpoint (scripts/torch/conv1d_checkpoint.py): torch's outputs on the
 // same inputs must be adjoint's, and torch must print the layers as
 // adjoint does.
@@ -87,7 +95,8 @@ func TestConv1dCheckpointTorch(t *testing.T) {
 		must2(nn.NewConv1d(dev, 8, 8, 3, autograd.Conv1dOptions{Padding: 1, Groups: 8}, rng)), nn.ReLU(),
 		must2(nn.NewConv1d(dev, 8, 16, 3, autograd.Conv1dOptions{Stride: 2, Padding: 2, Dilation: 2}, rng)), nn.ReLU(), // [5 16 6]
 		&nn.AvgPool1d{Kernel: 3, Options: autograd.Pool1dOptions{Stride: 1, Padding: 1}},
-		nn.Flatten{}, must2(nn.NewLinear(dev, 16*6, 10, rng)))
+		must2(nn.NewConvTranspose1d(dev, 16, 8, 4, autograd.ConvTranspose1dOptions{Stride: 2, Padding: 1}, rng)), // [5 8 12]
+		nn.Flatten{}, must2(nn.NewLinear(dev, 8*12, 10, rng)))
 	xs := make([]float32, 5*2*24)
 	for i := range xs {
 		xs[i] = float32(2*rng.Float64() - 1)
@@ -101,7 +110,7 @@ func TestConv1dCheckpointTorch(t *testing.T) {
 		"test/y": safetensors.FromFloat32([]int{5, 10}, ys),
 	}))
 	args := []string{script, path}
-	for _, i := range []int{0, 2, 3, 5, 7} {
+	for _, i := range []int{0, 2, 3, 5, 7, 8} {
 		args = append(args, fmt.Sprintf("%d=%s", i, model.Layers[i]))
 	}
 	out, err := exec.Command(torchtest.Python, args...).CombinedOutput()

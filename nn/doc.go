@@ -1,6 +1,6 @@
 // Package nn holds layers and models built on the autograd tape: Linear,
-// Conv2d, Conv1d and ConvTranspose2d (PyTorch's layouts and
-// initialisation), MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d,
+// Conv2d, Conv1d, ConvTranspose2d and ConvTranspose1d (PyTorch's layouts
+// and initialisation), MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d,
 // AdaptiveAvgPool2d,
 // Embedding, LSTM and GRU, MultiheadAttention, TransformerEncoderLayer, LayerNorm,
 // BatchNorm1d and BatchNorm2d, GroupNorm, Dropout, Flatten, activations as layers,

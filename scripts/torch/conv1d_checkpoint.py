@@ -8,7 +8,8 @@ TestConv1dCheckpointTorch,
                Conv1d(8, 8, 3, padding=1, groups=8), ReLU(),
                Conv1d(8, 16, 3, stride=2, padding=2, dilation=2), ReLU(),
                AvgPool1d(3, stride=1, padding=1),
-               Flatten(), Linear(16*6, 10))
+               ConvTranspose1d(16, 8, 4, stride=2, padding=1),
+               Flatten(), Linear(8*12, 10))
 
 loads it into the same torch model with load_state_dict(strict=True), and
 checks that torch's outputs on the checkpoint's test/x [N, 2, 24] equal
@@ -35,7 +36,8 @@ def main():
         torch.nn.Conv1d(8, 8, 3, padding=1, groups=8), torch.nn.ReLU(),
         torch.nn.Conv1d(8, 16, 3, stride=2, padding=2, dilation=2), torch.nn.ReLU(),
         torch.nn.AvgPool1d(3, stride=1, padding=1),
-        torch.nn.Flatten(), torch.nn.Linear(16 * 6, 10))
+        torch.nn.ConvTranspose1d(16, 8, 4, stride=2, padding=1),
+        torch.nn.Flatten(), torch.nn.Linear(8 * 12, 10))
     state = load_strict(model, tensors)
     check_test_outputs(model, tensors, state)
     for arg in sys.argv[2:]:

@@ -141,6 +141,9 @@ def forward(case, x):
     if op == "conv1d":
         s, p, d, groups = case["shape"]
         return F.conv1d(x["x"], x["w"], x.get("b"), stride=s, padding=p, dilation=d, groups=groups)
+    if op == "conv-transpose1d":
+        s, p, op_, d, groups = case["shape"]
+        return F.conv_transpose1d(x["x"], x["w"], x.get("b"), stride=s, padding=p, output_padding=op_, dilation=d, groups=groups)
     if op == "max-pool1d":
         k, s, p, d = case["shape"]
         return F.max_pool1d(x["x"], k, stride=s, padding=p, dilation=d)
