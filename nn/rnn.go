@@ -28,12 +28,17 @@ import (
 // bidirectional, and the states are torch's [Layers·D, N, H].
 
 // RecurrentConfig sizes an LSTM or a GRU as torch's constructor
-// arguments do. Inter-layer dropout (torch's dropout) is not supported.
+// arguments do.
 type RecurrentConfig struct {
 	Input, Hidden int
 	Layers        int  // stacked layers, torch's num_layers; 0 means 1
 	Bidirectional bool // a second direction over the reversed sequence
 	BatchFirst    bool // [N, L, ·] sequences, torch's batch_first=True
+	// Dropout is torch's dropout: a Dropout of this probability on the
+	// output of every layer but the last, in training mode (SetTraining);
+	// the layers' masks come from Seed, Seed+1, … (see Dropout).
+	Dropout float64
+	Seed    uint64
 	// DType is the parameters' (device.Float64 on the cpu device, for
 	// gradient checks); 0 means device.Float32.
 	DType device.DType
@@ -56,6 +61,10 @@ type recurrent struct {
 	// Weights are indexed by layer·D + direction: torch's _l0, _l0_reverse,
 	// _l1, … parameters.
 	Weights []RecurrentWeights
+	// Dropouts follow every layer but the last (none without
+	// RecurrentConfig.Dropout).
+	Dropouts []*Dropout
+	dropout  float64 // RecurrentConfig.Dropout, for the repr
 }
 
 // newRecurrent checks cfg and draws every parameter from U(−1/√H, 1/√H),
@@ -65,6 +74,9 @@ func newRecurrent(dev device.Device, kind string, gates int, cfg RecurrentConfig
 	if cfg.Input <= 0 || cfg.Hidden <= 0 || cfg.Layers < 0 {
 		return recurrent{}, fmt.Errorf("nn: %s: input and hidden sizes must be positive, and layers not negative", name)
 	}
+	if !validP(cfg.Dropout) {
+		return recurrent{}, fmt.Errorf("nn: %s: dropout %v: want a probability in [0, 1]", name, cfg.Dropout)
+	}
 	dt := cfg.DType
 	if dt == 0 {
 		dt = device.Float32
@@ -73,6 +85,12 @@ func newRecurrent(dev device.Device, kind string, gates int, cfg RecurrentConfig
 		return recurrent{}, fmt.Errorf("nn: %s: dtype %v is not float32 or float64", name, dt)
 	}
 	r := recurrent{Input: cfg.Input, Hidden: cfg.Hidden, Layers: max(cfg.Layers, 1), Bidirectional: cfg.Bidirectional, BatchFirst: cfg.BatchFirst}
+	r.dropout = cfg.Dropout
+	if cfg.Dropout > 0 {
+		for i := range r.Layers - 1 {
+			r.Dropouts = append(r.Dropouts, &Dropout{P: cfg.Dropout, seed: cfg.Seed + uint64(i)})
+		}
+	}
 	g, h := gates*cfg.Hidden, cfg.Hidden
 	for layer := range r.Layers {
 		in := cfg.Input
@@ -198,6 +216,9 @@ func (r *recurrent) run(tp *autograd.Tape, kind string, gates int, hasCell bool,
 		if len(outs) == 2 {
 			x = tp.Concat(2, outs...) // [h_fwd | h_bwd] per step
 		}
+		if layer < len(r.Dropouts) {
+			x = r.Dropouts[layer].Forward(tp, x)
+		}
 	}
 	y = x
 	if r.BatchFirst {
@@ -210,6 +231,14 @@ func (r *recurrent) run(tp *autograd.Tape, kind string, gates int, hasCell bool,
 	return y, hN, cN
 }
 
+// SetTraining switches the dropouts between layers between training
+// (on) and evaluation mode, as torch's module.train() and eval() do.
+func (r *recurrent) SetTraining(on bool) {
+	for _, d := range r.Dropouts {
+		d.SetTraining(on)
+	}
+}
+
 // repr is torch's repr of a recurrent layer.
 func (r *recurrent) repr(kind string) string {
 	s := fmt.Sprintf("%s(%d, %d", kind, r.Input, r.Hidden)
@@ -218,6 +247,9 @@ func (r *recurrent) repr(kind string) string {
 	}
 	if r.BatchFirst {
 		s += ", batch_first=True"
+	}
+	if r.dropout > 0 {
+		s += fmt.Sprintf(", dropout=%g", r.dropout)
 	}
 	if r.Bidirectional {
 		s += ", bidirectional=True"

@@ -238,3 +238,28 @@ func TestRecurrentLearns(t *testing.T) {
 		})
 	}
 }
+
+// TestRecurrentDropout: torch's dropout between stacked layers acts in
+// training mode only (each pass its own masks), and in evaluation mode
+// the layer is the one without dropout; the repr names it.
+func TestRecurrentDropout(t *testing.T) {
+	dev := cpuDev(t)
+	cfg := nn.RecurrentConfig{Input: 3, Hidden: 5, Layers: 3, Dropout: 0.5, Seed: 9}
+	m := must2(nn.NewLSTMConfig(dev, cfg, rand.New(rand.NewPCG(21, 22))))
+	assert.Len(t, m.Dropouts, 2, "after every layer but the last")
+	assert.Equal(t, "LSTM(3, 5, num_layers=3, dropout=0.5)", m.String())
+	cfg.Dropout = 0
+	plain := must2(nn.NewLSTMConfig(dev, cfg, rand.New(rand.NewPCG(21, 22)))) // the same weights
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	xs := floats(rand.New(rand.NewPCG(23, 24)), 4*2*3)
+	run := func(m *nn.LSTM) []float32 { return values(t, m.Forward(tp, tp.ConstantFloat32(xs, 4, 2, 3))) }
+	want := run(plain)
+	first, second := run(m), run(m)
+	assert.NotEqual(t, want, first, "training mode drops")
+	assert.NotEqual(t, first, second, "each pass draws new masks")
+	nn.SetTraining(m, false)
+	assert.Equal(t, want, run(m), "evaluation mode: no dropout")
+	_, err := nn.NewGRUConfig(dev, nn.RecurrentConfig{Input: 3, Hidden: 5, Dropout: 1.5}, rand.New(rand.NewPCG(1, 1)))
+	assert.Error(t, err)
+}
