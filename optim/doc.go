@@ -1,5 +1,7 @@
 // Package optim holds optimizers with PyTorch's update rules (SGD with
-// momentum, dampening, Nesterov and weight decay; Adam; AdamW), learning-rate
+// momentum, dampening, Nesterov and weight decay; Adam; AdamW; RMSprop,
+// centered or not, with momentum; its steps are elementwise device calls
+// rather than a fused kernel), learning-rate
 // schedules in PyTorch's closed forms (StepLR, CosineAnnealingLR), and
 // gradient clipping by global norm (ClipGradNorm).
 //

@@ -40,12 +40,12 @@ type Optimizer interface {
 // uploads each buffer in its parameter's dtype. A float32 buffer built
 // elsewhere (such as from a file) is rounded to float32 there.
 type State struct {
-	// Kind is "sgd", "adam" or "adamw".
+	// Kind is "sgd", "adam", "adamw" or "rmsprop".
 	Kind string
 	// Steps[i] is the number of updates applied to parameter i.
 	Steps []int
 	// Buffers[i] maps PyTorch's state names (momentum_buffer, exp_avg,
-	// exp_avg_sq) to parameter i's buffers, of its length and in row-major
+	// exp_avg_sq, square_avg, grad_avg) to parameter i's buffers, of its length and in row-major
 	// order; empty before its first step.
 	Buffers []map[string][]float64
 }
@@ -170,10 +170,10 @@ func (b *base) LoadState(s *State) error {
 			if j := outOfRange(v, p.Value().DType()); j >= 0 {
 				return fmt.Errorf("optim: %s: %w: parameter %d: %s[%d] = %v is not a finite %v", b.kind, ErrState, i, name, j, v[j], p.Value().DType())
 			}
-			if name == "exp_avg_sq" { // a mean of squares: a negative one makes √v NaN
+			if name == "exp_avg_sq" || name == "square_avg" { // a mean of squares: a negative one makes √v NaN
 				for j, x := range v {
 					if x < 0 {
-						return fmt.Errorf("optim: %s: %w: parameter %d: exp_avg_sq[%d] = %v is negative", b.kind, ErrState, i, j, x)
+						return fmt.Errorf("optim: %s: %w: parameter %d: %s[%d] = %v is negative", b.kind, ErrState, i, name, j, x)
 					}
 				}
 			}

@@ -170,6 +170,8 @@ func TestConfigErrors(t *testing.T) {
 		"beta ≥ 1":           second(optim.NewAdam(ps, optim.AdamConfig{LR: 1, Beta1: 1, Beta2: 0.9})),
 		"negative weight d.": second(optim.NewAdamW(ps, optim.AdamConfig{LR: 1, WeightDecay: -1})),
 		"nil parameter":      second(optim.NewSGD([]*autograd.Var{nil}, optim.SGDConfig{LR: 1})),
+		"rmsprop alpha < 0":  second(optim.NewRMSprop(ps, optim.RMSpropConfig{LR: 1, Alpha: -0.1})),
+		"rmsprop NaN eps":    second(optim.NewRMSprop(ps, optim.RMSpropConfig{LR: 1, Alpha: 0.9, Eps: math.NaN()})),
 	} {
 		assert.Error(t, err, name)
 	}
@@ -190,6 +192,9 @@ func TestStateResume(t *testing.T) {
 		},
 		"adam":  func(ps []*autograd.Var) (optim.Optimizer, error) { return optim.NewAdam(ps, optim.AdamConfig{LR: 0.1}) },
 		"adamw": func(ps []*autograd.Var) (optim.Optimizer, error) { return optim.NewAdamW(ps, optim.DefaultAdamW()) },
+		"rmsprop": func(ps []*autograd.Var) (optim.Optimizer, error) {
+			return optim.NewRMSprop(ps, optim.RMSpropConfig{LR: 0.01, Alpha: 0.9, Momentum: 0.5, Centered: true})
+		},
 	}
 	for name, mk := range makers {
 		t.Run(name, func(t *testing.T) {
@@ -287,6 +292,9 @@ func TestStateResumeExact(t *testing.T) {
 		}},
 		{"sgd nesterov", func(ps []*autograd.Var) (optim.Optimizer, error) {
 			return optim.NewSGD(ps, optim.SGDConfig{LR: 0.1, Momentum: 0.9, Nesterov: true})
+		}},
+		{"rmsprop centered momentum", func(ps []*autograd.Var) (optim.Optimizer, error) {
+			return optim.NewRMSprop(ps, optim.RMSpropConfig{LR: 0.01, Alpha: 0.99, Eps: 1e-8, Momentum: 0.9, WeightDecay: 0.01, Centered: true})
 		}},
 	}
 	for _, dt := range []device.DType{device.Float32, device.Float64} {
@@ -617,6 +625,7 @@ func TestOptimizersRejectRepeatedParams(t *testing.T) {
 		"momentum": second(optim.NewSGD(ps, optim.SGDConfig{LR: 0.1, Momentum: 0.9})),
 		"adam":     second(optim.NewAdam(ps, optim.DefaultAdam())),
 		"adamw":    second(optim.NewAdamW(ps, optim.DefaultAdamW())),
+		"rmsprop":  second(optim.NewRMSprop(ps, optim.DefaultRMSprop())),
 	} {
 		require.Error(t, err, name)
 		assert.ErrorContains(t, err, "parameters 0 and 2 are the same Var", name)

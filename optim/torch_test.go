@@ -105,6 +105,12 @@ func TestTrainingMatchesTorch(t *testing.T) {
 			func(p []*autograd.Var) (optim.Optimizer, error) {
 				return optim.NewSGD(p, optim.SGDConfig{LR: 0.1, Momentum: 0.9})
 			}},
+		{"rmsprop", map[string]any{"name": "rmsprop", "lr": 0.01},
+			func(p []*autograd.Var) (optim.Optimizer, error) { return optim.NewRMSprop(p, optim.DefaultRMSprop()) }},
+		{"rmsprop-centered-momentum-wd", map[string]any{"name": "rmsprop", "lr": 0.005, "alpha": 0.9, "eps": 1e-6, "momentum": 0.8, "weight_decay": 0.01, "centered": true},
+			func(p []*autograd.Var) (optim.Optimizer, error) {
+				return optim.NewRMSprop(p, optim.RMSpropConfig{LR: 0.005, Alpha: 0.9, Eps: 1e-6, Momentum: 0.8, WeightDecay: 0.01, Centered: true})
+			}},
 		{"adam-bce-with-logits", map[string]any{"name": "adam", "lr": 0.01},
 			func(p []*autograd.Var) (optim.Optimizer, error) {
 				cfg := optim.DefaultAdam()

@@ -44,7 +44,7 @@ def build(run):
 def optimizer(run, params):
     o = dict(run["optim"])
     name = o.pop("name")
-    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop}[name]
     if "betas" in o:
         o["betas"] = tuple(o["betas"])
     return cls(params, **o)
