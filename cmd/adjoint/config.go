@@ -72,8 +72,8 @@ func addTrainFlags(fs *flag.FlagSet, c *config) {
 	fs.Float64Var(&c.Dropout, "dropout", 0, "dropout probability `P` in [0, 1) after each hidden activation (torch.nn.Dropout; off in evaluation); 0: no Dropout layers")
 	fs.StringVar(&c.Loss, "loss", defaultLoss, "loss: ce (classification), mse, mae or huber (regression); default ce or mse by task")
 	fs.Float64Var(&c.Smooth, "label-smoothing", 0, "ce: label smoothing `S` in [0, 1), torch's CrossEntropyLoss(label_smoothing=S), in training and evaluation losses")
-	fs.StringVar(&c.Optim, "optim", "adam", "optimizer: sgd, adam or adamw")
-	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default 1e-3 for adam/adamw, 0.05 for sgd)")
+	fs.StringVar(&c.Optim, "optim", "adam", "optimizer: sgd, adam, adamw or rmsprop")
+	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default 1e-3 for adam/adamw, 0.05 for sgd, 0.01 for rmsprop)")
 	fs.Float64Var(&c.Momentum, "momentum", 0.9, "SGD momentum")
 	fs.Float64Var(&c.WD, "weight-decay", 0, "weight decay (default 0, or 0.01 for adamw)")
 	fs.IntVar(&c.Batch, "batch", 64, "batch size K (samples per step)")
@@ -161,14 +161,18 @@ func (c *config) resolve(ds *data.Dataset) error {
 		return usagef("train: --label-smoothing needs the ce loss, not %s", c.Loss)
 	}
 	switch c.Optim {
-	case "sgd", "adam", "adamw":
+	case "sgd", "adam", "adamw", "rmsprop":
 	default:
-		return usagef("train: --optim %q: want sgd, adam or adamw", c.Optim)
+		return usagef("train: --optim %q: want sgd, adam, adamw or rmsprop", c.Optim)
 	}
 	if c.LR == defaultLR {
-		c.LR = 1e-3
-		if c.Optim == "sgd" {
+		switch c.Optim {
+		case "sgd":
 			c.LR = 0.05
+		case "rmsprop":
+			c.LR = 0.01 // torch's default
+		default:
+			c.LR = 1e-3
 		}
 	}
 	if c.WD == defaultWD {

@@ -17,7 +17,7 @@
 // adds no layer; P in (0, 1) puts a torch.nn.Dropout(P) after each hidden
 // activation: Linear, [LayerNorm,] act, Dropout, …, Linear; it needs a
 // hidden layer), --loss
-// (ce, mse, mae, huber), --optim (sgd, adam, adamw), --lr, --momentum,
+// (ce, mse, mae, huber), --optim (sgd, adam, adamw, rmsprop), --lr, --momentum,
 // --weight-decay, --batch K, --epochs, --schedule (none, step, cosine),
 // --clip and --seed on --device (auto, cpu, cuda). It prints one line per
 // epoch (train and test loss and accuracy, or test MSE and R²) and a

@@ -158,6 +158,7 @@ func TestTrainOptions(t *testing.T) {
 	tests := [][]string{
 		{"--optim", "sgd", "--momentum", "0.9"},
 		{"--optim", "adamw", "--schedule", "cosine", "--clip", "1"},
+		{"--optim", "rmsprop", "--lr", "0.001"},
 		{"--act", "tanh", "--hidden", "64,32", "--schedule", "step", "--batch", "32"},
 		{"--act", "sigmoid", "--hidden", "none", "--lr", "0.01"},
 		{"--label-smoothing", "0.1"},
@@ -254,7 +255,7 @@ func loadParams(t testing.TB, path string) map[string][]float32 {
 // TestResumeExact: 10 epochs == 5 epochs, save, resume to 10, for every
 // optimizer (their state is in the checkpoint).
 func TestResumeExact(t *testing.T) {
-	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}, {"--optim", "adam", "--warmup", "3", "--schedule", "cosine", "--t-max", "7"}, {"--optim", "sgd", "--norm", "layer"}, {"--optim", "adam", "--norm", "batch"}} {
+	for _, opt := range [][]string{{"--optim", "adam"}, {"--optim", "sgd", "--momentum", "0.9"}, {"--optim", "adamw", "--schedule", "step", "--step-size", "3"}, {"--optim", "adam", "--schedule", "cosine", "--t-max", "10"}, {"--optim", "adam", "--warmup", "3", "--schedule", "cosine", "--t-max", "7"}, {"--optim", "sgd", "--norm", "layer"}, {"--optim", "adam", "--norm", "batch"}, {"--optim", "rmsprop", "--lr", "0.001"}} {
 		t.Run(strings.Join(opt, " "), func(t *testing.T) {
 			dir := t.TempDir()
 			full, half := filepath.Join(dir, "full.st"), filepath.Join(dir, "half.st")

@@ -363,6 +363,10 @@ func newOptimizer(c *config, params []*autograd.Var) (optim.Optimizer, error) {
 		cfg := optim.DefaultAdamW()
 		cfg.LR, cfg.WeightDecay = c.LR, c.WD
 		return optim.NewAdamW(params, cfg)
+	case "rmsprop": // --momentum is SGD's; RMSprop keeps torch's default, none
+		cfg := optim.DefaultRMSprop()
+		cfg.LR, cfg.WeightDecay = c.LR, c.WD
+		return optim.NewRMSprop(params, cfg)
 	default:
 		cfg := optim.DefaultAdam()
 		cfg.LR, cfg.WeightDecay = c.LR, c.WD
