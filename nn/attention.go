@@ -202,14 +202,21 @@ func (l *TransformerEncoderLayer) Encode(tp *autograd.Tape, x, mask *autograd.Va
 	rows := func(v *autograd.Var) *autograd.Var { return tp.Reshape(v, s[0]*s[1], s[2]) }
 	a := l.Dropout1.Forward(tp, l.SelfAttn.Attend(tp, x, x, x, mask))
 	h := l.Norm1.Forward(tp, rows(tp.Add(x, a))) // [B·T, Embed]
-	var f *autograd.Var
-	if (&Activation{Fn: l.Activation}).fusable() {
-		f = tp.Linear(h, l.Linear1.Weight, l.Linear1.Bias, l.Activation) // one op
-	} else {
-		f = tp.Apply(l.Activation, tp.Linear(h, l.Linear1.Weight, l.Linear1.Bias, device.Identity))
-	}
-	f = l.Dropout2.Forward(tp, l.Linear2.Forward(tp, l.Dropout.Forward(tp, f)))
+	f := l.Dropout2.Forward(tp, feedForward(tp, l.Activation, l.Linear1, l.Linear2, l.Dropout, h))
 	return tp.Reshape(l.Norm2.Forward(tp, tp.Add(h, f)), s...)
+}
+
+// feedForward is a transformer layer's position-wise block on rows h:
+// Linear₂(Dropout(act(Linear₁ h))), Linear₁ and act one fused op where
+// the activation allows.
+func feedForward(tp *autograd.Tape, act device.UnaryOp, l1, l2 *Linear, drop *Dropout, h *autograd.Var) *autograd.Var {
+	var f *autograd.Var
+	if (&Activation{Fn: act}).fusable() {
+		f = tp.Linear(h, l1.Weight, l1.Bias, act) // one op
+	} else {
+		f = tp.Apply(act, tp.Linear(h, l1.Weight, l1.Bias, device.Identity))
+	}
+	return l2.Forward(tp, drop.Forward(tp, f))
 }
 
 // Params lists the parameters in torch's state_dict order.
@@ -243,6 +250,139 @@ func (l *TransformerEncoderLayer) SetTraining(on bool) {
 
 func (l *TransformerEncoderLayer) String() string {
 	return fmt.Sprintf("TransformerEncoderLayer(%v, %v, %v, %v)", l.SelfAttn, l.Linear1, l.Linear2, l.Dropout)
+}
+
+// TransformerDecoderLayer is torch.nn.TransformerDecoderLayer(Embed,
+// Heads, Hidden, dropout, activation="relu" or "gelu", batch_first=True,
+// norm_first=False): on a target x [B, T, Embed] and the encoder's memory
+// m [B, S, Embed],
+//
+//	h₁ = LayerNorm₁(x + Dropout₁(SelfAttn(x, x, x, tgtMask)))
+//	h₂ = LayerNorm₂(h₁ + Dropout₂(CrossAttn(h₁, m, m, memMask)))
+//	y  = LayerNorm₃(h₂ + Dropout₃(Linear₂(Dropout(act(Linear₁ h₂)))))
+//
+// with torch's state_dict names (self_attn.*, multihead_attn.*,
+// linear1.*, linear2.*, norm1.*, norm2.*, norm3.*). Its four Dropout
+// layers are in training mode when made; SetTraining(layer, false) is
+// torch's layer.eval().
+type TransformerDecoderLayer struct {
+	// Activation follows Linear₁: device.ReLU (torch's default) or
+	// device.GELU.
+	Activation                            device.UnaryOp
+	SelfAttn, CrossAttn                   *MultiheadAttention
+	Linear1, Linear2                      *Linear
+	Norm1, Norm2, Norm3                   *LayerNorm
+	Dropout, Dropout1, Dropout2, Dropout3 *Dropout
+}
+
+// NewTransformerDecoderLayer builds the layer on dev with torch's
+// initialisations, its parameters drawn from rng in the order of Params
+// and its four Dropout layers of probability dropout seeded with seed,
+// seed+1, seed+2, seed+3.
+func NewTransformerDecoderLayer(dev device.Device, embed, heads, hidden int, dropout float64, rng *rand.Rand, seed uint64) (*TransformerDecoderLayer, error) {
+	name := fmt.Sprintf("NewTransformerDecoderLayer(%d, %d, %d)", embed, heads, hidden)
+	if !validP(dropout) {
+		return nil, fmt.Errorf("nn: %s: dropout %v: want it in [0, 1]", name, dropout)
+	}
+	l := &TransformerDecoderLayer{Activation: device.ReLU}
+	var made []Parameterized
+	err := func() (err error) {
+		mha := func(dst **MultiheadAttention) {
+			if err == nil {
+				if *dst, err = NewMultiheadAttention(dev, embed, heads, rng); err == nil {
+					made = append(made, *dst)
+				}
+			}
+		}
+		linear := func(dst **Linear, in, out int) {
+			if err == nil {
+				if *dst, err = NewLinear(dev, in, out, rng); err == nil {
+					made = append(made, *dst)
+				}
+			}
+		}
+		norm := func(dst **LayerNorm) {
+			if err == nil {
+				if *dst, err = NewLayerNorm(dev, embed, 1e-5, true); err == nil {
+					made = append(made, *dst)
+				}
+			}
+		}
+		mha(&l.SelfAttn)
+		mha(&l.CrossAttn)
+		linear(&l.Linear1, embed, hidden)
+		linear(&l.Linear2, hidden, embed)
+		norm(&l.Norm1)
+		norm(&l.Norm2)
+		norm(&l.Norm3)
+		return err
+	}()
+	if err != nil {
+		for _, m := range made {
+			Release(m)
+		}
+		return nil, fmt.Errorf("nn: %s: %w", name, err)
+	}
+	l.Dropout, l.Dropout1 = &Dropout{P: dropout, seed: seed}, &Dropout{P: dropout, seed: seed + 1}
+	l.Dropout2, l.Dropout3 = &Dropout{P: dropout, seed: seed + 2}, &Dropout{P: dropout, seed: seed + 3}
+	return l, nil
+}
+
+// Forward is Decode with x as its own memory and no masks; a decoder is
+// normally run with Decode.
+func (l *TransformerDecoderLayer) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return l.Decode(tp, x, x, nil, nil)
+}
+
+// Decode runs the layer on the target x [B, T, Embed] and the memory m
+// [B, S, Embed]: tgtMask [T, T] (a CausalMask, typically) is added to the
+// self-attention's scores and memMask [T, S] to the cross-attention's (nil
+// for none), as in MultiheadAttention.Attend.
+func (l *TransformerDecoderLayer) Decode(tp *autograd.Tape, x, m, tgtMask, memMask *autograd.Var) *autograd.Var {
+	if tp.Failed() {
+		return x
+	}
+	s := x.Shape()
+	rows := func(v *autograd.Var) *autograd.Var { return tp.Reshape(v, s[0]*s[1], s[2]) }
+	h1 := l.Norm1.Forward(tp, rows(tp.Add(x, l.Dropout1.Forward(tp, l.SelfAttn.Attend(tp, x, x, x, tgtMask)))))
+	q := tp.Reshape(h1, s...)
+	h2 := l.Norm2.Forward(tp, tp.Add(h1, rows(l.Dropout2.Forward(tp, l.CrossAttn.Attend(tp, q, m, m, memMask)))))
+	f := l.Dropout3.Forward(tp, feedForward(tp, l.Activation, l.Linear1, l.Linear2, l.Dropout, h2))
+	return tp.Reshape(l.Norm3.Forward(tp, tp.Add(h2, f)), s...)
+}
+
+// Params lists the parameters in torch's state_dict order.
+func (l *TransformerDecoderLayer) Params() []*autograd.Var {
+	var ps []*autograd.Var
+	for _, np := range l.NamedParams() {
+		ps = append(ps, np.Var)
+	}
+	return ps
+}
+
+// NamedParams uses torch's names: self_attn.*, multihead_attn.*,
+// linear1.*, linear2.*, norm1.*, norm2.*, norm3.*.
+func (l *TransformerDecoderLayer) NamedParams() []NamedParam {
+	var ps []NamedParam
+	for _, part := range []struct {
+		name string
+		m    Named
+	}{{"self_attn", l.SelfAttn}, {"multihead_attn", l.CrossAttn}, {"linear1", l.Linear1}, {"linear2", l.Linear2},
+		{"norm1", l.Norm1}, {"norm2", l.Norm2}, {"norm3", l.Norm3}} {
+		ps = append(ps, prefixed(part.name, part.m.NamedParams())...)
+	}
+	return ps
+}
+
+// SetTraining switches the four Dropout layers.
+func (l *TransformerDecoderLayer) SetTraining(on bool) {
+	for _, d := range []*Dropout{l.Dropout, l.Dropout1, l.Dropout2, l.Dropout3} {
+		d.SetTraining(on)
+	}
+}
+
+func (l *TransformerDecoderLayer) String() string {
+	return fmt.Sprintf("TransformerDecoderLayer(%v, %v, %v, %v, %v)", l.SelfAttn, l.CrossAttn, l.Linear1, l.Linear2, l.Dropout)
 }
 
 // CausalMask returns the [n × n] attention mask of a causal (decoder)

@@ -221,3 +221,63 @@ func checkEncoderLayer(t *testing.T, script string, act device.UnaryOp) {
 	t.Log(strings.TrimSpace(string(out)))
 	require.NoError(t, err, "encoder_check.py: %s", out)
 }
+
+// TestTransformerDecoderLayerTorch: torch's parameter names, and PyTorch
+// recomputing the layer in eval mode from the checkpoint, under a causal
+// target mask, with the gradients in the target and in the memory
+// (scripts/torch/decoder_layer_check.py); in training mode the dropout
+// changes the output.
+func TestTransformerDecoderLayerTorch(t *testing.T) {
+	script := torchtest.Script(t, "decoder_layer_check.py")
+	for _, act := range []device.UnaryOp{device.ReLU, device.GELU} {
+		t.Run(act.String(), func(t *testing.T) {
+			dev := cpuDev(t)
+			rng := rand.New(rand.NewPCG(15, 16))
+			const b, tl, sl, e, heads, hidden = 2, 4, 5, 8, 2, 16
+			layer := must2(nn.NewTransformerDecoderLayer(dev, e, heads, hidden, 0.1, rng, 7))
+			layer.Activation = act
+			var names []string
+			for _, p := range nn.NamedParams(layer) {
+				names = append(names, p.Name)
+			}
+			assert.Equal(t, []string{"self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight", "self_attn.out_proj.bias",
+				"multihead_attn.in_proj_weight", "multihead_attn.in_proj_bias", "multihead_attn.out_proj.weight", "multihead_attn.out_proj.bias",
+				"linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias",
+				"norm3.weight", "norm3.bias"}, names)
+			for _, n := range []*nn.LayerNorm{layer.Norm1, layer.Norm2, layer.Norm3} { // not 1: the check sees γ
+				require.NoError(t, dev.Upload32(n.Weight.Value().Buffer(), floats(rng, e)))
+			}
+			xs, ms, ws := floats(rng, b*tl*e), floats(rng, b*sl*e), floats(rng, b*tl*e)
+			tp := autograd.NewTape(dev, device.Float32)
+			defer tp.Release()
+			causal := must2(nn.CausalMask(dev, tl))
+			defer causal.Release()
+			mask := values(t, tp.Constant(causal))
+			run := func() (y, gx, gm []float32) {
+				defer tp.Reset()
+				xt, mt := must2(tensor.FromFloat32(dev, xs, b, tl, e)), must2(tensor.FromFloat32(dev, ms, b, sl, e))
+				defer xt.Release()
+				defer mt.Release()
+				x, m := tp.Input(xt, true), tp.Input(mt, true)
+				out := layer.Decode(tp, x, m, tp.ConstantFloat32(mask, tl, tl), nil)
+				require.Equal(t, []int{b, tl, e}, out.Shape())
+				require.NoError(t, tp.Backward(tp.Sum(tp.Mul(out, tp.ConstantFloat32(ws, b, tl, e)))))
+				return values(t, out), must2(x.Grad().Float32s()), must2(m.Grad().Float32s())
+			}
+			trainY, _, _ := run()
+			nn.SetTraining(layer, false)
+			y, gx, gm := run()
+			assert.NotEqual(t, y, trainY, "dropout acts in training mode")
+			path := filepath.Join(t.TempDir(), "decoder.safetensors")
+			require.NoError(t, nn.SaveWith(path, layer, nil, map[string]safetensors.Tensor{
+				"test/x": safetensors.FromFloat32([]int{b, tl, e}, xs), "test/m": safetensors.FromFloat32([]int{b, sl, e}, ms),
+				"test/w": safetensors.FromFloat32([]int{b, tl, e}, ws), "test/mask": safetensors.FromFloat32([]int{tl, tl}, mask),
+				"test/y": safetensors.FromFloat32([]int{b, tl, e}, y), "test/gx": safetensors.FromFloat32([]int{b, tl, e}, gx),
+				"test/gm": safetensors.FromFloat32([]int{b, sl, e}, gm),
+			}))
+			out, err := exec.Command(torchtest.Python, script, path, strconv.Itoa(heads), act.String()).CombinedOutput()
+			t.Log(strings.TrimSpace(string(out)))
+			require.NoError(t, err, "decoder_layer_check.py: %s", out)
+		})
+	}
+}

@@ -2,7 +2,8 @@
 // Conv2d, Conv1d, ConvTranspose2d and ConvTranspose1d (PyTorch's layouts
 // and initialisation), MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d,
 // AdaptiveAvgPool2d,
-// Embedding, LSTM and GRU, MultiheadAttention, TransformerEncoderLayer, LayerNorm,
+// Embedding, LSTM and GRU, MultiheadAttention, TransformerEncoderLayer and
+// TransformerDecoderLayer, LayerNorm,
 // BatchNorm1d and BatchNorm2d, GroupNorm, Dropout, Flatten, activations as layers,
 // Sequential, a Residual block
 // (x + body(x), a DAG), and MLP, plus checkpoints in the safetensors
