@@ -71,8 +71,13 @@ type Device struct {
 	// launch covers (gridDim.z ≤ maxGridZ), for the same reason.
 	gemmBatches int
 	// noSplitK turns split-k off (gemmSplitK), so that tests and
-	// BenchmarkSplitKSteps compare a product with and without it.
-	noSplitK bool
+	// BenchmarkSplitKSteps compare a product with and without it;
+	// splitKTile (a gemmTiles index + 1, a batched tile) and splitKScale
+	// (parts × 2^scale) replace splitKPlan's choices for BenchmarkSplitK,
+	// which times the alternatives on the card.
+	noSplitK    bool
+	splitKTile  int
+	splitKScale int
 
 	prof profiler // per-kernel times while profiling (profile.go)
 }

@@ -89,6 +89,11 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 		return
 	}
 	if parts, chunk := splitKPlan(m, n, k, d.sms); parts > 1 && ldc == n && d.forceTile == 0 && !d.noSplitK {
+		if d.splitKScale != 0 { // BenchmarkSplitK's alternatives
+			parts = max(2, min(k/16, parts<<max(d.splitKScale, 0)>>max(-d.splitKScale, 0)))
+			chunk = ceilDiv(ceilDiv(k, parts), 16) * 16
+			parts = ceilDiv(k, chunk)
+		}
 		d.gemmSplitK(parts, chunk, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C)
 		return
 	}
@@ -136,6 +141,9 @@ func (d *Device) gemmSplitK(parts, chunk int, transA, transB bool, m, n, k int, 
 	full := k / chunk
 	if full > 0 {
 		tile := gemmBatchPlan(m, n, full, d.sms)
+		if d.splitKTile > 0 {
+			tile = d.splitKTile - 1
+		}
 		d.launchGemmBatch(tile, transA, transB, full, m, n, chunk, alpha, A, lda, strideA, B, ldb, strideB, 0, W, n, m*n)
 	}
 	if rest := k - full*chunk; rest > 0 {

@@ -125,3 +125,64 @@ func BenchmarkSplitKSteps(b *testing.B) {
 		b.Log(p)
 	}
 }
+
+// BenchmarkSplitK times the products split-k exists for, whole (one
+// launch of gemmPlan's or the autotuner's tile) and split as splitKPlan
+// and gemmBatchPlan choose ("auto"), then with each batched tile forced
+// and with half and twice the parts: the data for tuning both plans on
+// the card in hand (gpu-run.sh's tiles step).
+func BenchmarkSplitK(b *testing.B) {
+	d := open(b)
+	defer d.Close()
+	shapes := []struct {
+		name    string
+		m, n, k int
+	}{
+		{"conv1-gW/32x27x131072", 32, 27, 131072}, // CIFAR conv 3→32, K = 128: Eᵀ X̃
+		{"conv2-gW/64x288x32768", 64, 288, 32768}, // conv 32→64, stride 2
+		{"fc-gW/10x4096x4096", 10, 4096, 4096},    // a classifier's gradient
+		{"fc-fwd/4096x10x4096", 4096, 10, 4096},   // and its forward product
+	}
+	type variant struct {
+		name        string
+		whole       bool
+		tile, scale int
+	}
+	variants := []variant{{name: "whole", whole: true}, {name: "auto"}, {name: "parts/2", scale: -1}, {name: "parts*2", scale: 1}}
+	for tile, g := range gemmTiles[:numPlanTiles] {
+		if g.batched {
+			variants = append(variants, variant{name: "tile" + g.suffix, tile: tile + 1})
+		}
+	}
+	for _, s := range shapes {
+		rng := rand.New(rand.NewPCG(3, uint64(s.k)))
+		A, B := upload(b, d, randVec(rng, s.k*s.m)), upload(b, d, randVec(rng, s.k*s.n))
+		C := upload(b, d, make([]float32, s.m*s.n))
+		for _, v := range variants {
+			b.Run(s.name+"/"+v.name, func(b *testing.B) {
+				d.noSplitK, d.splitKTile, d.splitKScale = v.whole, v.tile, v.scale
+				defer func() { d.noSplitK, d.splitKTile, d.splitKScale = false, 0, 0 }()
+				// op(A) = Aᵀ (A stored k×m, as Eᵀ is), op(B) = B (k×n).
+				gemm := func() { d.Gemm(true, false, s.m, s.n, s.k, 1, A, s.m, B, s.n, 0, C, s.n) }
+				gemm() // warm-up: modules, the allocator, autotuning
+				if err := d.Sync(); err != nil {
+					b.Fatal(err)
+				}
+				before := d.Stats().Launches
+				b.ResetTimer()
+				for range b.N {
+					gemm()
+				}
+				if err := d.Sync(); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(float64(d.Stats().Launches-before)/float64(b.N), "launches/op")
+			})
+		}
+		d.Free(A)
+		d.Free(B)
+		d.Free(C)
+	}
+}

@@ -17,13 +17,14 @@
 #   bench-tf32x3  the same rows with --tf32x3 (large products may run on
 #              tensor cores, 3xTF32) and no peers: the summary sets them
 #              against the bench step's PyTorch times
-#   tiles      cuda.test -test.bench 'GemmTiles|TrainingStep|GemmStrided|SplitKSteps':
+#   tiles      cuda.test -test.bench 'GemmTiles|TrainingStep|GemmStrided|SplitK':
 #              every SGEMM tile at every size, for tuning gemmPlan on this
 #              card, the digits training step with its launches per step,
 #              attention's per-head products batched in one launch
 #              against a launch each, and the CIFAR conv step and the wide
 #              MLP step with split-k and without, with a kernel-by-kernel
-#              profile of each
+#              profile of each, and the split-k products whole, as planned,
+#              with each batched tile and with half and twice the parts
 #   summary    a short table: tests, accuracy cuda vs cpu, bench rows, tiles
 # Logs (NAME.out = stdout, NAME.err = stderr, per step) and summary.txt go to
 # logdir: $1, else $OUT when set, else .gpu/logs. When logdir is $OUT (the
@@ -203,7 +204,7 @@ fi
 # (d) Every SGEMM tile at every size (BenchmarkGemmTiles): the data for
 # tuning gemmPlan on this card. Last, as the least needed.
 if [[ $runSteps == *" tiles "* ]] && [ -x ./cuda.test ]; then
-	step tiles 100 ./cuda.test -test.v -test.run '^$' -test.bench 'GemmTiles|TrainingStep|GemmStrided|SplitKSteps' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
+	step tiles 100 ./cuda.test -test.v -test.run '^$' -test.bench 'GemmTiles|TrainingStep|GemmStrided|SplitK' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
 fi
 
 # (e) The table.
@@ -276,13 +277,13 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 	fi
 	if grep -q '^BenchmarkTrainingStep' "$logs/tiles.out" 2>/dev/null; then
 		echo
-		awk '/^BenchmarkTrainingStep/ { for (i = 2; i <= NF; i++) { if ($i == "ns/op") us = $(i - 1) / 1000; if ($i == "launches/op") l = $(i - 1) }
+		awk '/^BenchmarkTrainingStep/ && /ns\/op/ { for (i = 2; i <= NF; i++) { if ($i == "ns/op") us = $(i - 1) / 1000; if ($i == "launches/op") l = $(i - 1) }
 			printf "training step (64-128-10, Adam, K = 64, BenchmarkTrainingStep): %.1f us, %s launches\n", us, l }' "$logs/tiles.out"
 	fi
 	if grep -q '^BenchmarkGemmStrided/' "$logs/tiles.out" 2>/dev/null; then
 		echo
 		printf '%-34s %10s %12s\n' "gemm strided (64 heads)" "GFLOP/s" "launches/op"
-		awk '/^BenchmarkGemmStrided\// { name = $1; sub(/^BenchmarkGemmStrided\//, "", name); sub(/-[0-9]+$/, "", name)
+		awk '/^BenchmarkGemmStrided\// && /ns\/op/ { name = $1; sub(/^BenchmarkGemmStrided\//, "", name); sub(/-[0-9]+$/, "", name)
 				for (i = 2; i <= NF; i++) { if ($i == "GFLOP/s") g = $(i - 1); if ($i == "launches/op") l = $(i - 1) }
 				printf "%-34s %10s %12s\n", name, g, l }' "$logs/tiles.out"
 	fi
@@ -292,19 +293,28 @@ jsonField() { # jsonField FILE KEY: a number or string of the one-line JSON obje
 		# benchmark's log, printed under -test.v: a header line and a
 		# table, indented).
 		printf '%-34s %10s %12s\n' "training step (BenchmarkSplitKSteps)" "ms" "launches/op"
-		awk '/^BenchmarkSplitKSteps\// { name = $1; sub(/^BenchmarkSplitKSteps\//, "", name); sub(/-[0-9]+$/, "", name)
+		awk '/^BenchmarkSplitKSteps\// && /ns\/op/ { name = $1; sub(/^BenchmarkSplitKSteps\//, "", name); sub(/-[0-9]+$/, "", name)
 				for (i = 2; i <= NF; i++) { if ($i == "ns/op") ms = $(i - 1) / 1e6; if ($i == "launches/op") l = $(i - 1) }
 				printf "%-34s %10.3f %12s\n", name, ms, l }' "$logs/tiles.out"
 		awk '/one profiled step/ { on = 1; n = 0; sub(/^[[:space:]]+[^ ]+: /, ""); print; next }
 			on && /^[[:space:]]+[^[:space:]]/ { if (n++ < 24) { sub(/^[[:space:]]+/, "  "); print } next }
 			{ on = 0 }' "$logs/tiles.out"
 	fi
+	if grep -q '^BenchmarkSplitK/' "$logs/tiles.out" 2>/dev/null; then
+		echo
+		printf '%-44s %10s %12s\n' "split-k (product/variant)" "GFLOP/s" "launches/op"
+		awk '/^BenchmarkSplitK\// && /ns\/op/ { name = $1; sub(/^BenchmarkSplitK\//, "", name); sub(/-[0-9]+$/, "", name)
+				for (i = 2; i <= NF; i++) { if ($i == "GFLOP/s") g = $(i - 1); if ($i == "launches/op") l = $(i - 1) }
+				printf "%-44s %10s %12s\n", name, g, l }' "$logs/tiles.out"
+	fi
 	if grep -q '^BenchmarkGemmTiles/' "$logs/tiles.out" 2>/dev/null; then
 		echo
 		printf '%-28s %10s\n' "sgemm tile (op/n/tile)" "GFLOP/s"
 		# A log line "NT/4096: autotuned to tile 128x256" (or "gemmPlan's
-		# tile 64") follows each auto row: show the tile beside it.
-		awk '/^BenchmarkGemmTiles\// { if (row != "") print row; row = ""; name = $1; sub(/^BenchmarkGemmTiles\//, "", name); sub(/-[0-9]+$/, "", name)
+		# tile 64") follows each auto row: show the tile beside it. Under
+		# -test.v each benchmark's name comes first on a line of its own,
+		# without results: only lines with ns/op are rows.
+		awk '/^BenchmarkGemmTiles\// && /ns\/op/ { if (row != "") print row; row = ""; name = $1; sub(/^BenchmarkGemmTiles\//, "", name); sub(/-[0-9]+$/, "", name)
 				for (i = 2; i <= NF; i++) if ($i == "GFLOP/s") row = sprintf("%-28s %10s", name, $(i - 1))
 				next }
 			/: autotuned to tile / { if (row != "") { t = $0; sub(/.*: autotuned to tile /, "", t); print row "  (autotuned: " t ")"; row = "" } next }
