@@ -170,8 +170,13 @@ func (r *recurrent) run(tp *autograd.Tape, kind string, gates int, hasCell bool,
 	l, n := x.Shape()[0], x.Shape()[1]
 	states := len(r.Weights)
 	initial := func(name string, s *autograd.Var, i int) *autograd.Var {
-		if s == nil {
-			return tp.ConstantFloat32(make([]float32, n*r.Hidden), n, r.Hidden)
+		if s == nil { // zeros filled on the device: no host slice, no upload
+			z := tp.Temp(n, r.Hidden)
+			if !z.Valid() {
+				return x // the tape has failed: later ops do nothing
+			}
+			tp.Device().Fill(z.Buffer(), 0)
+			return tp.Constant(z)
 		}
 		if sh := s.Shape(); len(sh) != 3 || sh[0] != states || sh[1] != n || sh[2] != r.Hidden {
 			panic(fmt.Sprintf("nn: %s: %s %v: want [Layers·D, N, H] = [%d, %d, %d]", kind, name, sh, states, n, r.Hidden))

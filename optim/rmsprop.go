@@ -30,11 +30,16 @@ func DefaultRMSprop() RMSpropConfig { return RMSpropConfig{LR: 0.01, Alpha: 0.99
 //	with momentum: b ← μb + g/d, p ← p − ηb;       else p ← p − ηg/d
 //
 // Each step is a few elementwise device calls per parameter (no fused
-// kernel of its own), so it runs on every device; state names are
-// torch's (square_avg, grad_avg, momentum_buffer).
+// kernel of its own), so it runs on every device, through two or three
+// work buffers per parameter (made once, freed by Release); state names
+// are torch's (square_avg, grad_avg, momentum_buffer).
 type RMSprop struct {
 	base
 	cfg RMSpropConfig
+	// scratch holds each parameter's work buffers, made on its first step:
+	// the denominator, ε in every element, and (with weight decay) the
+	// decayed gradient, which must not overwrite the parameter's own.
+	scratch [][3]tensor.Tensor
 }
 
 // NewRMSprop returns an RMSprop optimizer over params. Like PyTorch it
@@ -57,7 +62,17 @@ func NewRMSprop(params []*autograd.Var, cfg RMSpropConfig) (*RMSprop, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RMSprop{base: b, cfg: cfg}, nil
+	return &RMSprop{base: b, cfg: cfg, scratch: make([][3]tensor.Tensor, len(params))}, nil
+}
+
+// Release frees the state and the work buffers.
+func (o *RMSprop) Release() {
+	o.base.Release()
+	for i := range o.scratch {
+		for k := range o.scratch[i] {
+			o.scratch[i][k].Release()
+		}
+	}
 }
 
 // Config returns the hyper-parameters (LR as currently set).
@@ -83,23 +98,31 @@ func (o *RMSprop) Step() error {
 	return errDevice("RMSprop", o.params)
 }
 
-// step updates parameter i through three temporaries of its shape: the
-// decayed gradient, the denominator, and ε (the devices have no
-// add-a-scalar call).
+// step updates parameter i with its work buffers (see scratch).
 func (o *RMSprop) step(i int, p *autograd.Var) error {
 	c := o.cfg
 	val := p.Value()
-	dev, P, G := val.Device(), val.Buffer(), p.Grad().Buffer()
-	var tmp [3]tensor.Tensor
-	for k := range tmp {
-		if err := tmp[k].Init(dev, val.DType(), val.Shape()...); err != nil {
-			return fmt.Errorf("optim: RMSprop: parameter %d: %w", i, err)
+	dev, P, g := val.Device(), val.Buffer(), p.Grad().Buffer()
+	work := &o.scratch[i]
+	if !work[0].Valid() {
+		n := 2
+		if c.WeightDecay != 0 {
+			n = 3
 		}
-		defer tmp[k].Release()
+		for k := range n {
+			if err := work[k].Init(dev, val.DType(), val.Shape()...); err != nil {
+				for j := range k {
+					work[j].Release() // all or none, so the next step tries again
+				}
+				return fmt.Errorf("optim: RMSprop: work buffers of parameter %d: %w", i, err)
+			}
+		}
+		dev.Fill(work[1].Buffer(), c.Eps)
 	}
-	g, d, e := tmp[0].Buffer(), tmp[1].Buffer(), tmp[2].Buffer()
-	dev.Scale(1, G, g)
+	d, e := work[0].Buffer(), work[1].Buffer()
 	if c.WeightDecay != 0 {
+		dev.Scale(1, g, work[2].Buffer())
+		g = work[2].Buffer()
 		dev.Axpy(c.WeightDecay, P, g) // g + λp
 	}
 	v, err := o.buffer(i, 0)
@@ -122,7 +145,6 @@ func (o *RMSprop) step(i int, p *autograd.Var) error {
 	} else {
 		dev.Unary(device.Sqrt, 0, v, d)
 	}
-	dev.Fill(e, c.Eps)
 	dev.Binary(device.Add, d, e, d) // d + ε
 	dev.Binary(device.Div, g, d, d) // g/d
 	if c.Momentum > 0 {
