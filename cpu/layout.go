@@ -127,32 +127,64 @@ func im2col[T float](x []T, g device.ConvGeometry, cols []T, lo, hi int) {
 						continue
 					}
 					line := imgs[c*hw+h*g.W:][:g.W]
-					for j := 0; j < ow; j++ {
-						out := rows[j*patch+k:][:g.KW]
-						w0 := j*g.StrideW - g.PadW
-						if w0 >= 0 && w0+span <= g.W {
-							if span == 3 && g.KW == 3 { // 3×3 kernels: unrolled
-								src := line[w0:][:3]
-								out = out[:3]
-								out[0], out[1], out[2] = src[0], src[1], src[2]
-								continue
-							}
-							src := line[w0:][:span]
+					// Output columns jlo…jhi−1 read taps inside the line
+					// alone; the ones before and after touch the padding.
+					jlo, jhi := interior(ow, g.W, span, g.StrideW, g.PadW)
+					for j := 0; j < jlo; j++ {
+						im2colEdge(rows[j*patch+k:][:g.KW], line, j*g.StrideW-g.PadW, g.DilationW)
+					}
+					if span == 3 && g.KW == 3 { // 3×3 kernels: unrolled
+						d, w0 := jlo*patch+k, jlo*g.StrideW-g.PadW
+						for j := jlo; j < jhi; j++ {
+							out, src := rows[d:d+3:d+3], line[w0:w0+3:w0+3]
+							out[0], out[1], out[2] = src[0], src[1], src[2]
+							d, w0 = d+patch, w0+g.StrideW
+						}
+					} else {
+						for j := jlo; j < jhi; j++ {
+							out, src := rows[j*patch+k:][:g.KW], line[j*g.StrideW-g.PadW:][:span]
 							for kw := range out {
 								out[kw] = src[kw*g.DilationW]
 							}
-							continue
 						}
-						for kw := range out {
-							if w := w0 + kw*g.DilationW; w >= 0 && w < g.W {
-								out[kw] = line[w]
-							} else {
-								out[kw] = 0
-							}
-						}
+					}
+					for j := jhi; j < ow; j++ {
+						im2colEdge(rows[j*patch+k:][:g.KW], line, j*g.StrideW-g.PadW, g.DilationW)
 					}
 				}
 			}
+		}
+	}
+}
+
+// interior returns the output columns jlo…jhi−1 whose taps, a span wide
+// from j·stride − pad, all fall inside a line of w pixels (jlo ≤ jhi).
+func interior(ow, w, span, stride, pad int) (jlo, jhi int) {
+	jlo = min(ow, (pad+stride-1)/stride)
+	if last := w - span + pad; last >= 0 {
+		jhi = min(ow, last/stride+1)
+	}
+	return jlo, max(jlo, jhi)
+}
+
+// im2colEdge copies the taps of one patch line that starts at w0 and may
+// reach into the padding, which reads as 0.
+func im2colEdge[T float](out, line []T, w0, dilation int) {
+	for kw := range out {
+		if w := w0 + kw*dilation; w >= 0 && w < len(line) {
+			out[kw] = line[w]
+		} else {
+			out[kw] = 0
+		}
+	}
+}
+
+// col2imEdge adds the taps of one patch line that starts at w0 into the
+// pixels inside the line; those in the padding are dropped.
+func col2imEdge[T float](in, line []T, w0, dilation int) {
+	for kw, v := range in {
+		if w := w0 + kw*dilation; w >= 0 && w < len(line) {
+			line[w] += v
 		}
 	}
 }
@@ -194,29 +226,30 @@ func col2im[T float](cols []T, g device.ConvGeometry, beta float64, x []T, lo, h
 					}
 					k := (c*g.KH + kh) * g.KW
 					line := imgs[c*hw+h*g.W:][:g.W]
-					for j := 0; j < ow; j++ {
-						in := rows[j*patch+k:][:g.KW]
-						w0 := j*g.StrideW - g.PadW
-						if w0 >= 0 && w0+span <= g.W {
-							if span == 3 && g.KW == 3 { // 3×3 kernels: unrolled
-								dst := line[w0:][:3]
-								in = in[:3]
-								dst[0] += in[0]
-								dst[1] += in[1]
-								dst[2] += in[2]
-								continue
-							}
-							dst := line[w0:][:span]
+					// As in im2col: interior columns, then the edges.
+					jlo, jhi := interior(ow, g.W, span, g.StrideW, g.PadW)
+					for j := 0; j < jlo; j++ {
+						col2imEdge(rows[j*patch+k:][:g.KW], line, j*g.StrideW-g.PadW, g.DilationW)
+					}
+					if span == 3 && g.KW == 3 { // 3×3 kernels: unrolled
+						d, w0 := jlo*patch+k, jlo*g.StrideW-g.PadW
+						for j := jlo; j < jhi; j++ {
+							in, dst := rows[d:d+3:d+3], line[w0:w0+3:w0+3]
+							dst[0] += in[0]
+							dst[1] += in[1]
+							dst[2] += in[2]
+							d, w0 = d+patch, w0+g.StrideW
+						}
+					} else {
+						for j := jlo; j < jhi; j++ {
+							in, dst := rows[j*patch+k:][:g.KW], line[j*g.StrideW-g.PadW:][:span]
 							for kw, v := range in {
 								dst[kw*g.DilationW] += v
 							}
-							continue
 						}
-						for kw, v := range in {
-							if w := w0 + kw*g.DilationW; w >= 0 && w < g.W {
-								line[w] += v
-							}
-						}
+					}
+					for j := jhi; j < ow; j++ {
+						col2imEdge(rows[j*patch+k:][:g.KW], line, j*g.StrideW-g.PadW, g.DilationW)
 					}
 				}
 			}

@@ -50,6 +50,7 @@ var convGeometries = []device.ConvGeometry{
 	{N: 4, C: 5, H: 13, W: 11, KH: 5, KW: 4, StrideH: 2, StrideW: 1, PadH: 2, PadW: 1, DilationH: 1, DilationW: 2},
 	{N: 0, C: 2, H: 3, W: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1},
 	{N: 9, C: 3, H: 16, W: 15, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilationH: 1, DilationW: 1}, // splits over CPU threads
+	{N: 1, C: 2, H: 3, W: 4, KH: 2, KW: 3, StrideH: 1, StrideW: 2, PadH: 0, PadW: 4, DilationH: 1, DilationW: 1},   // columns wholly in the padding
 }
 
 // im2colRef is Im2Col written as the definition reads, and where returns,
