@@ -26,6 +26,11 @@ type resampleKey struct {
 	out, in  int
 	mode     InterpolateMode
 	align    bool
+	// pad, when not 0, makes the key a padding's source index vector [out]
+	// (PadMode pad−1, lo elements before the first; see Pad2d), not a
+	// matrix.
+	pad uint8
+	lo  int
 }
 
 // resampleMatrix returns the matrix k as a constant, from the tape's cache
@@ -35,12 +40,16 @@ func (tp *Tape) resampleMatrix(k resampleKey) *Var {
 	t, ok := tp.resample[k]
 	if !ok {
 		var p []float64
-		if k.adaptive {
+		shape := []int{k.out, k.in}
+		switch {
+		case k.pad != 0:
+			p, shape = padSources(PadMode(k.pad-1), k.out, k.in, k.lo), []int{k.out}
+		case k.adaptive:
 			p = adaptiveWindows(k.out, k.in)
-		} else {
+		default:
 			p = interpolationWeights(k.out, k.in, k.mode, k.align)
 		}
-		nt, err := tensor.New(tp.dev, tp.dtype, k.out, k.in)
+		nt, err := tensor.New(tp.dev, tp.dtype, shape...)
 		if err == nil {
 			if err = tp.dev.Upload64(nt.Buffer(), p); err != nil {
 				nt.Release()

@@ -96,6 +96,14 @@ func opTable() []gradcheck.Case {
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.ConvTranspose1d(in[0], in[1], in[2], autograd.ConvTranspose1dOptions{Stride: 2, Padding: 1, OutputPadding: 1, Groups: 2})
 			}},
+		{Name: "Pad2d/zeros", Shapes: [][]int{{2, 2, 3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Pad2d(in[0], [4]int{1, 2, 0, 3}, autograd.PadZeros) }},
+		{Name: "Pad2d/reflect", Shapes: [][]int{{2, 2, 3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Pad2d(in[0], [4]int{3, 1, 2, 1}, autograd.PadReflect) }},
+		{Name: "Pad2d/replicate", Shapes: [][]int{{1, 2, 3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Pad2d(in[0], [4]int{2, 5, 1, 0}, autograd.PadReplicate) }},
+		{Name: "Pad2d/circular", Shapes: [][]int{{1, 3, 3, 4}},
+			Build: func(tp *autograd.Tape, in []*V) *V { return tp.Pad2d(in[0], [4]int{4, 2, 3, 1}, autograd.PadCircular) }},
 		{Name: "MaxPool1d/overlapping-padded", Shapes: [][]int{{2, 3, 9}},
 			Build: func(tp *autograd.Tape, in []*V) *V {
 				return tp.MaxPool1d(in[0], 3, autograd.Pool1dOptions{Stride: 2, Padding: 1})

@@ -56,6 +56,11 @@
 // sequences [N, C, L] viewed as one-row images [N, C, 1, L] (a view copies
 // nothing), so they need no adjoint of their own.
 //
+// Padding. Pad2d joins zeros on with Concat, or copies border pixels
+// (reflect, replicate, circular) by gathering the rows of a transposed
+// view through an index vector cached on the tape, so its adjoint is
+// Embedding's: each output's ε added back into its source pixel.
+//
 // Resampling. AdaptiveAvgPool2d (uneven windows) and Interpolate are
 // linear maps that act on rows and columns separately, y = P_H x P_Wᵀ per
 // channel; they run as two products over the batch between transposes,

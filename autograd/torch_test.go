@@ -383,6 +383,18 @@ func TestOpsMatchTorch(t *testing.T) {
 		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
 			return tp.ConvTranspose1d(in["x"], in["w"], in["b"], autograd.ConvTranspose1dOptions{Stride: 2, Padding: 1, OutputPadding: 1, Dilation: 2, Groups: 2})
 		}})
+	// Pad2d (torch's F.pad of a 4-D input, each mode; shape carries the
+	// pads (left, right, top, bottom) and the mode's number).
+	for i, pc := range []struct {
+		pad  [4]int
+		mode autograd.PadMode
+	}{{[4]int{1, 2, 0, 3}, autograd.PadZeros}, {[4]int{3, 1, 2, 1}, autograd.PadReflect}, {[4]int{2, 5, 1, 0}, autograd.PadReplicate}, {[4]int{4, 2, 3, 1}, autograd.PadCircular}} {
+		cases = append(cases, opCase{name: fmt.Sprintf("pad2d/%d-%v", i, pc.mode), op: "pad2d", shape: []int{pc.pad[0], pc.pad[1], pc.pad[2], pc.pad[3], int(pc.mode)},
+			inputs: []input{{"x", []int{2, 3, 3, 4}, uniform(72, -2, 2), true}},
+			build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {
+				return tp.Pad2d(in["x"], pc.pad, pc.mode)
+			}})
+	}
 	cases = append(cases, opCase{name: "max-pool1d", op: "max-pool1d", shape: []int{3, 2, 1, 2},
 		inputs: []input{{"x", []int{2, 3, 11}, uniform(66, -2, 2), true}},
 		build: func(tp *autograd.Tape, in map[string]*autograd.Var) *autograd.Var {

@@ -19,6 +19,10 @@ type Conv2d struct {
 	Kernel       [2]int // KH, KW
 	Options      autograd.ConvOptions
 	Weight, Bias *autograd.Var
+	// PaddingMode is torch's padding_mode: the zero value pads with zeros
+	// inside the convolution; the others pad Options.Padding with
+	// autograd.Tape.Pad2d first (reflect, replicate, circular).
+	PaddingMode autograd.PadMode
 }
 
 // NewConv2d allocates a float32 Conv2d layer on dev with PyTorch's default
@@ -76,7 +80,12 @@ func newConvParams(dev device.Device, dt device.DType, name string, in, out int,
 
 // Forward returns the convolution of x [N, In, H, W] plus the bias.
 func (c *Conv2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
-	return tp.Conv2d(x, c.Weight, c.Bias, c.Options)
+	opt := c.Options
+	if p := opt.Padding; c.PaddingMode != autograd.PadZeros && p != [2]int{} {
+		x = tp.Pad2d(x, [4]int{p[1], p[1], p[0], p[0]}, c.PaddingMode)
+		opt.Padding = [2]int{}
+	}
+	return tp.Conv2d(x, c.Weight, c.Bias, opt)
 }
 
 // Params is [Weight, Bias] (Bias may be nil and is then left out).
@@ -88,7 +97,35 @@ func (c *Conv2d) NamedParams() []NamedParam { return namedWeightBias(c.Weight, c
 // String prints the layer as torch prints it.
 func (c *Conv2d) String() string {
 	o := c.Options
-	return convRepr("Conv2d", c.In, c.Out, c.Kernel[:], o.Stride[:], o.Padding[:], o.Dilation[:], []int{0, 0}, o.Groups, c.Bias != nil)
+	s := convRepr("Conv2d", c.In, c.Out, c.Kernel[:], o.Stride[:], o.Padding[:], o.Dilation[:], []int{0, 0}, o.Groups, c.Bias != nil)
+	if c.PaddingMode != autograd.PadZeros {
+		s = s[:len(s)-1] + ", padding_mode=" + c.PaddingMode.String() + ")"
+	}
+	return s
+}
+
+// Pad2d is torch's ZeroPad2d, ReflectionPad2d or ReplicationPad2d (by
+// Mode), and circular padding: x [N, C, H, W] padded by Pad = [left,
+// right, top, bottom] (autograd.Tape.Pad2d).
+type Pad2d struct {
+	Pad  [4]int
+	Mode autograd.PadMode
+}
+
+// Forward pads x.
+func (p *Pad2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
+	return tp.Pad2d(x, p.Pad, p.Mode)
+}
+
+// Params is empty: padding has no parameters.
+func (p *Pad2d) Params() []*autograd.Var { return nil }
+
+// String prints the layer as torch prints its class for the mode
+// (torch 1.13 has no CircularPad2d: F.pad's mode is named then).
+func (p *Pad2d) String() string {
+	kind := map[autograd.PadMode]string{autograd.PadZeros: "ZeroPad2d", autograd.PadReflect: "ReflectionPad2d",
+		autograd.PadReplicate: "ReplicationPad2d", autograd.PadCircular: "CircularPad2d"}[p.Mode]
+	return fmt.Sprintf("%s((%d, %d, %d, %d))", kind, p.Pad[0], p.Pad[1], p.Pad[2], p.Pad[3])
 }
 
 // convRepr is torch's repr of a convolution layer: stride and kernel

@@ -168,7 +168,7 @@ func TestCNNCheckpointTorch(t *testing.T) {
 		must2(nn.NewConv2d(dev, 1, 8, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}}, rng)), nn.ReLU(),
 		&nn.MaxPool2d{Kernel: [2]int{2, 2}}, // [5 8 4 4]
 		must2(nn.NewConv2d(dev, 8, 8, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 1}, Groups: 8}, rng)), nn.ReLU(),
-		must2(nn.NewConv2d(dev, 8, 16, [2]int{3, 3}, autograd.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}}, rng)), nn.ReLU(),
+		reflected(must2(nn.NewConv2d(dev, 8, 16, [2]int{3, 3}, autograd.ConvOptions{Stride: [2]int{2, 2}, Padding: [2]int{1, 2}, Dilation: [2]int{1, 2}}, rng))), nn.ReLU(),
 		&nn.AvgPool2d{Kernel: [2]int{3, 3}, Options: autograd.PoolOptions{Stride: [2]int{1, 1}, Padding: [2]int{1, 1}}}, // overlapping, padding counted: [5 16 2 2]
 		nn.Flatten{}, must2(nn.NewLinear(dev, 16*2*2, 10, rng)))
 	xs := make([]float32, 5*64)
@@ -357,4 +357,37 @@ func TestUpsample(t *testing.T) {
 	assert.Equal(t, "Upsample(size=(3, 5), mode='bilinear')", bi.String())
 	// Aligned corners: rows 0, ½, 1 of the input and columns 0, ½, 1, 1½, 2.
 	assert.InDeltaSlice(t, []float64{1, 1.5, 2, 2.5, 3, 2.5, 3, 3.5, 4, 4.5, 4, 4.5, 5, 5.5, 6}, values64(t, bi.Forward(tp, x)), 1e-15)
+}
+
+// reflected sets c's padding_mode to reflect.
+func reflected(c *nn.Conv2d) *nn.Conv2d {
+	c.PaddingMode = autograd.PadReflect
+	return c
+}
+
+// TestPaddingModes: Conv2d with torch's padding_mode pads before the
+// convolution (reflect equals Pad2d then an unpadded Conv2d, and differs
+// from zeros), prints as torch does, and Pad2d layers print as torch's.
+func TestPaddingModes(t *testing.T) {
+	dev := cpuDev(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	c := must2(nn.NewConv2d(dev, 2, 3, [2]int{3, 3}, autograd.ConvOptions{Padding: [2]int{1, 2}}, rng))
+	tp := autograd.NewTape(dev, device.Float32)
+	defer tp.Release()
+	x := tp.ConstantFloat32(floats(rng, 2*2*5*6), 2, 2, 5, 6)
+	zeros := values(t, c.Forward(tp, x))
+	c.PaddingMode = autograd.PadReflect
+	assert.Equal(t, "Conv2d(2, 3, kernel_size=(3, 3), stride=(1, 1), padding=(1, 2), padding_mode=reflect)", c.String())
+	reflect := c.Forward(tp, x)
+	assert.Equal(t, []int{2, 3, 5, 8}, reflect.Shape(), "padding (1, 2) keeps H and adds 2 to W")
+	want := values(t, tp.Conv2d(tp.Pad2d(x, [4]int{2, 2, 1, 1}, autograd.PadReflect), c.Weight, c.Bias, autograd.ConvOptions{}))
+	assert.Equal(t, want, values(t, reflect))
+	assert.NotEqual(t, zeros, values(t, reflect))
+	c.Bias = nil
+	c.PaddingMode = autograd.PadCircular
+	assert.Equal(t, "Conv2d(2, 3, kernel_size=(3, 3), stride=(1, 1), padding=(1, 2), bias=False, padding_mode=circular)", c.String())
+	assert.Equal(t, "ZeroPad2d((1, 2, 0, 3))", (&nn.Pad2d{Pad: [4]int{1, 2, 0, 3}}).String())
+	assert.Equal(t, "ReflectionPad2d((1, 2, 0, 1))", (&nn.Pad2d{Pad: [4]int{1, 2, 0, 1}, Mode: autograd.PadReflect}).String())
+	assert.Equal(t, "ReplicationPad2d((2, 2, 2, 2))", (&nn.Pad2d{Pad: [4]int{2, 2, 2, 2}, Mode: autograd.PadReplicate}).String())
+	assert.Equal(t, []int{2, 2, 6, 9}, (&nn.Pad2d{Pad: [4]int{1, 2, 0, 1}, Mode: autograd.PadReflect}).Forward(tp, x).Shape())
 }

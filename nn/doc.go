@@ -1,6 +1,7 @@
 // Package nn holds layers and models built on the autograd tape: Linear,
 // Conv2d, Conv1d, ConvTranspose2d and ConvTranspose1d (PyTorch's layouts
-// and initialisation), MaxPool2d, AvgPool2d, MaxPool1d, AvgPool1d,
+// and initialisation; Conv2d's padding modes), Pad2d, MaxPool2d,
+// AvgPool2d, MaxPool1d, AvgPool1d,
 // AdaptiveAvgPool2d,
 // Embedding, LSTM and GRU, MultiheadAttention, TransformerEncoderLayer and
 // TransformerDecoderLayer, LayerNorm,

@@ -144,6 +144,9 @@ def forward(case, x):
     if op == "conv-transpose1d":
         s, p, op_, d, groups = case["shape"]
         return F.conv_transpose1d(x["x"], x["w"], x.get("b"), stride=s, padding=p, output_padding=op_, dilation=d, groups=groups)
+    if op == "pad2d":
+        l, r, t, b, mode = case["shape"]
+        return F.pad(x["x"], (l, r, t, b), mode=["constant", "reflect", "replicate", "circular"][mode])
     if op == "max-pool1d":
         k, s, p, d = case["shape"]
         return F.max_pool1d(x["x"], k, stride=s, padding=p, dilation=d)
