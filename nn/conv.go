@@ -121,7 +121,8 @@ func (p *Pad2d) Forward(tp *autograd.Tape, x *autograd.Var) *autograd.Var {
 func (p *Pad2d) Params() []*autograd.Var { return nil }
 
 // String prints the layer as torch prints its class for the mode
-// (torch 1.13 has no CircularPad2d: F.pad's mode is named then).
+// (CircularPad2d is torch 2.1's; 1.13 pads circularly only through
+// F.pad and padding_mode).
 func (p *Pad2d) String() string {
 	kind := map[autograd.PadMode]string{autograd.PadZeros: "ZeroPad2d", autograd.PadReflect: "ReflectionPad2d",
 		autograd.PadReplicate: "ReplicationPad2d", autograd.PadCircular: "CircularPad2d"}[p.Mode]
