@@ -88,12 +88,7 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 		d.gemmRowSlices(limit, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 		return
 	}
-	if parts, chunk := splitKPlan(m, n, k, d.sms); parts > 1 && ldc == n && d.forceTile == 0 && !d.noSplitK {
-		if d.splitKScale != 0 { // BenchmarkSplitK's alternatives
-			parts = max(2, min(k/16, parts<<max(d.splitKScale, 0)>>max(-d.splitKScale, 0)))
-			chunk = ceilDiv(ceilDiv(k, parts), 16) * 16
-			parts = ceilDiv(k, chunk)
-		}
+	if parts, chunk := d.splitK(m, n, k); parts > 1 && ldc == n {
 		d.gemmSplitK(parts, chunk, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C)
 		return
 	}
@@ -103,6 +98,22 @@ func (d *Device) Gemm(transA, transB bool, m, n, k int, alpha float64, a device.
 		return
 	}
 	d.launchGemm(tile, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+}
+
+// splitK is splitKPlan on this device, with the test knobs applied: no
+// split with a forced tile or noSplitK, and BenchmarkSplitK's scaled
+// part counts.
+func (d *Device) splitK(m, n, k int) (parts, chunk int) {
+	if d.forceTile != 0 || d.noSplitK {
+		return 1, k
+	}
+	parts, chunk = splitKPlan(m, n, k, d.sms)
+	if parts > 1 && d.splitKScale != 0 {
+		parts = max(2, min(k/16, parts<<max(d.splitKScale, 0)>>max(-d.splitKScale, 0)))
+		chunk = ceilDiv(ceilDiv(k, parts), 16) * 16
+		parts = ceilDiv(k, chunk)
+	}
+	return parts, chunk
 }
 
 // gemmSplitK computes a product whose C has too few blocks to occupy the
