@@ -125,6 +125,17 @@ func TestGemmAutotune(t *testing.T) {
 	}
 }
 
+// tensorCoreTiles lists the tensor-core (3xTF32) tiles of gemmTiles.
+func tensorCoreTiles() []int {
+	var tiles []int
+	for tile, g := range gemmTiles {
+		if g.tf32x3 {
+			tiles = append(tiles, tile)
+		}
+	}
+	return tiles
+}
+
 // fp32Tiles is the number of FP32 (not tensor-core) tiles.
 func fp32Tiles() int {
 	n := 0
@@ -136,50 +147,49 @@ func fp32Tiles() int {
 	return n
 }
 
-// TestGemmTF32x3 checks the tensor-core tile (3xTF32) against the float64
-// reference with checkGemm's FP32 tolerance, on shapes that take its fast
-// loop with and without a partial last k-tile and its edge loop, every
-// transpose pair, padded leading dimensions, β = 0 and β ≠ 0. Then it
-// checks that autotuning times that tile only when AllowTF32x3 is on, and
-// that changing the setting forgets the tuned classes.
+// TestGemmTF32x3 checks each tensor-core tile (3xTF32) against the
+// float64 reference with checkGemm's FP32 tolerance, on shapes that take
+// its fast loop with and without a partial last k-tile and its edge loop,
+// every transpose pair, padded leading dimensions, β = 0 and β ≠ 0, and on
+// a long sum of positive products. Then it checks that autotuning times
+// those tiles only when AllowTF32x3 is on, and that changing the setting
+// forgets the tuned classes.
 func TestGemmTF32x3(t *testing.T) {
 	d := open(t)
 	defer d.Close()
 	rng := rand.New(rand.NewPCG(11, 12))
-	tc := -1
-	for tile, g := range gemmTiles {
-		if g.tf32x3 {
-			tc = tile
-		}
-	}
-	if tc < 0 {
+	tcs := tensorCoreTiles()
+	if len(tcs) == 0 {
 		t.Fatal("gemmTiles has no tensor-core tile")
 	}
 	shapes := [][3]int{{256, 256, 64}, {256, 128, 100}, {130, 260, 33}, {33, 31, 17}, {1, 1, 1}, {5, 7, 0}}
 	if testing.Short() {
 		shapes = shapes[2:]
 	}
-	for _, s := range shapes {
-		for _, ta := range []bool{false, true} {
-			for _, tb := range []bool{false, true} {
-				for _, c := range []struct {
-					pad  int
-					beta float64
-				}{{0, 0}, {3, 0.5}} {
-					if testing.Short() && c.pad > 0 && s[0] > 128 {
-						continue // the small shapes take the padded (edge) path too
+	for _, tc := range tcs {
+		t.Run(gemmTiles[tc].suffix, func(t *testing.T) {
+			for _, s := range shapes {
+				for _, ta := range []bool{false, true} {
+					for _, tb := range []bool{false, true} {
+						for _, c := range []struct {
+							pad  int
+							beta float64
+						}{{0, 0}, {3, 0.5}} {
+							if testing.Short() && c.pad > 0 && s[0] > 128 {
+								continue // the small shapes take the padded (edge) path too
+							}
+							t.Run(fmt.Sprintf("m%d_n%d_k%d_%s%s_pad%d", s[0], s[1], s[2], flag(ta), flag(tb), c.pad), func(t *testing.T) {
+								d.forceTile = tc + 1
+								defer func() { d.forceTile = 0 }()
+								checkGemm(t, d, rng, ta, tb, s[0], s[1], s[2], c.pad, 1.5, c.beta)
+							})
+						}
 					}
-					t.Run(fmt.Sprintf("m%d_n%d_k%d_%s%s_pad%d", s[0], s[1], s[2], flag(ta), flag(tb), c.pad), func(t *testing.T) {
-						d.forceTile = tc + 1
-						defer func() { d.forceTile = 0 }()
-						checkGemm(t, d, rng, ta, tb, s[0], s[1], s[2], c.pad, 1.5, c.beta)
-					})
 				}
 			}
-		}
+			t.Run("long positive sums", func(t *testing.T) { checkLongSums(t, d, rng, tc) })
+		})
 	}
-
-	t.Run("long positive sums", func(t *testing.T) { checkLongSums(t, d, rng, tc) })
 
 	m, n, k := 96, 80, 40
 	d.tune.minFlops = 2 * float64(m*n*k)
@@ -193,7 +203,7 @@ func TestGemmTF32x3(t *testing.T) {
 		checkGemm(t, d, rng, false, false, m, n, k, 0, 1, 0)
 		want := 1 + reps*int64(fp32Tiles())
 		if allow {
-			want += reps
+			want += reps * int64(len(tcs))
 		}
 		if got := d.Stats().Launches - before.Launches; got != want {
 			t.Errorf("AllowTF32x3(%v): tuning made %d launches, want %d", allow, got, want)

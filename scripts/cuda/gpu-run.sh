@@ -32,7 +32,8 @@
 # packed into logs.tgz at the end, beside summary.txt and the bench files. Exit status 0 only when
 # every step passed. For a shorter rerun: GPU_RUN_STEPS (default
 # "test train bench tiles") picks steps, GPU_TEST_RUN (default ".") is passed to
-# the test binaries' -test.run; GPU_TEST_ARGS (e.g. -test.short),
+# the test binaries' -test.run, GPU_TILES_BENCH (default the tiles step's
+# pattern above) to its -test.bench (e.g. 'GemmTiles/../4096/'); GPU_TEST_ARGS (e.g. -test.short),
 # GPU_TRAIN_ARGS (e.g. --epochs 1) and GPU_BENCH_ARGS (e.g. --max-size 256)
 # are added to the arguments of the test binaries, of both trainings and of
 # the bench (scripts/cuda/fakecuda/dry-run.sh uses them).
@@ -204,7 +205,7 @@ fi
 # (d) Every SGEMM tile at every size (BenchmarkGemmTiles): the data for
 # tuning gemmPlan on this card. Last, as the least needed.
 if [[ $runSteps == *" tiles "* ]] && [ -x ./cuda.test ]; then
-	step tiles 100 ./cuda.test -test.v -test.run '^$' -test.bench 'GemmTiles|TrainingStep|GemmStrided|SplitK' -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
+	step tiles 100 ./cuda.test -test.v -test.run '^$' -test.bench "${GPU_TILES_BENCH:-GemmTiles|TrainingStep|GemmStrided|SplitK}" -test.benchtime 0.2s -test.timeout "$(($(limit 100) - 5))s"
 fi
 
 # (e) The table.
