@@ -70,11 +70,7 @@ const Kernel table[] = {
     K(sgemm_nn_64), K(sgemm_nt_64), K(sgemm_tn_64), K(sgemm_tt_64),
     K(sgemm_nn_32), K(sgemm_nt_32), K(sgemm_tn_32), K(sgemm_tt_32),
     K(sgemm_nn_128x256), K(sgemm_nt_128x256), K(sgemm_tn_128x256), K(sgemm_tt_128x256),
-    K(sgemm_nn_256x128), K(sgemm_nt_256x128), K(sgemm_tn_256x128), K(sgemm_tt_256x128),
-    K(sgemm_nn_128k16), K(sgemm_nt_128k16), K(sgemm_tn_128k16), K(sgemm_tt_128k16),
     K(sgemm_nn_tf32x3), K(sgemm_nt_tf32x3), K(sgemm_tn_tf32x3), K(sgemm_tt_tf32x3),
-    K(sgemm_nn_tf32x3_128), K(sgemm_nt_tf32x3_128), K(sgemm_tn_tf32x3_128), K(sgemm_tt_tf32x3_128),
-    K(sgemm_nn_tf32x3_128x64), K(sgemm_nt_tf32x3_128x64), K(sgemm_tn_tf32x3_128x64), K(sgemm_tt_tf32x3_128x64),
 };
 #undef K
 constexpr int numKernels = sizeof(table) / sizeof(table[0]);

@@ -163,7 +163,7 @@ type gemmTile struct {
 	batched bool
 }
 
-const numGemmTiles = 9
+const numGemmTiles = 5
 
 // gemmTiles lists the block tiles. gemmPlan chooses among the first
 // numPlanTiles, ordered from the largest to the smallest; the tiles after
@@ -174,11 +174,7 @@ var gemmTiles = [numGemmTiles]gemmTile{
 	{64, 64, 256, "64", kernels.Gemm, false, true},
 	{32, 32, 64, "32", kernels.Gemm, false, true},
 	{128, 256, 256, "128x256", kernels.GemmWide, false, false},
-	{256, 128, 256, "256x128", kernels.GemmWide, false, false},
-	{128, 128, 256, "128k16", kernels.GemmWide, false, false},
-	{128, 128, 256, "tf32x3", kernels.GemmTC, true, false},
-	{128, 128, 256, "tf32x3_128", kernels.GemmTC, true, false},
-	{128, 64, 128, "tf32x3_128x64", kernels.GemmTC, true, false},
+	{128, 64, 128, "tf32x3", kernels.GemmTC, true, false},
 }
 
 // numPlanTiles is how many of gemmTiles gemmPlan considers.

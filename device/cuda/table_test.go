@@ -524,8 +524,8 @@ func TestLaunchSitesMatchKernels(t *testing.T) {
 // gemm.cu and gemm_wide.cu,
 // whose __launch_bounds__ is (BM/TM)·(BN/TN): a launch with more threads
 // fails; and against the tensor-core kernels of gemm_tc.cu, whose block
-// tile is the template's BM×BN (or BM and the macro's BN for the 16-deep
-// kernels) and whose threads are the macro's __launch_bounds__.
+// tile is the template's BM by the macro's BN and whose threads are the
+// macro's __launch_bounds__.
 func TestGemmTilesMatchSource(t *testing.T) {
 	srcs := cuSources(t)
 	n := 0
@@ -574,28 +574,18 @@ func TestGemmTilesMatchSource(t *testing.T) {
 		}
 	}
 
+	// gemm_tc.cu's macro gives the threads (__launch_bounds__) and BN (the
+	// template argument); BM is the template's.
 	file := kernels.GemmTC + ".cu"
 	src := srcs[file]
-	tileRE := regexp.MustCompile(`constexpr int BM = (\d+), BN = (\d+),`)
-	boundsRE := regexp.MustCompile(`(?s)#define SGEMM_TF32X3\(name, TA, TB\).*?__launch_bounds__\((\d+),`)
-	tileM, boundsM := tileRE.FindStringSubmatch(src), boundsRE.FindStringSubmatch(src)
-	if tileM == nil || boundsM == nil {
-		t.Fatalf("%s: cannot find the template's BM, BN (%v) or the macro's __launch_bounds__ (%v)", file, tileM, boundsM)
+	bmM := regexp.MustCompile(`(?s)void sgemmTF32x3\(.*?constexpr int BM = (\d+),`).FindStringSubmatch(src)
+	macroM := regexp.MustCompile(`(?s)#define SGEMM_TF32X3\(name, TA, TB\).*?__launch_bounds__\((\d+),.*?sgemmTF32x3<(\d+), TA, TB>`).FindStringSubmatch(src)
+	if bmM == nil || macroM == nil {
+		t.Fatalf("%s: cannot find the template's BM (%v) or the macro's __launch_bounds__ and BN (%v)", file, bmM, macroM)
 	}
 	useTC := regexp.MustCompile(`(?m)^SGEMM_TF32X3\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*\)`)
 	for _, m := range useTC.FindAllStringSubmatch(src, -1) {
-		check(file, kernels.GemmTC, m[1], atoi(tileM[1]), atoi(tileM[2]), atoi(boundsM[1]), m[2], m[3], false)
-	}
-	// The 16-deep kernels take BN, the threads and the transposes from
-	// their macro; BM is the template's.
-	bmRE := regexp.MustCompile(`void sgemmTF32x3K16\(.*?constexpr int BM = (\d+),`)
-	bmM := regexp.MustCompile(`(?s)` + bmRE.String()).FindStringSubmatch(src)
-	if bmM == nil {
-		t.Fatalf("%s: cannot find sgemmTF32x3K16's BM", file)
-	}
-	useK16 := regexp.MustCompile(`(?m)^SGEMM_TF32X3_K16\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*\d+\s*,\s*(\w+)\s*,\s*(\w+)\s*\)`)
-	for _, m := range useK16.FindAllStringSubmatch(src, -1) {
-		check(file, kernels.GemmTC, m[1], atoi(bmM[1]), atoi(m[2]), atoi(m[3]), m[4], m[5], false)
+		check(file, kernels.GemmTC, m[1], atoi(bmM[1]), atoi(macroM[2]), atoi(macroM[1]), m[2], m[3], false)
 	}
 	if n != 4*numGemmTiles {
 		t.Errorf("gemm.cu, gemm_wide.cu and gemm_tc.cu instantiate %d SGEMM kernels, want %d", n, 4*numGemmTiles)

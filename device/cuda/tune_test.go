@@ -299,3 +299,18 @@ func buffersInUse(d *Device) int {
 	}
 	return n
 }
+
+// TestTrainingTF32x3MatchesCPU trains digits with every matrix product on
+// the tensor-core tile (3xTF32) against the CPU, with compareTraining's
+// float32 tolerances: what AllowTF32x3 changes must stay within what the
+// FP32 tiles are held to (TestTrainingStepMatchesCPU).
+func TestTrainingTF32x3MatchesCPU(t *testing.T) {
+	d := open(t)
+	defer d.Close()
+	ref, err := device.Open("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.forceTile = tensorCoreTiles()[0] + 1
+	compareTraining(t, d, ref, trainingSteps())
+}

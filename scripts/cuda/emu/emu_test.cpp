@@ -171,19 +171,14 @@ static void testGemmTF32x3() {
 		double w[2] = {INFINITY, 1};
 		CHECK(std::isinf(tcSum(w, 2)), "tcSum(inf, 1) = %g, want inf", tcSum(w, 2));
 	}
-	// Each kernel family of gemm_tc.cu: its four transposes, block tile and
-	// threads.
+	// Each kernel family of gemm_tc.cu (one since 2026-11-28): its four
+	// transposes, block tile and threads.
 	struct Family {
 		const char *name;
 		gemmFn fns[4];
 		int bn, threads;
 	} families[] = {
-	    {"tf32x3", {sgemm_nn_tf32x3, sgemm_nt_tf32x3, sgemm_tn_tf32x3, sgemm_tt_tf32x3}, 128, 256},
-	    {"tf32x3_128", {sgemm_nn_tf32x3_128, sgemm_nt_tf32x3_128, sgemm_tn_tf32x3_128, sgemm_tt_tf32x3_128}, 128, 256},
-	    {"tf32x3_128x64",
-	     {sgemm_nn_tf32x3_128x64, sgemm_nt_tf32x3_128x64, sgemm_tn_tf32x3_128x64, sgemm_tt_tf32x3_128x64},
-	     64,
-	     128},
+	    {"tf32x3", {sgemm_nn_tf32x3, sgemm_nt_tf32x3, sgemm_tn_tf32x3, sgemm_tt_tf32x3}, 64, 128},
 	};
 	for (const Family &fam : families) {
 		const gemmFn *fns = fam.fns;
