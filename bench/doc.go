@@ -122,10 +122,10 @@
 //	go run ./cmd/adjoint bench --from bench/reports/cpu.json --markdown BENCHMARKS.md --plot bench/charts/cpu.png
 //
 // To add a GPU run, copy the bench.json that gpu-run.sh leaves in its log
-// folder to bench/reports/<card>.json (for example h100.json) and add it to
+// folder to bench/reports/<card>.json (for example h200.json) and add it to
 // the list; nothing is rerun on the CPU:
 //
-//	go run ./cmd/adjoint bench --from bench/reports/cpu.json,bench/reports/h100.json --markdown BENCHMARKS.md --plot bench/charts/cpu.png
+//	go run ./cmd/adjoint bench --from bench/reports/cpu.json,bench/reports/h200.json --markdown BENCHMARKS.md --plot bench/charts/cpu.png
 //
 // The chart then shows the GPU's bars too, in a second colour. To redo the
 // CPU run, rerun the command in cpu.json's section and then the command

@@ -137,17 +137,18 @@
 //	128x256  128×256   8    256    8×16   never: autotuning only (one block per
 //	                                      SM, 92% FFMA in its fast loop)
 //
-//	tf32x3   128×128   8    256     (mma) tensor cores, 3xTF32: autotuning
+//	tf32x3   128×64   16    128     (mma) tensor cores, 3xTF32: autotuning
 //	                                      only, and only with AllowTF32x3
 //
 // ptxas (sm_90, nvcc 11.8) reports no spills: 128 registers for the 128
 // tile (__launch_bounds__(256, 2)), 231 for 128x256 (__launch_bounds__(256,
-// 1)), 218 for tf32x3 (__launch_bounds__(256, 1)), fewer for the
+// 1)), 242 to 254 for tf32x3 (__launch_bounds__(128, 2)), fewer for the
 // others. Every other kernel runs blocks of at most 256 threads, where any
 // register count fits, except argmax_matches, whose 1024-thread block needs
 // __launch_bounds__(1024) (at most 64 registers a thread, whatever the
-// driver's JIT would choose). Grid: (⌈n/BN⌉, ⌈m/BM⌉), so m ≤ 65535·BM. There
-// is no split-K: a product with small m·n and huge k runs on few blocks.
+// driver's JIT would choose). Grid: (⌈n/BN⌉, ⌈m/BM⌉), so m ≤ 65535·BM. The
+// kernels have no split-K of their own: device/cuda cuts a product with
+// few blocks of C and a long k into a batch of chunks (doc.go there).
 //
 // The 64 and 32 tiles are also batched (SGEMM_BATCHED): three more
 // parameters, the strides sA, sB, sC after A's, B's and C's leading
@@ -164,46 +165,56 @@
 // gemm_tc.cu computes the same product with mma.sync.m16n8k8 (TF32 inputs,
 // float32 accumulators), whose throughput on an A100 or H100 is several
 // times the FP32 cores'. TF32 keeps 10 of float32's 23 mantissa bits, so
-// each operand is split in two TF32 numbers, x = big + small + r with
-// big = tf32(x), small = tf32(x − big) and |r| ≤ 2⁻²²|x|, and each product
-// is summed from three mma:
+// each operand is split in two, x = big + small with big = tf32(x)
+// (rounded to nearest) and small = x − big exact in float32, which the
+// tensor core reads truncated to TF32: tf32(small) is within 2⁻²¹|x| of
+// small. Each product is summed from three mma:
 //
 //	a·b ≈ a_small·b_big + a_big·b_small + a_big·b_big     (a_small·b_small dropped)
 //
-// The terms left out are each below 2⁻²²|ab|, so a product is within
-// about 3·2⁻²²|ab| of exact before the float32 sum (an FP32 multiply-add
-// rounds at 2⁻²⁴). The sum is the other half. A tensor core does not round
-// its sums to nearest: measurements of V100, A100 and H100 find the terms
-// aligned to the largest with the bits below its significand cut off, and
-// the sum truncated, a bias toward zero of a few ulps of the running sum
-// per mma, which over the k/8 mma steps of a long sum of same-signed
-// products grows linearly (4.7·10⁻⁵ of the result at k = 2048 on the
-// emulator's model, had the three mma of every step been chained through
-// one accumulator). So each K step's three mma start from zero (a sum of
-// 24 products, whose truncation is a few ulps of that small sum) and that
-// partial result is added to the block's accumulators by an FP32 add,
-// rounded to nearest: the long sum is then as accurate as FP32's, or
-// better (k/8 roundings instead of k). scripts/cuda/emu models the cut
-// terms and the truncated sum with no extra bits kept, a pessimistic
-// choice (some cards keep a few), in cuda_emu.h's tcSum, and checks the
-// kernels to 10⁻⁵ of Σ|ab|: the largest error is about 2·10⁻⁷ of it on
-// random operands and 1·10⁻⁶ on positive ones at k = 2048 (the FP32 128
-// tile on such a sum: 2.5·10⁻⁶); a single TF32 product misses that bound by far
-// (4·10⁻⁴). The bits differ from the FP32 tiles', and an infinite operand
-// makes its products NaN (its infinite big part meets the other operand's
-// zero small parts) where FP32 gives ±inf.
+// The terms left out are each below about 2⁻²¹|ab| and of either sign, so
+// a product is within about 2.5·2⁻²¹|ab| of exact before the float32 sum
+// (an FP32 multiply-add rounds at 2⁻²⁴). The sum is the other half. A
+// tensor core does not round its sums to nearest: measurements of V100,
+// A100 and H100 find the terms aligned to the largest with the bits below
+// its significand cut off, and the sum truncated, a bias toward zero of a
+// few ulps of the running sum per mma, which over the k/8 mma steps of a
+// long sum of same-signed products grows linearly (4.7·10⁻⁵ of the result
+// at k = 2048 on the emulator's model, had every mma been chained through
+// one accumulator). So each K tile's six mma (two steps of three) start
+// from zero (a sum of 48 products, whose truncation is a few ulps of that
+// small sum) and that partial result is added to the block's accumulators
+// by an FP32 add, rounded to nearest: the long sum is then as accurate as
+// FP32's, or better (k/16 roundings instead of k). scripts/cuda/emu models
+// the cut terms and the truncated sum with no extra bits kept, a
+// pessimistic choice (some cards keep a few), in cuda_emu.h's tcSum, and
+// checks the kernels to 10⁻⁵ of Σ|ab|: the largest error is about 4·10⁻⁷
+// of it on random operands and 7·10⁻⁷ on positive ones at k = 2048; on an
+// H200, a 4096-long sum of positive products is off by 8.6·10⁻⁷ of Σ|ab|,
+// against 3.5·10⁻⁶ for the FP32 128 tile (TestGemmTF32x3); a single TF32
+// product misses the bound by far (4·10⁻⁴). The bits differ from the FP32
+// tiles', and an infinite operand makes its products NaN (its infinite big
+// part meets the other operand's zero small parts) where FP32 gives ±inf.
 //
-// The kernel splits each element once, on its way into shared memory,
-// where the big and small parts of both tiles take the static limit of
-// 48 KiB with double buffering; 8 warps each own a 64×32 block of C as
-// 4×4 mma tiles of 16×8 (64 accumulators per thread). Shared tiles keep
-// the layout the global rows arrive in (row [i][p] with stride BK+4, or
-// k-major [p][i] with stride BM+8), which makes every store one float4
-// and every fragment load of a warp hit 32 distinct banks. As in gemm.cuh,
-// interior blocks with aligned operands run a fast k-loop without bounds
-// checks: ptxas (sm_90) makes it 260 to 264 instructions per K tile for
-// its 48 HMMA, an HMMA share of 0.18, the rest mostly the 64 FP32 adds of
-// the partial sums, the splitting of the next tile and the 48 shared loads
-// of the fragments (sass-loops.sh). Whether it outruns the FP32 tiles is
-// for timing on the card to say (autotuning does).
+// The kernel (gemm_tc.cu has the layout in full) keeps the operands in
+// shared memory as they arrive, 16 of k a tile, double buffered, and each
+// warp splits the fragments it reads in registers. Which k, row and column
+// each fragment slot of an mma stands for is free as long as A and B agree
+// on k and the epilogue knows where the outputs go, so the kernel chooses
+// them to make a lane's fragments contiguous: a warp loads its fragments
+// of a tile in 12 LDS.128 where the natural order needs 96 LDS.32, and
+// stores its outputs as float4. Blocks are 128×64, four warps of 64×32,
+// two blocks an SM. As in gemm.cuh, interior blocks with aligned operands
+// run a fast k-loop without bounds checks: ptxas (sm_90) makes it about
+// 365 instructions per K tile for its 96 HMMA, an HMMA share of 0.26, the
+// rest mostly 144 for the splits, the 64 FP32 adds of the partial sums and
+// 12 shared loads (sass-loops.sh).
+//
+// On an H200 (2026-11-28, bench/reports/h200-run.txt) it ran 4096 and 8192
+// products at 61 to 66 TFLOP/s, where the FP32 tiles reached 46 to 49 and
+// PyTorch's FP32 torch.mm 49 to 51; the earlier kernel, which split each
+// element once on its way into shared memory and read its fragments a
+// float at a time (48 KiB of split pairs, 8 warps, one block an SM), ran
+// at 40 to 50, and the same template as now with 128×128 blocks of 8 warps
+// at 44 to 64.
 package kernels

@@ -151,7 +151,7 @@ func (d *Device) gemmSplitK(parts, chunk int, transA, transB bool, m, n, k int, 
 	}
 	full := k / chunk
 	if full > 0 {
-		tile := gemmBatchPlan(m, n, full, d.sms)
+		tile := splitKTile()
 		if d.splitKTile > 0 {
 			tile = d.splitKTile - 1
 		}

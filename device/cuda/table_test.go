@@ -691,4 +691,10 @@ func TestSplitKPlan(t *testing.T) {
 			t.Errorf("splitKPlan(%d, %d, %d, %d): %d parts of %d do not cover k", c.m, c.n, c.k, c.sms, parts, chunk)
 		}
 	}
+	// The chunks run on the smallest batched tile, the one splitKPlan's
+	// blocks are counted in.
+	tile := splitKTile()
+	if tile < 0 || !gemmTiles[tile].batched || gemmTiles[tile] != gemmTiles[numPlanTiles-1] {
+		t.Errorf("splitKTile() = %d, want the smallest batched plan tile %d (%s)", tile, numPlanTiles-1, gemmTiles[numPlanTiles-1].suffix)
+	}
 }
