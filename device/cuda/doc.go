@@ -133,10 +133,14 @@
 // k instead (a convolution's weight gradient Eᵀ X̃: C is out × in·kh·kw,
 // k = K·H·W, 131,072 for CIFAR's first layer at K = 128, which as one
 // launch kept a few SMs walking all of k: 7.7× PyTorch's step time on an
-// H100, 0.99× with split-k). A power-of-two number of chunks aims at four
-// blocks per SM; the chunks' products are one batched launch of the
-// smallest tile (splitKTile: on an H200 it beat the larger batched tile
-// on every such product, 2.2× on that weight gradient) into a scratch, and SumRows adds them in double, in order, into C. Such a
+// H100, 0.99× with split-k; 0.42× on an H200 with the two-pass SumRows
+// below and the retuning that followed). A power-of-two number of chunks
+// aims at eight blocks per SM, the chunks no shorter than 256; the chunks'
+// products are one batched launch of the smallest tile (splitKTile) into a
+// scratch, and SumRows adds them in double, in order, into C. Both were
+// timed on an H200 (BenchmarkSplitK): the 32 tile beat the 64 tile on
+// every such product, by 2.2× on that weight gradient, and twice the
+// first guess's four blocks per SM gained 1.1× to 1.4×. Such a
 // product sums in another order than the tiles do, so its bits differ
 // from the unsplit product's; the choice depends only on the shape and
 // the SM count, so a given card always makes the same one.

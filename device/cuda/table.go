@@ -242,8 +242,11 @@ func gemmBatchPlan(m, n, batch, sms int) int {
 // least two chunks of splitKMinChunk.
 const (
 	// splitKBlocksPerSM is the blocks per SM the chunks aim at in all: the
-	// 32 tile's blocks are two warps, so an SM holds several.
-	splitKBlocksPerSM = 4
+	// 32 tile's blocks are two warps, so an SM holds several. 8, not the
+	// first guess of 4: on an H200 (2026-11-28, BenchmarkSplitK's parts*2
+	// rows against auto) twice the parts ran a 64×288 weight gradient
+	// 1.4× as fast and a classifier's products 1.1× to 1.2×.
+	splitKBlocksPerSM = 8
 	// splitKMinChunk is the shortest chunk: long enough that a block's
 	// k-loop, not its prologue and epilogue, is most of its time.
 	splitKMinChunk = 256
@@ -292,18 +295,21 @@ func splitKPlan(m, n, k, sms int) (parts, chunk int) {
 const (
 	sumRowsMinChunk = 256
 	sumRowsMaxParts = 256
+	// sumRowsBlocksPerSM is the blocks per SM the first pass aims at (its
+	// blocks are a warp of 32 columns by 8 thread rows).
+	sumRowsBlocksPerSM = 4
 )
 
 // sumRowsParts returns how many parts of rows a SumRows of rows×cols sums
 // in its first pass, or 1 for one pass: two when its one-pass grid (a
 // block per 32 columns) has fewer blocks than the GPU has SMs and the
-// rows hold at least two parts, aiming at splitKBlocksPerSM blocks per SM.
+// rows hold at least two parts, aiming at sumRowsBlocksPerSM blocks per SM.
 func sumRowsParts(rows, cols, sms int) int {
 	blocks := ceilDiv(cols, 32)
 	if sms <= 0 || blocks >= sms || rows < 2*sumRowsMinChunk {
 		return 1
 	}
-	return min(ceilDiv(splitKBlocksPerSM*sms, blocks), rows/sumRowsMinChunk, sumRowsMaxParts)
+	return min(ceilDiv(sumRowsBlocksPerSM*sms, blocks), rows/sumRowsMinChunk, sumRowsMaxParts)
 }
 
 // Autotuning (tune.go): the first product of each size class that is

@@ -674,13 +674,13 @@ func TestSplitKPlan(t *testing.T) {
 		m, n, k, sms, parts, chunk int
 	}{
 		{32, 27, 131072, 132, 512, 256},  // CIFAR conv1's g_W at K = 128
-		{64, 288, 32768, 132, 16, 2048},  // conv2's: 18 blocks of C
-		{10, 4096, 4096, 132, 4, 1024},   // a classifier's g_W: 128 blocks
+		{64, 288, 32768, 132, 32, 1024},  // conv2's: 18 blocks of C
+		{10, 4096, 4096, 132, 8, 512},    // a classifier's g_W: 128 blocks
 		{4096, 4096, 4096, 132, 1, 4096}, // fills the GPU
 		{32, 32, 511, 132, 1, 511},       // k too short
 		{20, 9, 1000, 132, 2, 512},       // a last chunk of 488
 		{32, 32, 100000, 0, 1, 100000},   // no SM count: never
-		{1, 1, 1 << 20, 132, 512, 2048},  // a dot product
+		{1, 1, 1 << 20, 132, 1024, 1024}, // a dot product
 	}
 	for _, c := range cases {
 		parts, chunk := splitKPlan(c.m, c.n, c.k, c.sms)
