@@ -193,24 +193,7 @@ __device__ __forceinline__ void sgemmTile(i64 m, i64 n, i64 k, float alpha,
 #pragma unroll
 			for (int gj = 0; gj < TN / 4; gj++) {
 				const i64 col = bn + gj * RB + tx * 4;
-				float *c = C + row * ldc + col;
-				const float *s = ar + 4 * gj;
-				if (vecC && col + 4 <= n) {
-					float4 v = make_float4(alpha * s[0], alpha * s[1], alpha * s[2], alpha * s[3]);
-					if (beta != 0.f) {
-						const float4 o = *reinterpret_cast<const float4 *>(c);
-						v.x += beta * o.x;
-						v.y += beta * o.y;
-						v.z += beta * o.z;
-						v.w += beta * o.w;
-					}
-					*reinterpret_cast<float4 *>(c) = v;
-				} else {
-#pragma unroll
-					for (int q = 0; q < 4; q++) {
-						if (col + q < n) c[q] = beta == 0.f ? alpha * s[q] : alpha * s[q] + beta * c[q];
-					}
-				}
+				storeC4(C + row * ldc + col, ar + 4 * gj, alpha, vecC, col, n, beta);
 			}
 		}
 	}

@@ -250,8 +250,7 @@ __device__ __forceinline__ void sgemmTF32x3(i64 m, i64 n, i64 k, float alpha, co
 
 	// Epilogue: in row rowOf(x, g, h) this lane holds columns
 	// wj + 8t + (0…7): tile y's mma columns 2t and 2t + 1 are the warp's
-	// 8t + y and 8t + 4 + y. Two float4 where aligned; C is not read when
-	// beta is 0.
+	// 8t + y and 8t + 4 + y: two storeC4.
 	const bool vecC = ldc % 4 == 0 && ((size_t)C & 15) == 0;
 #pragma unroll
 	for (int x = 0; x < MI; x++)
@@ -263,28 +262,11 @@ __device__ __forceinline__ void sgemmTF32x3(i64 m, i64 n, i64 k, float alpha, co
 			float v[8];
 #pragma unroll
 			for (int y = 0; y < NI; y++) {
-				v[y] = alpha * acc[x][y][2 * h];
-				v[4 + y] = alpha * acc[x][y][2 * h + 1];
+				v[y] = acc[x][y][2 * h];
+				v[4 + y] = acc[x][y][2 * h + 1];
 			}
-			float *c = C + row * ldc + col;
-			if (vecC && col + 8 <= n) {
-#pragma unroll
-				for (int w = 0; w < 2; w++) {
-					float4 o = make_float4(v[4 * w], v[4 * w + 1], v[4 * w + 2], v[4 * w + 3]);
-					if (beta != 0.f) {
-						const float4 old = *reinterpret_cast<const float4 *>(c + 4 * w);
-						o.x += beta * old.x;
-						o.y += beta * old.y;
-						o.z += beta * old.z;
-						o.w += beta * old.w;
-					}
-					*reinterpret_cast<float4 *>(c + 4 * w) = o;
-				}
-			} else {
-#pragma unroll
-				for (int q = 0; q < 8; q++)
-					if (col + q < n) c[q] = beta == 0.f ? v[q] : v[q] + beta * c[q];
-			}
+			storeC4(C + row * ldc + col, v, alpha, vecC, col, n, beta);
+			storeC4(C + row * ldc + col + 4, v + 4, alpha, vecC, col + 4, n, beta);
 		}
 }
 

@@ -26,6 +26,29 @@ __device__ __forceinline__ float4 fetch4(const float *src, bool whole, bool rowI
 	return v;
 }
 
+// storeC4 writes 4 consecutive outputs of a row of C at c, columns
+// col..col+3 of n: c[q] = alpha·s[q] + beta·c[q], C not read when beta is
+// 0. One float4 when vec (C 16-byte aligned, ldc a multiple of 4: col is
+// then too) and all 4 lie inside, else scalar writes of those that do.
+// Both SGEMM epilogues store through it.
+__device__ __forceinline__ void storeC4(float *c, const float *s, float alpha, bool vec, i64 col, i64 n, float beta) {
+	if (vec && col + 4 <= n) {
+		float4 v = make_float4(alpha * s[0], alpha * s[1], alpha * s[2], alpha * s[3]);
+		if (beta != 0.f) {
+			const float4 o = *reinterpret_cast<const float4 *>(c);
+			v.x += beta * o.x;
+			v.y += beta * o.y;
+			v.z += beta * o.z;
+			v.w += beta * o.w;
+		}
+		*reinterpret_cast<float4 *>(c) = v;
+		return;
+	}
+#pragma unroll
+	for (int q = 0; q < 4; q++)
+		if (col + q < n) c[q] = beta == 0.f ? alpha * s[q] : alpha * s[q] + beta * c[q];
+}
+
 // fastKLoop walks k (at least BK) for a block whose fetches need no checks:
 // the k/BK full tiles through fetchFast, then a partial last tile, if any,
 // through fetchChecked after the loop, so that the loop itself holds no
