@@ -29,6 +29,7 @@ const (
 	taskLoss
 	taskSGD
 	taskAdam
+	taskRMSprop
 	taskDropoutMask
 	taskIm2Col
 	taskCol2Im
@@ -56,6 +57,7 @@ type args struct {
 	cols       int
 	sgd        device.SGDConfig
 	adam       device.AdamConfig
+	rms        device.RMSpropConfig
 	// DropoutMask's generator: lo and hi index Philox blocks of four.
 	seed, offset, threshold uint64
 	// Im2Col's and Col2Im's convolution: lo and hi index images.
@@ -197,6 +199,8 @@ func (p *pool) exec(t task) {
 		sgd(a.x[lo:hi], a.y[lo:hi], opt32(a.m, lo, hi), a.sgd)
 	case taskAdam:
 		adam(a.x[lo:hi], a.y[lo:hi], a.m[lo:hi], a.e[lo:hi], a.adam)
+	case taskRMSprop:
+		rmsprop(a.x[lo:hi], a.y[lo:hi], a.e[lo:hi], opt32(a.m, lo, hi), opt32(a.b, lo, hi), a.rms)
 	case taskMaxPool:
 		maxPool(a.x, a.conv, a.y, a.e, lo, hi)
 	case taskMaxPoolAdjoint:

@@ -358,6 +358,60 @@ func adam[T float](p, g, m, v []T, cfg device.AdamConfig) {
 	}
 }
 
+// RMSprop performs one torch.optim.RMSprop step on p (device.RMSpropConfig
+// has the formulas).
+func (c *CPU) RMSprop(p, g, v, gAvg, b device.Buffer, cfg device.RMSpropConfig) {
+	c.call.Lock()
+	defer c.call.Unlock()
+	const name = "RMSprop"
+	P, G := bufs2(name, p, g)
+	V, A, B := mustBuf(v, name), opt(name, gAvg), opt(name, b)
+	checkSame(name, P, V, A, B)
+	for _, x := range []*Buffer{G, V, A, B} {
+		if x != nil {
+			checkEq(name, P, x)
+		}
+	}
+	if cfg.Centered && A == nil {
+		panic("cpu: RMSprop: centered needs a mean-gradient buffer")
+	}
+	if cfg.Momentum > 0 && B == nil {
+		panic("cpu: RMSprop: momentum needs a momentum buffer")
+	}
+	if P.f64 != nil {
+		rmsprop(P.f64, G.f64, V.f64, buf64(A), buf64(B), cfg)
+	} else {
+		c.par.a = args{x: P.f32, y: G.f32, e: V.f32, m: buf32(A), b: buf32(B), rms: cfg}
+		c.par.run(taskRMSprop, P.Len(), 8)
+	}
+}
+
+// rmsprop is device.RMSpropConfig's step in T, in torch's order of
+// operations; gAvg (centered) and b (momentum) are nil when unused.
+func rmsprop[T float](p, g, v, gAvg, b []T, cfg device.RMSpropConfig) {
+	lr, alpha, eps, wd, mu := T(cfg.LR), T(cfg.Alpha), T(cfg.Eps), T(cfg.WeightDecay), T(cfg.Momentum)
+	n := len(p)
+	g, v = g[:n], v[:n]
+	for i := range p {
+		gi := g[i] + wd*p[i]
+		vi := alpha*v[i] + (1-alpha)*(gi*gi)
+		v[i] = vi
+		if cfg.Centered {
+			ai := alpha*gAvg[i] + (1-alpha)*gi
+			gAvg[i] = ai
+			vi -= ai * ai
+		}
+		q := gi / (T(math.Sqrt(float64(vi))) + eps)
+		if cfg.Momentum > 0 {
+			bi := mu*b[i] + q
+			b[i] = bi
+			p[i] -= lr * bi
+		} else {
+			p[i] -= lr * q
+		}
+	}
+}
+
 // LayerNorm normalises each row: y = (x − μ)/√(σ² + ϵ) ⊙ γ + β.
 func (c *CPU) LayerNorm(x device.Buffer, rows, cols int, gamma, beta device.Buffer, epsilon float64, y, mean, rstd device.Buffer) {
 	c.call.Lock()

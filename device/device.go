@@ -243,6 +243,20 @@ type AdamConfig struct {
 	Step                               int
 }
 
+// RMSpropConfig holds torch.optim.RMSprop's hyper-parameters. With
+// smoothing α, weight decay λ, momentum μ and learning rate η, one step is
+//
+//	g ← g + λp
+//	v ← αv + (1−α)g²                        (square_avg)
+//	centered: ḡ ← αḡ + (1−α)g, d = √(v − ḡ²) + ε;  else d = √v + ε
+//	momentum: b ← μb + g/d, p ← p − ηb;            else p ← p − ηg/d
+type RMSpropConfig struct {
+	LR, Alpha, Eps, WeightDecay, Momentum float64
+	// Centered divides by an estimate of the gradient's variance, v − ḡ²,
+	// rather than its mean square.
+	Centered bool
+}
+
 // Device is the one dispatch boundary between the tensor engine and a
 // backend. Methods are grouped by family; the matrices are row-major and
 // described by rows, cols and a leading dimension (the row stride).
@@ -459,6 +473,10 @@ type Device interface {
 	SGD(p, g, v Buffer, cfg SGDConfig)
 	// Adam updates p in place from gradient g and moment buffers m and v.
 	Adam(p, g, m, v Buffer, cfg AdamConfig)
+	// RMSprop updates p in place from gradient g and mean square v, with
+	// the mean gradient gAvg when cfg.Centered and the momentum buffer b
+	// when cfg.Momentum > 0 (each nil otherwise).
+	RMSprop(p, g, v, gAvg, b Buffer, cfg RMSpropConfig)
 }
 
 // InputErrClearer is a Device that can forget a recorded failure of the

@@ -56,8 +56,10 @@
 //	             softmax; softmax + cross-entropy fused (max, Σexp, ε in
 //	             three sweeps of the row). An out-of-range class index makes
 //	             the row's loss NaN and is flagged in a device status word.
-//	optim        sgd, adam: the whole update of one parameter tensor in one
-//	             grid-stride pass (momentum / moment buffers updated in place).
+//	optim        sgd, adam, rmsprop: the whole update of one parameter
+//	             tensor in one grid-stride pass (momentum / moment buffers
+//	             updated in place); sgd_multi, adam_multi: every tensor of
+//	             a step in one launch.
 //	gemm         sgemm_{nn,nt,tn,tt}_{128,64,32}, the 64 and 32 tiles
 //	             batched too (grid z): see below.
 //	gemm_wide    sgemm_{nn,nt,tn,tt}_128x256, the tile only autotuning picks,

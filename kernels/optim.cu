@@ -1,5 +1,5 @@
 // optim.cu: fused optimizer steps (grid-stride, THREADS threads per
-// block), one parameter tensor per launch (sgd, adam) or every tensor of a
+// block), one parameter tensor per launch (sgd, adam, rmsprop) or every tensor of a
 // step in one launch (sgd_multi, adam_multi: PyTorch's multi-tensor apply,
 // since a small step on a GPU is bound by its launch count). The arithmetic
 // is the cpu package's, in float32 with the hyper-parameters rounded to
@@ -100,6 +100,37 @@ extern "C" __global__ void adam(i64 n, float *p, const float *g, float *m, float
 	const float eta = (float)lr, b1 = (float)beta1, b2 = (float)beta2, eps = (float)epsilon;
 	const float wd = (float)weightDecay, step = (float)stepSize, bc2 = (float)sqrtBC2;
 	FOR_N(i, n) adamElement(i, p, g, m, v, eta, b1, b2, eps, wd, step, bc2, decoupled);
+}
+
+// rmsprop: torch.optim.RMSprop on one tensor (device.RMSpropConfig), the
+// arithmetic of the cpu package's rmsprop in float32:
+//   g' = g + wd p,  v = alpha v + (1 - alpha) g'^2
+//   centered: a = alpha a + (1 - alpha) g',  q = g' / (sqrt(v - a^2) + eps)
+//   else q = g' / (sqrt(v) + eps)
+//   momentum: b = mu b + q, p -= lr b;  else p -= lr q
+// gAvg is NULL unless centered, b NULL unless momentum > 0.
+extern "C" __global__ void rmsprop(i64 n, float *p, const float *g, float *v, float *gAvg, float *b, double lr,
+                                   double alpha, double epsilon, double weightDecay, double momentum) {
+	const float eta = (float)lr, a = (float)alpha, eps = (float)epsilon, wd = (float)weightDecay;
+	const float mu = (float)momentum;
+	FOR_N(i, n) {
+		const float gi = g[i] + wd * p[i];
+		float vi = a * v[i] + (1.f - a) * (gi * gi);
+		v[i] = vi;
+		if (gAvg != nullptr) {
+			const float ai = a * gAvg[i] + (1.f - a) * gi;
+			gAvg[i] = ai;
+			vi -= ai * ai;
+		}
+		const float q = gi / (sqrtf(vi) + eps);
+		if (b != nullptr) {
+			const float bi = mu * b[i] + q;
+			b[i] = bi;
+			p[i] -= eta * bi;
+		} else {
+			p[i] -= eta * q;
+		}
+	}
 }
 
 // adam_multi: adam on every tensor of a table, all at the same step t,

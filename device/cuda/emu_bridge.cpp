@@ -65,7 +65,7 @@ const Kernel table[] = {
     K(layernorm_warp), K(layernorm_block), K(layernorm_adjoint_warp), K(layernorm_adjoint_block),
     K(layernorm_param_grad), K(batchnorm_stats), K(batchnorm_apply), K(batchnorm_adjoint),
     K(batchnorm_stats_partial), K(batchnorm_stats_final), K(batchnorm_adjoint_partial), K(batchnorm_adjoint_final), K(batchnorm_delta),
-    K(loss_warp), K(loss_block), K(sgd), K(adam), K(sgd_multi), K(adam_multi),
+    K(loss_warp), K(loss_block), K(sgd), K(adam), K(rmsprop), K(sgd_multi), K(adam_multi),
     K(sgemm_nn_128), K(sgemm_nt_128), K(sgemm_tn_128), K(sgemm_tt_128),
     K(sgemm_nn_64), K(sgemm_nt_64), K(sgemm_tn_64), K(sgemm_tt_64),
     K(sgemm_nn_32), K(sgemm_nt_32), K(sgemm_tn_32), K(sgemm_tt_32),

@@ -911,6 +911,36 @@ func (d *Device) Adam(p, g, m, v device.Buffer, cfg device.AdamConfig) {
 		fltArg(math.Sqrt(bc2)), boolArg(cfg.Decoupled))
 }
 
+// RMSprop performs one torch.optim.RMSprop step on p (device.RMSpropConfig
+// has the formulas), in one launch.
+func (d *Device) RMSprop(p, g, v, gAvg, b device.Buffer, cfg device.RMSpropConfig) {
+	const name = "RMSprop"
+	P, G, V := d.buf(name, p, false), d.buf(name, g, false), d.buf(name, v, false)
+	A, B := d.buf(name, gAvg, true), d.buf(name, b, true)
+	for _, x := range []*Buffer{G, V, A, B} {
+		if x != nil {
+			checkEq(name, P, x)
+		}
+	}
+	if cfg.Centered && A == nil {
+		panic("cuda: RMSprop: centered needs a mean-gradient buffer")
+	}
+	if cfg.Momentum > 0 && B == nil {
+		panic("cuda: RMSprop: momentum needs a momentum buffer")
+	}
+	if !cfg.Centered {
+		A = nil // the kernel centers when it has the buffer
+	}
+	if !(cfg.Momentum > 0) {
+		B = nil
+	}
+	if P.n == 0 {
+		return
+	}
+	d.launch1(kRMSprop, P.n, intArg(P.n), ptrArg(P), ptrArg(G), ptrArg(V), ptrArg(A), ptrArg(B), fltArg(cfg.LR),
+		fltArg(cfg.Alpha), fltArg(cfg.Eps), fltArg(cfg.WeightDecay), fltArg(cfg.Momentum))
+}
+
 // checkTensorLists panics unless every list has one buffer per parameter.
 func checkTensorLists(op string, n int, lists ...[]device.Buffer) {
 	for _, l := range lists {

@@ -64,6 +64,7 @@ const (
 	kLossBlock
 	kSGD
 	kAdam
+	kRMSprop
 	kSGDMulti
 	kAdamMulti
 	// kGemm is the first of 4·numGemmTiles SGEMM kernels, indexed by
@@ -125,6 +126,7 @@ var kernelTable = func() [numKernels]kernelRef {
 		kLossBlock:               {kernels.Loss, "loss_block"},
 		kSGD:                     {kernels.Optim, "sgd"},
 		kAdam:                    {kernels.Optim, "adam"},
+		kRMSprop:                 {kernels.Optim, "rmsprop"},
 		kSGDMulti:                {kernels.Optim, "sgd_multi"},
 		kAdamMulti:               {kernels.Optim, "adam_multi"},
 	}

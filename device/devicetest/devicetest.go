@@ -124,6 +124,7 @@ func runDType(t *testing.T, dev device.Device, dt device.DType) {
 	})
 	s.run(t, "SGD", testSGD)
 	s.run(t, "Adam", testAdam)
+	s.run(t, "RMSprop", testRMSprop)
 	t.Run("Sync", func(t *testing.T) {
 		require.NoError(t, dev.Sync(), "%s: Sync after the %v conformance checks", dev.Name(), dt)
 		require.NoError(t, dev.Err(), "%s: Err after the %v conformance checks", dev.Name(), dt)

@@ -57,7 +57,7 @@
 // wins, as in torch.argmax) and labels that are no class (−1, cols, 0.5,
 // NaN), and is checked exactly for β = 0 on a NaN count, β = 1 and
 // β = 0.5. The optimizers run three consecutive steps against the formulas
-// of device.SGDConfig and device.AdamConfig.
+// of device.SGDConfig, device.AdamConfig and device.RMSpropConfig.
 //
 // The Special group then visits the points the checks above avoid, where
 // libraries part ways, and requires PyTorch's values there (the CPU is
@@ -90,7 +90,8 @@
 //     multiplied by |x|max/100, as the rounding of x − logsumexp(x) grows with
 //     |x| and exp turns it into a relative error;
 //   - optimizer state after step t: tol multiplied by t, with floors of 1e-2
-//     for Adam's m and 1e-5 for its v.
+//     for Adam's m and RMSprop's grad_avg, and 1e-5 for Adam's v and
+//     RMSprop's square_avg.
 //
 // Copies (Upload/Download round trips, Copy2D, Fill) and untouched elements
 // must match exactly; NaN matches only NaN.

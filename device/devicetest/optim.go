@@ -90,3 +90,48 @@ func testAdam(e *env) {
 		}
 	}
 }
+
+// testRMSprop checks three consecutive RMSprop steps per configuration,
+// from zero state, with and without weight decay, momentum and centering.
+func testRMSprop(e *env) {
+	configs := []struct {
+		name string
+		cfg  device.RMSpropConfig
+	}{
+		{"rmsprop", device.RMSpropConfig{LR: 0.01, Alpha: 0.99, Eps: 1e-8}},
+		{"rmsprop-weight-decay-momentum", device.RMSpropConfig{LR: 0.01, Alpha: 0.9, Eps: 1e-6, WeightDecay: 0.1, Momentum: 0.9}},
+		{"rmsprop-centered", device.RMSpropConfig{LR: 0.01, Alpha: 0.9, Eps: 1e-8, Centered: true}},
+		{"rmsprop-centered-momentum", device.RMSpropConfig{LR: 0.005, Alpha: 0.95, Eps: 1e-4, WeightDecay: 0.05, Momentum: 0.5, Centered: true}},
+	}
+	for _, c := range configs {
+		for _, n := range optimLengths {
+			p := e.uniform(n, -1, 1)
+			v, gAvg, b := make([]float64, n), make([]float64, n), make([]float64, n)
+			pb, vb := e.upload(p), e.upload(v)
+			var ab, bb device.Buffer
+			if c.cfg.Centered {
+				ab = e.upload(gAvg)
+			}
+			if c.cfg.Momentum > 0 {
+				bb = e.upload(b)
+			}
+			for step := 1; step <= optimSteps; step++ {
+				what := fmt.Sprintf("RMSprop(%s %+v, n=%d) step %d", c.name, c.cfg, n, step)
+				g := e.uniform(n, -1, 1)
+				gb := e.upload(g)
+				e.dev.RMSprop(pb, gb, vb, ab, bb, c.cfg)
+				refRMSprop(p, g, v, gAvg, b, c.cfg)
+				tol := e.tol * float64(step)
+				e.check(what+": p", e.download(pb), p, tol, one)
+				e.check(what+": square_avg", e.download(vb), v, tol, func(int) float64 { return 1e-5 })
+				if ab != nil {
+					e.check(what+": grad_avg", e.download(ab), gAvg, tol, func(int) float64 { return 1e-2 })
+				}
+				if bb != nil {
+					e.check(what+": momentum_buffer", e.download(bb), b, tol, one)
+				}
+				e.checkSame(what+": g must be untouched", e.download(gb), g)
+			}
+		}
+	}
+}

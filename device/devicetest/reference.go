@@ -348,3 +348,23 @@ func refAdam(p, g, m, v []float64, cfg device.AdamConfig) {
 		p[i] -= cfg.LR * (m[i] / bc1) / (math.Sqrt(v[i]/bc2) + cfg.Eps)
 	}
 }
+
+// refRMSprop is one RMSprop step, as device.RMSpropConfig documents it;
+// gAvg and b are updated only when centered and with momentum.
+func refRMSprop(p, g, v, gAvg, b []float64, cfg device.RMSpropConfig) {
+	for i := range p {
+		gi := g[i] + cfg.WeightDecay*p[i]
+		v[i] = cfg.Alpha*v[i] + (1-cfg.Alpha)*gi*gi
+		d := v[i]
+		if cfg.Centered {
+			gAvg[i] = cfg.Alpha*gAvg[i] + (1-cfg.Alpha)*gi
+			d -= gAvg[i] * gAvg[i]
+		}
+		q := gi / (math.Sqrt(d) + cfg.Eps)
+		if cfg.Momentum > 0 {
+			b[i] = cfg.Momentum*b[i] + q
+			q = b[i]
+		}
+		p[i] -= cfg.LR * q
+	}
+}

@@ -711,6 +711,34 @@ static void testOptim() {
 			CHECK(close(m[i], mi, 1) && close(v[i], vi, 1), "adam moments");
 		}
 	}
+	// rmsprop: every combination of centering and momentum (a NULL buffer
+	// turns each off), with weight decay, from a state already under way.
+	for (int centered : {0, 1})
+		for (double mom : {0.0, 0.9}) {
+			auto p = rnd(n), g = rnd(n), v = rnd(n, 0.5, 1), a = rnd(n, -0.1, 0.1), b = rnd(n);
+			auto p0 = p, v0 = v, a0 = a, b0 = b;
+			double lr = 0.01, alpha = 0.9, eps = 1e-6, wd = 0.1;
+			emu::launch(dim3{1}, dim3{THREADS}, [&] {
+				rmsprop(n, p.data(), g.data(), v.data(), centered ? a.data() : nullptr, mom > 0 ? b.data() : nullptr, lr,
+				        alpha, eps, wd, mom);
+			});
+			for (int i = 0; i < n; i++) {
+				double gi = g[i] + wd * p0[i], vi = alpha * v0[i] + (1 - alpha) * gi * gi, d = vi, ai = a0[i], bi = b0[i];
+				if (centered) {
+					ai = alpha * a0[i] + (1 - alpha) * gi;
+					d -= ai * ai;
+				}
+				double q = gi / (std::sqrt(d) + eps);
+				if (mom > 0) {
+					bi = mom * b0[i] + q;
+					q = bi;
+				}
+				double pw = p0[i] - lr * q;
+				CHECK(close(p[i], pw, 1), "rmsprop centered %d mom %g: %g want %g", centered, mom, p[i], pw);
+				CHECK(close(v[i], vi, 1) && close(a[i], ai, 1) && close(b[i], bi, 1), "rmsprop state centered %d mom %g",
+				      centered, mom);
+			}
+		}
 }
 
 // main runs every group of checks, or only those named on the command line
