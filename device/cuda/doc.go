@@ -133,8 +133,9 @@
 // k instead (a convolution's weight gradient Eᵀ X̃: C is out × in·kh·kw,
 // k = K·H·W, 131,072 for CIFAR's first layer at K = 128, which as one
 // launch kept a few SMs walking all of k: 7.7× PyTorch's step time on an
-// H100, 0.99× with split-k; 0.42× on an H200 with the two-pass SumRows
-// below and the retuning that followed). A power-of-two number of chunks
+// H100, 0.99× with split-k; 0.42× to 0.52× on an H200 with the two-pass
+// SumRows below and the retuning that followed, PyTorch's own time
+// varying between runs). A power-of-two number of chunks
 // aims at eight blocks per SM, the chunks no shorter than 256; the chunks'
 // products are one batched launch of the smallest tile (splitKTile) into a
 // scratch, and SumRows adds them in double, in order, into C. Both were

@@ -171,88 +171,78 @@ static void testGemmTF32x3() {
 		double w[2] = {INFINITY, 1};
 		CHECK(std::isinf(tcSum(w, 2)), "tcSum(inf, 1) = %g, want inf", tcSum(w, 2));
 	}
-	// Each kernel family of gemm_tc.cu (one since 2026-11-28): its four
-	// transposes, block tile and threads.
-	struct Family {
-		const char *name;
-		gemmFn fns[4];
-		int bn, threads;
-	} families[] = {
-	    {"tf32x3", {sgemm_nn_tf32x3, sgemm_nt_tf32x3, sgemm_tn_tf32x3, sgemm_tt_tf32x3}, 64, 128},
-	};
-	for (const Family &fam : families) {
-		const gemmFn *fns = fam.fns;
-		int shapes[][3] = {{1, 1, 1},     {3, 5, 7},       {33, 31, 17}, {128, 128, 8},  {128, 128, 28},
-		                   {129, 127, 9}, {129, 127, 25},  {5, 5, 0},    {130, 260, 33}};
-		double worst = 0; // largest error over the bound's scale, for the log
-		for (auto &s : shapes)
-			for (int v = 0; v < 4; v++)
-				for (int pad : {0, 3})
-					for (double beta : {0.0, 0.5}) {
+	const gemmFn fns[4] = {sgemm_nn_tf32x3, sgemm_nt_tf32x3, sgemm_tn_tf32x3, sgemm_tt_tf32x3};
+	const int bn = 64, threads = 128; // gemm_tc.cu's block: 128 x 64, 128 threads
+	int shapes[][3] = {{1, 1, 1},     {3, 5, 7},       {33, 31, 17}, {128, 128, 8},  {128, 128, 28},
+	                   {129, 127, 9}, {129, 127, 25},  {5, 5, 0},    {130, 260, 33}};
+	double worst = 0; // largest error over the bound's scale, for the log
+	for (auto &s : shapes)
+		for (int v = 0; v < 4; v++)
+			for (int pad : {0, 3})
+				for (double beta : {0.0, 0.5}) {
 #ifdef __SANITIZE_THREAD__
-						// Every mma is two warp barriers, costly under ThreadSanitizer:
-						// one block per k-loop is enough to order every shared access,
-						// as long as the loop turns a few times (128 x 128 x 28: the
-						// fast loop, 3 full tiles and a partial one; 129 x 127 x 25:
-						// the edge loop, 4 tiles).
-						// Padding and beta change no shared-memory access.
-						if ((long)s[0] * s[1] * s[2] > 500000 || pad != 0 || beta == 0) continue;
+					// Every mma is two warp barriers, costly under ThreadSanitizer:
+					// one block per k-loop is enough to order every shared access,
+					// as long as the loop turns a few times (128 x 128 x 28: the
+					// fast loop, 3 full tiles and a partial one; 129 x 127 x 25:
+					// the edge loop, 4 tiles).
+					// Padding and beta change no shared-memory access.
+					if ((long)s[0] * s[1] * s[2] > 500000 || pad != 0 || beta == 0) continue;
 #endif
-						const GemmCase g(s[0], s[1], s[2], v, pad, beta);
-						auto C = g.run(fns[v], 128, fam.bn, fam.threads);
-						for (int i = 0; i < g.m; i++)
-							for (int j = 0; j < g.ldc; j++) {
-								if (j >= g.n) {
-									CHECK(g.padKept(C, i, j), "%s padding touched", fam.name);
-									continue;
-								}
-								double scale, want = g.want(i, j, scale), c = C[i * g.ldc + j];
-								worst = std::max(worst, std::fabs(c - want) / scale);
-								CHECK(std::fabs(c - want) <= 1e-5 * scale, "%s %s m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g",
-								      fam.name, g.ops(), g.m, g.n, g.k, pad, beta, i, j, c, want);
+					const GemmCase g(s[0], s[1], s[2], v, pad, beta);
+					auto C = g.run(fns[v], 128, bn, threads);
+					for (int i = 0; i < g.m; i++)
+						for (int j = 0; j < g.ldc; j++) {
+							if (j >= g.n) {
+								CHECK(g.padKept(C, i, j), "tf32x3 padding touched");
+								continue;
 							}
-					}
-		printf("%s: largest error %.2e of |alpha| sum|a b| + 1 (bound 1e-5)\n", fam.name, worst);
+							double scale, want = g.want(i, j, scale), c = C[i * g.ldc + j];
+							worst = std::max(worst, std::fabs(c - want) / scale);
+							CHECK(std::fabs(c - want) <= 1e-5 * scale, "tf32x3 %s m%d n%d k%d pad%d beta%g C[%d,%d]=%g want %g",
+							      g.ops(), g.m, g.n, g.k, pad, beta, i, j, c, want);
+						}
+				}
+	printf("tf32x3: largest error %.2e of |alpha| sum|a b| + 1 (bound 1e-5)\n", worst);
 
 #ifndef __SANITIZE_THREAD__
-		// Long sums of positive products, where every partial sum grows: the
-		// emulated tensor core cuts its terms and its sum toward zero
-		// (cuda_emu.h), and a kernel that chained all k/8 mma steps through one
-		// accumulator would drift toward zero by several ulps of the result per
-		// step (4.7e-5 of it at k = 2048). The kernel sums each step's three mma apart and adds that
-		// to its accumulators in float32, rounding to nearest.
-		{
-			GemmCase g(128, 128, 2048, 0, 0, 0.0);
-			std::uniform_real_distribution<float> u(0, 1);
-			for (auto &x : g.A) x = u(rng);
-			for (auto &x : g.B) x = u(rng);
-			auto C = g.run(fns[0], 128, fam.bn, fam.threads);
-			double longWorst = 0;
-			for (int i = 0; i < g.m; i++)
-				for (int j = 0; j < g.n; j++) {
-					double scale, want = g.want(i, j, scale), c = C[i * g.ldc + j];
-					longWorst = std::max(longWorst, std::fabs(c - want) / scale);
-					CHECK(std::fabs(c - want) <= 1e-5 * scale, "%s positive k2048 C[%d,%d]=%g want %g", fam.name, i, j, c, want);
-				}
-			printf("%s: positive operands, k = 2048: largest error %.2e (bound 1e-5)\n", fam.name, longWorst);
-		}
+	// Long sums of positive products, where every partial sum grows: the
+	// emulated tensor core cuts its terms and its sum toward zero
+	// (cuda_emu.h), and a kernel that chained all k/8 mma steps through one
+	// accumulator would drift toward zero by several ulps of the result per
+	// step (4.7e-5 of it at k = 2048). The kernel sums each step's three mma apart and adds that
+	// to its accumulators in float32, rounding to nearest.
+	{
+		GemmCase g(128, 128, 2048, 0, 0, 0.0);
+		std::uniform_real_distribution<float> u(0, 1);
+		for (auto &x : g.A) x = u(rng);
+		for (auto &x : g.B) x = u(rng);
+		auto C = g.run(fns[0], 128, bn, threads);
+		double longWorst = 0;
+		for (int i = 0; i < g.m; i++)
+			for (int j = 0; j < g.n; j++) {
+				double scale, want = g.want(i, j, scale), c = C[i * g.ldc + j];
+				longWorst = std::max(longWorst, std::fabs(c - want) / scale);
+				CHECK(std::fabs(c - want) <= 1e-5 * scale, "tf32x3 positive k2048 C[%d,%d]=%g want %g", i, j, c, want);
+			}
+		printf("tf32x3: positive operands, k = 2048: largest error %.2e (bound 1e-5)\n", longWorst);
+	}
 #endif
 
-		// Non-finite operands: row 0 of A holds +inf at p = 0, row 1 a NaN; B
-		// is positive. FP32 gives C[0][*] = +inf; 3xTF32 gives NaN (its cross
-		// terms meet inf with 0). The other rows stay finite.
-		int m = 130, n = 131, k = 20;
-		auto A = rnd(m * k, 0.5, 1), B = rnd(k * n, 0.5, 1);
-		std::vector<float> C(m * n);
-		A[0] = INFINITY;
-		A[k + 3] = NAN;
-		emu::launch(dim3{(unsigned)((n + fam.bn - 1) / fam.bn), 2}, dim3{(unsigned)fam.threads},
-		            [&] { fns[0](m, n, k, 1.0, A.data(), k, B.data(), n, 0.0, C.data(), n); });
-		for (int j = 0; j < n; j++) {
-			CHECK(std::isnan(C[j]), "%s inf row: C[0,%d]=%g want NaN", fam.name, j, C[j]);
-			CHECK(std::isnan(C[n + j]), "%s NaN row: C[1,%d]=%g want NaN", fam.name, j, C[n + j]);
-			CHECK(std::isfinite(C[2 * n + j]), "%s finite row: C[2,%d]=%g", fam.name, j, C[2 * n + j]);
-		}
+	// Non-finite operands: row 0 of A holds +inf at p = 0, row 1 a NaN; B
+	// is positive. FP32 gives C[0][*] = +inf; 3xTF32 gives NaN (its cross
+	// terms meet inf with 0). The other rows stay finite.
+	int m = 130, n = 131, k = 20;
+	auto A = rnd(m * k, 0.5, 1), B = rnd(k * n, 0.5, 1);
+	std::vector<float> C(m * n);
+	A[0] = INFINITY;
+	A[k + 3] = NAN;
+	emu::launch(dim3{(unsigned)((n + bn - 1) / bn), 2}, dim3{(unsigned)threads},
+	            [&] { fns[0](m, n, k, 1.0, A.data(), k, B.data(), n, 0.0, C.data(), n); });
+	for (int j = 0; j < n; j++) {
+		CHECK(std::isnan(C[j]), "tf32x3 inf row: C[0,%d]=%g want NaN", j, C[j]);
+		CHECK(std::isnan(C[n + j]), "tf32x3 NaN row: C[1,%d]=%g want NaN", j, C[n + j]);
+		CHECK(std::isfinite(C[2 * n + j]), "tf32x3 finite row: C[2,%d]=%g", j, C[2 * n + j]);
 	}
 }
 
